@@ -1,0 +1,470 @@
+//! Subcommands and their handlers.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::Subcommand;
+use mrm_crdt::bundle::{self, BundleHeader};
+use mrm_crdt::edit::ReviewAction;
+use mrm_crdt::input::{self, EventInput, IncidentPatch, PatrolPatch};
+use mrm_crdt::model::{VerificationStatus, ViolationType};
+use mrm_crdt::store::{Heads, IncidentFilter};
+use mrm_crdt::Store;
+
+use crate::print;
+
+#[derive(Subcommand)]
+pub enum PatrolCmd {
+    /// Start a patrol from JSON (prints its id).
+    Add {
+        #[arg(long, value_name = "FILE|-")]
+        json: String,
+    },
+    /// Change a patrol from partial JSON.
+    Edit {
+        id: String,
+        #[arg(long, value_name = "FILE|-")]
+        json: String,
+    },
+    /// End a patrol now.
+    End { id: String },
+    /// Show one patrol.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List patrols.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum IncidentCmd {
+    /// Record an incident from JSON (design.md shape; ids optional). Prints its id.
+    Add {
+        #[arg(long, value_name = "FILE|-")]
+        json: String,
+    },
+    /// Change an incident from partial JSON; items are matched by id, `"remove": [ids]` removes.
+    Edit {
+        id: String,
+        #[arg(long, value_name = "FILE|-")]
+        json: String,
+    },
+    /// Show an incident with derived statuses, conflicts and review state.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List and filter the caseload.
+    List {
+        #[arg(long)]
+        json: bool,
+        #[arg(long = "type")]
+        kind: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: Option<String>,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: Option<String>,
+        #[arg(long)]
+        admin1: Option<String>,
+        #[arg(long)]
+        party: Option<String>,
+        #[arg(long)]
+        text: Option<String>,
+        #[arg(long)]
+        patrol: Option<String>,
+        #[arg(long)]
+        limit: Option<usize>,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+    },
+    /// Who changed what and when.
+    History {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fields holding concurrent values.
+    Conflicts {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keep one value of a conflicting field (or set any field by path).
+    Resolve {
+        id: String,
+        #[arg(long)]
+        field: String,
+        /// The value as JSON (`"text"`, `3`, `true`).
+        #[arg(long)]
+        value: String,
+    },
+    /// Send for review.
+    Submit {
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Return to the field, saying why.
+    Return {
+        id: String,
+        #[arg(long)]
+        comment: String,
+    },
+    /// Accept a submitted incident.
+    Accept {
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Add a comment to the review thread.
+    Comment { id: String, text: String },
+}
+
+#[derive(Subcommand)]
+pub enum BundleCmd {
+    /// Write the changes another store lacks (everything without --for).
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+        /// The other store's folder, or a heads file written by `bundle heads`.
+        #[arg(long = "for", value_name = "OTHER_DIR_OR_HEADS_FILE")]
+        for_: Option<PathBuf>,
+    },
+    /// Apply a bundle (all or nothing; importing twice changes nothing).
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write this store's heads, to take to the other store for a smaller bundle.
+    Heads {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ExportCmd {
+    /// One row per violation.
+    Csv {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn read_json(src: &str) -> anyhow::Result<String> {
+    if src == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("cannot read standard input")?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(src).with_context(|| format!("cannot read {src}"))
+    }
+}
+
+fn json_out<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+pub fn status(data: &Path, json: bool) -> anyhow::Result<()> {
+    let store = Store::open(data)?;
+    let stats = store.stats()?;
+    let changes = store.change_count()?;
+    if json {
+        return json_out(&serde_json::json!({
+            "device": store.device(),
+            "incidents": stats.incidents,
+            "patrols": stats.patrols,
+            "changes": changes,
+        }));
+    }
+    let d = store.device();
+    println!("store    {}", data.display());
+    println!(
+        "device   {} ({} team {}, mission {})",
+        d.device_id, d.officer, d.team, d.mission
+    );
+    println!(
+        "records  {} incidents, {} patrols, {} changes",
+        stats.incidents, stats.patrols, changes
+    );
+    Ok(())
+}
+
+pub fn patrol(data: &Path, c: PatrolCmd) -> anyhow::Result<()> {
+    let mut store = Store::open(data)?;
+    match c {
+        PatrolCmd::Add { json } => {
+            let p: PatrolPatch = input::parse(&read_json(&json)?)?;
+            println!("{}", store.add_patrol(&p)?);
+        }
+        PatrolCmd::Edit { id, json } => {
+            let p: PatrolPatch = input::parse(&read_json(&json)?)?;
+            print::changed(store.edit_patrol(&id, &p)?);
+        }
+        PatrolCmd::End { id } => {
+            if store.patrol(&id)?.ended_at.is_some() {
+                bail!("patrol {id} has already ended");
+            }
+            let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let p = PatrolPatch {
+                ended_at: Some(Some(now)),
+                ..PatrolPatch::default()
+            };
+            print::changed(store.edit_patrol(&id, &p)?);
+        }
+        PatrolCmd::Show { id, json } => {
+            let p = store.patrol(&id)?;
+            if json {
+                return json_out(&p);
+            }
+            print::patrol(&p);
+        }
+        PatrolCmd::List { json } => {
+            let list = store.list_patrols()?;
+            if json {
+                return json_out(&list);
+            }
+            print::patrols(&list);
+        }
+    }
+    Ok(())
+}
+
+pub fn incident(data: &Path, c: IncidentCmd) -> anyhow::Result<()> {
+    let mut store = Store::open(data)?;
+    match c {
+        IncidentCmd::Add { json } => {
+            let p: IncidentPatch = input::parse(&read_json(&json)?)?;
+            println!("{}", store.add_incident(&p)?);
+        }
+        IncidentCmd::Edit { id, json } => {
+            let p: IncidentPatch = input::parse(&read_json(&json)?)?;
+            print::changed(store.edit_incident(&id, &p)?);
+        }
+        IncidentCmd::Show { id, json } => {
+            let v = store.incident_view(&id)?;
+            if json {
+                return json_out(&v);
+            }
+            print::incident(&v);
+        }
+        IncidentCmd::List {
+            json,
+            kind,
+            status,
+            from,
+            to,
+            admin1,
+            party,
+            text,
+            patrol,
+            limit,
+            offset,
+        } => {
+            for (name, d) in [("--from", &from), ("--to", &to)] {
+                if let Some(d) = d {
+                    if mrm_crdt::validate::parse_date(d).is_none() {
+                        bail!("{name} `{d}` is not a date (YYYY-MM-DD)");
+                    }
+                }
+            }
+            let f = IncidentFilter {
+                kind: kind.map(|k| k.parse::<ViolationType>()).transpose()?,
+                status: status
+                    .map(|s| s.parse::<VerificationStatus>())
+                    .transpose()?,
+                from,
+                to,
+                admin1,
+                party,
+                text,
+                patrol_id: patrol,
+                limit,
+                offset,
+            };
+            let page = store.list_incidents(&f)?;
+            if json {
+                return json_out(&page);
+            }
+            print::incidents(&page);
+        }
+        IncidentCmd::History { id, json } => {
+            let h = store.history(&id)?;
+            if json {
+                return json_out(&h);
+            }
+            print::history(&h);
+        }
+        IncidentCmd::Conflicts { id, json } => {
+            let c = store.conflicts(&id)?;
+            if json {
+                return json_out(&c);
+            }
+            print::conflicts(&c);
+        }
+        IncidentCmd::Resolve { id, field, value } => {
+            let value: serde_json::Value = serde_json::from_str(&value).with_context(|| {
+                format!("--value `{value}` is not JSON (quote text: '\"text\"')")
+            })?;
+            print::changed(store.resolve(&id, &field, &value)?);
+        }
+        IncidentCmd::Submit { id, comment } => {
+            store.review(&id, ReviewAction::Submit, comment.as_deref())?;
+            println!("submitted for review");
+        }
+        IncidentCmd::Return { id, comment } => {
+            store.review(&id, ReviewAction::Return, Some(&comment))?;
+            println!("returned to the field");
+        }
+        IncidentCmd::Accept { id, comment } => {
+            store.review(&id, ReviewAction::Accept, comment.as_deref())?;
+            println!("accepted");
+        }
+        IncidentCmd::Comment { id, text } => {
+            store.review(&id, ReviewAction::Comment, Some(&text))?;
+            println!("comment added");
+        }
+    }
+    Ok(())
+}
+
+pub fn verify(
+    data: &Path,
+    incident_id: &str,
+    violation_id: &str,
+    status: &str,
+    note: String,
+    source_ids: Vec<String>,
+) -> anyhow::Result<()> {
+    let status: VerificationStatus = status.parse()?;
+    let mut store = Store::open(data)?;
+    let event = EventInput {
+        status,
+        at: None,
+        by: None,
+        note,
+        source_ids,
+    };
+    store.verify(incident_id, violation_id, &event)?;
+    println!("violation {violation_id} is now {status}");
+    Ok(())
+}
+
+/// Heads of the other replica: from its store folder, or from a heads file.
+fn other_heads(path: &Path) -> anyhow::Result<Heads> {
+    if path.is_dir() {
+        let other = Store::open(path)?;
+        return Ok(other.heads()?);
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read heads file {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a heads file", path.display()))
+}
+
+/// Write a file so that a crash leaves either the old file or the whole new one.
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("partial");
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+pub fn bundle(data: &Path, c: BundleCmd) -> anyhow::Result<()> {
+    let mut store = Store::open(data)?;
+    match c {
+        BundleCmd::Export { out, for_ } => {
+            let theirs = for_.as_deref().map(other_heads).transpose()?;
+            let changes = store.changes_missing_from(theirs.as_ref())?;
+            let d = store.device();
+            let header = BundleHeader {
+                mission: d.mission.clone(),
+                from_device: d.device_id.clone(),
+                created_at: chrono::Utc::now().to_rfc3339(),
+                count: changes.len() as u64,
+            };
+            let bytes = bundle::encode(&header, &changes)?;
+            write_atomic(&out, &bytes)?;
+            println!(
+                "wrote {} change(s), {} bytes, to {}",
+                changes.len(),
+                bytes.len(),
+                out.display()
+            );
+        }
+        BundleCmd::Import { file, json } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let b = bundle::decode(&bytes)?;
+            if b.header.mission != store.device().mission {
+                return Err(mrm_crdt::Error::WrongMission {
+                    expected: store.device().mission.clone(),
+                    found: b.header.mission,
+                }
+                .into());
+            }
+            let report = store.import(b.changes)?;
+            if json {
+                return json_out(&report);
+            }
+            println!(
+                "imported {} new change(s) ({} already here) into {} record(s), {} new; {} new conflict(s)",
+                report.new_changes,
+                report.duplicates,
+                report.records_changed.len(),
+                report.records_new,
+                report.new_conflicts
+            );
+        }
+        BundleCmd::Heads { out } => {
+            let heads = store.heads()?;
+            write_atomic(&out, serde_json::to_string(&heads)?.as_bytes())?;
+            println!(
+                "wrote heads of {} record(s) to {}",
+                heads.len(),
+                out.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn export(data: &Path, c: ExportCmd) -> anyhow::Result<()> {
+    let store = Store::open(data)?;
+    match c {
+        ExportCmd::Csv { out } => {
+            let mut buf = Vec::new();
+            let n = store.export_csv(&mut buf)?;
+            write_atomic(&out, &buf)?;
+            println!("wrote {n} violation row(s) to {}", out.display());
+        }
+    }
+    Ok(())
+}
+
+pub fn stats(data: &Path, json: bool) -> anyhow::Result<()> {
+    let store = Store::open(data)?;
+    let s = store.stats()?;
+    if json {
+        return json_out(&s);
+    }
+    print::stats(&s);
+    Ok(())
+}

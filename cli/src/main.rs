@@ -1,0 +1,142 @@
+//! `mrm`: the MRM Field command line. A thin layer over `mrm-crdt`: it parses arguments, reads
+//! JSON input, calls the store and prints. Errors print as one line and exit non-zero.
+
+mod bench;
+mod cmd;
+mod print;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// MRM Field: record and review grave violations against children, offline first.
+#[derive(Parser)]
+#[command(name = "mrm", version, about, propagate_version = true)]
+struct Cli {
+    /// The store's folder.
+    #[arg(long, global = true, env = "MRM_DATA", default_value = "mrm-data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new store for this device (refuses to overwrite one).
+    Init {
+        #[arg(long)]
+        mission: String,
+        #[arg(long)]
+        officer: String,
+        #[arg(long)]
+        team: String,
+    },
+    /// Show this device's identity and what the store holds.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Patrols.
+    #[command(subcommand)]
+    Patrol(cmd::PatrolCmd),
+    /// Incidents and their violations.
+    #[command(subcommand)]
+    Incident(cmd::IncidentCmd),
+    /// Add a verification event to a violation.
+    Verify {
+        incident_id: String,
+        violation_id: String,
+        #[arg(long)]
+        status: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        /// A source of the incident that supports this decision (repeatable).
+        #[arg(long = "source")]
+        sources: Vec<String>,
+    },
+    /// Exchange changes with another store through a file.
+    #[command(subcommand)]
+    Bundle(cmd::BundleCmd),
+    /// Export data.
+    #[command(subcommand)]
+    Export(cmd::ExportCmd),
+    /// The headline figures.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fill the store with fictional demo incidents.
+    Demo {
+        #[arg(long, default_value_t = 50)]
+        incidents: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Measure the store on this machine (durable edit, filtered list, open) and print figures.
+    Bench {
+        /// Incidents in the measured store.
+        #[arg(long, default_value_t = 2000)]
+        incidents: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MRM_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        let msg = format!("{e:#}").replace('\n', " ");
+        eprintln!("mrm: error: {msg}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let data = cli.data;
+    match cli.command {
+        Command::Init {
+            mission,
+            officer,
+            team,
+        } => {
+            let store = mrm_crdt::Store::init(&data, &mission, &officer, &team)?;
+            let d = store.device();
+            println!(
+                "initialised store at {} for {} ({} team {}), device {}",
+                data.display(),
+                d.officer,
+                d.mission,
+                d.team,
+                d.device_id
+            );
+            Ok(())
+        }
+        Command::Status { json } => cmd::status(&data, json),
+        Command::Patrol(c) => cmd::patrol(&data, c),
+        Command::Incident(c) => cmd::incident(&data, c),
+        Command::Verify {
+            incident_id,
+            violation_id,
+            status,
+            note,
+            sources,
+        } => cmd::verify(&data, &incident_id, &violation_id, &status, note, sources),
+        Command::Bundle(c) => cmd::bundle(&data, c),
+        Command::Export(c) => cmd::export(&data, c),
+        Command::Stats { json } => cmd::stats(&data, json),
+        Command::Demo { incidents, seed } => {
+            let mut store = mrm_crdt::Store::open(&data)?;
+            let ids = mrm_crdt::demo::populate(&mut store, incidents, seed)?;
+            println!("added {} demo incidents", ids.len());
+            Ok(())
+        }
+        Command::Bench { incidents, json } => bench::run(incidents, json),
+    }
+}

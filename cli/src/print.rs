@@ -1,0 +1,233 @@
+//! Human-readable output. Everything here has a `--json` twin in the commands.
+
+use mrm_crdt::conflicts::Conflict;
+use mrm_crdt::history::HistoryEntry;
+use mrm_crdt::model::Patrol;
+use mrm_crdt::store::{IncidentRow, IncidentView, Page, PatrolRow, Stats};
+
+/// Report whether an edit changed anything.
+pub fn changed(hash: Option<String>) {
+    match hash {
+        Some(h) => println!("saved (change {})", &h[..12.min(h.len())]),
+        None => println!("nothing changed"),
+    }
+}
+
+fn short_time(t: &str) -> &str {
+    t.get(..16).unwrap_or(t)
+}
+
+pub fn incident(v: &IncidentView) {
+    let i = &v.incident;
+    println!("{}  [{}]", i.title, i.review.state);
+    println!("  id          {}", i.id);
+    println!(
+        "  occurred    {} ({})   reported {}",
+        i.occurred_on, i.date_precision, i.reported_on
+    );
+    let loc = &i.location;
+    let mut place = vec![loc.admin1.as_str(), loc.admin2.as_str(), loc.place.as_str()];
+    place.retain(|s| !s.is_empty());
+    print!("  location    {}", place.join(" / "));
+    if let (Some(lat), Some(lon)) = (loc.lat, loc.lon) {
+        print!(" ({lat:.4}, {lon:.4})");
+    }
+    println!();
+    println!("  team        {}   recorded by {}", i.team, i.created_by);
+    if let Some(p) = &i.patrol_id {
+        println!("  patrol      {p}");
+    }
+    if !i.narrative.is_empty() {
+        println!("  narrative   {}", i.narrative);
+    }
+    if !i.sources.is_empty() {
+        println!("  sources");
+        for (n, s) in i.sources.iter().enumerate() {
+            let consent = if s.consent { "consent" } else { "no consent" };
+            println!("    {}. {} ({consent})  {}", n + 1, s.kind, s.id);
+            if !s.notes.is_empty() {
+                println!("       {}", s.notes);
+            }
+        }
+    }
+    println!("  violations");
+    if i.violations.is_empty() {
+        println!("    (none yet)");
+    }
+    for (n, viol) in i.violations.iter().enumerate() {
+        let st = v.status.iter().find(|s| s.violation_id == viol.id);
+        let late = if st.is_some_and(|s| s.late) {
+            " (late)"
+        } else {
+            ""
+        };
+        let party = if viol.perpetrator.party.is_empty() {
+            "party unknown".to_string()
+        } else {
+            viol.perpetrator.party.clone()
+        };
+        println!(
+            "    {}. {}  boys {} girls {} unknown {}  {} ({})  status {}{late}",
+            n + 1,
+            viol.kind,
+            viol.victims.boys,
+            viol.victims.girls,
+            viol.victims.sex_unknown,
+            party,
+            viol.perpetrator.category,
+            viol.status()
+        );
+        println!("       id {}", viol.id);
+        for c in &viol.victims.coded {
+            let age = c.age.map(|a| format!(", age {a}")).unwrap_or_default();
+            println!("       coded victim {} ({}{age})", c.code, c.sex);
+        }
+        for e in &viol.verification {
+            let note = if e.note.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", e.note)
+            };
+            println!(
+                "       {}  {} by {}{note}",
+                short_time(&e.at),
+                e.status,
+                e.by
+            );
+        }
+    }
+    if !i.review.comments.is_empty() {
+        println!("  review comments");
+        for c in &i.review.comments {
+            println!("    {}  {}: {}", short_time(&c.at), c.by, c.text);
+        }
+    }
+    if !v.conflicts.is_empty() {
+        println!(
+            "  CONFLICTS (resolve with `mrm incident resolve {} --field PATH --value JSON`)",
+            i.id
+        );
+        conflicts(&v.conflicts);
+    }
+}
+
+pub fn conflicts(list: &[Conflict]) {
+    if list.is_empty() {
+        println!("no conflicts");
+    }
+    for c in list {
+        println!("    {}", c.path);
+        for v in &c.values {
+            println!("      {}   by {} at {}", v.value, v.by, short_time(&v.at));
+        }
+    }
+}
+
+pub fn incidents(page: &Page<IncidentRow>) {
+    println!(
+        "{} incident(s) match; showing {}",
+        page.total,
+        page.items.len()
+    );
+    for i in &page.items {
+        let kinds: Vec<String> = i
+            .violations
+            .iter()
+            .map(|v| format!("{}:{}", v.kind, v.status))
+            .collect();
+        let children: i64 = i
+            .violations
+            .iter()
+            .map(|v| v.boys + v.girls + v.sex_unknown)
+            .sum();
+        let conflict = if i.conflicts > 0 {
+            format!("  {} conflict(s)", i.conflicts)
+        } else {
+            String::new()
+        };
+        println!(
+            "{}  {}  {:<12} {}  [{}] children {}  {}{conflict}",
+            i.occurred_on,
+            i.id,
+            i.admin1,
+            i.title,
+            i.review_state,
+            children,
+            kinds.join(" ")
+        );
+    }
+}
+
+pub fn patrol(p: &Patrol) {
+    println!("patrol {} on {} (team {})", p.id, p.date, p.team);
+    println!("  route         {}", p.route.join(" → "));
+    println!("  participants  {}", p.participants.join(", "));
+    if !p.notes.is_empty() {
+        println!("  notes         {}", p.notes);
+    }
+    match &p.ended_at {
+        Some(t) => println!("  ended         {t}"),
+        None => println!("  under way"),
+    }
+}
+
+pub fn patrols(list: &[PatrolRow]) {
+    println!("{} patrol(s)", list.len());
+    for p in list {
+        let state = if p.ended_at.is_some() {
+            "ended"
+        } else {
+            "under way"
+        };
+        println!(
+            "{}  {}  team {:<8} {:<10} {} incident(s)  {}",
+            p.date,
+            p.id,
+            p.team,
+            state,
+            p.incidents,
+            p.route.join(" → ")
+        );
+    }
+}
+
+pub fn history(h: &[HistoryEntry]) {
+    for e in h {
+        println!(
+            "{}  {:<16} {}  ({})",
+            short_time(&e.at),
+            e.by,
+            e.message,
+            &e.hash[..12]
+        );
+    }
+}
+
+pub fn stats(s: &Stats) {
+    println!(
+        "incidents {}   patrols {}   violations {}",
+        s.incidents, s.patrols, s.violations
+    );
+    println!("violations by type");
+    for (k, n) in &s.violations_by_type {
+        println!("  {k:<28} {n}");
+    }
+    println!("violations by verification status");
+    for (k, n) in &s.violations_by_status {
+        println!("  {k:<28} {n}");
+    }
+    let c = &s.children;
+    println!(
+        "children in all reported violations   boys {}  girls {}  sex unknown {}  total {}",
+        c.boys, c.girls, c.sex_unknown, c.total
+    );
+    let v = &s.verified_children;
+    println!(
+        "children in verified violations       boys {}  girls {}  sex unknown {}  total {}",
+        v.boys, v.girls, v.sex_unknown, v.total
+    );
+    println!(
+        "verified {} of {} reported violations; {} verified late; {} incident(s) with conflicts",
+        s.verified_violations, s.violations, s.late_verifications, s.incidents_with_conflicts
+    );
+}

@@ -1,0 +1,147 @@
+//! The bundle file: changes carried between stores without a network (a USB stick), and the same
+//! framing the sync protocol uses for its binary payloads.
+//!
+//! Layout, gzip-compressed as a whole (gzip's CRC-32 catches a damaged or truncated file):
+//!
+//! ```text
+//! "MRMB" version:u8=1  header_len:u32le  header (JSON)
+//! repeated `count` times:  doc_id:16 bytes (UUID)  len:u32le  change bytes
+//! ```
+//!
+//! Every length is checked against a limit before anything is allocated, so a hostile file cannot
+//! make the reader allocate gigabytes.
+
+use std::io::{Read, Write};
+
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+const MAGIC: &[u8; 4] = b"MRMB";
+const VERSION: u8 = 1;
+/// Largest header we read.
+const MAX_HEADER: u32 = 64 * 1024;
+/// Largest single change we accept (a record's change is a few KiB; a narrative at most ~100 KiB).
+pub const MAX_CHANGE: u32 = 16 * 1024 * 1024;
+/// Most changes in one bundle.
+pub const MAX_CHANGES: u64 = 10_000_000;
+/// Most bytes a bundle may decompress to.
+const MAX_TOTAL: u64 = 4 * 1024 * 1024 * 1024;
+
+/// Who made a bundle, and for which mission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleHeader {
+    pub mission: String,
+    pub from_device: String,
+    pub created_at: String,
+    pub count: u64,
+}
+
+/// A decoded bundle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bundle {
+    pub header: BundleHeader,
+    /// (record id, change bytes), in the order they were written.
+    pub changes: Vec<(String, Vec<u8>)>,
+}
+
+/// Encode changes into bundle bytes.
+pub fn encode(header: &BundleHeader, changes: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
+    let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let io = |e: std::io::Error| Error::Bundle(format!("cannot encode: {e}"));
+    let mut header = header.clone();
+    header.count = changes.len() as u64;
+    let h = serde_json::to_vec(&header)?;
+    enc.write_all(MAGIC).map_err(io)?;
+    enc.write_all(&[VERSION]).map_err(io)?;
+    enc.write_all(&(h.len() as u32).to_le_bytes()).map_err(io)?;
+    enc.write_all(&h).map_err(io)?;
+    for (doc_id, bytes) in changes {
+        let id = uuid::Uuid::parse_str(doc_id)
+            .map_err(|_| Error::Bundle(format!("record id {doc_id} is not a UUID")))?;
+        if bytes.len() > MAX_CHANGE as usize {
+            return Err(Error::Bundle("a change is larger than the limit".into()));
+        }
+        enc.write_all(id.as_bytes()).map_err(io)?;
+        enc.write_all(&(bytes.len() as u32).to_le_bytes())
+            .map_err(io)?;
+        enc.write_all(bytes).map_err(io)?;
+    }
+    enc.finish().map_err(io)
+}
+
+fn read_exact<R: Read>(r: &mut R, buf: &mut [u8], what: &str) -> Result<()> {
+    r.read_exact(buf).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => {
+            Error::Bundle(format!("truncated while reading {what}"))
+        }
+        _ => Error::Bundle(format!("damaged while reading {what}: {e}")),
+    })
+}
+
+fn read_u32<R: Read>(r: &mut R, what: &str) -> Result<u32> {
+    let mut b = [0u8; 4];
+    read_exact(r, &mut b, what)?;
+    Ok(u32::from_le_bytes(b))
+}
+
+/// Decode bundle bytes, checking every length and the checksum.
+pub fn decode(bytes: &[u8]) -> Result<Bundle> {
+    if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
+        return Err(Error::Bundle("not an MRM bundle (not gzip data)".into()));
+    }
+    let mut r = GzDecoder::new(bytes).take(MAX_TOTAL);
+    let mut magic = [0u8; 5];
+    read_exact(&mut r, &mut magic, "the file type")?;
+    if &magic[..4] != MAGIC {
+        return Err(Error::Bundle("not an MRM bundle".into()));
+    }
+    if magic[4] != VERSION {
+        return Err(Error::Bundle(format!(
+            "bundle format version {} is not supported (this program reads version {VERSION})",
+            magic[4]
+        )));
+    }
+    let hlen = read_u32(&mut r, "the header length")?;
+    if hlen > MAX_HEADER {
+        return Err(Error::Bundle(format!("header length {hlen} is absurd")));
+    }
+    let mut h = vec![0u8; hlen as usize];
+    read_exact(&mut r, &mut h, "the header")?;
+    let header: BundleHeader = serde_json::from_slice(&h)
+        .map_err(|e| Error::Bundle(format!("the header is not valid: {e}")))?;
+    if header.count > MAX_CHANGES {
+        return Err(Error::Bundle(format!(
+            "change count {} is absurd",
+            header.count
+        )));
+    }
+    let mut changes = Vec::with_capacity(header.count.min(100_000) as usize);
+    for i in 0..header.count {
+        let mut id = [0u8; 16];
+        read_exact(&mut r, &mut id, &format!("change {}", i + 1))?;
+        let len = read_u32(&mut r, &format!("change {}", i + 1))?;
+        if len > MAX_CHANGE {
+            return Err(Error::Bundle(format!(
+                "change {} claims an absurd length ({len} bytes)",
+                i + 1
+            )));
+        }
+        let mut buf = vec![0u8; len as usize];
+        read_exact(&mut r, &mut buf, &format!("change {}", i + 1))?;
+        changes.push((uuid::Uuid::from_bytes(id).to_string(), buf));
+    }
+    // Reading to the end makes the decoder check the CRC and length trailer.
+    let mut rest = Vec::new();
+    r.read_to_end(&mut rest)
+        .map_err(|e| Error::Bundle(format!("damaged: {e}")))?;
+    if !rest.is_empty() {
+        return Err(Error::Bundle(format!(
+            "{} unexpected bytes after the last change",
+            rest.len()
+        )));
+    }
+    Ok(Bundle { header, changes })
+}

@@ -1,0 +1,363 @@
+//! The layout of a record inside its Automerge document, and the reading of a document back into
+//! the domain types.
+//!
+//! Layout (all text is plain scalar strings, never `Text` objects: they cost memory and we do not
+//! need character-level merging):
+//!
+//! ```text
+//! { kind: "incident", id, title, occurred_on, date_precision, reported_on, narrative, patrol_id|null,
+//!   team, created_by, created_at,
+//!   location: { admin1, admin2, place, lat|null, lon|null },
+//!   sources: { <uuid>: { kind, consent, notes } },
+//!   violations: { <uuid>: { type, victims: { boys, girls, sex_unknown, coded: { <uuid>: { code, sex, age|null } } },
+//!                           perpetrator: { party, category },
+//!                           verification: [ { status, at, by, note, source_ids: [..] } ] } },
+//!   review: { state, comments: [ { at, by, text } ] } }
+//! ```
+//!
+//! Violations, sources and coded victims are maps keyed by UUID, not lists, so that two laptops that
+//! add one each concurrently end up with both, and an edit of one never lands on another.
+//! The verification trail and the comment thread are lists that are only ever appended to.
+
+use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use serde_json::{Map, Value as Json};
+
+use crate::error::{Error, Result};
+use crate::model::*;
+
+/// The kind of record a document holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    Incident,
+    Patrol,
+}
+
+impl RecordKind {
+    /// The name stored in the document and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Incident => "incident",
+            RecordKind::Patrol => "patrol",
+        }
+    }
+
+    /// Parse a stored kind name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "incident" => Some(RecordKind::Incident),
+            "patrol" => Some(RecordKind::Patrol),
+            _ => None,
+        }
+    }
+}
+
+/// A document's content as JSON (the winning value wherever fields conflict).
+pub fn to_json<R: ReadDoc>(doc: &R) -> Json {
+    map_json(doc, &ROOT)
+}
+
+fn map_json<R: ReadDoc>(doc: &R, obj: &ObjId) -> Json {
+    let mut out = Map::new();
+    for key in doc.keys(obj) {
+        if let Ok(Some((v, id))) = doc.get(obj, key.as_str()) {
+            out.insert(key, value_json(doc, v, &id));
+        }
+    }
+    Json::Object(out)
+}
+
+/// One value of a document as JSON; objects are expanded.
+pub fn value_json<R: ReadDoc>(doc: &R, v: Value<'_>, id: &ObjId) -> Json {
+    match v {
+        Value::Object(ObjType::Map | ObjType::Table) => map_json(doc, id),
+        Value::Object(ObjType::List) => {
+            let n = doc.length(id);
+            Json::Array(
+                (0..n)
+                    .filter_map(|i| doc.get(id, i).ok().flatten())
+                    .map(|(v, child)| value_json(doc, v, &child))
+                    .collect(),
+            )
+        }
+        Value::Object(ObjType::Text) => Json::String(doc.text(id).unwrap_or_default()),
+        Value::Scalar(s) => scalar_json(&s),
+    }
+}
+
+/// A scalar as JSON.
+pub fn scalar_json(s: &ScalarValue) -> Json {
+    match s {
+        ScalarValue::Str(s) => Json::String(s.to_string()),
+        ScalarValue::Int(i) => Json::from(*i),
+        ScalarValue::Uint(u) => Json::from(*u),
+        ScalarValue::F64(f) => serde_json::Number::from_f64(*f)
+            .map(Json::Number)
+            .unwrap_or(Json::Null),
+        ScalarValue::Boolean(b) => Json::Bool(*b),
+        ScalarValue::Counter(c) => Json::from(i64::from(c)),
+        ScalarValue::Timestamp(t) => Json::from(*t),
+        ScalarValue::Null | ScalarValue::Bytes(_) | ScalarValue::Unknown { .. } => Json::Null,
+    }
+}
+
+/// The kind of record in a document, if it is one of ours.
+pub fn kind_of<R: ReadDoc>(doc: &R) -> Option<RecordKind> {
+    match doc.get(ROOT, "kind").ok().flatten() {
+        Some((Value::Scalar(s), _)) => match s.as_ref() {
+            ScalarValue::Str(k) => RecordKind::parse(k),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Reads fields out of a document's JSON, strictly: a field of the wrong type makes the record
+/// malformed, so a garbage document from a peer is refused instead of half-read.
+struct Reader<'a> {
+    record: &'a str,
+}
+
+impl Reader<'_> {
+    fn bad(&self, field: &str, why: &str) -> Error {
+        Error::Bundle(format!(
+            "record {} is malformed: {field} {why}",
+            self.record
+        ))
+    }
+
+    fn str(&self, obj: &Json, field: &str) -> Result<String> {
+        match obj.get(field) {
+            None | Some(Json::Null) => Ok(String::new()),
+            Some(Json::String(s)) => Ok(s.clone()),
+            Some(_) => Err(self.bad(field, "is not text")),
+        }
+    }
+
+    fn opt_str(&self, obj: &Json, field: &str) -> Result<Option<String>> {
+        match obj.get(field) {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(self.bad(field, "is not text")),
+        }
+    }
+
+    fn int(&self, obj: &Json, field: &str) -> Result<i64> {
+        match obj.get(field) {
+            None | Some(Json::Null) => Ok(0),
+            Some(v) => v.as_i64().ok_or_else(|| self.bad(field, "is not a number")),
+        }
+    }
+
+    fn opt_int(&self, obj: &Json, field: &str) -> Result<Option<i64>> {
+        match obj.get(field) {
+            None | Some(Json::Null) => Ok(None),
+            Some(v) => v
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| self.bad(field, "is not a number")),
+        }
+    }
+
+    fn opt_f64(&self, obj: &Json, field: &str) -> Result<Option<f64>> {
+        match obj.get(field) {
+            None | Some(Json::Null) => Ok(None),
+            Some(v) => v
+                .as_f64()
+                .map(Some)
+                .ok_or_else(|| self.bad(field, "is not a number")),
+        }
+    }
+
+    fn bool(&self, obj: &Json, field: &str) -> Result<bool> {
+        match obj.get(field) {
+            None | Some(Json::Null) => Ok(false),
+            Some(Json::Bool(b)) => Ok(*b),
+            Some(_) => Err(self.bad(field, "is not true or false")),
+        }
+    }
+
+    fn parse<T: std::str::FromStr>(&self, obj: &Json, field: &str, default: T) -> Result<T> {
+        match obj.get(field) {
+            None | Some(Json::Null) => Ok(default),
+            Some(Json::String(s)) => s
+                .parse()
+                .map_err(|_| self.bad(field, &format!("has an unknown value `{s}`"))),
+            Some(_) => Err(self.bad(field, "is not text")),
+        }
+    }
+
+    fn strings(&self, obj: &Json, field: &str) -> Result<Vec<String>> {
+        match obj.get(field) {
+            None | Some(Json::Null) => Ok(Vec::new()),
+            Some(Json::Array(a)) => a
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| self.bad(field, "holds something that is not text"))
+                })
+                .collect(),
+            Some(_) => Err(self.bad(field, "is not a list")),
+        }
+    }
+
+    /// Entries of a map keyed by id, sorted by id (UUIDv7 sorts by creation time).
+    fn entries<'j>(&self, obj: &'j Json, field: &str) -> Result<Vec<(String, &'j Json)>> {
+        match obj.get(field) {
+            None | Some(Json::Null) => Ok(Vec::new()),
+            Some(Json::Object(m)) => {
+                let mut v: Vec<_> = m.iter().map(|(k, v)| (k.clone(), v)).collect();
+                v.sort_by(|a, b| a.0.cmp(&b.0));
+                for (k, item) in &v {
+                    if !item.is_object() {
+                        return Err(self.bad(&format!("{field}.{k}"), "is not an object"));
+                    }
+                }
+                Ok(v)
+            }
+            Some(_) => Err(self.bad(field, "is not a map")),
+        }
+    }
+
+    fn items<'j>(&self, obj: &'j Json, field: &str) -> Result<Vec<&'j Json>> {
+        match obj.get(field) {
+            None | Some(Json::Null) => Ok(Vec::new()),
+            Some(Json::Array(a)) => {
+                if a.iter().any(|x| !x.is_object()) {
+                    return Err(self.bad(field, "holds something that is not an object"));
+                }
+                Ok(a.iter().collect())
+            }
+            Some(_) => Err(self.bad(field, "is not a list")),
+        }
+    }
+}
+
+/// Read an incident document.
+pub fn read_incident<R: ReadDoc>(doc: &R) -> Result<Incident> {
+    let j = to_json(doc);
+    let id = j
+        .get("id")
+        .and_then(Json::as_str)
+        .unwrap_or("?")
+        .to_string();
+    let r = Reader { record: &id };
+    if kind_of(doc) != Some(RecordKind::Incident) {
+        return Err(r.bad("kind", "is not `incident`"));
+    }
+    let empty = Json::Object(Map::new());
+    let loc = j.get("location").unwrap_or(&empty);
+    let mut sources = Vec::new();
+    for (sid, s) in r.entries(&j, "sources")? {
+        sources.push(Source {
+            id: sid,
+            kind: r.parse(s, "kind", SourceKind::Secondary)?,
+            consent: r.bool(s, "consent")?,
+            notes: r.str(s, "notes")?,
+        });
+    }
+    let mut violations = Vec::new();
+    for (vid, v) in r.entries(&j, "violations")? {
+        let kind: Option<ViolationType> = match v.get("type") {
+            Some(Json::String(s)) => Some(
+                s.parse()
+                    .map_err(|_| r.bad("violation type", &format!("`{s}` is unknown")))?,
+            ),
+            _ => None,
+        };
+        let kind = kind.ok_or_else(|| r.bad("violation type", "is missing"))?;
+        let vic = v.get("victims").unwrap_or(&empty);
+        let mut coded = Vec::new();
+        for (cid, c) in r.entries(vic, "coded")? {
+            coded.push(CodedVictim {
+                id: cid,
+                code: r.str(c, "code")?,
+                sex: r.parse(c, "sex", Sex::Unknown)?,
+                age: r.opt_int(c, "age")?,
+            });
+        }
+        let per = v.get("perpetrator").unwrap_or(&empty);
+        let mut verification = Vec::new();
+        for e in r.items(v, "verification")? {
+            verification.push(VerificationEvent {
+                status: r.parse(e, "status", VerificationStatus::Reported)?,
+                at: r.str(e, "at")?,
+                by: r.str(e, "by")?,
+                note: r.str(e, "note")?,
+                source_ids: r.strings(e, "source_ids")?,
+            });
+        }
+        violations.push(Violation {
+            id: vid,
+            kind,
+            victims: Victims {
+                boys: r.int(vic, "boys")?,
+                girls: r.int(vic, "girls")?,
+                sex_unknown: r.int(vic, "sex_unknown")?,
+                coded,
+            },
+            perpetrator: Perpetrator {
+                party: r.str(per, "party")?,
+                category: r.parse(per, "category", PerpetratorCategory::Unknown)?,
+            },
+            verification,
+        });
+    }
+    let rev = j.get("review").unwrap_or(&empty);
+    let mut comments = Vec::new();
+    for c in r.items(rev, "comments")? {
+        comments.push(Comment {
+            at: r.str(c, "at")?,
+            by: r.str(c, "by")?,
+            text: r.str(c, "text")?,
+        });
+    }
+    Ok(Incident {
+        id: id.clone(),
+        title: r.str(&j, "title")?,
+        occurred_on: r.str(&j, "occurred_on")?,
+        date_precision: r.parse(&j, "date_precision", DatePrecision::Day)?,
+        reported_on: r.str(&j, "reported_on")?,
+        location: Location {
+            admin1: r.str(loc, "admin1")?,
+            admin2: r.str(loc, "admin2")?,
+            place: r.str(loc, "place")?,
+            lat: r.opt_f64(loc, "lat")?,
+            lon: r.opt_f64(loc, "lon")?,
+        },
+        narrative: r.str(&j, "narrative")?,
+        patrol_id: r.opt_str(&j, "patrol_id")?,
+        sources,
+        violations,
+        review: Review {
+            state: r.parse(rev, "state", ReviewState::Draft)?,
+            comments,
+        },
+        created_by: r.str(&j, "created_by")?,
+        team: r.str(&j, "team")?,
+    })
+}
+
+/// Read a patrol document.
+pub fn read_patrol<R: ReadDoc>(doc: &R) -> Result<Patrol> {
+    let j = to_json(doc);
+    let id = j
+        .get("id")
+        .and_then(Json::as_str)
+        .unwrap_or("?")
+        .to_string();
+    let r = Reader { record: &id };
+    if kind_of(doc) != Some(RecordKind::Patrol) {
+        return Err(r.bad("kind", "is not `patrol`"));
+    }
+    Ok(Patrol {
+        id: id.clone(),
+        date: r.str(&j, "date")?,
+        team: r.str(&j, "team")?,
+        route: r.strings(&j, "route")?,
+        participants: r.strings(&j, "participants")?,
+        notes: r.str(&j, "notes")?,
+        ended_at: r.opt_str(&j, "ended_at")?,
+        created_by: r.str(&j, "created_by")?,
+    })
+}

@@ -1,0 +1,635 @@
+//! Writing user actions into a record's document, inside one Automerge transaction.
+//!
+//! Every function here returns short readable descriptions of what it changed ("set violation 2
+//! boys"); the store joins them into the change's history message. They never contain field values,
+//! so a history can be shown or logged without exposing what a record says.
+//!
+//! Scalars are only written when they differ from the current value or when the field holds
+//! concurrent values: writing the same value again would create a needless change (and, merged
+//! with a concurrent identical write, a conflict between two equal values), while writing over
+//! concurrent values is exactly how a conflict is resolved.
+
+use automerge::transaction::Transactable;
+use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use chrono::{DateTime, Utc};
+use serde_json::Value as Json;
+
+use crate::document::RecordKind;
+use crate::error::{Error, Result};
+use crate::input::*;
+use crate::model::{ReviewState, VerificationStatus};
+use crate::validate::is_uuid;
+
+/// Who acts, and when.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub officer: String,
+    pub now: DateTime<Utc>,
+}
+
+impl Actor {
+    fn now_str(&self) -> String {
+        self.now
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Write `v` at `obj.key` unless it is already the one and only value there.
+fn set<T: Transactable>(tx: &mut T, obj: &ObjId, key: &str, v: ScalarValue) -> Result<bool> {
+    let all = tx.get_all(obj, key)?;
+    if let [(Value::Scalar(cur), _)] = all.as_slice() {
+        if cur.as_ref() == &v {
+            return Ok(false);
+        }
+    }
+    tx.put(obj, key, v)?;
+    Ok(true)
+}
+
+fn str_val(s: &str) -> ScalarValue {
+    ScalarValue::Str(s.into())
+}
+
+fn opt_val<T: Into<ScalarValue>>(v: Option<T>) -> ScalarValue {
+    v.map(Into::into).unwrap_or(ScalarValue::Null)
+}
+
+/// The map at `obj.key`, created if it is missing.
+fn child_map<T: Transactable>(tx: &mut T, obj: &ObjId, key: &str) -> Result<ObjId> {
+    match tx.get(obj, key)? {
+        Some((Value::Object(ObjType::Map), id)) => Ok(id),
+        _ => Ok(tx.put_object(obj, key, ObjType::Map)?),
+    }
+}
+
+/// The existing map at `obj.key`, if any.
+fn existing_map<T: Transactable>(tx: &T, obj: &ObjId, key: &str) -> Result<Option<ObjId>> {
+    match tx.get(obj, key)? {
+        Some((Value::Object(ObjType::Map), id)) => Ok(Some(id)),
+        _ => Ok(None),
+    }
+}
+
+/// The list at `obj.key`, created if it is missing.
+fn child_list<T: Transactable>(tx: &mut T, obj: &ObjId, key: &str) -> Result<ObjId> {
+    match tx.get(obj, key)? {
+        Some((Value::Object(ObjType::List), id)) => Ok(id),
+        _ => Ok(tx.put_object(obj, key, ObjType::List)?),
+    }
+}
+
+/// Replace a list of strings when it differs (or holds concurrent values).
+fn set_strings<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    values: &[String],
+) -> Result<bool> {
+    let all = tx.get_all(obj, key)?;
+    if let [(Value::Object(ObjType::List), id)] = all.as_slice() {
+        let cur: Vec<Json> = (0..tx.length(id))
+            .filter_map(|i| tx.get(id, i).ok().flatten())
+            .map(|(v, c)| crate::document::value_json(tx, v, &c))
+            .collect();
+        if cur.len() == values.len() && cur.iter().zip(values).all(|(a, b)| a == b) {
+            return Ok(false);
+        }
+    }
+    let list = tx.put_object(obj, key, ObjType::List)?;
+    for (i, v) in values.iter().enumerate() {
+        tx.insert(&list, i, str_val(v))?;
+    }
+    Ok(true)
+}
+
+fn check_id(id: &str, what: &str) -> Result<()> {
+    if is_uuid(id) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "incident",
+            format!("{what}.id"),
+            format!("`{id}` is not a UUID"),
+        ))
+    }
+}
+
+/// Lay out a new incident document with its fixed structure.
+pub fn init_incident<T: Transactable>(tx: &mut T, id: &str, team: &str, who: &Actor) -> Result<()> {
+    tx.put(ROOT, "kind", RecordKind::Incident.as_str())?;
+    tx.put(ROOT, "id", id)?;
+    tx.put(ROOT, "created_by", who.officer.as_str())?;
+    tx.put(ROOT, "created_at", who.now_str())?;
+    tx.put(ROOT, "team", team)?;
+    for key in ["title", "occurred_on", "reported_on", "narrative"] {
+        tx.put(ROOT, key, "")?;
+    }
+    tx.put(ROOT, "date_precision", "day")?;
+    tx.put(ROOT, "patrol_id", ScalarValue::Null)?;
+    let loc = tx.put_object(ROOT, "location", ObjType::Map)?;
+    for key in ["admin1", "admin2", "place"] {
+        tx.put(&loc, key, "")?;
+    }
+    tx.put_object(ROOT, "sources", ObjType::Map)?;
+    tx.put_object(ROOT, "violations", ObjType::Map)?;
+    let review = tx.put_object(ROOT, "review", ObjType::Map)?;
+    tx.put(&review, "state", ReviewState::Draft.as_str())?;
+    tx.put_object(&review, "comments", ObjType::List)?;
+    Ok(())
+}
+
+/// Ordinal (1-based) of a key in an id-keyed map, for messages: ids are UUIDv7, so this is the
+/// order in which the items were added.
+fn ordinal<T: ReadDoc>(tx: &T, map: &ObjId, id: &str) -> usize {
+    tx.keys(map)
+        .position(|k| k == id)
+        .map(|p| p + 1)
+        .unwrap_or(0)
+}
+
+/// Apply a partial incident. `creating` allows verification events on new violations.
+pub fn apply_incident_patch<T: Transactable>(
+    tx: &mut T,
+    p: &IncidentPatch,
+    who: &Actor,
+) -> Result<Vec<String>> {
+    let mut log = Vec::new();
+    let mut field = |tx: &mut T, key: &str, v: Option<ScalarValue>| -> Result<()> {
+        if let Some(v) = v {
+            if set(tx, &ROOT, key, v)? {
+                log.push(format!("set {key}"));
+            }
+        }
+        Ok(())
+    };
+    field(tx, "title", p.title.as_deref().map(str_val))?;
+    field(tx, "occurred_on", p.occurred_on.as_deref().map(str_val))?;
+    field(
+        tx,
+        "date_precision",
+        p.date_precision.map(|d| str_val(d.as_str())),
+    )?;
+    field(tx, "reported_on", p.reported_on.as_deref().map(str_val))?;
+    field(tx, "narrative", p.narrative.as_deref().map(str_val))?;
+    field(tx, "team", p.team.as_deref().map(str_val))?;
+    field(
+        tx,
+        "patrol_id",
+        p.patrol_id.as_ref().map(|o| opt_val(o.as_deref())),
+    )?;
+
+    if let Some(lp) = &p.location {
+        let loc = child_map(tx, &ROOT, "location")?;
+        let pairs: [(&str, Option<ScalarValue>); 5] = [
+            ("admin1", lp.admin1.as_deref().map(str_val)),
+            ("admin2", lp.admin2.as_deref().map(str_val)),
+            ("place", lp.place.as_deref().map(str_val)),
+            ("lat", lp.lat.map(opt_val)),
+            ("lon", lp.lon.map(opt_val)),
+        ];
+        for (key, v) in pairs {
+            if let Some(v) = v {
+                if set(tx, &loc, key, v)? {
+                    log.push(format!("set location {key}"));
+                }
+            }
+        }
+    }
+
+    if let Some(sources) = &p.sources {
+        let smap = child_map(tx, &ROOT, "sources")?;
+        for sp in sources {
+            apply_source(tx, &smap, sp, &mut log)?;
+        }
+    }
+
+    if let Some(violations) = &p.violations {
+        let vmap = child_map(tx, &ROOT, "violations")?;
+        for vp in violations {
+            apply_violation(tx, &vmap, vp, who, &mut log)?;
+        }
+    }
+
+    for id in &p.remove {
+        log.push(remove(tx, id)?);
+    }
+    Ok(log)
+}
+
+fn apply_source<T: Transactable>(
+    tx: &mut T,
+    smap: &ObjId,
+    sp: &SourcePatch,
+    log: &mut Vec<String>,
+) -> Result<()> {
+    let id = sp.id.clone().unwrap_or_else(new_id);
+    check_id(&id, "sources[]")?;
+    let (obj, new) = match existing_map(tx, smap, &id)? {
+        Some(o) => (o, false),
+        None => {
+            let kind = sp.kind.ok_or_else(|| {
+                Error::invalid("incident", "sources[].kind", "is required for a new source")
+            })?;
+            let o = tx.put_object(smap, id.as_str(), ObjType::Map)?;
+            tx.put(&o, "kind", kind.as_str())?;
+            tx.put(&o, "consent", sp.consent.unwrap_or(false))?;
+            tx.put(&o, "notes", sp.notes.as_deref().unwrap_or(""))?;
+            (o, true)
+        }
+    };
+    let n = ordinal(tx, smap, &id);
+    if new {
+        log.push(format!("added source {n}"));
+        return Ok(());
+    }
+    let pairs: [(&str, Option<ScalarValue>); 3] = [
+        ("kind", sp.kind.map(|k| str_val(k.as_str()))),
+        ("consent", sp.consent.map(ScalarValue::Boolean)),
+        ("notes", sp.notes.as_deref().map(str_val)),
+    ];
+    for (key, v) in pairs {
+        if let Some(v) = v {
+            if set(tx, &obj, key, v)? {
+                log.push(format!("set source {n} {key}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn apply_violation<T: Transactable>(
+    tx: &mut T,
+    vmap: &ObjId,
+    vp: &ViolationPatch,
+    who: &Actor,
+    log: &mut Vec<String>,
+) -> Result<()> {
+    let id = vp.id.clone().unwrap_or_else(new_id);
+    check_id(&id, "violations[]")?;
+    let (obj, new) = match existing_map(tx, vmap, &id)? {
+        Some(o) => (o, false),
+        None => {
+            let kind = vp.kind.ok_or_else(|| {
+                Error::invalid(
+                    "incident",
+                    "violations[].type",
+                    "is required for a new violation",
+                )
+            })?;
+            let o = tx.put_object(vmap, id.as_str(), ObjType::Map)?;
+            tx.put(&o, "type", kind.as_str())?;
+            let vic = tx.put_object(&o, "victims", ObjType::Map)?;
+            for key in ["boys", "girls", "sex_unknown"] {
+                tx.put(&vic, key, 0i64)?;
+            }
+            tx.put_object(&vic, "coded", ObjType::Map)?;
+            let per = tx.put_object(&o, "perpetrator", ObjType::Map)?;
+            tx.put(&per, "party", "")?;
+            tx.put(&per, "category", "unknown")?;
+            tx.put_object(&o, "verification", ObjType::List)?;
+            (o, true)
+        }
+    };
+    let n = ordinal(tx, vmap, &id);
+    if new {
+        let kind = vp.kind.map(|k| k.as_str()).unwrap_or("");
+        log.push(format!("added violation {n} ({kind})"));
+    } else if let Some(k) = vp.kind {
+        if set(tx, &obj, "type", str_val(k.as_str()))? {
+            log.push(format!("set violation {n} type to {k}"));
+        }
+    }
+    let mut quiet = Vec::new();
+    let sub_log = if new { &mut quiet } else { &mut *log };
+    if let Some(vic) = &vp.victims {
+        let vo = child_map(tx, &obj, "victims")?;
+        for (key, v) in [
+            ("boys", vic.boys),
+            ("girls", vic.girls),
+            ("sex_unknown", vic.sex_unknown),
+        ] {
+            if let Some(v) = v {
+                if set(tx, &vo, key, ScalarValue::Int(v))? {
+                    sub_log.push(format!("set violation {n} {key}"));
+                }
+            }
+        }
+        if let Some(coded) = &vic.coded {
+            let cmap = child_map(tx, &vo, "coded")?;
+            for cp in coded {
+                apply_coded(tx, &cmap, cp, n, sub_log)?;
+            }
+        }
+    }
+    if let Some(pp) = &vp.perpetrator {
+        let po = child_map(tx, &obj, "perpetrator")?;
+        let pairs: [(&str, Option<ScalarValue>); 2] = [
+            ("party", pp.party.as_deref().map(str_val)),
+            ("category", pp.category.map(|c| str_val(c.as_str()))),
+        ];
+        for (key, v) in pairs {
+            if let Some(v) = v {
+                if set(tx, &po, key, v)? {
+                    sub_log.push(format!("set violation {n} perpetrator {key}"));
+                }
+            }
+        }
+    }
+    match (&vp.verification, new) {
+        (Some(events), true) => {
+            for e in events {
+                append_event(tx, &obj, e, who)?;
+            }
+        }
+        (Some(_), false) => {
+            return Err(Error::invalid(
+                "incident",
+                format!("violations[{n}].verification"),
+                "is append-only: add events with `mrm verify`",
+            ))
+        }
+        (None, true) => {
+            let first = EventInput {
+                status: VerificationStatus::Reported,
+                at: None,
+                by: None,
+                note: String::new(),
+                source_ids: Vec::new(),
+            };
+            append_event(tx, &obj, &first, who)?;
+        }
+        (None, false) => {}
+    }
+    Ok(())
+}
+
+fn apply_coded<T: Transactable>(
+    tx: &mut T,
+    cmap: &ObjId,
+    cp: &CodedVictimPatch,
+    n: usize,
+    log: &mut Vec<String>,
+) -> Result<()> {
+    let id = cp.id.clone().unwrap_or_else(new_id);
+    check_id(&id, "victims.coded[]")?;
+    let obj = match existing_map(tx, cmap, &id)? {
+        Some(o) => o,
+        None => {
+            let (Some(code), Some(sex)) = (&cp.code, cp.sex) else {
+                return Err(Error::invalid(
+                    "incident",
+                    "victims.coded[]",
+                    "a new coded victim needs a code and a sex",
+                ));
+            };
+            let o = tx.put_object(cmap, id.as_str(), ObjType::Map)?;
+            tx.put(&o, "code", code.as_str())?;
+            tx.put(&o, "sex", sex.as_str())?;
+            tx.put(&o, "age", opt_val(cp.age.flatten()))?;
+            log.push(format!("added a coded victim to violation {n}"));
+            return Ok(());
+        }
+    };
+    let pairs: [(&str, Option<ScalarValue>); 3] = [
+        ("code", cp.code.as_deref().map(str_val)),
+        ("sex", cp.sex.map(|s| str_val(s.as_str()))),
+        ("age", cp.age.map(opt_val)),
+    ];
+    for (key, v) in pairs {
+        if let Some(v) = v {
+            if set(tx, &obj, key, v)? {
+                log.push(format!("set a coded victim's {key} in violation {n}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn append_event<T: Transactable>(
+    tx: &mut T,
+    violation: &ObjId,
+    e: &EventInput,
+    who: &Actor,
+) -> Result<()> {
+    let list = child_list(tx, violation, "verification")?;
+    let at = tx.length(&list);
+    let ev = tx.insert_object(&list, at, ObjType::Map)?;
+    tx.put(&ev, "status", e.status.as_str())?;
+    tx.put(&ev, "at", e.at.clone().unwrap_or_else(|| who.now_str()))?;
+    tx.put(
+        &ev,
+        "by",
+        e.by.clone().unwrap_or_else(|| who.officer.clone()),
+    )?;
+    tx.put(&ev, "note", e.note.as_str())?;
+    let ids = tx.put_object(&ev, "source_ids", ObjType::List)?;
+    for (i, s) in e.source_ids.iter().enumerate() {
+        tx.insert(&ids, i, s.as_str())?;
+    }
+    Ok(())
+}
+
+/// Remove a violation, source or coded victim by id.
+fn remove<T: Transactable>(tx: &mut T, id: &str) -> Result<String> {
+    if let Some(smap) = existing_map(tx, &ROOT, "sources")? {
+        if existing_map(tx, &smap, id)?.is_some() {
+            let n = ordinal(tx, &smap, id);
+            tx.delete(&smap, id)?;
+            return Ok(format!("removed source {n}"));
+        }
+    }
+    if let Some(vmap) = existing_map(tx, &ROOT, "violations")? {
+        if existing_map(tx, &vmap, id)?.is_some() {
+            let n = ordinal(tx, &vmap, id);
+            tx.delete(&vmap, id)?;
+            return Ok(format!("removed violation {n}"));
+        }
+        let vids: Vec<String> = tx.keys(&vmap).collect();
+        for vid in vids {
+            let Some(v) = existing_map(tx, &vmap, &vid)? else {
+                continue;
+            };
+            let Some(vic) = existing_map(tx, &v, "victims")? else {
+                continue;
+            };
+            let Some(cmap) = existing_map(tx, &vic, "coded")? else {
+                continue;
+            };
+            if existing_map(tx, &cmap, id)?.is_some() {
+                tx.delete(&cmap, id)?;
+                let n = ordinal(tx, &vmap, &vid);
+                return Ok(format!("removed a coded victim from violation {n}"));
+            }
+        }
+    }
+    Err(Error::NotFound {
+        kind: "violation, source or coded victim",
+        id: id.to_string(),
+    })
+}
+
+/// Append a verification event to a violation.
+pub fn add_verification<T: Transactable>(
+    tx: &mut T,
+    violation_id: &str,
+    e: &EventInput,
+    who: &Actor,
+) -> Result<String> {
+    let vmap = existing_map(tx, &ROOT, "violations")?;
+    let v = match &vmap {
+        Some(m) => existing_map(tx, m, violation_id)?,
+        None => None,
+    };
+    let (Some(vmap), Some(v)) = (vmap, v) else {
+        return Err(Error::NotFound {
+            kind: "violation",
+            id: violation_id.to_string(),
+        });
+    };
+    append_event(tx, &v, e, who)?;
+    let n = ordinal(tx, &vmap, violation_id);
+    Ok(format!("set violation {n} status to {}", e.status))
+}
+
+/// A step of the review workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewAction {
+    /// The field sends the record for review.
+    Submit,
+    /// A reviewer sends it back to the field, with a comment saying why.
+    Return,
+    /// A reviewer accepts it.
+    Accept,
+    /// Only a comment on the thread.
+    Comment,
+}
+
+/// Move the review state and/or add a comment.
+pub fn review<T: Transactable>(
+    tx: &mut T,
+    action: ReviewAction,
+    comment: Option<&str>,
+    violations: usize,
+    who: &Actor,
+) -> Result<String> {
+    let rmap = child_map(tx, &ROOT, "review")?;
+    let state: ReviewState = match tx.get(&rmap, "state")? {
+        Some((Value::Scalar(s), _)) => s.as_str().and_then(|s| s.parse().ok()),
+        _ => None,
+    }
+    .unwrap_or(ReviewState::Draft);
+    let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+    let (next, msg) = match action {
+        ReviewAction::Submit => {
+            if !matches!(state, ReviewState::Draft | ReviewState::Returned) {
+                return Err(Error::Refused(format!(
+                    "a {state} incident cannot be submitted"
+                )));
+            }
+            if violations == 0 {
+                return Err(Error::invalid(
+                    "incident",
+                    "violations",
+                    "an incident needs at least one violation before it is submitted",
+                ));
+            }
+            (Some(ReviewState::Submitted), "submitted for review")
+        }
+        ReviewAction::Return => {
+            if !matches!(state, ReviewState::Submitted | ReviewState::Accepted) {
+                return Err(Error::Refused(format!(
+                    "a {state} incident cannot be returned to the field"
+                )));
+            }
+            if comment.is_none() {
+                return Err(Error::invalid(
+                    "incident",
+                    "review.comment",
+                    "say why the record goes back to the field",
+                ));
+            }
+            (Some(ReviewState::Returned), "returned to the field")
+        }
+        ReviewAction::Accept => {
+            if state != ReviewState::Submitted {
+                return Err(Error::Refused(format!(
+                    "only a submitted incident can be accepted (this one is {state})"
+                )));
+            }
+            (Some(ReviewState::Accepted), "accepted")
+        }
+        ReviewAction::Comment => {
+            if comment.is_none() {
+                return Err(Error::invalid("incident", "review.comment", "is empty"));
+            }
+            (None, "commented")
+        }
+    };
+    if let Some(next) = next {
+        set(tx, &rmap, "state", str_val(next.as_str()))?;
+    }
+    if let Some(text) = comment {
+        let list = child_list(tx, &rmap, "comments")?;
+        let at = tx.length(&list);
+        let c = tx.insert_object(&list, at, ObjType::Map)?;
+        tx.put(&c, "at", who.now_str())?;
+        tx.put(&c, "by", who.officer.as_str())?;
+        tx.put(&c, "text", text)?;
+    }
+    Ok(msg.to_string())
+}
+
+/// Write the chosen value of a conflicting review state (bypasses the workflow on purpose: both
+/// values were legitimate moves on two devices).
+pub fn resolve_review_state<T: Transactable>(tx: &mut T, state: ReviewState) -> Result<bool> {
+    let rmap = child_map(tx, &ROOT, "review")?;
+    set(tx, &rmap, "state", str_val(state.as_str()))
+}
+
+/// Lay out a new patrol document.
+pub fn init_patrol<T: Transactable>(tx: &mut T, id: &str, team: &str, who: &Actor) -> Result<()> {
+    tx.put(ROOT, "kind", RecordKind::Patrol.as_str())?;
+    tx.put(ROOT, "id", id)?;
+    tx.put(ROOT, "created_by", who.officer.as_str())?;
+    tx.put(ROOT, "created_at", who.now_str())?;
+    tx.put(ROOT, "team", team)?;
+    tx.put(ROOT, "date", "")?;
+    tx.put(ROOT, "notes", "")?;
+    tx.put(ROOT, "ended_at", ScalarValue::Null)?;
+    tx.put_object(ROOT, "route", ObjType::List)?;
+    tx.put_object(ROOT, "participants", ObjType::List)?;
+    Ok(())
+}
+
+/// Apply a partial patrol.
+pub fn apply_patrol_patch<T: Transactable>(tx: &mut T, p: &PatrolPatch) -> Result<Vec<String>> {
+    let mut log = Vec::new();
+    let pairs: [(&str, Option<ScalarValue>); 4] = [
+        ("date", p.date.as_deref().map(str_val)),
+        ("team", p.team.as_deref().map(str_val)),
+        ("notes", p.notes.as_deref().map(str_val)),
+        (
+            "ended_at",
+            p.ended_at.as_ref().map(|e| opt_val(e.as_deref())),
+        ),
+    ];
+    for (key, v) in pairs {
+        if let Some(v) = v {
+            if set(tx, &ROOT, key, v)? {
+                log.push(format!("set {key}"));
+            }
+        }
+    }
+    for (key, v) in [("route", &p.route), ("participants", &p.participants)] {
+        if let Some(v) = v {
+            if set_strings(tx, &ROOT, key, v)? {
+                log.push(format!("set {key}"));
+            }
+        }
+    }
+    Ok(log)
+}

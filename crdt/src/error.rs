@@ -1,0 +1,97 @@
+//! Typed errors of the core library.
+
+use std::fmt;
+
+/// One problem with one field of a record, as shown next to that field.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    /// A path into the record as in JSON, e.g. `violations[2].victims.boys`.
+    pub field: String,
+    pub message: String,
+}
+
+/// Every problem found in a record, so a form can show them all at once.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldErrors(pub Vec<FieldError>);
+
+impl fmt::Display for FieldErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{}: {}", e.field, e.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// What can go wrong in the core library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid {what}: {errors}")]
+    Invalid {
+        what: &'static str,
+        errors: FieldErrors,
+    },
+    #[error("unknown {what} `{value}` (expected one of: {expected})")]
+    UnknownValue {
+        what: &'static str,
+        value: String,
+        expected: String,
+    },
+    #[error("no {kind} with id {id} in this store")]
+    NotFound { kind: &'static str, id: String },
+    #[error("no store at {0}: run `mrm --data DIR init` first")]
+    NotInitialised(String),
+    #[error("a store already exists at {0}; refusing to overwrite it")]
+    AlreadyInitialised(String),
+    #[error("malformed JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("invalid bundle: {0}")]
+    Bundle(String),
+    #[error("this bundle belongs to mission {found}, this store to mission {expected}")]
+    WrongMission { expected: String, found: String },
+    #[error("{0} change(s) depend on changes that are not in this store or bundle; nothing was imported")]
+    MissingDependencies(usize),
+    #[error("{0}")]
+    Refused(String),
+    #[error("the store's schema version {found} is newer than this program supports ({supported}); update mrm")]
+    SchemaTooNew { found: i64, supported: i64 },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("document error: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// A single-field validation error.
+    pub fn invalid(
+        what: &'static str,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::Invalid {
+            what,
+            errors: FieldErrors(vec![FieldError {
+                field: field.into(),
+                message: message.into(),
+            }]),
+        }
+    }
+
+    /// Wrap an IO error with what was being done.
+    pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
+        let context = context.into();
+        move |source| Error::Io { context, source }
+    }
+}
+
+/// Result with the library's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

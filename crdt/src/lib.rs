@@ -1,0 +1,23 @@
+//! `mrm-crdt`: the core of MRM Field.
+//!
+//! It owns the truth: the MRM record vocabulary ([`model`]), one Automerge document per record
+//! ([`document`], [`edit`]), the durable SQLite store with its change log and projections
+//! ([`store`]), conflicts and history as data ([`conflicts`], [`history`]), and the change exchange
+//! that USB bundles and network sync share ([`bundle`], [`Store::import`]).
+//!
+//! It knows nothing of Tauri, HTTP handlers or terminals.
+
+pub mod bundle;
+pub mod conflicts;
+pub mod demo;
+pub mod document;
+pub mod edit;
+pub mod error;
+pub mod history;
+pub mod input;
+pub mod model;
+pub mod store;
+pub mod validate;
+
+pub use error::{Error, FieldError, FieldErrors, Result};
+pub use store::Store;

@@ -1,0 +1,308 @@
+//! The MRM record vocabulary (design.md): incidents, violations, sources, verification events, patrols.
+//!
+//! These are the values the CLI and the app exchange as JSON. Inside a store each record lives in an
+//! Automerge document (see [`crate::document`]); these types are what a document reads back as.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// Every value, in the order reports list them.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The name used in JSON, the CLI and the store.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = crate::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(crate::Error::UnknownValue {
+                        what: stringify!($name),
+                        value: other.to_string(),
+                        expected: [$($text),+].join(", "),
+                    }),
+                }
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// The six grave violations, with attacks and military use split by target as the MRM reports them.
+    ViolationType {
+        Killing = "killing",
+        Maiming = "maiming",
+        RecruitmentUse = "recruitment_use",
+        SexualViolence = "sexual_violence",
+        Abduction = "abduction",
+        AttackSchool = "attack_school",
+        AttackHospital = "attack_hospital",
+        MilitaryUseSchool = "military_use_school",
+        MilitaryUseHospital = "military_use_hospital",
+        DenialHumanitarianAccess = "denial_humanitarian_access",
+    }
+);
+
+impl ViolationType {
+    /// Violations that are committed against children, so a record of one names at least one child.
+    pub fn has_child_victims(self) -> bool {
+        matches!(
+            self,
+            ViolationType::Killing
+                | ViolationType::Maiming
+                | ViolationType::RecruitmentUse
+                | ViolationType::SexualViolence
+                | ViolationType::Abduction
+        )
+    }
+}
+
+vocabulary!(
+    /// Where a violation stands in verification. `reported` is the initial status.
+    VerificationStatus {
+        Reported = "reported",
+        PendingVerification = "pending_verification",
+        Verified = "verified",
+        NotVerified = "not_verified",
+        DidNotOccur = "did_not_occur",
+        NotMrm = "not_mrm",
+    }
+);
+
+impl VerificationStatus {
+    /// A decision by a reviewer, as opposed to the field statuses `reported` and `pending_verification`.
+    pub fn is_decision(self) -> bool {
+        !matches!(
+            self,
+            VerificationStatus::Reported | VerificationStatus::PendingVerification
+        )
+    }
+}
+
+vocabulary!(
+    /// How much of `occurred_on` is known.
+    DatePrecision { Day = "day", Month = "month", Year = "year" }
+);
+
+vocabulary!(
+    /// Who an information source is.
+    SourceKind {
+        Victim = "victim",
+        Eyewitness = "eyewitness",
+        UnDirectObservation = "un_direct_observation",
+        Family = "family",
+        Community = "community",
+        Medical = "medical",
+        Secondary = "secondary",
+    }
+);
+
+vocabulary!(
+    /// The kind of party a perpetrator belongs to.
+    PerpetratorCategory {
+        ArmedForce = "armed_force",
+        ArmedGroup = "armed_group",
+        Unknown = "unknown",
+        Crossfire = "crossfire",
+    }
+);
+
+vocabulary!(
+    /// Sex of a coded victim.
+    Sex { Boy = "boy", Girl = "girl", Unknown = "unknown" }
+);
+
+vocabulary!(
+    /// Review state of an incident.
+    ReviewState {
+        Draft = "draft",
+        Submitted = "submitted",
+        Returned = "returned",
+        Accepted = "accepted",
+    }
+);
+
+/// Where an incident happened.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Location {
+    #[serde(default)]
+    pub admin1: String,
+    #[serde(default)]
+    pub admin2: String,
+    #[serde(default)]
+    pub place: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lat: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lon: Option<f64>,
+}
+
+/// An information source for an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    pub id: String,
+    pub kind: SourceKind,
+    pub consent: bool,
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// A child identified by a code, never by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodedVictim {
+    pub id: String,
+    pub code: String,
+    pub sex: Sex,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<i64>,
+}
+
+/// Children affected by one violation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Victims {
+    pub boys: i64,
+    pub girls: i64,
+    pub sex_unknown: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coded: Vec<CodedVictim>,
+}
+
+impl Victims {
+    /// All children counted.
+    pub fn total(&self) -> i64 {
+        self.boys + self.girls + self.sex_unknown
+    }
+}
+
+/// Who committed a violation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Perpetrator {
+    #[serde(default)]
+    pub party: String,
+    pub category: PerpetratorCategory,
+}
+
+/// One entry of a violation's append-only verification trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerificationEvent {
+    pub status: VerificationStatus,
+    /// RFC 3339 time of the decision.
+    pub at: String,
+    pub by: String,
+    #[serde(default)]
+    pub note: String,
+    #[serde(default)]
+    pub source_ids: Vec<String>,
+}
+
+/// One violation of an incident, verified on its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Violation {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: ViolationType,
+    pub victims: Victims,
+    pub perpetrator: Perpetrator,
+    pub verification: Vec<VerificationEvent>,
+}
+
+impl Violation {
+    /// The event that decides the current status: the latest by time; among events at the same time
+    /// the later one in the (merged, identical everywhere) list order.
+    pub fn current_event(&self) -> Option<&VerificationEvent> {
+        self.verification
+            .iter()
+            .enumerate()
+            .max_by(|(ia, a), (ib, b)| a.at.cmp(&b.at).then(ia.cmp(ib)))
+            .map(|(_, e)| e)
+    }
+
+    /// The derived verification status.
+    pub fn status(&self) -> VerificationStatus {
+        self.current_event()
+            .map(|e| e.status)
+            .unwrap_or(VerificationStatus::Reported)
+    }
+}
+
+/// A comment on the review thread.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comment {
+    pub at: String,
+    pub by: String,
+    pub text: String,
+}
+
+/// Review state and its comment thread.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Review {
+    pub state: ReviewState,
+    #[serde(default)]
+    pub comments: Vec<Comment>,
+}
+
+impl Default for Review {
+    fn default() -> Self {
+        Review {
+            state: ReviewState::Draft,
+            comments: Vec::new(),
+        }
+    }
+}
+
+/// An incident: one time, one place, one or more violations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: String,
+    pub title: String,
+    pub occurred_on: String,
+    pub date_precision: DatePrecision,
+    pub reported_on: String,
+    pub location: Location,
+    pub narrative: String,
+    pub patrol_id: Option<String>,
+    pub sources: Vec<Source>,
+    pub violations: Vec<Violation>,
+    pub review: Review,
+    pub created_by: String,
+    pub team: String,
+}
+
+impl Incident {
+    /// The violation with this id.
+    pub fn violation(&self, id: &str) -> Option<&Violation> {
+        self.violations.iter().find(|v| v.id == id)
+    }
+}
+
+/// A patrol and what it recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Patrol {
+    pub id: String,
+    pub date: String,
+    pub team: String,
+    pub route: Vec<String>,
+    pub participants: Vec<String>,
+    pub notes: String,
+    /// Set when the patrol is over (RFC 3339).
+    pub ended_at: Option<String>,
+    pub created_by: String,
+}

@@ -1,0 +1,579 @@
+//! The device store: one SQLite file holding the append-only change log, a compacted snapshot per
+//! document, and projection tables for lists, filters and figures.
+//!
+//! Every user action is one Automerge commit written, with its snapshot and projection rows, in one
+//! SQLite transaction (`BEGIN IMMEDIATE`, WAL, `synchronous=FULL`): when a call returns, the edit is
+//! on disk; when it fails, nothing of it is.
+
+mod exchange;
+mod projection;
+mod query;
+mod schema;
+
+use std::path::{Path, PathBuf};
+
+use automerge::transaction::Transaction;
+use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
+use chrono::{NaiveDate, Utc};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+
+use crate::conflicts::{conflicts, Conflict};
+use crate::document::{self, RecordKind};
+use crate::edit::{self, Actor, ReviewAction};
+use crate::error::{Error, Result};
+use crate::history::{history, ChangeNote, HistoryEntry};
+use crate::input::{EventInput, IncidentPatch, PatrolPatch};
+use crate::model::{Incident, Patrol, ReviewState};
+use crate::validate;
+
+pub use exchange::{Heads, ImportReport};
+pub use query::{IncidentFilter, IncidentRow, Page, PatrolRow, Stats, ViolationRow};
+
+/// The database file inside a store's folder.
+pub const DB_FILE: &str = "mrm.sqlite";
+
+/// Who this device is; created once by `init`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Device {
+    pub device_id: String,
+    /// Hex Automerge actor id, derived from the device id (its 16 bytes).
+    pub actor: String,
+    pub officer: String,
+    pub team: String,
+    pub mission: String,
+    pub created_at: String,
+}
+
+/// An incident with everything a reader needs: the record, derived statuses and conflicts.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentView {
+    #[serde(flatten)]
+    pub incident: Incident,
+    /// Current status per violation id (derived from the verification trail).
+    pub status: Vec<ViolationStatus>,
+    pub conflicts: Vec<Conflict>,
+    /// The document's current heads.
+    pub heads: Vec<String>,
+}
+
+/// A violation's derived verification status.
+#[derive(Debug, Clone, Serialize)]
+pub struct ViolationStatus {
+    pub violation_id: String,
+    pub status: crate::model::VerificationStatus,
+    pub late: bool,
+}
+
+/// An open device store.
+pub struct Store {
+    conn: Connection,
+    dir: PathBuf,
+    device: Device,
+    actor: ActorId,
+}
+
+fn open_conn(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    // FULL, not NORMAL: in WAL mode NORMAL may lose the last transactions on power loss, and an
+    // acknowledged edit must survive a power cut. The cost is one fsync per edit.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 10000;",
+    )?;
+    Ok(conn)
+}
+
+fn now_str() -> String {
+    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Today's date where the device is.
+pub fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+impl Store {
+    /// Create a new store in `dir` (created if missing). Refuses if a store is already there.
+    pub fn init(dir: &Path, mission: &str, officer: &str, team: &str) -> Result<Store> {
+        let mut errors = Vec::new();
+        for (field, v) in [("mission", mission), ("officer", officer), ("team", team)] {
+            if v.trim().is_empty() {
+                errors.push(crate::error::FieldError {
+                    field: field.into(),
+                    message: "is required".into(),
+                });
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::Invalid {
+                what: "device identity",
+                errors: crate::error::FieldErrors(errors),
+            });
+        }
+        let path = dir.join(DB_FILE);
+        if path.exists() {
+            return Err(Error::AlreadyInitialised(dir.display().to_string()));
+        }
+        std::fs::create_dir_all(dir)
+            .map_err(Error::io(format!("cannot create {}", dir.display())))?;
+        let mut conn = open_conn(&path)?;
+        schema::migrate(&mut conn)?;
+        let id = uuid::Uuid::now_v7();
+        let actor = ActorId::from(id.as_bytes().to_vec());
+        conn.execute(
+            "INSERT INTO device (singleton, device_id, actor, officer, team, mission, created_at)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                id.to_string(),
+                actor.to_hex_string(),
+                officer.trim(),
+                team.trim(),
+                mission.trim(),
+                now_str()
+            ],
+        )?;
+        Store::open(dir)
+    }
+
+    /// Open the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store> {
+        let path = dir.join(DB_FILE);
+        if !path.is_file() {
+            return Err(Error::NotInitialised(dir.display().to_string()));
+        }
+        let mut conn = open_conn(&path)?;
+        schema::migrate(&mut conn)?;
+        let device = conn
+            .query_row(
+                "SELECT device_id, actor, officer, team, mission, created_at FROM device",
+                [],
+                |r| {
+                    Ok(Device {
+                        device_id: r.get(0)?,
+                        actor: r.get(1)?,
+                        officer: r.get(2)?,
+                        team: r.get(3)?,
+                        mission: r.get(4)?,
+                        created_at: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| Error::NotInitialised(dir.display().to_string()))?;
+        let actor: ActorId = device.actor.parse().map_err(|_| {
+            Error::Refused(format!(
+                "the store at {} is damaged: bad actor id",
+                dir.display()
+            ))
+        })?;
+        Ok(Store {
+            conn,
+            dir: dir.to_path_buf(),
+            device,
+            actor,
+        })
+    }
+
+    /// This device's identity.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// The store's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn actor(&self) -> Actor {
+        Actor {
+            officer: self.device.officer.clone(),
+            now: Utc::now(),
+        }
+    }
+
+    /// Load a document from its snapshot.
+    fn load(conn: &Connection, doc_id: &str) -> Result<Option<(RecordKind, Automerge)>> {
+        let row: Option<(String, Vec<u8>)> = conn
+            .query_row(
+                "SELECT kind, snapshot FROM docs WHERE doc_id = ?1",
+                [doc_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match row {
+            None => Ok(None),
+            Some((kind, snap)) => {
+                let kind = RecordKind::parse(&kind)
+                    .ok_or_else(|| Error::Refused(format!("unknown record kind {kind}")))?;
+                Ok(Some((kind, Automerge::load(&snap)?)))
+            }
+        }
+    }
+
+    fn load_kind(&self, doc_id: &str, want: RecordKind) -> Result<Automerge> {
+        match Store::load(&self.conn, doc_id)? {
+            Some((k, doc)) if k == want => Ok(doc),
+            _ => Err(Error::NotFound {
+                kind: want.as_str(),
+                id: doc_id.to_string(),
+            }),
+        }
+    }
+
+    /// Run one user action on one document as one commit in one SQLite transaction.
+    /// `f` describes what it changed; an empty description with no operations writes nothing.
+    /// Returns the new change's hash, or `None` when nothing changed.
+    fn write<F>(
+        &mut self,
+        doc_id: &str,
+        kind: RecordKind,
+        create: bool,
+        f: F,
+    ) -> Result<Option<String>>
+    where
+        F: FnOnce(&mut Transaction<'_>, &Actor) -> Result<Vec<String>>,
+    {
+        let who = self.actor();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Load inside the write lock: another process may have written since we last looked.
+        let existing = Store::load(&tx, doc_id)?;
+        let mut doc = match (existing, create) {
+            (Some(_), true) => {
+                return Err(Error::Refused(format!(
+                    "a record with id {doc_id} already exists"
+                )))
+            }
+            (None, false) => {
+                return Err(Error::NotFound {
+                    kind: kind.as_str(),
+                    id: doc_id.to_string(),
+                })
+            }
+            (Some((k, _)), false) if k != kind => {
+                return Err(Error::NotFound {
+                    kind: kind.as_str(),
+                    id: doc_id.to_string(),
+                })
+            }
+            (Some((_, d)), false) => d,
+            (None, true) => Automerge::new(),
+        }
+        .with_actor(self.actor.clone());
+        let note = |log: &Vec<String>| {
+            let note = ChangeNote {
+                by: who.officer.clone(),
+                device: self.device.device_id.clone(),
+                at: who.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                msg: log.join(", "),
+            };
+            automerge::transaction::CommitOptions::default()
+                .with_message(serde_json::to_string(&note).unwrap_or_default())
+                .with_time(who.now.timestamp())
+        };
+        let done = doc
+            .transact_with(note, |t| f(t, &who))
+            .map_err(|failure| failure.error)?;
+        let Some(hash) = done.hash else {
+            return Ok(None);
+        };
+        let change = doc
+            .get_change_by_hash(&hash)
+            .ok_or_else(|| Error::Refused("the new change vanished".into()))?;
+        exchange::append_change(&tx, doc_id, &change, true)?;
+        projection::save_doc(&tx, doc_id, kind, &doc)?;
+        tx.commit()?;
+        Ok(Some(hash.to_string()))
+    }
+
+    fn check_patrol_exists(&self, patch: &IncidentPatch) -> Result<()> {
+        if let Some(Some(p)) = &patch.patrol_id {
+            let found: bool = self.conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM docs WHERE doc_id = ?1 AND kind = 'patrol')",
+                [p],
+                |r| r.get(0),
+            )?;
+            if !found {
+                return Err(Error::invalid(
+                    "incident",
+                    "patrol_id",
+                    format!("no patrol with id {p} in this store"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Record a new incident; returns its id.
+    pub fn add_incident(&mut self, patch: &IncidentPatch) -> Result<String> {
+        let id = patch
+            .id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        if !validate::is_uuid(&id) {
+            return Err(Error::invalid(
+                "incident",
+                "id",
+                format!("`{id}` is not a UUID"),
+            ));
+        }
+        if !patch.remove.is_empty() {
+            return Err(Error::invalid(
+                "incident",
+                "remove",
+                "has nothing to remove in a new incident",
+            ));
+        }
+        self.check_patrol_exists(patch)?;
+        let team = patch
+            .team
+            .clone()
+            .unwrap_or_else(|| self.device.team.clone());
+        let today = today();
+        self.write(&id, RecordKind::Incident, true, |t, who| {
+            edit::init_incident(t, &id, &team, who)?;
+            edit::apply_incident_patch(t, patch, who)?;
+            validate::incident(&document::read_incident(&*t)?, today)?;
+            Ok(vec!["recorded the incident".to_string()])
+        })?;
+        Ok(id)
+    }
+
+    /// Apply a partial edit; returns the change hash, or `None` when nothing changed.
+    pub fn edit_incident(&mut self, id: &str, patch: &IncidentPatch) -> Result<Option<String>> {
+        if patch.id.as_deref().is_some_and(|p| p != id) {
+            return Err(Error::invalid("incident", "id", "cannot be changed"));
+        }
+        self.check_patrol_exists(patch)?;
+        let today = today();
+        self.write(id, RecordKind::Incident, false, |t, who| {
+            let log = edit::apply_incident_patch(t, patch, who)?;
+            validate::incident(&document::read_incident(&*t)?, today)?;
+            Ok(log)
+        })
+    }
+
+    /// Append a verification event to a violation.
+    pub fn verify(
+        &mut self,
+        incident_id: &str,
+        violation_id: &str,
+        event: &EventInput,
+    ) -> Result<String> {
+        let today = today();
+        let hash = self.write(incident_id, RecordKind::Incident, false, |t, who| {
+            let msg = edit::add_verification(t, violation_id, event, who)?;
+            validate::incident(&document::read_incident(&*t)?, today)?;
+            Ok(vec![msg])
+        })?;
+        hash.ok_or_else(|| Error::Refused("the verification was not recorded".into()))
+    }
+
+    /// A review workflow step (submit, return to field, accept, or just a comment).
+    pub fn review(
+        &mut self,
+        incident_id: &str,
+        action: ReviewAction,
+        comment: Option<&str>,
+    ) -> Result<String> {
+        let hash = self.write(incident_id, RecordKind::Incident, false, |t, who| {
+            let n = document::read_incident(&*t)?.violations.len();
+            Ok(vec![edit::review(t, action, comment, n, who)?])
+        })?;
+        hash.ok_or_else(|| Error::Refused("nothing to record".into()))
+    }
+
+    /// Write a chosen value at a field path (typically one listed in the record's conflicts),
+    /// replacing every concurrent value there.
+    pub fn resolve(
+        &mut self,
+        id: &str,
+        path: &str,
+        value: &serde_json::Value,
+    ) -> Result<Option<String>> {
+        let kind = match Store::load(&self.conn, id)? {
+            Some((k, _)) => k,
+            None => {
+                return Err(Error::NotFound {
+                    kind: "record",
+                    id: id.to_string(),
+                })
+            }
+        };
+        let today = today();
+        match kind {
+            RecordKind::Incident => {
+                if path == "review.state" {
+                    let state: ReviewState = serde_json::from_value(value.clone())?;
+                    return self.write(id, kind, false, |t, _| {
+                        edit::resolve_review_state(t, state)?;
+                        Ok(vec!["resolved review state".to_string()])
+                    });
+                }
+                let patch: IncidentPatch =
+                    serde_json::from_value(exchange::path_to_patch(path, value)?)
+                        .map_err(|e| Error::invalid("incident", path, e.to_string()))?;
+                self.write(id, kind, false, |t, who| {
+                    edit::apply_incident_patch(t, &patch, who)?;
+                    validate::incident(&document::read_incident(&*t)?, today)?;
+                    Ok(vec![format!("resolved {path}")])
+                })
+            }
+            RecordKind::Patrol => {
+                let patch: PatrolPatch =
+                    serde_json::from_value(exchange::path_to_patch(path, value)?)
+                        .map_err(|e| Error::invalid("patrol", path, e.to_string()))?;
+                self.write(id, kind, false, |t, _| {
+                    edit::apply_patrol_patch(t, &patch)?;
+                    validate::patrol(&document::read_patrol(&*t)?, today)?;
+                    Ok(vec![format!("resolved {path}")])
+                })
+            }
+        }
+    }
+
+    /// Start (record) a patrol; returns its id.
+    pub fn add_patrol(&mut self, patch: &PatrolPatch) -> Result<String> {
+        let id = patch
+            .id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        if !validate::is_uuid(&id) {
+            return Err(Error::invalid(
+                "patrol",
+                "id",
+                format!("`{id}` is not a UUID"),
+            ));
+        }
+        let team = patch
+            .team
+            .clone()
+            .unwrap_or_else(|| self.device.team.clone());
+        let today = today();
+        self.write(&id, RecordKind::Patrol, true, |t, who| {
+            edit::init_patrol(t, &id, &team, who)?;
+            edit::apply_patrol_patch(t, patch)?;
+            validate::patrol(&document::read_patrol(&*t)?, today)?;
+            Ok(vec!["started the patrol".to_string()])
+        })?;
+        Ok(id)
+    }
+
+    /// Edit a patrol (ending it is setting `ended_at`).
+    pub fn edit_patrol(&mut self, id: &str, patch: &PatrolPatch) -> Result<Option<String>> {
+        if patch.id.as_deref().is_some_and(|p| p != id) {
+            return Err(Error::invalid("patrol", "id", "cannot be changed"));
+        }
+        let today = today();
+        self.write(id, RecordKind::Patrol, false, |t, _| {
+            let log = edit::apply_patrol_patch(t, patch)?;
+            validate::patrol(&document::read_patrol(&*t)?, today)?;
+            Ok(log)
+        })
+    }
+
+    /// An incident as stored.
+    pub fn incident(&self, id: &str) -> Result<Incident> {
+        document::read_incident(&self.load_kind(id, RecordKind::Incident)?)
+    }
+
+    /// An incident with derived statuses and conflicts.
+    pub fn incident_view(&self, id: &str) -> Result<IncidentView> {
+        let doc = self.load_kind(id, RecordKind::Incident)?;
+        let incident = document::read_incident(&doc)?;
+        let status = incident
+            .violations
+            .iter()
+            .map(|v| ViolationStatus {
+                violation_id: v.id.clone(),
+                status: v.status(),
+                late: projection::is_late(&incident, v),
+            })
+            .collect();
+        Ok(IncidentView {
+            status,
+            conflicts: conflicts(&doc),
+            heads: heads_hex(&doc.get_heads()),
+            incident,
+        })
+    }
+
+    /// A patrol as stored.
+    pub fn patrol(&self, id: &str) -> Result<Patrol> {
+        document::read_patrol(&self.load_kind(id, RecordKind::Patrol)?)
+    }
+
+    /// A record's history in causal order.
+    pub fn history(&self, id: &str) -> Result<Vec<HistoryEntry>> {
+        match Store::load(&self.conn, id)? {
+            Some((_, doc)) => Ok(history(&doc)),
+            None => Err(Error::NotFound {
+                kind: "record",
+                id: id.to_string(),
+            }),
+        }
+    }
+
+    /// A record's conflicts.
+    pub fn conflicts(&self, id: &str) -> Result<Vec<Conflict>> {
+        match Store::load(&self.conn, id)? {
+            Some((_, doc)) => Ok(conflicts(&doc)),
+            None => Err(Error::NotFound {
+                kind: "record",
+                id: id.to_string(),
+            }),
+        }
+    }
+
+    /// Ids of every record, with their kind.
+    pub fn record_ids(&self) -> Result<Vec<(String, RecordKind)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT doc_id, kind FROM docs ORDER BY doc_id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, kind) = row?;
+            if let Some(k) = RecordKind::parse(&kind) {
+                out.push((id, k));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of changes in the log.
+    pub fn change_count(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM changes", [], |r| r.get(0))?)
+    }
+
+    /// Hashes of every change in the log.
+    pub fn change_hashes(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT hash FROM changes ORDER BY hash")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// Hex heads, sorted.
+pub fn heads_hex(heads: &[ChangeHash]) -> Vec<String> {
+    let mut v: Vec<String> = heads.iter().map(ChangeHash::to_string).collect();
+    v.sort();
+    v
+}
+
+/// Whether a document read back is the record it claims to be.
+pub(crate) fn doc_id_matches<R: ReadDoc>(doc: &R, doc_id: &str) -> bool {
+    matches!(doc.get(automerge::ROOT, "id"), Ok(Some((automerge::Value::Scalar(s), _))) if s.as_str() == Some(doc_id))
+}

@@ -1,0 +1,121 @@
+//! Projection rows: what lists, filters and figures read, so that they never load documents.
+//! Always rewritten from the document in the same transaction as the change that altered it.
+
+use automerge::Automerge;
+use rusqlite::{params, Connection};
+
+use crate::conflicts::conflicts;
+use crate::document::{self, RecordKind};
+use crate::error::Result;
+use crate::model::{Incident, Violation};
+use crate::validate::{parse_date, parse_time, quarter_end};
+
+use super::{heads_hex, now_str};
+
+/// Whether a violation's current decision came after the end of the incident's quarter.
+pub fn is_late(incident: &Incident, v: &Violation) -> bool {
+    let Some(occurred) = parse_date(&incident.occurred_on) else {
+        return false;
+    };
+    match v.current_event() {
+        Some(e) if e.status.is_decision() => parse_time(&e.at)
+            .map(|t| t.date_naive() > quarter_end(occurred))
+            .unwrap_or(false),
+        _ => false,
+    }
+}
+
+/// Store a document's snapshot and heads, and rewrite its projection rows and conflicts.
+pub fn save_doc(conn: &Connection, doc_id: &str, kind: RecordKind, doc: &Automerge) -> Result<()> {
+    let heads = serde_json::to_string(&heads_hex(&doc.get_heads()))?;
+    conn.execute(
+        "INSERT INTO docs (doc_id, kind, snapshot, heads, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (doc_id) DO UPDATE SET snapshot = excluded.snapshot, heads = excluded.heads,
+             updated_at = excluded.updated_at",
+        params![doc_id, kind.as_str(), doc.save(), heads, now_str()],
+    )?;
+    let found = conflicts(doc);
+    conn.execute("DELETE FROM conflicts WHERE doc_id = ?1", [doc_id])?;
+    for c in &found {
+        conn.execute(
+            "INSERT INTO conflicts (doc_id, path, value_json) VALUES (?1, ?2, ?3)",
+            params![doc_id, c.path, serde_json::to_string(&c.values)?],
+        )?;
+    }
+    match kind {
+        RecordKind::Incident => project_incident(conn, &document::read_incident(doc)?, found.len()),
+        RecordKind::Patrol => {
+            let p = document::read_patrol(doc)?;
+            conn.execute(
+                "INSERT OR REPLACE INTO patrols (id, date, team, route, participants, ended_at, created_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    p.id,
+                    p.date,
+                    p.team,
+                    serde_json::to_string(&p.route)?,
+                    serde_json::to_string(&p.participants)?,
+                    p.ended_at,
+                    p.created_by
+                ],
+            )?;
+            Ok(())
+        }
+    }
+}
+
+fn project_incident(conn: &Connection, inc: &Incident, n_conflicts: usize) -> Result<()> {
+    let search = [
+        inc.title.as_str(),
+        inc.narrative.as_str(),
+        inc.location.place.as_str(),
+        inc.location.admin1.as_str(),
+        inc.location.admin2.as_str(),
+    ]
+    .join("\n")
+    .to_lowercase();
+    conn.execute(
+        "INSERT OR REPLACE INTO incidents (id, title, occurred_on, reported_on, admin1, admin2, place,
+             patrol_id, team, created_by, review_state, search, n_conflicts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![
+            inc.id,
+            inc.title,
+            inc.occurred_on,
+            inc.reported_on,
+            inc.location.admin1,
+            inc.location.admin2,
+            inc.location.place,
+            inc.patrol_id,
+            inc.team,
+            inc.created_by,
+            inc.review.state.as_str(),
+            search,
+            n_conflicts as i64
+        ],
+    )?;
+    conn.execute("DELETE FROM violations WHERE incident_id = ?1", [&inc.id])?;
+    for (i, v) in inc.violations.iter().enumerate() {
+        let ev = v.current_event();
+        conn.execute(
+            "INSERT OR REPLACE INTO violations (id, incident_id, ord, type, boys, girls, sex_unknown,
+                 party, category, status, status_at, late)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                v.id,
+                inc.id,
+                i as i64 + 1,
+                v.kind.as_str(),
+                v.victims.boys,
+                v.victims.girls,
+                v.victims.sex_unknown,
+                v.perpetrator.party,
+                v.perpetrator.category.as_str(),
+                v.status().as_str(),
+                ev.map(|e| e.at.clone()),
+                is_late(inc, v)
+            ],
+        )?;
+    }
+    Ok(())
+}

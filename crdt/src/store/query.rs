@@ -1,0 +1,377 @@
+//! Lists, filters and figures, served from the projection tables (never from documents).
+
+use std::collections::BTreeMap;
+
+use rusqlite::types::Value as Sql;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::model::{VerificationStatus, ViolationType};
+
+use super::Store;
+
+/// Filters for the caseload; every given filter must match. Violation filters (type, status,
+/// party) must match one and the same violation.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentFilter {
+    pub kind: Option<ViolationType>,
+    pub status: Option<VerificationStatus>,
+    /// `occurred_on` on or after (YYYY-MM-DD).
+    pub from: Option<String>,
+    /// `occurred_on` on or before (YYYY-MM-DD).
+    pub to: Option<String>,
+    pub admin1: Option<String>,
+    pub party: Option<String>,
+    /// Words to find in title, narrative or place (case-insensitive).
+    pub text: Option<String>,
+    pub patrol_id: Option<String>,
+    pub limit: Option<usize>,
+    pub offset: usize,
+}
+
+/// One violation in a caseload row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ViolationRow {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub boys: i64,
+    pub girls: i64,
+    pub sex_unknown: i64,
+    pub party: String,
+    pub category: String,
+    pub status: String,
+    pub late: bool,
+}
+
+/// One incident in the caseload.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentRow {
+    pub id: String,
+    pub title: String,
+    pub occurred_on: String,
+    pub reported_on: String,
+    pub admin1: String,
+    pub admin2: String,
+    pub place: String,
+    pub patrol_id: Option<String>,
+    pub team: String,
+    pub created_by: String,
+    pub review_state: String,
+    pub conflicts: i64,
+    pub violations: Vec<ViolationRow>,
+}
+
+/// A page of results with the total that matched.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub total: i64,
+    pub items: Vec<T>,
+}
+
+/// One patrol in the patrol list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PatrolRow {
+    pub id: String,
+    pub date: String,
+    pub team: String,
+    pub route: Vec<String>,
+    pub participants: Vec<String>,
+    pub ended_at: Option<String>,
+    pub incidents: i64,
+}
+
+/// Children by sex.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Children {
+    pub boys: i64,
+    pub girls: i64,
+    pub sex_unknown: i64,
+    pub total: i64,
+}
+
+/// The headline figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stats {
+    pub incidents: i64,
+    pub patrols: i64,
+    pub violations: i64,
+    pub violations_by_type: BTreeMap<String, i64>,
+    pub violations_by_status: BTreeMap<String, i64>,
+    /// Children in every recorded violation.
+    pub children: Children,
+    pub verified_violations: i64,
+    /// Children in verified violations only: the figures that go into the annual report.
+    pub verified_children: Children,
+    pub late_verifications: i64,
+    pub incidents_with_conflicts: i64,
+}
+
+fn like(s: &str) -> String {
+    let escaped = s
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+impl Store {
+    /// The caseload, filtered, newest first.
+    pub fn list_incidents(&self, f: &IncidentFilter) -> Result<Page<IncidentRow>> {
+        let mut conds: Vec<String> = Vec::new();
+        let mut args: Vec<Sql> = Vec::new();
+        let mut vconds: Vec<String> = Vec::new();
+        if let Some(k) = f.kind {
+            vconds.push("v.type = ?".into());
+            args.push(Sql::Text(k.as_str().into()));
+        }
+        if let Some(s) = f.status {
+            vconds.push("v.status = ?".into());
+            args.push(Sql::Text(s.as_str().into()));
+        }
+        if let Some(p) = &f.party {
+            vconds.push("v.party = ?".into());
+            args.push(Sql::Text(p.clone()));
+        }
+        if !vconds.is_empty() {
+            conds.push(format!(
+                "EXISTS (SELECT 1 FROM violations v WHERE v.incident_id = i.id AND {})",
+                vconds.join(" AND ")
+            ));
+        }
+        for (cond, v) in [
+            ("i.occurred_on >= ?", &f.from),
+            ("i.occurred_on <= ?", &f.to),
+            ("i.admin1 = ?", &f.admin1),
+            ("i.patrol_id = ?", &f.patrol_id),
+        ] {
+            if let Some(v) = v {
+                conds.push(cond.into());
+                args.push(Sql::Text(v.clone()));
+            }
+        }
+        if let Some(t) = &f.text {
+            for word in t.split_whitespace() {
+                conds.push("i.search LIKE ? ESCAPE '\\'".into());
+                args.push(Sql::Text(like(word)));
+            }
+        }
+        let wher = if conds.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conds.join(" AND "))
+        };
+        let total: i64 = self.conn().query_row(
+            &format!("SELECT COUNT(*) FROM incidents i {wher}"),
+            rusqlite::params_from_iter(args.iter()),
+            |r| r.get(0),
+        )?;
+        let limit = f.limit.map(|l| l as i64).unwrap_or(-1);
+        let sql = format!(
+            "SELECT id, title, occurred_on, reported_on, admin1, admin2, place, patrol_id, team,
+                    created_by, review_state, n_conflicts
+             FROM incidents i {wher} ORDER BY occurred_on DESC, id DESC LIMIT {limit} OFFSET {}",
+            f.offset
+        );
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+            Ok(IncidentRow {
+                id: r.get(0)?,
+                title: r.get(1)?,
+                occurred_on: r.get(2)?,
+                reported_on: r.get(3)?,
+                admin1: r.get(4)?,
+                admin2: r.get(5)?,
+                place: r.get(6)?,
+                patrol_id: r.get(7)?,
+                team: r.get(8)?,
+                created_by: r.get(9)?,
+                review_state: r.get(10)?,
+                conflicts: r.get(11)?,
+                violations: Vec::new(),
+            })
+        })?;
+        let mut items = rows.collect::<Result<Vec<_>, _>>()?;
+        let mut vstmt = self.conn().prepare_cached(
+            "SELECT id, type, boys, girls, sex_unknown, party, category, status, late
+             FROM violations WHERE incident_id = ?1 ORDER BY ord",
+        )?;
+        for item in &mut items {
+            let rows = vstmt.query_map([&item.id], |r| {
+                Ok(ViolationRow {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    boys: r.get(2)?,
+                    girls: r.get(3)?,
+                    sex_unknown: r.get(4)?,
+                    party: r.get(5)?,
+                    category: r.get(6)?,
+                    status: r.get(7)?,
+                    late: r.get(8)?,
+                })
+            })?;
+            item.violations = rows.collect::<Result<_, _>>()?;
+        }
+        Ok(Page { total, items })
+    }
+
+    /// Every patrol, newest first, with the number of incidents it produced.
+    pub fn list_patrols(&self) -> Result<Vec<PatrolRow>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT p.id, p.date, p.team, p.route, p.participants, p.ended_at,
+                    (SELECT COUNT(*) FROM incidents i WHERE i.patrol_id = p.id)
+             FROM patrols p ORDER BY p.date DESC, p.id DESC",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                PatrolRow {
+                    id: r.get(0)?,
+                    date: r.get(1)?,
+                    team: r.get(2)?,
+                    route: Vec::new(),
+                    participants: Vec::new(),
+                    ended_at: r.get(5)?,
+                    incidents: r.get(6)?,
+                },
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut p, route, participants) = row?;
+            p.route = serde_json::from_str(&route)?;
+            p.participants = serde_json::from_str(&participants)?;
+            out.push(p);
+        }
+        Ok(out)
+    }
+
+    /// The headline figures of the whole store.
+    pub fn stats(&self) -> Result<Stats> {
+        let c = self.conn();
+        let mut s = Stats {
+            incidents: c.query_row("SELECT COUNT(*) FROM incidents", [], |r| r.get(0))?,
+            patrols: c.query_row("SELECT COUNT(*) FROM patrols", [], |r| r.get(0))?,
+            violations: c.query_row("SELECT COUNT(*) FROM violations", [], |r| r.get(0))?,
+            incidents_with_conflicts: c.query_row(
+                "SELECT COUNT(*) FROM incidents WHERE n_conflicts > 0",
+                [],
+                |r| r.get(0),
+            )?,
+            late_verifications: c.query_row(
+                "SELECT COUNT(*) FROM violations WHERE late",
+                [],
+                |r| r.get(0),
+            )?,
+            ..Stats::default()
+        };
+        for t in ViolationType::ALL {
+            s.violations_by_type.insert(t.as_str().into(), 0);
+        }
+        for t in VerificationStatus::ALL {
+            s.violations_by_status.insert(t.as_str().into(), 0);
+        }
+        for (col, map) in [
+            ("type", &mut s.violations_by_type),
+            ("status", &mut s.violations_by_status),
+        ] {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {col}, COUNT(*) FROM violations GROUP BY {col}"
+            ))?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (k, n) = row?;
+                map.insert(k, n);
+            }
+        }
+        let children = |wher: &str| -> Result<Children> {
+            Ok(c.query_row(
+                &format!(
+                    "SELECT COALESCE(SUM(boys),0), COALESCE(SUM(girls),0), COALESCE(SUM(sex_unknown),0)
+                     FROM violations {wher}"
+                ),
+                [],
+                |r| {
+                    let (b, g, u): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                    Ok(Children { boys: b, girls: g, sex_unknown: u, total: b + g + u })
+                },
+            )?)
+        };
+        s.children = children("")?;
+        s.verified_children = children("WHERE status = 'verified'")?;
+        s.verified_violations = s.violations_by_status.get("verified").copied().unwrap_or(0);
+        Ok(s)
+    }
+
+    /// Write the caseload as CSV, one row per violation.
+    pub fn export_csv<W: std::io::Write>(&self, out: W) -> Result<usize> {
+        let mut w = csv::Writer::from_writer(out);
+        let csv_err = |e: csv::Error| crate::Error::Refused(format!("cannot write CSV: {e}"));
+        w.write_record([
+            "incident_id",
+            "title",
+            "occurred_on",
+            "reported_on",
+            "admin1",
+            "admin2",
+            "place",
+            "team",
+            "review_state",
+            "violation_id",
+            "type",
+            "boys",
+            "girls",
+            "sex_unknown",
+            "children",
+            "party",
+            "category",
+            "status",
+            "status_at",
+            "late_verification",
+        ])
+        .map_err(csv_err)?;
+        let mut stmt = self.conn().prepare(
+            "SELECT i.id, i.title, i.occurred_on, i.reported_on, i.admin1, i.admin2, i.place, i.team,
+                    i.review_state, v.id, v.type, v.boys, v.girls, v.sex_unknown, v.party, v.category,
+                    v.status, COALESCE(v.status_at, ''), v.late
+             FROM violations v JOIN incidents i ON i.id = v.incident_id
+             ORDER BY i.occurred_on, i.id, v.ord",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut n = 0;
+        while let Some(r) = rows.next()? {
+            let text = |i: usize| -> rusqlite::Result<String> { r.get(i) };
+            let num = |i: usize| -> rusqlite::Result<i64> { r.get(i) };
+            let (b, g, u) = (num(11)?, num(12)?, num(13)?);
+            let late: bool = r.get(18)?;
+            w.write_record([
+                text(0)?,
+                text(1)?,
+                text(2)?,
+                text(3)?,
+                text(4)?,
+                text(5)?,
+                text(6)?,
+                text(7)?,
+                text(8)?,
+                text(9)?,
+                text(10)?,
+                b.to_string(),
+                g.to_string(),
+                u.to_string(),
+                (b + g + u).to_string(),
+                text(14)?,
+                text(15)?,
+                text(16)?,
+                text(17)?,
+                if late { "yes".into() } else { "no".into() },
+            ])
+            .map_err(csv_err)?;
+            n += 1;
+        }
+        w.flush().map_err(crate::Error::io("cannot write CSV"))?;
+        Ok(n)
+    }
+}

@@ -1,0 +1,112 @@
+//! The store's SQLite schema and its migrations. `PRAGMA user_version` holds the version; each
+//! migration runs in one transaction, so a crash mid-migration leaves the previous version intact.
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+/// Migrations in order; migration `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: identity, change log, snapshots, projections.
+    r#"
+    CREATE TABLE device (
+        singleton   INTEGER PRIMARY KEY CHECK (singleton = 1),
+        device_id   TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        officer     TEXT NOT NULL,
+        team        TEXT NOT NULL,
+        mission     TEXT NOT NULL,
+        created_at  TEXT NOT NULL
+    );
+    -- Append-only: rows are never updated or deleted.
+    CREATE TABLE changes (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id      TEXT NOT NULL,
+        hash        TEXT NOT NULL UNIQUE,
+        actor       TEXT NOT NULL,
+        local       INTEGER NOT NULL,
+        bytes       BLOB NOT NULL,
+        received_at TEXT NOT NULL
+    );
+    CREATE INDEX changes_by_doc ON changes (doc_id, seq);
+    -- A compacted snapshot per document: a cache of the change log, rewritten with each change.
+    CREATE TABLE docs (
+        doc_id      TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        snapshot    BLOB NOT NULL,
+        heads       TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+    CREATE TABLE incidents (
+        id            TEXT PRIMARY KEY,
+        title         TEXT NOT NULL,
+        occurred_on   TEXT NOT NULL,
+        reported_on   TEXT NOT NULL,
+        admin1        TEXT NOT NULL,
+        admin2        TEXT NOT NULL,
+        place         TEXT NOT NULL,
+        patrol_id     TEXT,
+        team          TEXT NOT NULL,
+        created_by    TEXT NOT NULL,
+        review_state  TEXT NOT NULL,
+        search        TEXT NOT NULL,
+        n_conflicts   INTEGER NOT NULL
+    );
+    CREATE INDEX incidents_by_date ON incidents (occurred_on, id);
+    CREATE INDEX incidents_by_admin1 ON incidents (admin1);
+    CREATE INDEX incidents_by_patrol ON incidents (patrol_id);
+    CREATE TABLE violations (
+        id            TEXT PRIMARY KEY,
+        incident_id   TEXT NOT NULL,
+        ord           INTEGER NOT NULL,
+        type          TEXT NOT NULL,
+        boys          INTEGER NOT NULL,
+        girls         INTEGER NOT NULL,
+        sex_unknown   INTEGER NOT NULL,
+        party         TEXT NOT NULL,
+        category      TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        status_at     TEXT,
+        late          INTEGER NOT NULL
+    );
+    CREATE INDEX violations_by_incident ON violations (incident_id, ord);
+    CREATE INDEX violations_by_type ON violations (type, status);
+    CREATE INDEX violations_by_party ON violations (party);
+    CREATE TABLE patrols (
+        id            TEXT PRIMARY KEY,
+        date          TEXT NOT NULL,
+        team          TEXT NOT NULL,
+        route         TEXT NOT NULL,
+        participants  TEXT NOT NULL,
+        ended_at      TEXT,
+        created_by    TEXT NOT NULL
+    );
+    CREATE TABLE conflicts (
+        doc_id      TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        value_json  TEXT NOT NULL,
+        PRIMARY KEY (doc_id, path)
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Bring the database up to [`VERSION`].
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > VERSION {
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
