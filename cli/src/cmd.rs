@@ -161,7 +161,7 @@ pub enum ExportCmd {
     },
 }
 
-fn read_json(src: &str) -> anyhow::Result<String> {
+pub fn read_json(src: &str) -> anyhow::Result<String> {
     if src == "-" {
         let mut s = String::new();
         std::io::stdin()

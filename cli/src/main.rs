@@ -3,6 +3,7 @@
 
 mod bench;
 mod cmd;
+mod net;
 mod print;
 
 use std::path::PathBuf;
@@ -72,6 +73,33 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Run the mission sync endpoint.
+    Serve {
+        /// The endpoint's SQLite database (created if missing).
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+    },
+    /// Administer the sync endpoint's database.
+    Admin {
+        #[arg(long)]
+        db: PathBuf,
+        #[command(subcommand)]
+        command: net::AdminCmd,
+    },
+    /// Enroll this store with the mission endpoint, using a one-time token from an admin.
+    Enroll {
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        token: String,
+    },
+    /// Sync with the endpoint this store is enrolled with.
+    Sync {
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure the store on this machine (durable edit, filtered list, open) and print figures.
     Bench {
         /// Incidents in the measured store.
@@ -138,5 +166,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench { incidents, json } => bench::run(incidents, json),
+        Command::Serve { db, bind } => net::serve(&db, &bind),
+        Command::Admin { db, command } => net::admin(&db, command),
+        Command::Enroll { server, token } => net::enroll(&data, &server, &token),
+        Command::Sync { json } => net::sync(&data, json),
     }
 }

@@ -28,7 +28,7 @@ pub const MAX_CHANGE: u32 = 16 * 1024 * 1024;
 /// Most changes in one bundle.
 pub const MAX_CHANGES: u64 = 10_000_000;
 /// Most bytes a bundle may decompress to.
-const MAX_TOTAL: u64 = 4 * 1024 * 1024 * 1024;
+const MAX_TOTAL: u64 = 512 * 1024 * 1024;
 
 /// Who made a bundle, and for which mission.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,10 +49,21 @@ pub struct Bundle {
 
 /// Encode changes into bundle bytes.
 pub fn encode(header: &BundleHeader, changes: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
-    let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encode_frames(header, changes)
+}
+
+/// Encode changes behind any JSON-object header; the header's `count` is set to the number of
+/// changes. The sync protocol uses this with its own headers.
+pub fn encode_frames<H: Serialize>(header: &H, changes: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
+    let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let io = |e: std::io::Error| Error::Bundle(format!("cannot encode: {e}"));
-    let mut header = header.clone();
-    header.count = changes.len() as u64;
+    let mut header = serde_json::to_value(header)?;
+    match header.as_object_mut() {
+        Some(m) => {
+            m.insert("count".into(), serde_json::json!(changes.len()));
+        }
+        None => return Err(Error::Bundle("a header must be a JSON object".into())),
+    }
     let h = serde_json::to_vec(&header)?;
     enc.write_all(MAGIC).map_err(io)?;
     enc.write_all(&[VERSION]).map_err(io)?;
@@ -89,6 +100,14 @@ fn read_u32<R: Read>(r: &mut R, what: &str) -> Result<u32> {
 
 /// Decode bundle bytes, checking every length and the checksum.
 pub fn decode(bytes: &[u8]) -> Result<Bundle> {
+    let (header, changes) = decode_frames(bytes)?;
+    Ok(Bundle { header, changes })
+}
+
+/// Decode frames behind any header type, checking every length and the checksum.
+pub fn decode_frames<H: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<(H, Vec<(String, Vec<u8>)>)> {
     if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
         return Err(Error::Bundle("not an MRM bundle (not gzip data)".into()));
     }
@@ -110,16 +129,19 @@ pub fn decode(bytes: &[u8]) -> Result<Bundle> {
     }
     let mut h = vec![0u8; hlen as usize];
     read_exact(&mut r, &mut h, "the header")?;
-    let header: BundleHeader = serde_json::from_slice(&h)
+    let raw: serde_json::Value = serde_json::from_slice(&h)
         .map_err(|e| Error::Bundle(format!("the header is not valid: {e}")))?;
-    if header.count > MAX_CHANGES {
-        return Err(Error::Bundle(format!(
-            "change count {} is absurd",
-            header.count
-        )));
+    let count = raw
+        .get("count")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| Error::Bundle("the header has no change count".into()))?;
+    if count > MAX_CHANGES {
+        return Err(Error::Bundle(format!("change count {count} is absurd")));
     }
-    let mut changes = Vec::with_capacity(header.count.min(100_000) as usize);
-    for i in 0..header.count {
+    let header: H = serde_json::from_value(raw)
+        .map_err(|e| Error::Bundle(format!("the header is not valid: {e}")))?;
+    let mut changes = Vec::with_capacity(count.min(100_000) as usize);
+    for i in 0..count {
         let mut id = [0u8; 16];
         read_exact(&mut r, &mut id, &format!("change {}", i + 1))?;
         let len = read_u32(&mut r, &format!("change {}", i + 1))?;
@@ -143,5 +165,5 @@ pub fn decode(bytes: &[u8]) -> Result<Bundle> {
             rest.len()
         )));
     }
-    Ok(Bundle { header, changes })
+    Ok((header, changes))
 }

@@ -30,7 +30,13 @@ use crate::model::*;
 pub enum RecordKind {
     Incident,
     Patrol,
+    /// The mission configuration (one per mission, id [`CONFIG_ID`]).
+    Config,
 }
+
+/// The fixed id of the mission configuration document: every device and the endpoint must agree
+/// on it without talking to each other.
+pub const CONFIG_ID: &str = "00000000-0000-7000-8000-00000000c0f1";
 
 impl RecordKind {
     /// The name stored in the document and the store.
@@ -38,6 +44,7 @@ impl RecordKind {
         match self {
             RecordKind::Incident => "incident",
             RecordKind::Patrol => "patrol",
+            RecordKind::Config => "config",
         }
     }
 
@@ -46,6 +53,7 @@ impl RecordKind {
         match s {
             "incident" => Some(RecordKind::Incident),
             "patrol" => Some(RecordKind::Patrol),
+            "config" => Some(RecordKind::Config),
             _ => None,
         }
     }
@@ -360,4 +368,47 @@ pub fn read_patrol<R: ReadDoc>(doc: &R) -> Result<Patrol> {
         ended_at: r.opt_str(&j, "ended_at")?,
         created_by: r.str(&j, "created_by")?,
     })
+}
+
+/// Read the mission configuration document.
+pub fn read_config<R: ReadDoc>(doc: &R) -> Result<MissionConfig> {
+    let j = to_json(doc);
+    let r = Reader { record: CONFIG_ID };
+    if kind_of(doc) != Some(RecordKind::Config) {
+        return Err(r.bad("kind", "is not `config`"));
+    }
+    let mut admin_areas = std::collections::BTreeMap::new();
+    match j.get("admin_areas") {
+        None | Some(Json::Null) => {}
+        Some(Json::Object(m)) => {
+            for (k, v) in m {
+                let wrapped = serde_json::json!({ "v": v });
+                admin_areas.insert(k.clone(), r.strings(&wrapped, "v")?);
+            }
+        }
+        Some(_) => return Err(r.bad("admin_areas", "is not a map")),
+    }
+    Ok(MissionConfig {
+        mission: r.str(&j, "mission")?,
+        teams: r.strings(&j, "teams")?,
+        parties: r.strings(&j, "parties")?,
+        admin_areas,
+    })
+}
+
+/// Read whichever record a document holds, to check it is well formed.
+pub fn check_readable<R: ReadDoc>(doc: &R, kind: RecordKind) -> Result<()> {
+    match kind {
+        RecordKind::Incident => read_incident(doc).map(drop),
+        RecordKind::Patrol => read_patrol(doc).map(drop),
+        RecordKind::Config => read_config(doc).map(drop),
+    }
+}
+
+/// The team a record belongs to (empty for the mission configuration).
+pub fn team_of<R: ReadDoc>(doc: &R) -> String {
+    match doc.get(ROOT, "team").ok().flatten() {
+        Some((Value::Scalar(s), _)) => s.as_str().unwrap_or("").to_string(),
+        _ => String::new(),
+    }
 }

@@ -633,3 +633,37 @@ pub fn apply_patrol_patch<T: Transactable>(tx: &mut T, p: &PatrolPatch) -> Resul
     }
     Ok(log)
 }
+
+/// Lay out or update the mission configuration document.
+pub fn apply_config<T: Transactable>(
+    tx: &mut T,
+    cfg: &crate::model::MissionConfig,
+) -> Result<Vec<String>> {
+    let mut log = Vec::new();
+    if tx.get(&ROOT, "kind")?.is_none() {
+        tx.put(ROOT, "kind", RecordKind::Config.as_str())?;
+        tx.put(ROOT, "id", crate::document::CONFIG_ID)?;
+    }
+    if set(tx, &ROOT, "mission", str_val(&cfg.mission))? {
+        log.push("set mission".to_string());
+    }
+    for (key, v) in [("teams", &cfg.teams), ("parties", &cfg.parties)] {
+        if set_strings(tx, &ROOT, key, v)? {
+            log.push(format!("set {key}"));
+        }
+    }
+    let areas = child_map(tx, &ROOT, "admin_areas")?;
+    let old: Vec<String> = tx.keys(&areas).collect();
+    for k in old {
+        if !cfg.admin_areas.contains_key(&k) {
+            tx.delete(&areas, k.as_str())?;
+            log.push("removed an admin area".to_string());
+        }
+    }
+    for (k, v) in &cfg.admin_areas {
+        if set_strings(tx, &areas, k, v)? {
+            log.push(format!("set admin area {k}"));
+        }
+    }
+    Ok(log)
+}

@@ -58,6 +58,19 @@ pub enum Error {
     Refused(String),
     #[error("the store's schema version {found} is newer than this program supports ({supported}); update mrm")]
     SchemaTooNew { found: i64, supported: i64 },
+    #[error("cannot reach the sync endpoint: {0}")]
+    Network(String),
+    #[error("the sync endpoint refused the request: {message}")]
+    Server {
+        status: u16,
+        /// The endpoint's machine-readable reason (`revoked`, `forbidden`, ...).
+        code: String,
+        message: String,
+    },
+    #[error("sync cancelled")]
+    Cancelled,
+    #[error("this store is not enrolled with a sync endpoint: run `mrm enroll` first")]
+    NotEnrolled,
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("document error: {0}")]

@@ -17,6 +17,7 @@ pub mod history;
 pub mod input;
 pub mod model;
 pub mod store;
+pub mod sync;
 pub mod validate;
 
 pub use error::{Error, FieldError, FieldErrors, Result};

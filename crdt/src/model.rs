@@ -306,3 +306,18 @@ pub struct Patrol {
     pub ended_at: Option<String>,
     pub created_by: String,
 }
+
+/// The mission configuration, distributed to every device: set by an admin on the sync endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MissionConfig {
+    pub mission: String,
+    #[serde(default)]
+    pub teams: Vec<String>,
+    /// Parties to conflict, as the mission names them.
+    #[serde(default)]
+    pub parties: Vec<String>,
+    /// Admin areas: each first-level area with its second-level areas.
+    #[serde(default)]
+    pub admin_areas: std::collections::BTreeMap<String, Vec<String>>,
+}

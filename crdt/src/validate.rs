@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, NaiveDate};
 
 use crate::error::{Error, FieldError, FieldErrors};
-use crate::model::{Incident, Patrol, Sex};
+use crate::model::{Incident, MissionConfig, Patrol, Sex};
 
 /// Longest free text we accept in one field; a narrative is a few pages at most.
 const MAX_TEXT: usize = 100_000;
@@ -326,4 +326,46 @@ pub fn quarter_end(d: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, 1)
         .and_then(|n| n.pred_opt())
         .unwrap_or(d)
+}
+
+/// Values the mission configuration does not list. Empty lists in the configuration mean "not
+/// configured" and produce no warnings.
+pub fn against_config(inc: &Incident, cfg: &MissionConfig) -> Vec<FieldError> {
+    let mut w = Vec::new();
+    let loc = &inc.location;
+    if !cfg.admin_areas.is_empty() && !loc.admin1.is_empty() {
+        match cfg.admin_areas.get(&loc.admin1) {
+            None => w.push(FieldError {
+                field: "location.admin1".into(),
+                message: format!("`{}` is not an admin area of the mission", loc.admin1),
+            }),
+            Some(subs)
+                if !subs.is_empty() && !loc.admin2.is_empty() && !subs.contains(&loc.admin2) =>
+            {
+                w.push(FieldError {
+                    field: "location.admin2".into(),
+                    message: format!("`{}` is not listed under {}", loc.admin2, loc.admin1),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    if !cfg.parties.is_empty() {
+        for (i, v) in inc.violations.iter().enumerate() {
+            let party = &v.perpetrator.party;
+            if !party.is_empty() && !cfg.parties.contains(party) {
+                w.push(FieldError {
+                    field: format!("violations[{}].perpetrator.party", i + 1),
+                    message: format!("`{party}` is not on the mission's list of parties"),
+                });
+            }
+        }
+    }
+    if !cfg.teams.is_empty() && !cfg.teams.contains(&inc.team) {
+        w.push(FieldError {
+            field: "team".into(),
+            message: format!("`{}` is not a team of the mission", inc.team),
+        });
+    }
+    w
 }

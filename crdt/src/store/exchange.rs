@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use crate::conflicts::conflicts;
-use crate::document::{self, kind_of, RecordKind};
+use crate::document::{self, kind_of};
 use crate::error::{Error, Result};
 use crate::validate::is_uuid;
 
@@ -121,6 +121,19 @@ impl Store {
 
     /// Apply changes received from another replica, all or nothing.
     pub fn import(&mut self, changes: Vec<(String, Vec<u8>)>) -> Result<ImportReport> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let report = import_tx(&tx, changes)?;
+        tx.commit()?;
+        Ok(report)
+    }
+}
+
+/// Apply changes inside an open transaction (the caller commits, possibly with more writes such
+/// as a sync cursor, so that both land together or not at all).
+pub(crate) fn import_tx(tx: &Connection, changes: Vec<(String, Vec<u8>)>) -> Result<ImportReport> {
+    {
         let mut report = ImportReport {
             received: changes.len(),
             ..ImportReport::default()
@@ -141,15 +154,12 @@ impl Store {
             })?;
             by_doc.entry(doc_id).or_default().push(change);
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         for (doc_id, changes) in by_doc {
             let mut seen = HashSet::new();
             let mut fresh = Vec::new();
             for c in changes {
                 let h = c.hash();
-                if !seen.insert(h) || has_change(&tx, &h)? {
+                if !seen.insert(h) || has_change(tx, &h)? {
                     report.duplicates += 1;
                 } else {
                     fresh.push(c);
@@ -158,7 +168,7 @@ impl Store {
             if fresh.is_empty() {
                 continue;
             }
-            let existing = Store::load(&tx, &doc_id)?;
+            let existing = Store::load(tx, &doc_id)?;
             let (old_kind, mut doc) = match existing {
                 Some((k, d)) => (Some(k), d),
                 None => (None, Automerge::new()),
@@ -184,15 +194,12 @@ impl Store {
             if old_kind.is_some_and(|k| k != kind) {
                 return Err(Error::Bundle(format!("record {doc_id} changed its kind")));
             }
-            match kind {
-                RecordKind::Incident => drop(document::read_incident(&doc)?),
-                RecordKind::Patrol => drop(document::read_patrol(&doc)?),
-            }
+            document::check_readable(&doc, kind)?;
             for c in doc.get_changes(&old_heads) {
-                append_change(&tx, &doc_id, &c, false)?;
+                append_change(tx, &doc_id, &c, false)?;
                 report.new_changes += 1;
             }
-            projection::save_doc(&tx, &doc_id, kind, &doc)?;
+            projection::save_doc(tx, &doc_id, kind, &doc)?;
             let now_conflicts = conflicts(&doc).len();
             report.new_conflicts += now_conflicts.saturating_sub(old_conflicts);
             if old_kind.is_none() {
@@ -200,7 +207,6 @@ impl Store {
             }
             report.records_changed.push(doc_id);
         }
-        tx.commit()?;
         Ok(report)
     }
 }

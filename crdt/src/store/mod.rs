@@ -9,6 +9,7 @@ mod exchange;
 mod projection;
 mod query;
 mod schema;
+mod sync_state;
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,7 @@ use crate::validate;
 
 pub use exchange::{Heads, ImportReport};
 pub use query::{IncidentFilter, IncidentRow, Page, PatrolRow, Stats, ViolationRow};
+pub use sync_state::{SyncState, Unpushed};
 
 /// The database file inside a store's folder.
 pub const DB_FILE: &str = "mrm.sqlite";
@@ -423,6 +425,10 @@ impl Store {
                     Ok(vec![format!("resolved {path}")])
                 })
             }
+            RecordKind::Config => Err(Error::Refused(
+                "the mission configuration is set on the sync endpoint (`mrm admin config set`)"
+                    .into(),
+            )),
             RecordKind::Patrol => {
                 let patch: PatrolPatch =
                     serde_json::from_value(exchange::path_to_patch(path, value)?)
@@ -505,6 +511,23 @@ impl Store {
     /// A patrol as stored.
     pub fn patrol(&self, id: &str) -> Result<Patrol> {
         document::read_patrol(&self.load_kind(id, RecordKind::Patrol)?)
+    }
+
+    /// The mission configuration, once it has arrived from the sync endpoint.
+    pub fn mission_config(&self) -> Result<Option<crate::model::MissionConfig>> {
+        match Store::load(&self.conn, document::CONFIG_ID)? {
+            Some((RecordKind::Config, doc)) => Ok(Some(document::read_config(&doc)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// What in an incident the mission configuration does not know (an unlisted party or admin
+    /// area). Warnings, not errors: a patrol may meet a new armed group before the list is updated.
+    pub fn warnings(&self, incident: &Incident) -> Result<Vec<crate::error::FieldError>> {
+        Ok(match self.mission_config()? {
+            Some(cfg) => validate::against_config(incident, &cfg),
+            None => Vec::new(),
+        })
     }
 
     /// A record's history in causal order.

@@ -44,6 +44,7 @@ pub fn save_doc(conn: &Connection, doc_id: &str, kind: RecordKind, doc: &Automer
     }
     match kind {
         RecordKind::Incident => project_incident(conn, &document::read_incident(doc)?, found.len()),
+        RecordKind::Config => document::read_config(doc).map(drop),
         RecordKind::Patrol => {
             let p = document::read_patrol(doc)?;
             conn.execute(

@@ -88,6 +88,22 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (doc_id, path)
     );
     "#,
+    // 2: enrollment with a sync endpoint and the sync cursors.
+    r#"
+    CREATE TABLE sync_state (
+        singleton     INTEGER PRIMARY KEY CHECK (singleton = 1),
+        server_url    TEXT NOT NULL,
+        device_id     TEXT NOT NULL,
+        secret        TEXT NOT NULL,
+        role          TEXT NOT NULL,
+        -- The endpoint's log position up to which this store has pulled.
+        pull_cursor   INTEGER NOT NULL DEFAULT 0,
+        -- The local change-log position up to which the endpoint has acknowledged our pushes.
+        push_seq      INTEGER NOT NULL DEFAULT 0,
+        last_sync_at  TEXT,
+        last_error    TEXT
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

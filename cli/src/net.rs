@@ -1,0 +1,258 @@
+//! `mrm serve`, `mrm admin`, `mrm enroll` and `mrm sync`: the network side of the CLI.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Subcommand;
+use mrm_crdt::model::MissionConfig;
+use mrm_crdt::sync::protocol::Role;
+use mrm_crdt::sync::{self, HttpTransport, Progress, SyncOptions};
+use mrm_crdt::Store;
+use mrm_server::{SqliteStorage, Storage};
+
+#[derive(Subcommand)]
+pub enum AdminCmd {
+    /// Devices and their credentials.
+    #[command(subcommand)]
+    Device(DeviceCmd),
+    /// The mission configuration.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// What the endpoint holds.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DeviceCmd {
+    /// Register a device and print its one-time enrollment token.
+    Enroll {
+        #[arg(long)]
+        officer: String,
+        #[arg(long)]
+        team: String,
+        #[arg(long, value_parser = ["officer", "reviewer", "admin"])]
+        role: String,
+        /// Hours until the token expires.
+        #[arg(long, default_value_t = 72)]
+        ttl_hours: u64,
+    },
+    /// List devices.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a device: its next request is refused.
+    Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+pub enum ConfigCmd {
+    /// Set the mission configuration from JSON ({"mission", "teams", "parties", "admin_areas"}).
+    Set {
+        #[arg(long, value_name = "FILE|-")]
+        json: String,
+    },
+    /// Show the mission configuration.
+    Show,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+pub fn serve(db: &Path, bind: &str) -> anyhow::Result<()> {
+    runtime()?.block_on(mrm_server::serve(db, bind))?;
+    Ok(())
+}
+
+pub fn admin(db: &Path, c: AdminCmd) -> anyhow::Result<()> {
+    let storage = SqliteStorage::open(db)?;
+    match c {
+        AdminCmd::Device(DeviceCmd::Enroll {
+            officer,
+            team,
+            role,
+            ttl_hours,
+        }) => {
+            let role = Role::parse(&role).context("unknown role")?;
+            let (device, token) = storage.create_enrollment(
+                &officer,
+                &team,
+                role,
+                Duration::from_secs(ttl_hours * 3600),
+            )?;
+            eprintln!(
+                "device {} for {} ({} team {}); the token below works once, for {ttl_hours} hours:",
+                device.id,
+                device.officer,
+                role.as_str(),
+                device.team
+            );
+            println!("{token}");
+        }
+        AdminCmd::Device(DeviceCmd::List { json }) => {
+            let list = storage.list_devices()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(());
+            }
+            println!("{} device(s)", list.len());
+            for d in list {
+                let state = match (&d.revoked_at, &d.enrolled_at) {
+                    (Some(_), _) => "revoked",
+                    (None, Some(_)) => "enrolled",
+                    (None, None) => "token issued",
+                };
+                println!(
+                    "{}  {:<20} {:<8} {:<9} {:<12} last sync {}",
+                    d.id,
+                    d.officer,
+                    d.team,
+                    d.role.as_str(),
+                    state,
+                    d.last_sync_at.as_deref().unwrap_or("never")
+                );
+            }
+        }
+        AdminCmd::Device(DeviceCmd::Revoke { id }) => {
+            let d = storage.revoke(&id)?;
+            println!("revoked device {} ({})", d.id, d.officer);
+        }
+        AdminCmd::Config(ConfigCmd::Set { json }) => {
+            let text = crate::cmd::read_json(&json)?;
+            let cfg: MissionConfig =
+                serde_json::from_str(&text).context("malformed configuration JSON")?;
+            if storage.set_config(&cfg)? {
+                println!("mission configuration set; devices receive it on their next sync");
+            } else {
+                println!("nothing changed");
+            }
+        }
+        AdminCmd::Config(ConfigCmd::Show) => match storage.config()? {
+            Some(c) => println!("{}", serde_json::to_string_pretty(&c)?),
+            None => bail!("no mission configuration is set"),
+        },
+        AdminCmd::Stats { json } => {
+            let s = storage.stats()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                println!(
+                    "{} changes ({} distinct), {} records, {} devices",
+                    s.changes, s.distinct_hashes, s.records, s.devices
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn enroll(data: &Path, server: &str, token: &str) -> anyhow::Result<()> {
+    let mut store = Store::open(data)?;
+    let resp = runtime()?.block_on(sync::enroll(&mut store, server, token))?;
+    println!(
+        "enrolled as device {} ({} {} of team {}) with {}",
+        resp.device_id,
+        resp.role.as_str(),
+        resp.officer,
+        resp.team,
+        server
+    );
+    Ok(())
+}
+
+/// Draws a one-line progress bar on a terminal; silent otherwise.
+struct Bar {
+    tty: bool,
+}
+
+impl Bar {
+    fn draw(&self, p: &Progress) {
+        if !self.tty {
+            return;
+        }
+        let line = match p {
+            Progress::Pushing { done, total } => {
+                let frac = if *total == 0 {
+                    1.0
+                } else {
+                    *done as f64 / *total as f64
+                };
+                format!("pushing  {} {done}/{total}", bar(frac))
+            }
+            Progress::Pulling { done, remaining } => {
+                let total = *done as i64 + remaining;
+                let frac = if total == 0 {
+                    1.0
+                } else {
+                    *done as f64 / total as f64
+                };
+                format!("pulling  {} {done}/{total}", bar(frac))
+            }
+            Progress::Retrying {
+                attempt,
+                wait_ms,
+                error,
+            } => {
+                format!("retrying (attempt {attempt}) in {wait_ms} ms: {error}")
+            }
+        };
+        let mut err = std::io::stderr();
+        let _ = write!(err, "\r\x1b[2K{line}");
+        let _ = err.flush();
+    }
+}
+
+fn bar(frac: f64) -> String {
+    let w = 30;
+    let filled = ((frac.clamp(0.0, 1.0)) * w as f64).round() as usize;
+    format!("[{}{}]", "#".repeat(filled), ".".repeat(w - filled))
+}
+
+pub fn sync(data: &Path, json: bool) -> anyhow::Result<()> {
+    let mut store = Store::open(data)?;
+    let state = store.sync_state()?.ok_or(mrm_crdt::Error::NotEnrolled)?;
+    let transport = HttpTransport::new(&state.server_url, &state.device_id, &state.secret)?;
+    let bar = Bar {
+        tty: std::io::stderr().is_terminal() && !json,
+    };
+    let mut progress = |p: Progress| bar.draw(&p);
+    let cancel = AtomicBool::new(false);
+    let report = runtime()?.block_on(sync::sync(
+        &mut store,
+        &transport,
+        &SyncOptions::default(),
+        &mut progress,
+        &cancel,
+    ));
+    if bar.tty {
+        eprintln!();
+    }
+    let report = report?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!(
+        "synced with {}: pushed {}, pulled {}, {} record(s) changed, {} new conflict(s), {:.1} s",
+        state.server_url,
+        report.pushed,
+        report.pulled,
+        report.records_changed.len(),
+        report.new_conflicts,
+        report.duration_ms as f64 / 1000.0
+    );
+    for w in &report.warnings {
+        println!("warning: {w}");
+    }
+    Ok(())
+}

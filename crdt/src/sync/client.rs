@@ -1,0 +1,223 @@
+//! The sync client: push what the endpoint has not acknowledged, then pull what is new in scope.
+//!
+//! Every step is idempotent and resumable: a push batch is acknowledged as a whole and only then
+//! is the push position moved; a pulled page and the pull cursor are written in one transaction.
+//! A cut at any moment costs at most one batch or page, sent again next time and deduplicated
+//! by change hash.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::bundle;
+use crate::error::{Error, Result};
+use crate::store::Store;
+use crate::sync::protocol::{
+    EnrollRequest, EnrollResponse, PullHeader, PULL_PAGE, PUSH_BATCH_BYTES, PUSH_BATCH_CHANGES,
+};
+use crate::sync::transport::{enroll_request, Transport};
+
+/// Where a sync is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum Progress {
+    /// `done` of `total` local changes sent.
+    Pushing { done: usize, total: usize },
+    /// `done` changes received; about `remaining` more to come.
+    Pulling { done: usize, remaining: i64 },
+    /// A transient failure; trying again after `wait_ms`.
+    Retrying {
+        attempt: u32,
+        wait_ms: u64,
+        error: String,
+    },
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SyncReport {
+    pub pushed: usize,
+    pub push_duplicates: usize,
+    /// New changes received.
+    pub pulled: usize,
+    pub pull_duplicates: usize,
+    /// Records whose content changed here.
+    pub records_changed: Vec<String>,
+    pub new_conflicts: usize,
+    pub duration_ms: u64,
+    /// Problems that did not stop the sync (e.g. changes waiting for another device).
+    pub warnings: Vec<String>,
+}
+
+/// Tuning of retries and page sizes.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    pub pull_page: i64,
+    /// Attempts per step before giving up.
+    pub attempts: u32,
+    /// First wait between attempts; doubles each time.
+    pub backoff: Duration,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            pull_page: PULL_PAGE,
+            attempts: 5,
+            backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Failures worth trying again: the link, or the endpoint being briefly unwell.
+fn transient(e: &Error) -> bool {
+    match e {
+        Error::Network(_) => true,
+        Error::Server { status, .. } => *status >= 500 || *status == 429,
+        _ => false,
+    }
+}
+
+async fn with_retry<T, F, Fut>(
+    opts: &SyncOptions,
+    cancel: &AtomicBool,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    mut step: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut wait = opts.backoff;
+    let mut attempt = 1;
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        match step().await {
+            Err(e) if transient(&e) && attempt < opts.attempts => {
+                progress(Progress::Retrying {
+                    attempt,
+                    wait_ms: wait.as_millis() as u64,
+                    error: e.to_string(),
+                });
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(30));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Enroll this store with an endpoint using a one-time token, and remember the credential.
+pub async fn enroll(store: &mut Store, server_url: &str, token: &str) -> Result<EnrollResponse> {
+    let d = store.device().clone();
+    let req = EnrollRequest {
+        token: token.trim().to_string(),
+        team: d.team.clone(),
+        mission: d.mission.clone(),
+        actor: d.actor.clone(),
+    };
+    let resp = enroll_request(server_url, &req).await?;
+    store.save_enrollment(server_url.trim_end_matches('/'), &resp)?;
+    Ok(resp)
+}
+
+/// Push then pull until the endpoint has nothing more for this device.
+pub async fn sync<T: Transport>(
+    store: &mut Store,
+    transport: &T,
+    opts: &SyncOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    cancel: &AtomicBool,
+) -> Result<SyncReport> {
+    let started = Instant::now();
+    let result = run(store, transport, opts, progress, cancel, started).await;
+    let note = match &result {
+        Ok(_) => None,
+        Err(e) => Some(e.to_string()),
+    };
+    store.record_sync(note.as_deref())?;
+    result
+}
+
+async fn run<T: Transport>(
+    store: &mut Store,
+    transport: &T,
+    opts: &SyncOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    cancel: &AtomicBool,
+    started: Instant,
+) -> Result<SyncReport> {
+    let state = store.sync_state()?.ok_or(Error::NotEnrolled)?;
+    let mut report = SyncReport::default();
+    let mission = store.device().mission.clone();
+
+    // Push.
+    let total = store.unpushed_count()? as usize;
+    let mut done = 0;
+    progress(Progress::Pushing { done, total });
+    loop {
+        let batch = store.unpushed(PUSH_BATCH_CHANGES, PUSH_BATCH_BYTES)?;
+        let Some(last) = batch.last().map(|u| u.seq) else {
+            break;
+        };
+        let n = batch.len();
+        let frames: Vec<(String, Vec<u8>)> =
+            batch.into_iter().map(|u| (u.doc_id, u.bytes)).collect();
+        let header = serde_json::json!({ "mission": mission, "device": state.device_id });
+        let body = bundle::encode_frames(&header, &frames)?;
+        let pushed = with_retry(opts, cancel, progress, || transport.push(body.clone())).await;
+        match pushed {
+            Ok(r) => {
+                store.ack_pushed(last)?;
+                report.pushed += r.accepted;
+                report.push_duplicates += r.duplicates;
+                done += n;
+                progress(Progress::Pushing { done, total });
+            }
+            Err(Error::Server { code, message, .. }) if code == "missing_dependencies" => {
+                // Our changes build on changes another device has not synced yet (they came by
+                // USB); pulling still helps, and the push is tried again next time.
+                report.warnings.push(message);
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+
+    // Pull.
+    let mut cursor = state.pull_cursor;
+    let mut received = 0;
+    loop {
+        let bytes = with_retry(opts, cancel, progress, || {
+            transport.pull(cursor, opts.pull_page)
+        })
+        .await?;
+        let (header, changes): (PullHeader, _) = bundle::decode_frames(&bytes)?;
+        let n = changes.len();
+        let r = store.import_pulled(changes, header.cursor)?;
+        report.pulled += r.new_changes;
+        report.pull_duplicates += r.duplicates;
+        report.new_conflicts += r.new_conflicts;
+        for id in r.records_changed {
+            if !report.records_changed.contains(&id) {
+                report.records_changed.push(id);
+            }
+        }
+        received += n;
+        progress(Progress::Pulling {
+            done: received,
+            remaining: header.remaining,
+        });
+        let advanced = header.cursor > cursor;
+        cursor = header.cursor;
+        if !header.more || !advanced {
+            break;
+        }
+    }
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}

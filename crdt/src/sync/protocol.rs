@@ -1,0 +1,116 @@
+//! The sync protocol's messages and constants, shared by the client (here) and the endpoint
+//! (`mrm-server`). The protocol is written down in docs/sync-protocol.md.
+
+use serde::{Deserialize, Serialize};
+
+/// Version prefix of every endpoint path.
+pub const API: &str = "/v1";
+/// Most changes the client sends in one push.
+pub const PUSH_BATCH_CHANGES: usize = 2_000;
+/// Most change bytes the client sends in one push.
+pub const PUSH_BATCH_BYTES: usize = 4 * 1024 * 1024;
+/// Largest request body the endpoint accepts (compressed).
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
+/// Default and largest page size of a pull, in changes.
+pub const PULL_PAGE: i64 = 5_000;
+
+/// What a device may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Writes incidents and patrols of its own team; reads its team's records.
+    Officer,
+    /// Writes every incident (verification, review); reads the whole mission.
+    Reviewer,
+    /// Writes the mission configuration; reads the whole mission.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Officer => "officer",
+            Role::Reviewer => "reviewer",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "officer" => Some(Role::Officer),
+            "reviewer" => Some(Role::Reviewer),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    /// Whether the device reads every team's records.
+    pub fn sees_whole_mission(self) -> bool {
+        !matches!(self, Role::Officer)
+    }
+}
+
+/// `POST /v1/enroll` request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    pub token: String,
+    /// The store's team: a token for another team is refused before it is used up.
+    pub team: String,
+    /// The store's mission code: refused if the endpoint serves another mission.
+    pub mission: String,
+    /// The device's Automerge actor id (hex), bound to the device from now on.
+    pub actor: String,
+}
+
+/// `POST /v1/enroll` response: the credential is shown once and stored only hashed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    pub device_id: String,
+    pub secret: String,
+    pub officer: String,
+    pub team: String,
+    pub role: Role,
+    pub mission: String,
+}
+
+/// `POST /v1/push` response.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PushResponse {
+    /// Changes stored by this request.
+    pub accepted: usize,
+    /// Changes the endpoint already had.
+    pub duplicates: usize,
+}
+
+/// Header of a `GET /v1/pull` response page.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PullHeader {
+    /// The cursor to send next time.
+    pub cursor: i64,
+    /// More pages wait after this one.
+    pub more: bool,
+    /// Changes in scope after `cursor` (for progress).
+    pub remaining: i64,
+    pub count: u64,
+}
+
+/// `GET /v1/me` response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MeResponse {
+    pub device_id: String,
+    pub officer: String,
+    pub team: String,
+    pub role: Role,
+    pub mission: String,
+}
+
+/// Error body of every non-2xx response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    /// Machine-readable kind: `unauthorized`, `revoked`, `forbidden`, `bad_request`,
+    /// `missing_dependencies`, `not_found`, `internal`.
+    #[serde(default)]
+    pub code: String,
+}

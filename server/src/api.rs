@@ -1,0 +1,192 @@
+//! The HTTP layer: routes under `/v1`, authentication, and the mapping of storage results to
+//! status codes. Stateless: everything lives in the storage backend.
+//!
+//! Logs name devices, counts and durations, never record contents or secrets.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use mrm_crdt::bundle;
+use mrm_crdt::sync::protocol::{
+    EnrollRequest, ErrorBody, MeResponse, PullHeader, MAX_BODY, PULL_PAGE,
+};
+use serde::Deserialize;
+
+use crate::model::Device;
+use crate::storage::{ServerError, Storage};
+
+/// Shared state of the handlers.
+pub struct AppState<S> {
+    pub storage: S,
+}
+
+impl IntoResponse for ServerError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            ServerError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ServerError::Revoked => (StatusCode::FORBIDDEN, "revoked"),
+            ServerError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ServerError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ServerError::MissingDependencies(_) => (StatusCode::CONFLICT, "missing_dependencies"),
+            ServerError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ServerError::Internal(msg) => {
+                tracing::error!(error = %msg, "internal error");
+                return (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Json(ErrorBody {
+                        error: "internal error; see the endpoint's log".into(),
+                        code: "internal".into(),
+                    }),
+                )
+                    .into_response();
+            }
+        };
+        let body = ErrorBody {
+            error: self.to_string(),
+            code: code.into(),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// Build the router over a storage backend.
+pub fn router<S: Storage>(storage: S) -> Router {
+    let state = Arc::new(AppState { storage });
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/enroll", post(enroll::<S>))
+        .route("/v1/me", get(me::<S>))
+        .route("/v1/push", post(push::<S>))
+        .route("/v1/pull", get(pull::<S>))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+/// Run blocking storage work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ServerError> + Send + 'static,
+) -> Result<T, ServerError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ServerError::Internal(format!("worker failed: {e}")))?
+}
+
+async fn authenticate<S: Storage>(
+    state: &Arc<AppState<S>>,
+    headers: &HeaderMap,
+) -> Result<Device, ServerError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ServerError::Unauthorized("no device credential (Authorization header)".into())
+        })?;
+    let cred = value
+        .strip_prefix("Bearer ")
+        .ok_or_else(|| ServerError::Unauthorized("the credential must be a Bearer token".into()))?;
+    let (id, secret) = cred
+        .split_once(':')
+        .ok_or_else(|| ServerError::Unauthorized("malformed device credential".into()))?;
+    let (id, secret) = (id.to_string(), secret.to_string());
+    let st = state.clone();
+    let device = blocking(move || st.storage.authenticate(&id, &secret)).await;
+    if let Err(e) = &device {
+        tracing::warn!(reason = %e, "refused credential");
+    }
+    device
+}
+
+async fn enroll<S: Storage>(
+    State(state): State<Arc<AppState<S>>>,
+    body: Bytes,
+) -> Result<Response, ServerError> {
+    let req: EnrollRequest = serde_json::from_slice(&body)
+        .map_err(|e| ServerError::BadRequest(format!("malformed enrollment request: {e}")))?;
+    let st = state.clone();
+    let resp = blocking(move || {
+        st.storage
+            .enroll(&req.token, &req.actor, &req.team, &req.mission)
+    })
+    .await?;
+    tracing::info!(device = %resp.device_id, role = resp.role.as_str(), "device enrolled");
+    Ok(Json(resp).into_response())
+}
+
+async fn me<S: Storage>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+) -> Result<Json<MeResponse>, ServerError> {
+    let d = authenticate(&state, &headers).await?;
+    let st = state.clone();
+    let mission = blocking(move || st.storage.config())
+        .await?
+        .map(|c| c.mission)
+        .unwrap_or_default();
+    Ok(Json(MeResponse {
+        device_id: d.id,
+        officer: d.officer,
+        team: d.team,
+        role: d.role,
+        mission,
+    }))
+}
+
+async fn push<S: Storage>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ServerError> {
+    let device = authenticate(&state, &headers).await?;
+    let started = Instant::now();
+    let (_header, changes): (serde_json::Value, _) =
+        bundle::decode_frames(&body).map_err(|e| ServerError::BadRequest(e.to_string()))?;
+    let n = changes.len();
+    let st = state.clone();
+    let dev = device.clone();
+    let result = blocking(move || st.storage.push(&dev, changes)).await;
+    match &result {
+        Ok(r) => tracing::info!(device = %device.id, received = n, accepted = r.accepted,
+            duplicates = r.duplicates, ms = started.elapsed().as_millis() as u64, "push"),
+        Err(e) => tracing::warn!(device = %device.id, received = n, reason = %e, "push refused"),
+    }
+    Ok(Json(result?).into_response())
+}
+
+#[derive(Deserialize)]
+struct PullQuery {
+    #[serde(default)]
+    cursor: i64,
+    limit: Option<i64>,
+}
+
+async fn pull<S: Storage>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    Query(q): Query<PullQuery>,
+) -> Result<Response, ServerError> {
+    let device = authenticate(&state, &headers).await?;
+    if q.cursor < 0 {
+        return Err(ServerError::BadRequest("cursor must be 0 or more".into()));
+    }
+    let started = Instant::now();
+    let st = state.clone();
+    let dev = device.clone();
+    let limit = q.limit.unwrap_or(PULL_PAGE);
+    let (header, changes): (PullHeader, _) =
+        blocking(move || st.storage.pull(&dev, q.cursor, limit)).await?;
+    let body = bundle::encode_frames(&header, &changes)
+        .map_err(|e| ServerError::Internal(e.to_string()))?;
+    tracing::info!(device = %device.id, cursor = q.cursor, sent = changes.len(), bytes = body.len(),
+        ms = started.elapsed().as_millis() as u64, "pull");
+    Ok(([(header::CONTENT_TYPE, "application/x-mrm-frames")], body).into_response())
+}

@@ -1,0 +1,553 @@
+//! The embedded SQLite backend: one file, one writer connection, a few reader connections.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use automerge::{ActorId, Automerge, ChangeHash};
+use mrm_crdt::document::{self, RecordKind, CONFIG_ID};
+use mrm_crdt::history::ChangeNote;
+use mrm_crdt::model::MissionConfig;
+use mrm_crdt::sync::protocol::{EnrollResponse, PullHeader, PushResponse, Role};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use crate::checks::{check_batch, Applied};
+use crate::model::Device;
+use crate::secret::{hash_secret, new_secret};
+use crate::storage::{Result, ServerError, ServerStats, Storage};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS devices (
+    id           TEXT PRIMARY KEY,
+    officer      TEXT NOT NULL,
+    team         TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    actor        TEXT UNIQUE,
+    secret_hash  TEXT UNIQUE,
+    created_at   TEXT NOT NULL,
+    enrolled_at  TEXT,
+    revoked_at   TEXT,
+    last_sync_at TEXT
+);
+CREATE TABLE IF NOT EXISTS enrollment_tokens (
+    token_hash   TEXT PRIMARY KEY,
+    device_id    TEXT NOT NULL,
+    expires_at   TEXT NOT NULL,
+    used_at      TEXT
+);
+-- Append-only, in causal order: a change always comes after the changes it depends on.
+CREATE TABLE IF NOT EXISTS changes (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id       TEXT NOT NULL,
+    hash         TEXT NOT NULL UNIQUE,
+    actor        TEXT NOT NULL,
+    device_id    TEXT NOT NULL,
+    bytes        BLOB NOT NULL,
+    received_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_by_doc ON changes (doc_id, seq);
+-- Materialized documents, to check pushes and scope pulls.
+CREATE TABLE IF NOT EXISTS docs (
+    doc_id       TEXT PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    team         TEXT NOT NULL,
+    snapshot     BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS docs_by_team ON docs (team);
+-- When a record entered a team's scope (created, or reassigned), at which log position.
+CREATE TABLE IF NOT EXISTS scope_log (
+    seq          INTEGER NOT NULL,
+    doc_id       TEXT NOT NULL,
+    team         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS scope_log_by_team ON scope_log (team, seq);
+"#;
+
+const READERS: usize = 4;
+
+/// The SQLite backend.
+pub struct SqliteStorage {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    actor: ActorId,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn open(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    // FULL: an acknowledged push must survive a power cut of the endpoint.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;",
+    )?;
+    Ok(conn)
+}
+
+fn lock(m: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
+    // A panic while holding the lock cannot leave SQLite half-written (transactions roll back),
+    // so a poisoned lock is still safe to use.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
+    let role: String = r.get(3)?;
+    Ok(Device {
+        id: r.get(0)?,
+        officer: r.get(1)?,
+        team: r.get(2)?,
+        role: Role::parse(&role).unwrap_or(Role::Officer),
+        actor: r.get(4)?,
+        created_at: r.get(5)?,
+        enrolled_at: r.get(6)?,
+        revoked_at: r.get(7)?,
+        last_sync_at: r.get(8)?,
+    })
+}
+
+const DEVICE_COLS: &str =
+    "id, officer, team, role, actor, created_at, enrolled_at, revoked_at, last_sync_at";
+
+fn load_doc(conn: &Connection, doc_id: &str) -> Result<Option<Automerge>> {
+    let snap: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT snapshot FROM docs WHERE doc_id = ?1",
+            [doc_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    snap.map(|s| {
+        Automerge::load(&s).map_err(|e| ServerError::Internal(format!("record {doc_id}: {e}")))
+    })
+    .transpose()
+}
+
+/// Store the checked result of a batch: changes, snapshots, scope entries.
+fn store_applied(conn: &Connection, device_id: &str, applied: &mut [Applied]) -> Result<usize> {
+    let mut accepted = 0;
+    let received = now();
+    for a in applied.iter_mut() {
+        let mut last_seq = 0;
+        for c in a.new_changes.iter_mut() {
+            conn.execute(
+                "INSERT INTO changes (doc_id, hash, actor, device_id, bytes, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    a.doc_id,
+                    c.hash().to_string(),
+                    c.actor_id().to_hex_string(),
+                    device_id,
+                    c.bytes().as_ref(),
+                    received
+                ],
+            )?;
+            last_seq = conn.last_insert_rowid();
+            accepted += 1;
+        }
+        conn.execute(
+            "INSERT INTO docs (doc_id, kind, team, snapshot) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (doc_id) DO UPDATE SET kind = excluded.kind, team = excluded.team,
+                 snapshot = excluded.snapshot",
+            params![a.doc_id, a.kind.as_str(), a.team, a.doc.save()],
+        )?;
+        if a.team_changed && last_seq > 0 {
+            conn.execute(
+                "INSERT INTO scope_log (seq, doc_id, team) VALUES (?1, ?2, ?3)",
+                params![last_seq, a.doc_id, a.team],
+            )?;
+        }
+    }
+    Ok(accepted)
+}
+
+impl SqliteStorage {
+    /// Open (creating if needed) the endpoint's database.
+    pub fn open(path: &Path) -> Result<SqliteStorage> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                ServerError::Internal(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let writer = open(path)?;
+        writer.execute_batch(SCHEMA)?;
+        let actor: Option<String> = writer
+            .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let actor: ActorId = match actor {
+            Some(a) => a
+                .parse()
+                .map_err(|_| ServerError::Internal("bad endpoint actor id".into()))?,
+            None => {
+                let a = ActorId::from(uuid::Uuid::now_v7().as_bytes().to_vec());
+                writer.execute(
+                    "INSERT INTO meta (key, value) VALUES ('actor', ?1)",
+                    [a.to_hex_string()],
+                )?;
+                a
+            }
+        };
+        let readers = (0..READERS)
+            .map(|_| open(path).map(Mutex::new))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SqliteStorage {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            actor,
+        })
+    }
+
+    fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        lock(&self.readers[i])
+    }
+}
+
+impl Storage for SqliteStorage {
+    fn create_enrollment(
+        &self,
+        officer: &str,
+        team: &str,
+        role: Role,
+        ttl: Duration,
+    ) -> Result<(Device, String)> {
+        if officer.trim().is_empty() || team.trim().is_empty() {
+            return Err(ServerError::BadRequest(
+                "officer and team are required".into(),
+            ));
+        }
+        let token = new_secret();
+        let id = uuid::Uuid::now_v7().to_string();
+        let expires = chrono::Utc::now()
+            + chrono::Duration::from_std(ttl).unwrap_or_else(|_| chrono::Duration::hours(24));
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO devices (id, officer, team, role, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, officer.trim(), team.trim(), role.as_str(), now()],
+        )?;
+        tx.execute(
+            "INSERT INTO enrollment_tokens (token_hash, device_id, expires_at) VALUES (?1, ?2, ?3)",
+            params![hash_secret(&token), id, expires.to_rfc3339()],
+        )?;
+        let device = tx.query_row(
+            &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
+            [&id],
+            device_from_row,
+        )?;
+        tx.commit()?;
+        Ok((device, token))
+    }
+
+    fn enroll(
+        &self,
+        token: &str,
+        actor: &str,
+        team: &str,
+        mission: &str,
+    ) -> Result<EnrollResponse> {
+        if actor.len() != 32 || !actor.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ServerError::BadRequest(
+                "actor must be 32 hex digits".into(),
+            ));
+        }
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let row: Option<(String, String, Option<String>)> = tx
+            .query_row(
+                "SELECT device_id, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?1",
+                [hash_secret(token)],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((device_id, expires, used)) = row else {
+            return Err(ServerError::Unauthorized("unknown enrollment token".into()));
+        };
+        if used.is_some() {
+            return Err(ServerError::Unauthorized(
+                "this enrollment token has already been used".into(),
+            ));
+        }
+        let expired = chrono::DateTime::parse_from_rfc3339(&expires)
+            .map(|e| e < chrono::Utc::now())
+            .unwrap_or(true);
+        if expired {
+            return Err(ServerError::Unauthorized(
+                "this enrollment token has expired".into(),
+            ));
+        }
+        let device = tx.query_row(
+            &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
+            [&device_id],
+            device_from_row,
+        )?;
+        if device.revoked_at.is_some() {
+            return Err(ServerError::Revoked);
+        }
+        if device.team != team {
+            return Err(ServerError::Forbidden(format!(
+                "this token is for team {}, but the store belongs to team {team}",
+                device.team
+            )));
+        }
+        let served = self.config()?.map(|c| c.mission).unwrap_or_default();
+        if !served.is_empty() && served != mission {
+            return Err(ServerError::Forbidden(format!(
+                "this endpoint serves mission {served}, but the store belongs to mission {mission}"
+            )));
+        }
+        let taken: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM devices WHERE actor = ?1 AND id <> ?2)",
+            params![actor, device_id],
+            |r| r.get(0),
+        )?;
+        if taken {
+            return Err(ServerError::Forbidden(
+                "this store is already enrolled as another device".into(),
+            ));
+        }
+        let secret = new_secret();
+        tx.execute(
+            "UPDATE devices SET actor = ?1, secret_hash = ?2, enrolled_at = ?3 WHERE id = ?4",
+            params![actor, hash_secret(&secret), now(), device_id],
+        )?;
+        tx.execute(
+            "UPDATE enrollment_tokens SET used_at = ?1 WHERE token_hash = ?2",
+            params![now(), hash_secret(token)],
+        )?;
+        tx.commit()?;
+        Ok(EnrollResponse {
+            device_id,
+            secret,
+            officer: device.officer,
+            team: device.team,
+            role: device.role,
+            mission: served,
+        })
+    }
+
+    fn authenticate(&self, device_id: &str, secret: &str) -> Result<Device> {
+        let conn = self.reader();
+        let row: Option<(Device, Option<String>)> = conn
+            .query_row(
+                &format!("SELECT {DEVICE_COLS}, secret_hash FROM devices WHERE id = ?1"),
+                [device_id],
+                |r| Ok((device_from_row(r)?, r.get(9)?)),
+            )
+            .optional()?;
+        let Some((device, Some(stored))) = row else {
+            return Err(ServerError::Unauthorized(
+                "unknown device credential".into(),
+            ));
+        };
+        if !crate::secret::equal(&stored, &hash_secret(secret)) {
+            return Err(ServerError::Unauthorized("wrong device credential".into()));
+        }
+        if device.revoked_at.is_some() {
+            return Err(ServerError::Revoked);
+        }
+        Ok(device)
+    }
+
+    fn list_devices(&self) -> Result<Vec<Device>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {DEVICE_COLS} FROM devices ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map([], device_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn revoke(&self, device_id: &str) -> Result<Device> {
+        let conn = lock(&self.writer);
+        let n = conn.execute(
+            "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2",
+            params![now(), device_id],
+        )?;
+        if n == 0 {
+            return Err(ServerError::NotFound(format!("no device {device_id}")));
+        }
+        Ok(conn.query_row(
+            &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
+            [device_id],
+            device_from_row,
+        )?)
+    }
+
+    fn push(&self, device: &Device, changes: Vec<(String, Vec<u8>)>) -> Result<PushResponse> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut checked = check_batch(
+            device,
+            changes,
+            |id| load_doc(&tx, id),
+            |h: &ChangeHash| {
+                Ok(tx
+                    .query_row(
+                        "SELECT 1 FROM changes WHERE hash = ?1",
+                        [h.to_string()],
+                        |_| Ok(()),
+                    )
+                    .optional()?
+                    .is_some())
+            },
+        )?;
+        let accepted = store_applied(&tx, &device.id, &mut checked.applied)?;
+        tx.execute(
+            "UPDATE devices SET last_sync_at = ?1 WHERE id = ?2",
+            params![now(), device.id],
+        )?;
+        tx.commit()?;
+        Ok(PushResponse {
+            accepted,
+            duplicates: checked.duplicates,
+        })
+    }
+
+    fn pull(
+        &self,
+        device: &Device,
+        cursor: i64,
+        limit: i64,
+    ) -> Result<(PullHeader, Vec<(String, Vec<u8>)>)> {
+        let mut conn = self.reader();
+        // One read transaction: the page, its cursor and the remaining count see one snapshot.
+        let tx = conn.transaction()?;
+        let limit = limit.clamp(1, mrm_crdt::sync::protocol::PULL_PAGE);
+        let whole = device.role.sees_whole_mission();
+        let scope = if whole {
+            "1"
+        } else {
+            "(d.team = ?2 OR d.kind = 'config')"
+        };
+        let max_seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
+            r.get(0)
+        })?;
+        let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+        // Records that entered this team's scope since the cursor: their history from before the
+        // cursor, which the device was not allowed to see then.
+        if !whole {
+            let mut stmt = tx.prepare(
+                "SELECT DISTINCT s.doc_id FROM scope_log s JOIN docs d ON d.doc_id = s.doc_id
+                 WHERE s.seq > ?1 AND s.team = ?2 AND d.team = ?2",
+            )?;
+            let docs: Vec<String> = stmt
+                .query_map(params![cursor, device.team], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut hist = tx.prepare(
+                "SELECT doc_id, bytes FROM changes WHERE doc_id = ?1 AND seq <= ?2 ORDER BY seq",
+            )?;
+            for d in docs {
+                let rows = hist.query_map(params![d, cursor], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                for row in rows {
+                    out.push(row?);
+                }
+            }
+        }
+        let sql = format!(
+            "SELECT c.seq, c.doc_id, c.bytes FROM changes c JOIN docs d ON d.doc_id = c.doc_id
+             WHERE c.seq > ?1 AND {scope} ORDER BY c.seq LIMIT {limit}"
+        );
+        let mut stmt = tx.prepare(&sql)?;
+        let mut rows = if whole {
+            stmt.query(params![cursor])?
+        } else {
+            stmt.query(params![cursor, device.team])?
+        };
+        let mut last = cursor;
+        let mut n = 0;
+        while let Some(r) = rows.next()? {
+            last = r.get(0)?;
+            out.push((r.get(1)?, r.get(2)?));
+            n += 1;
+        }
+        drop(rows);
+        let full = n == limit;
+        let next = if full { last } else { max_seq.max(cursor) };
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM changes c JOIN docs d ON d.doc_id = c.doc_id WHERE c.seq > ?1 AND {scope}"
+        );
+        let remaining: i64 = if !full {
+            0
+        } else if whole {
+            tx.query_row(&count_sql, params![next], |r| r.get(0))?
+        } else {
+            tx.query_row(&count_sql, params![next, device.team], |r| r.get(0))?
+        };
+        let header = PullHeader {
+            cursor: next,
+            more: remaining > 0,
+            remaining,
+            count: out.len() as u64,
+        };
+        Ok((header, out))
+    }
+
+    fn set_config(&self, cfg: &MissionConfig) -> Result<bool> {
+        if cfg.mission.trim().is_empty() {
+            return Err(ServerError::BadRequest(
+                "the configuration needs a mission code".into(),
+            ));
+        }
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existed = load_doc(&tx, CONFIG_ID)?;
+        let is_new = existed.is_none();
+        let mut doc = existed.unwrap_or_default().with_actor(self.actor.clone());
+        let old_heads = doc.get_heads();
+        let note = |log: &Vec<String>| {
+            let note = ChangeNote {
+                by: "mission admin".into(),
+                device: "endpoint".into(),
+                at: now(),
+                msg: log.join(", "),
+            };
+            automerge::transaction::CommitOptions::default()
+                .with_message(serde_json::to_string(&note).unwrap_or_default())
+                .with_time(chrono::Utc::now().timestamp())
+        };
+        let done = doc
+            .transact_with(note, |t| mrm_crdt::edit::apply_config(t, cfg))
+            .map_err(|f| ServerError::BadRequest(f.error.to_string()))?;
+        if done.hash.is_none() {
+            return Ok(false);
+        }
+        document::read_config(&doc)?;
+        let mut applied = vec![Applied {
+            doc_id: CONFIG_ID.to_string(),
+            kind: RecordKind::Config,
+            team: String::new(),
+            team_changed: is_new,
+            new_changes: doc.get_changes(&old_heads),
+            doc,
+        }];
+        store_applied(&tx, "endpoint", &mut applied)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn config(&self) -> Result<Option<MissionConfig>> {
+        let conn = self.reader();
+        match load_doc(&conn, CONFIG_ID)? {
+            Some(doc) => Ok(Some(document::read_config(&doc)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn stats(&self) -> Result<ServerStats> {
+        let conn = self.reader();
+        let q = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+        Ok(ServerStats {
+            changes: q("SELECT COUNT(*) FROM changes")?,
+            distinct_hashes: q("SELECT COUNT(DISTINCT hash) FROM changes")?,
+            records: q("SELECT COUNT(*) FROM docs")?,
+            devices: q("SELECT COUNT(*) FROM devices")?,
+        })
+    }
+}

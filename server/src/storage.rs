@@ -1,0 +1,106 @@
+//! The storage seam: everything the HTTP layer needs from a backend. SQLite (embedded, the default)
+//! implements it in [`crate::sqlite`]; a PostgreSQL backend will implement the same trait.
+//!
+//! The trait speaks in protocol terms (devices, batches of changes, cursors), never in SQL terms,
+//! and every method is one atomic step: a push is stored whole or not at all.
+
+use std::time::Duration;
+
+use mrm_crdt::model::MissionConfig;
+use mrm_crdt::sync::protocol::{EnrollResponse, PullHeader, PushResponse, Role};
+use serde::Serialize;
+
+use crate::model::Device;
+
+/// Why a request was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("this device has been revoked; it may not sync")]
+    Revoked,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    BadRequest(String),
+    /// The batch depends on changes the endpoint does not have yet.
+    #[error("{0}")]
+    MissingDependencies(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<rusqlite::Error> for ServerError {
+    fn from(e: rusqlite::Error) -> Self {
+        ServerError::Internal(format!("database: {e}"))
+    }
+}
+
+impl From<mrm_crdt::Error> for ServerError {
+    fn from(e: mrm_crdt::Error) -> Self {
+        match e {
+            mrm_crdt::Error::Sqlite(e) => ServerError::Internal(format!("database: {e}")),
+            other => ServerError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+/// Result of the storage layer.
+pub type Result<T, E = ServerError> = std::result::Result<T, E>;
+
+/// Figures about what the endpoint holds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ServerStats {
+    pub changes: i64,
+    pub distinct_hashes: i64,
+    pub records: i64,
+    pub devices: i64,
+}
+
+/// A sync endpoint backend.
+pub trait Storage: Send + Sync + 'static {
+    /// Register a device and return it with a one-time enrollment token that expires after `ttl`.
+    fn create_enrollment(
+        &self,
+        officer: &str,
+        team: &str,
+        role: Role,
+        ttl: Duration,
+    ) -> Result<(Device, String)>;
+
+    /// Exchange an enrollment token for a device credential, binding `actor` to the device.
+    fn enroll(&self, token: &str, actor: &str, team: &str, mission: &str)
+        -> Result<EnrollResponse>;
+
+    /// The device a credential belongs to; refuses unknown, wrong and revoked credentials.
+    fn authenticate(&self, device_id: &str, secret: &str) -> Result<Device>;
+
+    /// Every device, enrolled or not.
+    fn list_devices(&self) -> Result<Vec<Device>>;
+
+    /// Revoke a device: its next request is refused.
+    fn revoke(&self, device_id: &str) -> Result<Device>;
+
+    /// Check and store a batch of changes from `device`, all or nothing.
+    fn push(&self, device: &Device, changes: Vec<(String, Vec<u8>)>) -> Result<PushResponse>;
+
+    /// The changes in `device`'s scope after `cursor`, at most about `limit`.
+    fn pull(
+        &self,
+        device: &Device,
+        cursor: i64,
+        limit: i64,
+    ) -> Result<(PullHeader, Vec<(String, Vec<u8>)>)>;
+
+    /// Set the mission configuration (written as a change by the endpoint itself).
+    /// Returns whether anything changed.
+    fn set_config(&self, cfg: &MissionConfig) -> Result<bool>;
+
+    /// The mission configuration, if set.
+    fn config(&self) -> Result<Option<MissionConfig>>;
+
+    /// What the endpoint holds.
+    fn stats(&self) -> Result<ServerStats>;
+}
