@@ -15,7 +15,9 @@ lint: bootstrap
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# The end-to-end tests run the real `mrm` binary, so it is built first.
 test: lint
+	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
 # Until the desktop app exists: the README walkthrough on a generated demo store.

@@ -1,1 +1,273 @@
+//! Sync scenarios against a real `mrm serve` process: several devices, offline edits, syncs in
+//! several orders, scope, conflicts, cuts and crashes.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use mrm_crdt::document::{RecordKind, CONFIG_ID};
+use mrm_e2e::{mrm_bin, Device, Fault, Proxy, Server};
+use serde_json::{json, Value};
+
+const CONFIG: &str = r#"{"mission":"MONUSCO","teams":["A","B"],"parties":["Group Alpha","National Army"],
+  "admin_areas":{"North Kivu":["Rutshuru","Masisi"],"South Kivu":["Fizi"]}}"#;
+
+/// Every record a device holds, as JSON that must match across devices: content, derived
+/// statuses, conflicts and heads.
+fn records(d: &Device) -> BTreeMap<String, Value> {
+    let s = d.store();
+    let mut out = BTreeMap::new();
+    for (id, kind) in s.record_ids().unwrap() {
+        let v = match kind {
+            RecordKind::Incident => serde_json::to_value(s.incident_view(&id).unwrap()).unwrap(),
+            RecordKind::Patrol => serde_json::to_value(s.patrol(&id).unwrap()).unwrap(),
+            RecordKind::Config => serde_json::to_value(s.mission_config().unwrap()).unwrap(),
+        };
+        out.insert(id, v);
+    }
+    out
+}
+
+fn team_of(v: &Value) -> Option<&str> {
+    v.get("team").and_then(Value::as_str)
+}
+
+fn server_stats(server: &Server) -> Value {
+    serde_json::from_str(&server.admin(&["stats", "--json"], None)).unwrap()
+}
+
+fn edit(d: &Device, id: &str, patch: Value) {
+    d.mrm_ok(
+        &["incident", "edit", id, "--json", "-"],
+        Some(&patch.to_string()),
+    );
+}
+
+#[test]
+fn four_devices_converge_within_their_scopes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("endpoint.db"));
+    server.admin(&["config", "set", "--json", "-"], Some(CONFIG));
+    let url = server.url();
+    let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
+    let a2 = Device::enrolled(tmp.path(), "a2", "A", "officer", &server, &url);
+    let b1 = Device::enrolled(tmp.path(), "b1", "B", "officer", &server, &url);
+    let rv = Device::enrolled(tmp.path(), "rv", "HQ", "reviewer", &server, &url);
+
+    let i1 = a1.add_incident("Attack on Kiwanja", "killing");
+    let i2 = a1.add_incident("Abduction near Rutshuru", "abduction");
+    let j1 = b1.add_incident("Recruitment in Fizi", "recruitment_use");
+    for d in [&a1, &b1, &a2, &rv] {
+        d.sync();
+    }
+    let v1 = a1.store().incident(&i1).unwrap().violations[0].id.clone();
+
+    // Offline, concurrently: both team-A officers change the same count, one adds a violation,
+    // the reviewer retitles and verifies, team B edits its own incident.
+    edit(
+        &a1,
+        &i1,
+        json!({"violations": [{"id": v1, "victims": {"boys": 2}}]}),
+    );
+    edit(
+        &a2,
+        &i1,
+        json!({"violations": [{"id": v1, "victims": {"boys": 3}},
+        {"type": "maiming", "victims": {"boys": 0, "girls": 1, "sex_unknown": 0},
+         "perpetrator": {"party": "Group Alpha", "category": "armed_group"}}]}),
+    );
+    edit(&rv, &i1, json!({"title": "Attack on Kiwanja market"}));
+    rv.mrm_ok(
+        &[
+            "verify",
+            &i1,
+            &v1,
+            "--status",
+            "verified",
+            "--note",
+            "two sources",
+        ],
+        None,
+    );
+    edit(
+        &b1,
+        &j1,
+        json!({"narrative": "Updated fictional narrative."}),
+    );
+    edit(&a2, &i2, json!({"narrative": "Second officer's account."}));
+
+    for order in [
+        [&a2, &rv, &b1, &a1],
+        [&a1, &b1, &rv, &a2],
+        [&rv, &a2, &a1, &b1],
+    ] {
+        for d in order {
+            d.sync();
+        }
+    }
+
+    let (ra1, ra2, rb1, rrv) = (records(&a1), records(&a2), records(&b1), records(&rv));
+    // Scope: officers hold exactly their team's records and the configuration.
+    let team_ids = |team: &str| -> BTreeSet<String> {
+        rrv.iter()
+            .filter(|(id, v)| team_of(v) == Some(team) || id.as_str() == CONFIG_ID)
+            .map(|(id, _)| id.clone())
+            .collect()
+    };
+    assert_eq!(ra1.keys().cloned().collect::<BTreeSet<_>>(), team_ids("A"));
+    assert_eq!(ra2.keys().cloned().collect::<BTreeSet<_>>(), team_ids("A"));
+    assert_eq!(rb1.keys().cloned().collect::<BTreeSet<_>>(), team_ids("B"));
+    assert!(rrv.contains_key(&j1) && rrv.contains_key(&i1) && rrv.contains_key(CONFIG_ID));
+    // Identical content, statuses, conflicts and heads wherever a record is held.
+    for (id, v) in &ra1 {
+        assert_eq!(Some(v), ra2.get(id), "a1 and a2 differ on {id}");
+        assert_eq!(Some(v), rrv.get(id), "a1 and the reviewer differ on {id}");
+    }
+    for (id, v) in &rb1 {
+        assert_eq!(Some(v), rrv.get(id), "b1 and the reviewer differ on {id}");
+    }
+    // The concurrent counts are a conflict, shown alike everywhere, with both authors.
+    let conflicts = &ra1[&i1]["conflicts"];
+    let path = format!("violations.{v1}.victims.boys");
+    let c = conflicts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == path)
+        .expect("conflict on boys");
+    let values: BTreeSet<i64> = c["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["value"].as_i64().unwrap())
+        .collect();
+    assert_eq!(values, BTreeSet::from([2, 3]));
+    let authors: BTreeSet<&str> = c["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["by"].as_str().unwrap())
+        .collect();
+    assert_eq!(authors, BTreeSet::from(["a1", "a2"]));
+    // Nothing lost: every edit is there.
+    let inc = &ra1[&i1];
+    assert_eq!(inc["title"], "Attack on Kiwanja market");
+    assert_eq!(inc["violations"].as_array().unwrap().len(), 2);
+    assert!(inc["status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["status"] == "verified"));
+    assert_eq!(ra1[&i2]["narrative"], "Second officer's account.");
+    assert_eq!(rrv[&j1]["narrative"], "Updated fictional narrative.");
+    let hashes = |d: &Device| -> BTreeSet<String> {
+        d.store().change_hashes().unwrap().into_iter().collect()
+    };
+    let all_rv = hashes(&rv);
+    for d in [&a1, &a2, &b1] {
+        assert!(
+            hashes(d).is_subset(&all_rv),
+            "{} has changes the reviewer lacks",
+            d.name
+        );
+    }
+    let stats = server_stats(&server);
+    assert_eq!(stats["changes"], stats["distinct_hashes"]);
+    assert_eq!(stats["changes"].as_u64().unwrap() as usize, all_rv.len());
+
+    // Resolving the conflict on one device clears it everywhere after the next syncs.
+    a2.mrm_ok(
+        &["incident", "resolve", &i1, "--field", &path, "--value", "3"],
+        None,
+    );
+    for d in [&a2, &a1, &rv] {
+        d.sync();
+    }
+    for d in [&a1, &a2, &rv] {
+        let view = d.store().incident_view(&i1).unwrap();
+        assert!(
+            view.conflicts.is_empty(),
+            "{} still shows a conflict",
+            d.name
+        );
+        assert_eq!(view.incident.violations[0].victims.boys, 3);
+    }
+
+    // A record reassigned to team A enters a1's scope with its whole history.
+    edit(&rv, &j1, json!({"team": "A"}));
+    rv.sync();
+    a1.sync();
+    let h_a1 = a1.store().history(&j1).unwrap();
+    let h_rv = rv.store().history(&j1).unwrap();
+    assert_eq!(h_a1, h_rv, "a1 must get j1's whole history");
+    assert!(h_a1.iter().any(|h| h.by == "b1"));
+}
+
+#[test]
+fn sync_resumes_after_cuts_and_a_server_crash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&tmp.path().join("endpoint.db"));
+    let proxy = Proxy::start(&server.addr);
+    let url = proxy.url();
+    let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
+    let b1 = Device::enrolled(tmp.path(), "b1", "B", "officer", &server, &url);
+    let rv = Device::enrolled(tmp.path(), "rv", "HQ", "reviewer", &server, &url);
+    a1.mrm_ok(&["demo", "--incidents", "300"], None);
+    let a1_changes = a1.store().change_count().unwrap();
+
+    // The link drops in the middle of the push: the endpoint stores nothing of the cut batch.
+    proxy.set(Fault::CutUpstreamAfter(20_000));
+    let out = a1.mrm(&["sync", "--attempts", "1"], None);
+    assert!(!out.status.success(), "a cut push must fail");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sync endpoint"));
+    assert_eq!(server_stats(&server)["changes"], 0);
+    proxy.set(Fault::None);
+    let r = a1.sync();
+    assert_eq!(r["pushed"].as_i64().unwrap(), a1_changes);
+    let stats = server_stats(&server);
+    assert_eq!(stats["changes"].as_i64().unwrap(), a1_changes);
+
+    // The link drops in the middle of a pull: the pages that arrived stay, the rest comes next
+    // time, without duplicates on the endpoint.
+    proxy.set(Fault::CutDownstreamAfter(60_000));
+    let out = rv.mrm(&["sync", "--attempts", "1", "--page", "40"], None);
+    assert!(!out.status.success(), "a cut pull must fail");
+    let partial = rv.store().change_count().unwrap();
+    assert!(
+        partial > 0 && partial < a1_changes,
+        "pages before the cut are kept ({partial})"
+    );
+    proxy.set(Fault::None);
+    let r = rv.sync();
+    assert_eq!(r["pulled"].as_i64().unwrap(), a1_changes - partial);
+    assert_eq!(rv.store().change_count().unwrap(), a1_changes);
+
+    // The endpoint crashes (SIGKILL) in the middle of a sync and comes back.
+    b1.mrm_ok(&["demo", "--incidents", "300", "--seed", "9"], None);
+    let b1_changes = b1.store().change_count().unwrap();
+    for delay_ms in [30u64, 120, 400] {
+        let child = Command::new(mrm_bin())
+            .args(b1.args(&["sync", "--attempts", "1", "--page", "50"]))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        server.restart();
+        let _ = child.wait_with_output();
+    }
+    b1.sync();
+    rv.sync();
+    let stats = server_stats(&server);
+    assert_eq!(
+        stats["changes"], stats["distinct_hashes"],
+        "no duplicate change on the endpoint"
+    );
+    assert_eq!(stats["changes"].as_i64().unwrap(), a1_changes + b1_changes);
+    assert_eq!(rv.store().change_count().unwrap(), a1_changes + b1_changes);
+    let reviewer = records(&rv);
+    for (id, v) in records(&b1) {
+        assert_eq!(Some(&v), reviewer.get(&id));
+    }
+    assert!(proxy.cuts.load(std::sync::atomic::Ordering::Relaxed) >= 2);
+}

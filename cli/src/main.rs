@@ -99,6 +99,12 @@ enum Command {
     Sync {
         #[arg(long)]
         json: bool,
+        /// Attempts per step before giving up (transient failures are retried with backoff).
+        #[arg(long, default_value_t = 5)]
+        attempts: u32,
+        /// Changes per pulled page.
+        #[arg(long, default_value_t = mrm_crdt::sync::protocol::PULL_PAGE)]
+        page: i64,
     },
     /// Measure the store on this machine (durable edit, filtered list, open) and print figures.
     Bench {
@@ -169,6 +175,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { db, bind } => net::serve(&db, &bind),
         Command::Admin { db, command } => net::admin(&db, command),
         Command::Enroll { server, token } => net::enroll(&data, &server, &token),
-        Command::Sync { json } => net::sync(&data, json),
+        Command::Sync {
+            json,
+            attempts,
+            page,
+        } => net::sync(&data, json, attempts, page),
     }
 }

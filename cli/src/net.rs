@@ -218,7 +218,10 @@ fn bar(frac: f64) -> String {
     format!("[{}{}]", "#".repeat(filled), ".".repeat(w - filled))
 }
 
-pub fn sync(data: &Path, json: bool) -> anyhow::Result<()> {
+pub fn sync(data: &Path, json: bool, attempts: u32, page: i64) -> anyhow::Result<()> {
+    if attempts == 0 || page <= 0 {
+        bail!("--attempts and --page must be at least 1");
+    }
     let mut store = Store::open(data)?;
     let state = store.sync_state()?.ok_or(mrm_crdt::Error::NotEnrolled)?;
     let transport = HttpTransport::new(&state.server_url, &state.device_id, &state.secret)?;
@@ -230,7 +233,11 @@ pub fn sync(data: &Path, json: bool) -> anyhow::Result<()> {
     let report = runtime()?.block_on(sync::sync(
         &mut store,
         &transport,
-        &SyncOptions::default(),
+        &SyncOptions {
+            attempts,
+            pull_page: page,
+            ..SyncOptions::default()
+        },
         &mut progress,
         &cancel,
     ));

@@ -30,6 +30,9 @@ pub const MAX_CHANGES: u64 = 10_000_000;
 /// Most bytes a bundle may decompress to.
 const MAX_TOTAL: u64 = 512 * 1024 * 1024;
 
+/// Changes as (record id, change bytes), the unit every exchange moves.
+pub type Frames = Vec<(String, Vec<u8>)>;
+
 /// Who made a bundle, and for which mission.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BundleHeader {
@@ -105,9 +108,7 @@ pub fn decode(bytes: &[u8]) -> Result<Bundle> {
 }
 
 /// Decode frames behind any header type, checking every length and the checksum.
-pub fn decode_frames<H: serde::de::DeserializeOwned>(
-    bytes: &[u8],
-) -> Result<(H, Vec<(String, Vec<u8>)>)> {
+pub fn decode_frames<H: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<(H, Frames)> {
     if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
         return Err(Error::Bundle("not an MRM bundle (not gzip data)".into()));
     }

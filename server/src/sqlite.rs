@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use automerge::{ActorId, Automerge, ChangeHash};
+use mrm_crdt::bundle::Frames;
 use mrm_crdt::document::{self, RecordKind, CONFIG_ID};
 use mrm_crdt::history::ChangeNote;
 use mrm_crdt::model::MissionConfig;
@@ -410,12 +411,7 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn pull(
-        &self,
-        device: &Device,
-        cursor: i64,
-        limit: i64,
-    ) -> Result<(PullHeader, Vec<(String, Vec<u8>)>)> {
+    fn pull(&self, device: &Device, cursor: i64, limit: i64) -> Result<(PullHeader, Frames)> {
         let mut conn = self.reader();
         // One read transaction: the page, its cursor and the remaining count see one snapshot.
         let tx = conn.transaction()?;

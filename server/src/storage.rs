@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use mrm_crdt::bundle::Frames;
 use mrm_crdt::model::MissionConfig;
 use mrm_crdt::sync::protocol::{EnrollResponse, PullHeader, PushResponse, Role};
 use serde::Serialize;
@@ -87,12 +88,7 @@ pub trait Storage: Send + Sync + 'static {
     fn push(&self, device: &Device, changes: Vec<(String, Vec<u8>)>) -> Result<PushResponse>;
 
     /// The changes in `device`'s scope after `cursor`, at most about `limit`.
-    fn pull(
-        &self,
-        device: &Device,
-        cursor: i64,
-        limit: i64,
-    ) -> Result<(PullHeader, Vec<(String, Vec<u8>)>)>;
+    fn pull(&self, device: &Device, cursor: i64, limit: i64) -> Result<(PullHeader, Frames)>;
 
     /// Set the mission configuration (written as a change by the endpoint itself).
     /// Returns whether anything changed.

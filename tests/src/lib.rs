@@ -1,1 +1,373 @@
+//! Helpers for end-to-end scenarios: a real `mrm serve` process, device stores driven through the
+//! real `mrm` binary, and a loopback TCP proxy that can cut connections after N bytes.
+//! All traffic stays on 127.0.0.1.
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// The `mrm` binary built alongside these tests.
+pub fn mrm_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/<test binary> -> target/<profile>/mrm
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("mrm");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build it first (`cargo build -p mrm-cli`)",
+        bin.display()
+    );
+    // `cargo test -p mrm-e2e` does not rebuild another package's binary: refuse to test a stale one.
+    let built = std::fs::metadata(&bin).and_then(|m| m.modified()).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    for src in ["crdt/src", "server/src", "cli/src"] {
+        if let Some(newer) = newest(&root.join(src)).filter(|t| *t > built) {
+            panic!(
+                "{} is older than the sources ({newer:?}): run `cargo build -p mrm-cli` (make test does)",
+                bin.display()
+            );
+        }
+    }
+    bin
+}
+
+fn newest(dir: &Path) -> Option<std::time::SystemTime> {
+    let mut best = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = entry.path();
+        let t = if p.is_dir() {
+            newest(&p)
+        } else {
+            entry.metadata().and_then(|m| m.modified()).ok()
+        };
+        best = best.max(t);
+    }
+    best
+}
+
+/// Run `mrm` with arguments; returns the output whatever the exit status.
+pub fn mrm(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(mrm_bin());
+    cmd.args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn mrm");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().expect("mrm output")
+}
+
+/// Run `mrm` and insist it succeeds; returns stdout.
+pub fn mrm_ok(args: &[&str], stdin: Option<&str>) -> String {
+    let out = mrm(args, stdin);
+    assert!(
+        out.status.success(),
+        "mrm {:?} failed: {}",
+        args,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A running `mrm serve` process on a loopback port; killed on drop.
+pub struct Server {
+    pub db: PathBuf,
+    pub addr: String,
+    child: Option<Child>,
+}
+
+impl Server {
+    /// Start on a free port.
+    pub fn start(db: &Path) -> Server {
+        Server::start_on(db, "127.0.0.1:0")
+    }
+
+    /// Start on a given address (to restart on the same port).
+    pub fn start_on(db: &Path, bind: &str) -> Server {
+        for _ in 0..50 {
+            let mut child = Command::new(mrm_bin())
+                .args(["serve", "--db", db.to_str().unwrap(), "--bind", bind])
+                .env("MRM_LOG", "warn")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn mrm serve");
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            if let Some(addr) = line.trim().strip_prefix("mrm serve: listening on http://") {
+                return Server {
+                    db: db.to_path_buf(),
+                    addr: addr.to_string(),
+                    child: Some(child),
+                };
+            }
+            // The port may still be held by the previous process for a moment.
+            let _ = child.kill();
+            let _ = child.wait();
+            thread::sleep(Duration::from_millis(100));
+        }
+        panic!("mrm serve did not start on {bind}");
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Kill the process with SIGKILL (a crash, not a shutdown).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Kill and start again on the same port and database.
+    pub fn restart(&mut self) {
+        self.kill();
+        let again = Server::start_on(&self.db, &self.addr);
+        self.child = again.child_take();
+    }
+
+    fn child_take(mut self) -> Option<Child> {
+        self.child.take()
+    }
+
+    /// `mrm admin` against this server's database.
+    pub fn admin(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let mut all = vec!["admin", "--db", self.db.to_str().unwrap()];
+        all.extend_from_slice(args);
+        mrm_ok(&all, stdin)
+    }
+
+    /// Issue an enrollment token.
+    pub fn token(&self, officer: &str, team: &str, role: &str) -> String {
+        self.admin(
+            &[
+                "device",
+                "enroll",
+                "--officer",
+                officer,
+                "--team",
+                team,
+                "--role",
+                role,
+            ],
+            None,
+        )
+        .trim()
+        .to_string()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A device store in a folder, driven through the CLI.
+pub struct Device {
+    pub dir: PathBuf,
+    pub name: String,
+}
+
+impl Device {
+    /// Create and enroll a device.
+    pub fn enrolled(
+        root: &Path,
+        name: &str,
+        team: &str,
+        role: &str,
+        server: &Server,
+        url: &str,
+    ) -> Device {
+        let dir = root.join(name);
+        let d = Device {
+            dir,
+            name: name.to_string(),
+        };
+        d.mrm_ok(
+            &[
+                "init",
+                "--mission",
+                "MONUSCO",
+                "--officer",
+                name,
+                "--team",
+                team,
+            ],
+            None,
+        );
+        let token = server.token(name, team, role);
+        d.mrm_ok(&["enroll", "--server", url, "--token", &token], None);
+        d
+    }
+
+    pub fn args<'a>(&'a self, rest: &[&'a str]) -> Vec<&'a str> {
+        let mut v = vec!["--data", self.dir.to_str().unwrap()];
+        v.extend_from_slice(rest);
+        v
+    }
+
+    pub fn mrm(&self, rest: &[&str], stdin: Option<&str>) -> Output {
+        mrm(&self.args(rest), stdin)
+    }
+
+    pub fn mrm_ok(&self, rest: &[&str], stdin: Option<&str>) -> String {
+        mrm_ok(&self.args(rest), stdin)
+    }
+
+    /// Sync and return the JSON report.
+    pub fn sync(&self) -> serde_json::Value {
+        serde_json::from_str(&self.mrm_ok(&["sync", "--json"], None)).unwrap()
+    }
+
+    /// Open the store for inspection (only while no `mrm` process writes to it).
+    pub fn store(&self) -> mrm_crdt::Store {
+        mrm_crdt::Store::open(&self.dir).unwrap()
+    }
+
+    /// Record an incident; returns its id.
+    pub fn add_incident(&self, title: &str, kind: &str) -> String {
+        let json = serde_json::json!({
+            "title": title,
+            "occurred_on": "2026-10-01",
+            "reported_on": "2026-10-02",
+            "location": {"admin1": "North Kivu", "admin2": "Rutshuru", "place": "Kiwanja"},
+            "narrative": format!("Fictional narrative of {title}."),
+            "sources": [{"kind": "eyewitness", "consent": true}],
+            "violations": [{"type": kind, "victims": {"boys": 1, "girls": 1, "sex_unknown": 0},
+                            "perpetrator": {"party": "Group Alpha", "category": "armed_group"}}]
+        });
+        self.mrm_ok(&["incident", "add", "--json", "-"], Some(&json.to_string()))
+            .trim()
+            .to_string()
+    }
+}
+
+/// What the proxy does to connections.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fault {
+    None,
+    /// Cut every connection after this many bytes from client to server.
+    CutUpstreamAfter(usize),
+    /// Cut every connection after this many bytes from server to client.
+    CutDownstreamAfter(usize),
+}
+
+/// A loopback TCP proxy in front of the server, for cutting connections mid-transfer.
+pub struct Proxy {
+    pub addr: String,
+    fault: Arc<Mutex<Fault>>,
+    /// Connections cut so far.
+    pub cuts: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Proxy {
+    pub fn start(target: &str) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let fault = Arc::new(Mutex::new(Fault::None));
+        let cuts = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (f, c, s, target) = (
+            fault.clone(),
+            cuts.clone(),
+            stop.clone(),
+            target.to_string(),
+        );
+        listener.set_nonblocking(true).unwrap();
+        thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        client.set_nonblocking(false).unwrap();
+                        let fault = *f.lock().unwrap();
+                        let cuts = c.clone();
+                        let target = target.clone();
+                        thread::spawn(move || relay(client, &target, fault, cuts));
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Proxy {
+            addr,
+            fault,
+            cuts,
+            stop,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn set(&self, fault: Fault) {
+        *self.fault.lock().unwrap() = fault;
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn relay(client: TcpStream, target: &str, fault: Fault, cuts: Arc<AtomicUsize>) {
+    let Ok(server) = TcpStream::connect(target) else {
+        return;
+    };
+    let (up_limit, down_limit) = match fault {
+        Fault::None => (usize::MAX, usize::MAX),
+        Fault::CutUpstreamAfter(n) => (n, usize::MAX),
+        Fault::CutDownstreamAfter(n) => (usize::MAX, n),
+    };
+    let pump = |mut from: TcpStream, mut to: TcpStream, limit: usize, cuts: Arc<AtomicUsize>| {
+        let mut buf = [0u8; 8192];
+        let mut sent = 0usize;
+        loop {
+            let n = match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if sent + n > limit {
+                let part = limit - sent;
+                let _ = to.write_all(&buf[..part]);
+                cuts.fetch_add(1, Ordering::Relaxed);
+                let _ = from.shutdown(Shutdown::Both);
+                let _ = to.shutdown(Shutdown::Both);
+                return;
+            }
+            if to.write_all(&buf[..n]).is_err() {
+                break;
+            }
+            sent += n;
+        }
+        let _ = to.shutdown(Shutdown::Write);
+    };
+    let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+    let cuts2 = cuts.clone();
+    let up = thread::spawn(move || pump(c2, s2, up_limit, cuts2));
+    pump(server, client, down_limit, cuts);
+    let _ = up.join();
+}

@@ -1,0 +1,74 @@
+//! Property test of the push payload path: whatever bytes arrive, decoding and checking a batch
+//! returns a result (usually a refusal) and never panics; a valid batch survives byte flips only
+//! as a clean refusal or as exactly the batch that was sent.
+
+use automerge::transaction::Transactable;
+use automerge::{ActorId, AutoCommit};
+use mrm_crdt::bundle;
+use mrm_crdt::sync::protocol::Role;
+use mrm_server::checks::check_batch;
+use mrm_server::model::Device;
+use proptest::prelude::*;
+
+fn device(actor: &ActorId) -> Device {
+    Device {
+        id: "dev".into(),
+        officer: "o".into(),
+        team: "A".into(),
+        role: Role::Officer,
+        actor: Some(actor.to_hex_string()),
+        created_at: String::new(),
+        enrolled_at: None,
+        revoked_at: None,
+        last_sync_at: None,
+    }
+}
+
+fn check(bytes: &[u8], dev: &Device) {
+    if let Ok((_h, changes)) = bundle::decode_frames::<serde_json::Value>(bytes) {
+        let _ = check_batch(dev, changes, |_| Ok(None), |_| Ok(false));
+    }
+}
+
+fn valid_batch(actor: &ActorId) -> Vec<u8> {
+    let id = "01a22198-0000-7000-8000-000000000001";
+    let mut doc = AutoCommit::new().with_actor(actor.clone());
+    doc.put(automerge::ROOT, "kind", "patrol").unwrap();
+    doc.put(automerge::ROOT, "id", id).unwrap();
+    doc.put(automerge::ROOT, "team", "A").unwrap();
+    doc.commit();
+    let changes: Vec<(String, Vec<u8>)> = doc
+        .get_changes(&[])
+        .into_iter()
+        .map(|mut c| (id.to_string(), c.bytes().into_owned()))
+        .collect();
+    bundle::encode_frames(&serde_json::json!({}), &changes).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let actor = ActorId::random();
+        check(&bytes, &device(&actor));
+    }
+
+    #[test]
+    fn damaged_batches_are_refused_or_intact(flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+                                             cut in any::<prop::sample::Index>()) {
+        let actor = ActorId::random();
+        let good = valid_batch(&actor);
+        let mut bad = good.clone();
+        for (i, b) in &flips {
+            let at = i.index(bad.len());
+            bad[at] ^= b | 1;
+        }
+        check(&bad, &device(&actor));
+        let truncated = &good[..cut.index(good.len())];
+        prop_assert!(bundle::decode_frames::<serde_json::Value>(truncated).is_err());
+        let (_h, changes) = bundle::decode_frames::<serde_json::Value>(&good).unwrap();
+        let ok = check_batch(&device(&actor), changes, |_| Ok(None), |_| Ok(false));
+        prop_assert!(ok.is_ok());
+    }
+}

@@ -1,0 +1,281 @@
+//! The endpoint refuses what it must, over real HTTP on loopback: missing, wrong and revoked
+//! credentials, changes written as another device, writes outside an officer's team, reads outside
+//! its scope, and malformed payloads; a refused batch stores nothing.
+
+use std::collections::BTreeSet;
+
+use mrm_crdt::bundle;
+use mrm_crdt::document::CONFIG_ID;
+use mrm_e2e::{Device, Server};
+use serde_json::{json, Value};
+
+struct Http {
+    client: reqwest::blocking::Client,
+    base: String,
+}
+
+impl Http {
+    fn new(base: &str) -> Http {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Http {
+            client: reqwest::blocking::Client::new(),
+            base: base.to_string(),
+        }
+    }
+
+    fn push(&self, cred: Option<&str>, body: Vec<u8>) -> (u16, Value) {
+        let mut req = self
+            .client
+            .post(format!("{}/v1/push", self.base))
+            .body(body);
+        if let Some(c) = cred {
+            req = req.header("Authorization", format!("Bearer {c}"));
+        }
+        let resp = req.send().unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().unwrap_or(Value::Null))
+    }
+
+    fn pull(&self, cred: &str, cursor: i64) -> (u16, Vec<u8>) {
+        let resp = self
+            .client
+            .get(format!("{}/v1/pull?cursor={cursor}", self.base))
+            .header("Authorization", format!("Bearer {cred}"))
+            .send()
+            .unwrap();
+        (resp.status().as_u16(), resp.bytes().unwrap().to_vec())
+    }
+
+    fn healthy(&self) -> bool {
+        self.client
+            .get(format!("{}/v1/health", self.base))
+            .send()
+            .map(|r| r.status().is_success())
+            .unwrap_or(false)
+    }
+}
+
+fn credential(d: &Device) -> String {
+    let s = d.store().sync_state().unwrap().unwrap();
+    format!("{}:{}", s.device_id, s.secret)
+}
+
+fn stats(server: &Server) -> Value {
+    serde_json::from_str(&server.admin(&["stats", "--json"], None)).unwrap()
+}
+
+fn frames(changes: &[(String, Vec<u8>)]) -> Vec<u8> {
+    bundle::encode_frames(&json!({}), changes).unwrap()
+}
+
+#[test]
+fn the_endpoint_refuses_what_it_must() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("endpoint.db"));
+    server.admin(
+        &["config", "set", "--json", "-"],
+        Some(r#"{"mission":"MONUSCO","teams":["A","B"]}"#),
+    );
+    let url = server.url();
+    let http = Http::new(&url);
+    let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
+    let b1 = Device::enrolled(tmp.path(), "b1", "B", "officer", &server, &url);
+    let i1 = a1.add_incident("Attack on Kiwanja", "killing");
+    let j1 = b1.add_incident("Recruitment in Fizi", "recruitment_use");
+    let a1_changes = a1.store().changes_missing_from(None).unwrap();
+    a1.sync();
+    b1.sync();
+    let before = stats(&server);
+
+    // Credentials: none, wrong, malformed.
+    let body = frames(&a1_changes);
+    let (st, err) = http.push(None, body.clone());
+    assert_eq!(st, 401);
+    assert!(err["error"].as_str().unwrap().contains("credential"));
+    let a1_cred = credential(&a1);
+    let (dev, _) = a1_cred.split_once(':').unwrap();
+    let (st, _) = http.push(Some(&format!("{dev}:{}", "0".repeat(64))), body.clone());
+    assert_eq!(st, 401);
+    let (st, _) = http.push(Some("garbage"), body.clone());
+    assert_eq!(st, 401);
+
+    // A change written by a1's actor, pushed with b1's credential: refused, nothing stored.
+    let b1_cred = credential(&b1);
+    let fresh = a1.add_incident("Not yet synced", "maiming");
+    let forged: Vec<_> = a1
+        .store()
+        .changes_missing_from(None)
+        .unwrap()
+        .into_iter()
+        .filter(|(id, _)| id == &fresh)
+        .collect();
+    let (st, err) = http.push(Some(&b1_cred), frames(&forged));
+    assert_eq!(st, 403);
+    assert_eq!(err["code"], "forbidden");
+    assert!(err["error"].as_str().unwrap().contains("another device"));
+    assert_eq!(stats(&server), before);
+
+    // An officer of team B changing team A's incident (received by USB): refused whole.
+    let bundle_file = tmp.path().join("usb.mrmb");
+    a1.mrm_ok(
+        &["bundle", "export", "--out", bundle_file.to_str().unwrap()],
+        None,
+    );
+    b1.mrm_ok(&["bundle", "import", bundle_file.to_str().unwrap()], None);
+    b1.mrm_ok(
+        &["incident", "edit", &i1, "--json", "-"],
+        Some(r#"{"narrative":"changed by team B"}"#),
+    );
+    let out = b1.mrm(&["sync", "--attempts", "1"], None);
+    assert!(!out.status.success());
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(msg.contains("team A"), "{msg}");
+    assert_eq!(stats(&server), before);
+
+    // Scope: what a1 may pull holds only team A's records and the configuration.
+    let (st, page) = http.pull(&a1_cred, 0);
+    assert_eq!(st, 200);
+    let (_h, changes): (Value, Vec<(String, Vec<u8>)>) = bundle::decode_frames(&page).unwrap();
+    let ids: BTreeSet<String> = changes.iter().map(|(id, _)| id.clone()).collect();
+    assert!(ids.contains(&i1) && ids.contains(CONFIG_ID));
+    assert!(
+        !ids.contains(&j1),
+        "team A must never receive team B's record"
+    );
+    let (_, page) = http.pull(&b1_cred, 0);
+    let (_h, changes): (Value, Vec<(String, Vec<u8>)>) = bundle::decode_frames(&page).unwrap();
+    assert!(changes.iter().all(|(id, _)| id != &i1));
+
+    // Malformed payloads: a clear 400, the endpoint keeps serving, nothing stored.
+    let good = frames(&forged);
+    let mut bad_change = forged.clone();
+    bad_change[0].1 = vec![0x85, 0x6f, 0x4a, 0x83, 1, 2, 3, 4, 5];
+    let absurd = {
+        use std::io::Write;
+        let mut raw = b"MRMB\x01".to_vec();
+        let h = br#"{"count":1}"#;
+        raw.extend_from_slice(&(h.len() as u32).to_le_bytes());
+        raw.extend_from_slice(h);
+        raw.extend_from_slice(&[0u8; 16]);
+        raw.extend_from_slice(&u32::MAX.to_le_bytes());
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&raw).unwrap();
+        enc.finish().unwrap()
+    };
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "random bytes",
+            (0..4096u32)
+                .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+                .collect(),
+        ),
+        ("empty body", Vec::new()),
+        ("truncated batch", good[..good.len() / 2].to_vec()),
+        ("absurd length", absurd),
+        ("invalid Automerge change", frames(&bad_change)),
+        (
+            "change filed under another record",
+            frames(&[(uuid_like(), forged[0].1.clone())]),
+        ),
+    ];
+    for (what, body) in cases {
+        let (st, err) = http.push(Some(&a1_cred), body);
+        assert_eq!(st, 400, "{what}: {err}");
+        assert!(
+            !err["error"].as_str().unwrap_or("").is_empty(),
+            "{what} needs a message"
+        );
+        assert!(http.healthy(), "the endpoint stops serving after {what}");
+        assert_eq!(stats(&server), before, "{what} stored something");
+    }
+
+    // The same batch pushed twice is stored once.
+    let (st, r) = http.push(Some(&a1_cred), good.clone());
+    assert_eq!(
+        (st, r["accepted"].as_u64()),
+        (200, Some(forged.len() as u64))
+    );
+    let once = stats(&server);
+    let (st, r) = http.push(Some(&a1_cred), good);
+    assert_eq!(
+        (st, r["accepted"].as_u64(), r["duplicates"].as_u64()),
+        (200, Some(0), Some(forged.len() as u64))
+    );
+    assert_eq!(stats(&server), once);
+
+    // Enrollment tokens work once, and only for their team.
+    let token = server.token("c1", "A", "officer");
+    let c1 = tmp.path().join("c1");
+    let c1s = c1.to_str().unwrap();
+    mrm_e2e::mrm_ok(
+        &[
+            "--data",
+            c1s,
+            "init",
+            "--mission",
+            "MONUSCO",
+            "--officer",
+            "c1",
+            "--team",
+            "B",
+        ],
+        None,
+    );
+    let out = mrm_e2e::mrm(
+        &["--data", c1s, "enroll", "--server", &url, "--token", &token],
+        None,
+    );
+    assert!(
+        !out.status.success(),
+        "a token for team A must not enroll a team B store"
+    );
+    let d1 = tmp.path().join("d1");
+    let d1s = d1.to_str().unwrap();
+    mrm_e2e::mrm_ok(
+        &[
+            "--data",
+            d1s,
+            "init",
+            "--mission",
+            "MONUSCO",
+            "--officer",
+            "d1",
+            "--team",
+            "A",
+        ],
+        None,
+    );
+    mrm_e2e::mrm_ok(
+        &["--data", d1s, "enroll", "--server", &url, "--token", &token],
+        None,
+    );
+    let out = mrm_e2e::mrm(
+        &["--data", c1s, "enroll", "--server", &url, "--token", &token],
+        None,
+    );
+    assert!(!out.status.success(), "a used token must be refused");
+
+    // A revoked device is refused on its next request.
+    let devices: Value =
+        serde_json::from_str(&server.admin(&["device", "list", "--json"], None)).unwrap();
+    let a1_id = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["officer"] == "a1")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    server.admin(&["device", "revoke", &a1_id], None);
+    let (st, err) = http.push(Some(&a1_cred), frames(&a1_changes));
+    assert_eq!(st, 403);
+    assert_eq!(err["code"], "revoked");
+    let out = a1.mrm(&["sync", "--attempts", "1"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("revoked"));
+}
+
+fn uuid_like() -> String {
+    "01a22198-0000-7000-8000-000000000abc".to_string()
+}
