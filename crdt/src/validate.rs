@@ -256,7 +256,10 @@ pub fn incident(inc: &Incident, today: NaiveDate) -> crate::Result<()> {
             match parse_time(&e.at) {
                 None => c.push(format!("{g}.at"), format!("`{}` is not a time", e.at)),
                 Some(t) => {
-                    let d = t.date_naive();
+                    // On the device's calendar, like `today` and the dates an officer types: an
+                    // instant stored in UTC falls on another day there (a reviewer in New York in
+                    // the evening, an officer in Juba just after midnight).
+                    let d = t.with_timezone(&chrono::Local).date_naive();
                     if d > today {
                         c.push(format!("{g}.at"), format!("{d} is in the future"));
                     }
