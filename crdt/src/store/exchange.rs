@@ -133,6 +133,14 @@ impl Store {
 /// Apply changes inside an open transaction (the caller commits, possibly with more writes such
 /// as a sync cursor, so that both land together or not at all).
 pub(crate) fn import_tx(tx: &Connection, changes: Vec<(String, Vec<u8>)>) -> Result<ImportReport> {
+    // Automerge 0.12 can panic on a change that parses but is malformed inside (and then on the
+    // document it was applied to). Such input is refused like any other bad input; the caller
+    // rolls the transaction back, so nothing of it is kept.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| import_checked(tx, changes)))
+        .unwrap_or_else(|_| Err(Error::Bundle("a change is malformed".into())))
+}
+
+fn import_checked(tx: &Connection, changes: Vec<(String, Vec<u8>)>) -> Result<ImportReport> {
     {
         let mut report = ImportReport {
             received: changes.len(),
@@ -248,4 +256,76 @@ pub fn path_to_patch(path: &str, value: &serde_json::Value) -> Result<serde_json
         Ok(Value::Object(m))
     }
     build(&segs, value, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::path_to_patch;
+    use crate::input::IncidentPatch;
+
+    const V: &str = "01890000-0000-7000-8000-000000000001";
+    const C: &str = "01890000-0000-7000-8000-000000000002";
+
+    #[test]
+    fn top_level_and_nested_fields() {
+        assert_eq!(
+            path_to_patch("title", &json!("x")).unwrap(),
+            json!({"title": "x"})
+        );
+        assert_eq!(
+            path_to_patch("location.place", &json!("Kiwanja")).unwrap(),
+            json!({"location": {"place": "Kiwanja"}})
+        );
+        assert_eq!(
+            path_to_patch("patrol_id", &json!(null)).unwrap(),
+            json!({"patrol_id": null})
+        );
+    }
+
+    #[test]
+    fn items_of_keyed_lists_become_items_with_their_id() {
+        assert_eq!(
+            path_to_patch(&format!("violations.{V}.victims.boys"), &json!(3)).unwrap(),
+            json!({"violations": [{"id": V, "victims": {"boys": 3}}]})
+        );
+        assert_eq!(
+            path_to_patch(&format!("sources.{V}.consent"), &json!(true)).unwrap(),
+            json!({"sources": [{"id": V, "consent": true}]})
+        );
+        let p = path_to_patch(&format!("violations.{V}.victims.coded.{C}.age"), &json!(7)).unwrap();
+        assert_eq!(
+            p,
+            json!({"violations": [{"id": V, "victims": {"coded": [{"id": C, "age": 7}]}}]})
+        );
+        // What it builds is a partial incident the edit path accepts.
+        let patch: IncidentPatch = serde_json::from_value(p).unwrap();
+        let v = &patch.violations.unwrap()[0];
+        assert_eq!(v.id.as_deref(), Some(V));
+        let coded = v.victims.as_ref().unwrap().coded.as_ref().unwrap();
+        assert_eq!(coded[0].id.as_deref(), Some(C));
+        assert_eq!(coded[0].age, Some(Some(7)));
+    }
+
+    #[test]
+    fn paths_that_name_no_field_are_refused() {
+        for (path, why) in [
+            ("", "is not a field path"),
+            ("title..x", "is not a field path"),
+            (".title", "is not a field path"),
+            ("violations", "names a list, not a field"),
+            (
+                &format!("violations.{V}") as &str,
+                "names a whole item, not a field",
+            ),
+            (
+                &format!("sources.{V}.x.coded") as &str,
+                "names a list, not a field",
+            ),
+        ] {
+            let e = path_to_patch(path, &json!(1)).unwrap_err().to_string();
+            assert!(e.contains(why), "{path:?}: {e}");
+        }
+    }
 }
