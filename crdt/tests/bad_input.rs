@@ -724,6 +724,42 @@ fn changes_that_are_not_mrm_records() {
 }
 
 #[test]
+fn changes_damaged_inside_a_well_formed_bundle() {
+    // A bundle whose framing and checksum are right but whose change bytes are not (a buggy or
+    // hostile producer): every single-bit damage is refused whole or applied whole, and never
+    // brings the program down (Automerge itself panics on some of them).
+    let mut f = fixture();
+    let (_other, changes, _) = other_bundle(&f._tmp.path().join("other"));
+    let (mut refusals, mut accepted) = (0, 0);
+    for (k, (_, bytes)) in changes.iter().enumerate() {
+        for i in (0..bytes.len()).step_by(3) {
+            for mask in [0x01u8, 0x80] {
+                let mut damaged = changes.clone();
+                damaged[k].1[i] ^= mask;
+                let before = light(&f.store);
+                match f.store.import(damaged) {
+                    Err(e) => {
+                        refusals += 1;
+                        assert!(
+                            matches!(e, Error::Bundle(_) | Error::MissingDependencies(_)),
+                            "byte {i} of change {k}: {e}"
+                        );
+                        assert_eq!(light(&f.store), before, "byte {i} of change {k}: {e}");
+                    }
+                    Ok(_) => {
+                        // Harmless damage (e.g. inside a text value): applied whole.
+                        accepted += 1;
+                        check_projections(&f.store);
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{refusals} damaged changes refused, {accepted} accepted");
+    assert!(refusals > 100, "only {refusals} refusals");
+}
+
+#[test]
 fn change_with_missing_dependencies() {
     let mut f = fixture();
     let (_other, changes, _) = other_bundle(&f._tmp.path().join("other"));
