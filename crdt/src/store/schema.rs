@@ -104,6 +104,36 @@ const MIGRATIONS: &[&str] = &[
         last_error    TEXT
     );
     "#,
+    // 3: a violation's id is unique within its incident (the document's map key), not across the
+    // store: key its projection row by both, so that an id reused in another incident (a script
+    // feeding its own ids) cannot overwrite that incident's row and drop it from lists and figures.
+    r#"
+    CREATE TABLE violations_v3 (
+        id            TEXT NOT NULL,
+        incident_id   TEXT NOT NULL,
+        ord           INTEGER NOT NULL,
+        type          TEXT NOT NULL,
+        boys          INTEGER NOT NULL,
+        girls         INTEGER NOT NULL,
+        sex_unknown   INTEGER NOT NULL,
+        party         TEXT NOT NULL,
+        category      TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        status_at     TEXT,
+        late          INTEGER NOT NULL,
+        PRIMARY KEY (incident_id, id)
+    );
+    INSERT INTO violations_v3 (id, incident_id, ord, type, boys, girls, sex_unknown, party,
+                               category, status, status_at, late)
+        SELECT id, incident_id, ord, type, boys, girls, sex_unknown, party, category, status,
+               status_at, late
+        FROM violations;
+    DROP TABLE violations;
+    ALTER TABLE violations_v3 RENAME TO violations;
+    CREATE INDEX violations_by_incident ON violations (incident_id, ord);
+    CREATE INDEX violations_by_type ON violations (type, status);
+    CREATE INDEX violations_by_party ON violations (party);
+    "#,
 ];
 
 /// The schema version this build writes.

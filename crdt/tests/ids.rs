@@ -1,0 +1,76 @@
+//! Ids given by the user: a violation id is unique within its incident, and reusing one in another
+//! incident (a script feeding ids from another system) must not make either vanish from lists,
+//! figures or the CSV.
+
+mod common;
+
+use common::*;
+use mrm_crdt::store::IncidentFilter;
+use serde_json::json;
+
+const VID: &str = "01890000-0000-7000-8000-000000000001";
+
+#[test]
+fn a_violation_id_reused_in_another_incident_keeps_both() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = new_store(tmp.path(), "Awa D.");
+    let mut j = incident_json("One");
+    j["violations"][0]["id"] = json!(VID);
+    let a = s.add_incident(&patch(j.clone())).unwrap();
+    j["title"] = json!("Two");
+    j["violations"][0]["victims"]["boys"] = json!(4);
+    let b = s.add_incident(&patch(j)).unwrap();
+
+    let rows = s.list_incidents(&IncidentFilter::default()).unwrap().items;
+    for r in &rows {
+        assert_eq!(
+            r.violations.len(),
+            1,
+            "incident {} lost its violation",
+            r.title
+        );
+    }
+    let stats = s.stats().unwrap();
+    assert_eq!(stats.violations, 2);
+    assert_eq!(stats.children.boys, 5);
+    let mut csv = Vec::new();
+    assert_eq!(s.export_csv(&mut csv).unwrap(), 2);
+
+    // Editing or verifying one leaves the other as it was.
+    s.edit_incident(
+        &a,
+        &patch(json!({"violations": [{"id": VID, "victims": {"boys": 2}}]})),
+    )
+    .unwrap();
+    assert_eq!(s.incident(&b).unwrap().violations[0].victims.boys, 4);
+    assert_eq!(s.stats().unwrap().children.boys, 6);
+    check_projections(&s);
+}
+
+#[test]
+fn a_store_of_schema_2_is_migrated_with_its_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = new_store(tmp.path(), "Awa D.");
+    s.add_incident(&patch(incident_json("One"))).unwrap();
+    s.add_incident(&patch(incident_json("Two"))).unwrap();
+    let before = snapshot(&s);
+    drop(s);
+    // Put the violations table back as schema 2 had it.
+    let conn = rusqlite::Connection::open(tmp.path().join(mrm_crdt::store::DB_FILE)).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE v2 (id TEXT PRIMARY KEY, incident_id TEXT NOT NULL, ord INTEGER NOT NULL,
+             type TEXT NOT NULL, boys INTEGER NOT NULL, girls INTEGER NOT NULL,
+             sex_unknown INTEGER NOT NULL, party TEXT NOT NULL, category TEXT NOT NULL,
+             status TEXT NOT NULL, status_at TEXT, late INTEGER NOT NULL);
+         INSERT INTO v2 SELECT id, incident_id, ord, type, boys, girls, sex_unknown, party,
+             category, status, status_at, late FROM violations;
+         DROP TABLE violations;
+         ALTER TABLE v2 RENAME TO violations;
+         PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    drop(conn);
+    let s = mrm_crdt::Store::open(tmp.path()).unwrap();
+    assert_eq!(snapshot(&s), before);
+    check_projections(&s);
+}
