@@ -6,11 +6,12 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
+use mrm_crdt::edit::ReviewAction;
 use mrm_crdt::input::EventInput;
 use mrm_crdt::model::VerificationStatus;
 use mrm_crdt::store::IncidentFilter;
 use mrm_crdt::Store;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// Send `to` everything `from` has that `to` lacks, as a bundle file would.
 fn send(from: &Store, to: &mut Store) -> mrm_crdt::store::ImportReport {
@@ -385,4 +386,91 @@ fn concurrent_removal_and_edit_of_one_violation() {
     assert_eq!(snapshot(&a), snapshot(&b));
     check_projections(&a);
     check_projections(&b);
+}
+
+#[test]
+fn concurrent_review_decisions_conflict_until_resolved() {
+    let (_tmp, mut a, mut b, id) = two_stores();
+    a.review(&id, ReviewAction::Submit, None).unwrap();
+    send(&a, &mut b);
+    // One reviewer accepts while another sends the record back to the field.
+    a.review(&id, ReviewAction::Accept, None).unwrap();
+    b.review(&id, ReviewAction::Return, Some("the dates do not match"))
+        .unwrap();
+    send(&a, &mut b);
+    send(&b, &mut a);
+    let ca = a.conflicts(&id).unwrap();
+    assert_eq!(ca, b.conflicts(&id).unwrap());
+    assert_eq!(ca.len(), 1, "{ca:?}");
+    assert_eq!(ca[0].path, "review.state");
+    let states: BTreeSet<&str> = ca[0]
+        .values
+        .iter()
+        .map(|v| v.value.as_str().unwrap())
+        .collect();
+    assert_eq!(states, BTreeSet::from(["accepted", "returned"]));
+    // The comment is kept whatever the state.
+    assert_eq!(a.incident(&id).unwrap().review.comments.len(), 1);
+    b.resolve(&id, "review.state", &json!("returned"))
+        .unwrap()
+        .expect("resolve writes");
+    send(&b, &mut a);
+    for s in [&a, &b] {
+        assert!(s.conflicts(&id).unwrap().is_empty());
+        assert_eq!(
+            s.incident(&id).unwrap().review.state,
+            mrm_crdt::model::ReviewState::Returned
+        );
+        assert_eq!(
+            s.list_incidents(&IncidentFilter::default()).unwrap().items[0].review_state,
+            "returned"
+        );
+        check_projections(s);
+    }
+    assert_eq!(snapshot(&a), snapshot(&b));
+}
+
+#[test]
+fn concurrent_patrol_route_edits_conflict_until_resolved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut a = new_store(&tmp.path().join("a"), "Awa D.");
+    let mut b = new_store(&tmp.path().join("b"), "Ben K.");
+    let p: mrm_crdt::input::PatrolPatch =
+        serde_json::from_value(json!({"date": days_ago(1), "route": ["Kiwanja"]})).unwrap();
+    let id = a.add_patrol(&p).unwrap();
+    send(&a, &mut b);
+    let edit = |route: Value| -> mrm_crdt::input::PatrolPatch {
+        serde_json::from_value(json!({ "route": route })).unwrap()
+    };
+    a.edit_patrol(&id, &edit(json!(["Kiwanja", "Rutshuru"])))
+        .unwrap();
+    b.edit_patrol(&id, &edit(json!(["Kiwanja", "Nyanzale"])))
+        .unwrap();
+    send(&a, &mut b);
+    send(&b, &mut a);
+    let ca = a.conflicts(&id).unwrap();
+    assert_eq!(ca, b.conflicts(&id).unwrap());
+    assert_eq!(ca.len(), 1);
+    assert_eq!(ca[0].path, "route");
+    let routes: BTreeSet<String> = ca[0].values.iter().map(|v| v.value.to_string()).collect();
+    assert_eq!(
+        routes,
+        BTreeSet::from([
+            json!(["Kiwanja", "Nyanzale"]).to_string(),
+            json!(["Kiwanja", "Rutshuru"]).to_string()
+        ])
+    );
+    assert_eq!(a.list_patrols().unwrap(), b.list_patrols().unwrap());
+    a.resolve(&id, "route", &json!(["Kiwanja", "Rutshuru", "Nyanzale"]))
+        .unwrap()
+        .expect("resolve writes");
+    send(&a, &mut b);
+    for s in [&a, &b] {
+        assert!(s.conflicts(&id).unwrap().is_empty());
+        assert_eq!(
+            s.patrol(&id).unwrap().route,
+            vec!["Kiwanja", "Rutshuru", "Nyanzale"]
+        );
+        check_projections(s);
+    }
 }
