@@ -1,7 +1,7 @@
 # The two commands: `make run` and `make test`. Both install what is missing first.
 CARGO ?= cargo
 
-.PHONY: all bootstrap build test lint run bench demo
+.PHONY: all bootstrap build test lint run bench bench-sync demo
 
 all: build
 
@@ -26,3 +26,6 @@ run: build
 
 bench: build
 	./target/release/mrm bench --incidents 10000
+
+bench-sync: build
+	./target/release/mrm bench-sync

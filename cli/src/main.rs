@@ -2,6 +2,7 @@
 //! JSON input, calls the store and prints. Errors print as one line and exit non-zero.
 
 mod bench;
+mod bench_sync;
 mod cmd;
 mod net;
 mod print;
@@ -114,6 +115,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure sync over loopback (first pull, incremental sync, many devices at once, push size)
+    /// against an endpoint started here, and print figures.
+    BenchSync {
+        /// Incidents in the mission the reviewer pulls.
+        #[arg(long, default_value_t = 10_000)]
+        incidents: usize,
+        /// Devices syncing at once.
+        #[arg(long, default_value_t = 100)]
+        devices: usize,
+        /// New incidents each of those devices pushes.
+        #[arg(long, default_value_t = 20)]
+        per_device: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() {
@@ -172,6 +188,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench { incidents, json } => bench::run(incidents, json),
+        Command::BenchSync {
+            incidents,
+            devices,
+            per_device,
+            json,
+        } => bench_sync::run(incidents, devices, per_device, json),
         Command::Serve { db, bind } => net::serve(&db, &bind),
         Command::Admin { db, command } => net::admin(&db, command),
         Command::Enroll { server, token } => net::enroll(&data, &server, &token),
