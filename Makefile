@@ -1,28 +1,58 @@
 # The two commands: `make run` and `make test`. Both install what is missing first.
 CARGO ?= cargo
 
-.PHONY: all bootstrap build test lint run bench bench-sync demo
+.PHONY: all bootstrap build test lint run walkthrough ui ui-deps ui-test bench-app bench bench-sync demo
 
 all: build
 
 bootstrap:
 	@bash scripts/bootstrap.sh
 
-build: bootstrap
+build: bootstrap ui
 	$(CARGO) build --workspace --release
 
-lint: bootstrap
+lint: bootstrap ui
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-# The end-to-end tests run the real `mrm` binary, so it is built first.
-test: lint
+# The UI's packages, installed from the lock file whenever it changed (or node_modules is gone).
+ui/node_modules/.installed: ui/package.json ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund
+	@touch $@
+
+ui-deps: ui/node_modules/.installed
+
+# The UI, built by vite into ui/dist, which the app embeds (tauri.conf.json `frontendDist`);
+# rebuilt only when its sources changed, so the app is not recompiled for nothing.
+UI_SRC := $(shell find ui/src ui/public -type f 2>/dev/null) ui/index.html ui/vite.config.ts ui/svelte.config.js
+ui/dist/.built: ui/node_modules/.installed $(UI_SRC)
+	cd ui && npm run build
+	@touch $@
+
+ui: ui/dist/.built
+
+ui-test: ui-deps
+	cd ui && npm test
+
+# The end-to-end tests run the real `mrm` and `mrm-field` binaries, so they are built first, the
+# app over a freshly built UI. tests/app drives the app through WebKitWebDriver on an Xvfb display.
+test: lint ui-test ui
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
-# Until the desktop app exists: the README walkthrough on a generated demo store.
-run: build
+# The desktop app on a demo store (500 fictional incidents) with a local sync endpoint.
+run: bootstrap ui
+	$(CARGO) build -p mrm-cli -p mrm-field
+	@bash scripts/run-app.sh
+
+# The README walkthrough of the `mrm` command on a generated demo store.
+walkthrough: build
 	@bash scripts/walkthrough.sh
+
+# Launch time and memory of the app with 10,000 incidents (release build).
+bench-app: bootstrap ui
+	$(CARGO) build --release -p mrm-cli -p mrm-field
+	MRM_BENCH_PROFILE=release $(CARGO) test --release -p mrm-e2e --test app -- --ignored --nocapture
 
 bench: build
 	./target/release/mrm bench --incidents 10000

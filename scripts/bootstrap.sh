@@ -3,7 +3,11 @@
 # calls apt-get when something is missing.
 set -euo pipefail
 
-PACKAGES=(build-essential pkg-config curl ca-certificates)
+PACKAGES=(build-essential pkg-config curl ca-certificates
+  # The desktop app (Tauri 2 on WebKitGTK).
+  libwebkit2gtk-4.1-dev wget file libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
+  # Its end-to-end tests: WebKitWebDriver, a virtual display, screenshots.
+  webkit2gtk-driver xvfb xauth imagemagick)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -20,6 +24,11 @@ fi
 
 if ! command -v cargo >/dev/null 2>&1; then
   echo "bootstrap: cargo is missing; install the Rust toolchain (rustup, stable) first" >&2
+  exit 1
+fi
+# The UI is built with Node.js (vite needs 20.19 or later; the machine image ships it).
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null; then
+  echo "bootstrap: Node.js 20.19 or later (with npm) is needed to build the UI; found: $(node --version 2>/dev/null || echo none)" >&2
   exit 1
 fi
 for c in clippy rustfmt; do

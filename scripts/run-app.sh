@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make run`: the desktop app on a demo store with a local sync endpoint. The first run creates
+# demo/app/: an endpoint database with the mission configuration, a field officer's laptop store
+# with 500 fictional incidents, and an adviser's (reviewer's) store, both enrolled; later runs
+# reuse it (`rm -rf demo/app` starts over). `ROLE=adviser make run` opens the adviser's laptop.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MRM=${MRM:-./target/debug/mrm}
+APP=${APP:-./target/debug/mrm-field}
+DIR=${DIR:-demo/app}
+PORT=${MRM_PORT:-8787}
+URL="http://127.0.0.1:$PORT"
+mkdir -p "$DIR"
+
+"$MRM" serve --db "$DIR/server.sqlite" --bind "127.0.0.1:$PORT" > "$DIR/serve.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  grep -q listening "$DIR/serve.log" 2>/dev/null && break
+  kill -0 $SERVER 2>/dev/null || { cat "$DIR/serve.log"; echo "run-app: the endpoint did not start (port $PORT busy? set MRM_PORT)" >&2; exit 1; }
+  sleep 0.1
+done
+
+if [ ! -f "$DIR/laptop/mrm.sqlite" ]; then
+  echo "run-app: creating the demo store in $DIR (once)"
+  cat > "$DIR/config.json" <<JSON
+{"mission": "MONUSCO", "teams": ["Goma", "Bukavu", "Bunia", "HQ"],
+ "parties": ["National Army", "Group Alpha", "Group Bravo", "Group Charlie"],
+ "admin_areas": {"North Kivu": ["Rutshuru", "Masisi", "Beni", "Lubero"],
+                 "South Kivu": ["Uvira", "Fizi", "Kalehe"], "Ituri": ["Djugu", "Irumu", "Mambasa"]}}
+JSON
+  "$MRM" admin --db "$DIR/server.sqlite" config set --json "$DIR/config.json"
+  "$MRM" --data "$DIR/laptop" init --mission MONUSCO --officer "Awa D." --team Goma
+  "$MRM" --data "$DIR/laptop" demo --incidents 500
+  TOKEN=$("$MRM" admin --db "$DIR/server.sqlite" device enroll --officer "Awa D." --team Goma --role officer 2>/dev/null)
+  "$MRM" --data "$DIR/laptop" enroll --server "$URL" --token "$TOKEN"
+  "$MRM" --data "$DIR/adviser" init --mission MONUSCO --officer "Adviser C." --team HQ
+  TOKEN=$("$MRM" admin --db "$DIR/server.sqlite" device enroll --officer "Adviser C." --team HQ --role reviewer 2>/dev/null)
+  "$MRM" --data "$DIR/adviser" enroll --server "$URL" --token "$TOKEN"
+fi
+
+STORE="$DIR/laptop"
+[ "${ROLE:-officer}" = adviser ] && STORE="$DIR/adviser"
+echo "run-app: endpoint $URL, store $STORE; close the window to stop"
+"$APP" --data "$STORE"

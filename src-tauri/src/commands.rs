@@ -1,0 +1,378 @@
+//! The commands the UI calls. Each one translates: JSON in, one call into `mrm-crdt` off the UI
+//! thread, JSON or a typed [`AppError`] out. No business logic lives here.
+
+use std::sync::Arc;
+
+use mrm_crdt::conflicts::Conflict;
+use mrm_crdt::edit::ReviewAction;
+use mrm_crdt::history::HistoryEntry;
+use mrm_crdt::input::{EventInput, IncidentPatch, PatrolPatch};
+use mrm_crdt::model::{MissionConfig, Patrol};
+use mrm_crdt::store::{Device, IncidentView, PatrolRow, Stats};
+use mrm_crdt::FieldError;
+use serde::Serialize;
+use tauri::{AppHandle, State};
+
+use crate::caseload::{self, CaseloadPage, CaseloadQuery};
+use crate::error::{AppError, CmdResult};
+use crate::state::{blocking, AppState, Settings};
+use crate::sync::SyncStatus;
+
+type St<'a> = State<'a, Arc<AppState>>;
+
+/// Who and where this app is, for the start screen and the header.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppInfo {
+    pub version: &'static str,
+    pub data_dir: String,
+    pub device: Option<Device>,
+    pub config: Option<MissionConfig>,
+    pub settings: Settings,
+}
+
+fn info(st: &AppState) -> CmdResult<AppInfo> {
+    let guard = st
+        .store
+        .lock()
+        .map_err(|_| AppError::internal("the store lock is poisoned"))?;
+    let (device, config) = match guard.as_ref() {
+        Some(s) => (Some(s.device().clone()), s.mission_config()?),
+        None => (None, None),
+    };
+    Ok(AppInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        data_dir: st.dir.display().to_string(),
+        device,
+        config,
+        settings: st.settings(),
+    })
+}
+
+/// Parse a partial record sent by the UI, with errors that say what was wrong.
+fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> CmdResult<T> {
+    Ok(serde_json::from_value(v)?)
+}
+
+/// After a local write: update the "not yet sent" count, and nudge the sync thread.
+fn wrote(app: &AppHandle, st: &AppState, store: &mrm_crdt::Store) {
+    st.sync.refresh_from(app, store);
+}
+
+#[tauri::command]
+pub async fn app_info(st: St<'_>) -> CmdResult<AppInfo> {
+    let st = st.inner().clone();
+    blocking(move || info(&st)).await
+}
+
+/// First run: create this laptop's store.
+#[tauri::command]
+pub async fn setup_store(
+    app: AppHandle,
+    st: St<'_>,
+    mission: String,
+    officer: String,
+    team: String,
+) -> CmdResult<AppInfo> {
+    let st = st.inner().clone();
+    blocking(move || {
+        {
+            let mut guard = st
+                .store
+                .lock()
+                .map_err(|_| AppError::internal("the store lock is poisoned"))?;
+            if guard.is_some() {
+                return Err(AppError::new("refused", "this laptop already has a store"));
+            }
+            let store = crate::open::init_store(&st.dir, &mission, &officer, &team)?;
+            st.sync.refresh_from(&app, &store);
+            *guard = Some(store);
+        }
+        info(&st)
+    })
+    .await
+}
+
+/// Enroll with the mission endpoint using a one-time token, then sync.
+#[tauri::command]
+pub async fn enroll(
+    app: AppHandle,
+    st: St<'_>,
+    server_url: String,
+    token: String,
+) -> CmdResult<SyncStatus> {
+    let st = st.inner().clone();
+    let url = server_url.trim().to_string();
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(AppError {
+            kind: "invalid",
+            message: "the endpoint address must start with http:// or https://".into(),
+            fields: vec![FieldError {
+                field: "server_url".into(),
+                message: "must start with http:// or https://".into(),
+            }],
+        });
+    }
+    blocking(move || {
+        let mut store = crate::open::open_store(&st.dir)?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| AppError::internal(format!("cannot start the network runtime: {e}")))?;
+        rt.block_on(mrm_crdt::sync::enroll(&mut store, &url, &token))?;
+        st.sync.refresh_from(&app, &store);
+        st.sync.wake();
+        Ok(st.sync.snapshot())
+    })
+    .await
+}
+
+#[tauri::command]
+pub fn get_settings(st: St<'_>) -> Settings {
+    st.settings()
+}
+
+#[tauri::command]
+pub async fn set_settings(st: St<'_>, settings: Settings) -> CmdResult<Settings> {
+    let st = st.inner().clone();
+    blocking(move || {
+        st.save_settings(&settings)?;
+        Ok(settings)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn list_patrols(st: St<'_>) -> CmdResult<Vec<PatrolRow>> {
+    let st = st.inner().clone();
+    blocking(move || st.with_store(|s| Ok(s.list_patrols()?))).await
+}
+
+#[tauri::command]
+pub async fn get_patrol(st: St<'_>, id: String) -> CmdResult<Patrol> {
+    let st = st.inner().clone();
+    blocking(move || st.with_store(|s| Ok(s.patrol(&id)?))).await
+}
+
+#[tauri::command]
+pub async fn add_patrol(app: AppHandle, st: St<'_>, patch: serde_json::Value) -> CmdResult<String> {
+    let st = st.inner().clone();
+    blocking(move || {
+        let p: PatrolPatch = parse(patch)?;
+        st.with_store(|s| {
+            let id = s.add_patrol(&p)?;
+            wrote(&app, &st, s);
+            Ok(id)
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn edit_patrol(
+    app: AppHandle,
+    st: St<'_>,
+    id: String,
+    patch: serde_json::Value,
+) -> CmdResult<Option<String>> {
+    let st = st.inner().clone();
+    blocking(move || {
+        let p: PatrolPatch = parse(patch)?;
+        st.with_store(|s| {
+            let hash = s.edit_patrol(&id, &p)?;
+            wrote(&app, &st, s);
+            Ok(hash)
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn caseload(st: St<'_>, query: CaseloadQuery) -> CmdResult<CaseloadPage> {
+    let st = st.inner().clone();
+    blocking(move || st.with_reader(|c| caseload::query(c, &query))).await
+}
+
+/// An incident with everything the detail view shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentDetail {
+    #[serde(flatten)]
+    pub view: IncidentView,
+    pub history: Vec<HistoryEntry>,
+    /// Values the mission configuration does not list (warnings, not errors).
+    pub warnings: Vec<FieldError>,
+}
+
+#[tauri::command]
+pub async fn get_incident(st: St<'_>, id: String) -> CmdResult<IncidentDetail> {
+    let st = st.inner().clone();
+    blocking(move || {
+        st.with_store(|s| {
+            let view = s.incident_view(&id)?;
+            let warnings = s.warnings(&view.incident)?;
+            Ok(IncidentDetail {
+                history: s.history(&id)?,
+                warnings,
+                view,
+            })
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn add_incident(
+    app: AppHandle,
+    st: St<'_>,
+    patch: serde_json::Value,
+) -> CmdResult<String> {
+    let st = st.inner().clone();
+    blocking(move || {
+        let p: IncidentPatch = parse(patch)?;
+        st.with_store(|s| {
+            let id = s.add_incident(&p)?;
+            wrote(&app, &st, s);
+            Ok(id)
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn edit_incident(
+    app: AppHandle,
+    st: St<'_>,
+    id: String,
+    patch: serde_json::Value,
+) -> CmdResult<Option<String>> {
+    let st = st.inner().clone();
+    blocking(move || {
+        let p: IncidentPatch = parse(patch)?;
+        st.with_store(|s| {
+            let hash = s.edit_incident(&id, &p)?;
+            wrote(&app, &st, s);
+            Ok(hash)
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn verify(
+    app: AppHandle,
+    st: St<'_>,
+    incident_id: String,
+    violation_id: String,
+    event: serde_json::Value,
+) -> CmdResult<String> {
+    let st = st.inner().clone();
+    blocking(move || {
+        let e: EventInput = parse(event)?;
+        st.with_store(|s| {
+            let hash = s.verify(&incident_id, &violation_id, &e)?;
+            wrote(&app, &st, s);
+            Ok(hash)
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn review(
+    app: AppHandle,
+    st: St<'_>,
+    incident_id: String,
+    action: String,
+    comment: Option<String>,
+) -> CmdResult<String> {
+    let action = match action.as_str() {
+        "submit" => ReviewAction::Submit,
+        "return" => ReviewAction::Return,
+        "accept" => ReviewAction::Accept,
+        "comment" => ReviewAction::Comment,
+        other => {
+            return Err(AppError::new(
+                "invalid",
+                format!("unknown review action `{other}`"),
+            ))
+        }
+    };
+    let st = st.inner().clone();
+    blocking(move || {
+        st.with_store(|s| {
+            let hash = s.review(&incident_id, action, comment.as_deref())?;
+            wrote(&app, &st, s);
+            Ok(hash)
+        })
+    })
+    .await
+}
+
+/// Keep one of a field's conflicting values.
+#[tauri::command]
+pub async fn resolve(
+    app: AppHandle,
+    st: St<'_>,
+    id: String,
+    path: String,
+    value: serde_json::Value,
+) -> CmdResult<Vec<Conflict>> {
+    let st = st.inner().clone();
+    blocking(move || {
+        st.with_store(|s| {
+            s.resolve(&id, &path, &value)?;
+            wrote(&app, &st, s);
+            Ok(s.conflicts(&id)?)
+        })
+    })
+    .await
+}
+
+/// The dashboard's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dashboard {
+    #[serde(flatten)]
+    pub stats: Stats,
+    pub incidents_by_month: Vec<(String, i64)>,
+}
+
+#[tauri::command]
+pub async fn dashboard(st: St<'_>) -> CmdResult<Dashboard> {
+    let st = st.inner().clone();
+    blocking(move || {
+        let stats = st.with_store(|s| Ok(s.stats()?))?;
+        let incidents_by_month = st.with_reader(caseload::incidents_by_month)?;
+        Ok(Dashboard {
+            stats,
+            incidents_by_month,
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn sync_status(st: St<'_>) -> CmdResult<SyncStatus> {
+    let st = st.inner().clone();
+    blocking(move || {
+        // Keep the counts fresh even before the first sync.
+        let (state, unpushed) = st.with_store(|s| Ok((s.sync_state()?, s.unpushed_count()?)))?;
+        let mut snap = st.sync.snapshot();
+        snap.enrolled = state.is_some();
+        snap.server_url = state.as_ref().map(|x| x.server_url.clone());
+        snap.role = state.as_ref().map(|x| x.role.as_str().to_string());
+        let last_sync_at = state.and_then(|x| x.last_sync_at);
+        snap.unpushed = unpushed;
+        snap.last_sync_at = last_sync_at.or(snap.last_sync_at);
+        Ok(snap)
+    })
+    .await
+}
+
+#[tauri::command]
+pub fn sync_now(st: St<'_>) {
+    st.sync.wake();
+}
+
+#[tauri::command]
+pub fn cancel_sync(st: St<'_>) {
+    st.sync.cancel();
+}

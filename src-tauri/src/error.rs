@@ -1,0 +1,73 @@
+//! Errors as the UI receives them: a kind to branch on, a sentence to show, and per-field
+//! messages for the form.
+
+use mrm_crdt::{Error, FieldError};
+use serde::Serialize;
+
+/// An error returned by a command.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppError {
+    /// `invalid`, `not_found`, `no_store`, `network`, `server`, `refused`, `internal`.
+    pub kind: &'static str,
+    pub message: String,
+    /// Problems per field (paths as in the record JSON, e.g. `violations[1].victims.boys`).
+    pub fields: Vec<FieldError>,
+}
+
+impl AppError {
+    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+        AppError {
+            kind,
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    /// The store has not been set up yet (first run).
+    pub fn no_store() -> Self {
+        AppError::new("no_store", "this laptop has no store yet: set it up first")
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        AppError::new("internal", message)
+    }
+}
+
+impl From<Error> for AppError {
+    fn from(e: Error) -> Self {
+        let message = e.to_string();
+        match e {
+            Error::Invalid { errors, .. } => AppError {
+                kind: "invalid",
+                message,
+                fields: errors.0,
+            },
+            Error::Json(_) | Error::UnknownValue { .. } => AppError::new("invalid", message),
+            Error::NotFound { .. } => AppError::new("not_found", message),
+            Error::NotInitialised(_) => AppError::no_store(),
+            Error::Network(_) => AppError::new("network", message),
+            Error::Server { .. } | Error::NotEnrolled => AppError::new("server", message),
+            Error::Refused(_)
+            | Error::AlreadyInitialised(_)
+            | Error::WrongMission { .. }
+            | Error::MissingDependencies(_)
+            | Error::Cancelled => AppError::new("refused", message),
+            _ => AppError::internal(message),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for AppError {
+    fn from(e: rusqlite::Error) -> Self {
+        AppError::from(Error::from(e))
+    }
+}
+
+impl From<serde_json::Error> for AppError {
+    fn from(e: serde_json::Error) -> Self {
+        AppError::from(Error::from(e))
+    }
+}
+
+/// What every command returns.
+pub type CmdResult<T> = Result<T, AppError>;

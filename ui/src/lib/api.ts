@@ -1,0 +1,271 @@
+// Typed calls to the Tauri commands (src-tauri/src/commands.rs) and its events. The UI never
+// talks to the network: every call goes to the local shell, which answers from the store.
+
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** What every failed command returns. */
+export interface AppError {
+  kind: string;
+  message: string;
+  fields: FieldError[];
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return typeof e === 'object' && e !== null && 'kind' in e && 'message' in e;
+}
+
+export function errorText(e: unknown): string {
+  if (isAppError(e)) return e.message;
+  return String(e);
+}
+
+export interface Device {
+  device_id: string;
+  officer: string;
+  team: string;
+  mission: string;
+}
+
+export interface MissionConfig {
+  mission: string;
+  teams: string[];
+  parties: string[];
+  admin_areas: Record<string, string[]>;
+}
+
+export interface Settings {
+  language: string;
+}
+
+export interface AppInfo {
+  version: string;
+  data_dir: string;
+  device: Device | null;
+  config: MissionConfig | null;
+  settings: Settings;
+}
+
+export interface VerificationEvent {
+  status: string;
+  at: string;
+  by: string;
+  note: string;
+  source_ids: string[];
+}
+
+export interface Violation {
+  id: string;
+  type: string;
+  victims: {
+    boys: number;
+    girls: number;
+    sex_unknown: number;
+    coded?: { id: string; code: string; sex: string; age?: number | null }[];
+  };
+  perpetrator: { party: string; category: string };
+  verification: VerificationEvent[];
+}
+
+export interface Incident {
+  id: string;
+  title: string;
+  occurred_on: string;
+  date_precision: string;
+  reported_on: string;
+  location: { admin1: string; admin2: string; place: string; lat?: number | null; lon?: number | null };
+  narrative: string;
+  patrol_id: string | null;
+  sources: { id: string; kind: string; consent: boolean; notes: string }[];
+  violations: Violation[];
+  review: { state: string; comments: { at: string; by: string; text: string }[] };
+  created_by: string;
+  team: string;
+}
+
+export interface ConflictValue {
+  value: unknown;
+  by: string;
+  at: string;
+  change: string;
+}
+
+export interface Conflict {
+  path: string;
+  values: ConflictValue[];
+}
+
+export interface HistoryEntry {
+  hash: string;
+  at: string;
+  by: string;
+  device: string;
+  message: string;
+}
+
+export interface IncidentDetail extends Incident {
+  status: { violation_id: string; status: string; late: boolean }[];
+  conflicts: Conflict[];
+  heads: string[];
+  history: HistoryEntry[];
+  warnings: FieldError[];
+}
+
+export interface ViolationRow {
+  id: string;
+  type: string;
+  boys: number;
+  girls: number;
+  sex_unknown: number;
+  party: string;
+  category: string;
+  status: string;
+  late: boolean;
+}
+
+export interface IncidentRow {
+  id: string;
+  title: string;
+  occurred_on: string;
+  reported_on: string;
+  admin1: string;
+  admin2: string;
+  place: string;
+  patrol_id: string | null;
+  team: string;
+  created_by: string;
+  review_state: string;
+  conflicts: number;
+  violations: ViolationRow[];
+}
+
+export interface CaseloadQuery {
+  type: string;
+  status: string;
+  party: string;
+  from: string;
+  to: string;
+  admin1: string;
+  text: string;
+  patrol_id: string;
+  sort: string;
+  asc: boolean;
+  limit: number;
+  offset: number;
+}
+
+export interface CaseloadPage {
+  total: number;
+  violations: number;
+  children: { boys: number; girls: number; sex_unknown: number };
+  items: IncidentRow[];
+}
+
+export interface PatrolRow {
+  id: string;
+  date: string;
+  team: string;
+  route: string[];
+  participants: string[];
+  ended_at: string | null;
+  incidents: number;
+}
+
+export interface Patrol {
+  id: string;
+  date: string;
+  team: string;
+  route: string[];
+  participants: string[];
+  notes: string;
+  ended_at: string | null;
+  created_by: string;
+}
+
+export interface Children {
+  boys: number;
+  girls: number;
+  sex_unknown: number;
+  total: number;
+}
+
+export interface Dashboard {
+  incidents: number;
+  patrols: number;
+  violations: number;
+  violations_by_type: Record<string, number>;
+  violations_by_status: Record<string, number>;
+  children: Children;
+  verified_violations: number;
+  verified_children: Children;
+  late_verifications: number;
+  incidents_with_conflicts: number;
+  incidents_by_month: [string, number][];
+}
+
+export type Progress =
+  | { phase: 'pushing'; done: number; total: number }
+  | { phase: 'pulling'; done: number; remaining: number }
+  | { phase: 'retrying'; attempt: number; wait_ms: number; error: string };
+
+export interface SyncStatus {
+  enrolled: boolean;
+  server_url: string | null;
+  role: string | null;
+  online: boolean | null;
+  running: boolean;
+  unpushed: number;
+  last_sync_at: string | null;
+  last_error: string | null;
+  progress: Progress | null;
+  last_report: {
+    pushed: number;
+    pulled: number;
+    records_changed: number;
+    new_conflicts: number;
+    warnings: string[];
+  } | null;
+}
+
+type Json = Record<string, unknown>;
+
+export const api = {
+  appInfo: () => invoke<AppInfo>('app_info'),
+  setupStore: (mission: string, officer: string, team: string) =>
+    invoke<AppInfo>('setup_store', { mission, officer, team }),
+  enroll: (serverUrl: string, token: string) => invoke<SyncStatus>('enroll', { serverUrl, token }),
+  getSettings: () => invoke<Settings>('get_settings'),
+  setSettings: (settings: Settings) => invoke<Settings>('set_settings', { settings }),
+  listPatrols: () => invoke<PatrolRow[]>('list_patrols'),
+  getPatrol: (id: string) => invoke<Patrol>('get_patrol', { id }),
+  addPatrol: (patch: Json) => invoke<string>('add_patrol', { patch }),
+  editPatrol: (id: string, patch: Json) => invoke<string | null>('edit_patrol', { id, patch }),
+  caseload: (query: CaseloadQuery) => invoke<CaseloadPage>('caseload', { query }),
+  getIncident: (id: string) => invoke<IncidentDetail>('get_incident', { id }),
+  addIncident: (patch: Json) => invoke<string>('add_incident', { patch }),
+  editIncident: (id: string, patch: Json) => invoke<string | null>('edit_incident', { id, patch }),
+  verify: (incidentId: string, violationId: string, event: Json) =>
+    invoke<string>('verify', { incidentId, violationId, event }),
+  review: (incidentId: string, action: string, comment: string | null) =>
+    invoke<string>('review', { incidentId, action, comment }),
+  resolve: (id: string, path: string, value: unknown) =>
+    invoke<Conflict[]>('resolve', { id, path, value }),
+  dashboard: () => invoke<Dashboard>('dashboard'),
+  syncStatus: () => invoke<SyncStatus>('sync_status'),
+  syncNow: () => invoke<void>('sync_now'),
+  cancelSync: () => invoke<void>('cancel_sync'),
+};
+
+export const events = {
+  onSyncStatus: (f: (s: SyncStatus) => void): Promise<UnlistenFn> =>
+    listen<SyncStatus>('sync-status', (e) => f(e.payload)),
+  onSyncProgress: (f: (p: Progress) => void): Promise<UnlistenFn> =>
+    listen<Progress>('sync-progress', (e) => f(e.payload)),
+  onRecordsChanged: (f: (ids: string[]) => void): Promise<UnlistenFn> =>
+    listen<string[]>('records-changed', (e) => f(e.payload)),
+};

@@ -1,0 +1,23 @@
+// The caseload's filters, sort and page, kept while the user visits other screens.
+import type { CaseloadQuery } from './api';
+
+export const PAGE_SIZE = 50;
+
+export function blankQuery(): CaseloadQuery {
+  return {
+    type: '',
+    status: '',
+    party: '',
+    from: '',
+    to: '',
+    admin1: '',
+    text: '',
+    patrol_id: '',
+    sort: 'occurred_on',
+    asc: false,
+    limit: PAGE_SIZE,
+    offset: 0,
+  };
+}
+
+export const caseloadQuery = $state<CaseloadQuery>(blankQuery());

@@ -1,0 +1,74 @@
+// Helpers of the detail view, kept pure for tests.
+import type { Incident } from './api';
+import { translate, type Lang } from './i18n';
+
+const FIELD_KEYS: Record<string, string> = {
+  title: 'form.title',
+  occurred_on: 'form.occurred_on',
+  reported_on: 'form.reported_on',
+  date_precision: 'form.date_precision',
+  narrative: 'form.narrative',
+  patrol_id: 'form.patrol',
+  admin1: 'form.admin1',
+  admin2: 'form.admin2',
+  place: 'form.place',
+  lat: 'form.lat',
+  lon: 'form.lon',
+  boys: 'form.boys',
+  girls: 'form.girls',
+  sex_unknown: 'form.sex_unknown',
+  party: 'form.party',
+  category: 'form.category',
+  type: 'form.type',
+  kind: 'form.kind',
+  consent: 'form.consent',
+  notes: 'form.notes',
+  code: 'form.code',
+  sex: 'form.sex',
+  age: 'form.age',
+  state: 'detail.review',
+};
+
+const sortedIds = (items: { id: string }[]) => items.map((x) => x.id).sort();
+
+/** A conflict path (`violations.<id>.victims.boys`) in words: "Violation 1 › Boys". */
+export function conflictLabel(path: string, inc: Incident, lang: Lang): string {
+  const parts = path.split('.');
+  const out: string[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i];
+    const next = parts[i + 1];
+    if (p === 'violations' && next) {
+      const n = sortedIds(inc.violations).indexOf(next) + 1;
+      out.push(translate(lang, 'form.violation_n', { n: n || '?' }));
+      i++;
+    } else if (p === 'sources' && next) {
+      const n = sortedIds(inc.sources).indexOf(next) + 1;
+      out.push(translate(lang, 'form.source_n', { n: n || '?' }));
+      i++;
+    } else if (p === 'coded' && next) {
+      out.push(translate(lang, 'form.code'));
+      i++;
+    } else if (p === 'victims' || p === 'perpetrator' || p === 'location' || p === 'review') {
+      continue;
+    } else {
+      out.push(FIELD_KEYS[p] ? translate(lang, FIELD_KEYS[p]) : p);
+    }
+  }
+  return out.join(' › ');
+}
+
+/** A conflicting value as text. */
+export function valueText(v: unknown): string {
+  if (v === null || v === undefined) return '—';
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v);
+}
+
+/** The verification trail of a violation, oldest first (by time, then as listed). */
+export function timeline<T extends { at: string }>(events: T[]): T[] {
+  return events
+    .map((e, i) => [e, i] as const)
+    .sort((a, b) => (a[0].at < b[0].at ? -1 : a[0].at > b[0].at ? 1 : a[1] - b[1]))
+    .map(([e]) => e);
+}

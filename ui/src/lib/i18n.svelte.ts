@@ -1,0 +1,15 @@
+// The current language, as reactive state: components call t() and re-render when it changes.
+import { translate, type Lang } from './i18n';
+import type { Msg } from './form';
+
+export const i18n = $state<{ lang: Lang }>({ lang: 'en' });
+
+export function t(key: string, params?: Record<string, string | number>): string {
+  return translate(i18n.lang, key, params);
+}
+
+/** A form message in the current language. */
+export function msg(m: Msg | undefined): string {
+  if (!m) return '';
+  return 'text' in m ? m.text : t(m.key, m.params);
+}

@@ -1,0 +1,62 @@
+// The design.md vocabulary, as the store spells it.
+
+export const VIOLATION_TYPES = [
+  'killing',
+  'maiming',
+  'recruitment_use',
+  'sexual_violence',
+  'abduction',
+  'attack_school',
+  'attack_hospital',
+  'military_use_school',
+  'military_use_hospital',
+  'denial_humanitarian_access',
+] as const;
+
+/** Violations committed against children: a record of one counts at least one child. */
+export const CHILD_VICTIM_TYPES = new Set<string>([
+  'killing',
+  'maiming',
+  'recruitment_use',
+  'sexual_violence',
+  'abduction',
+]);
+
+export const STATUSES = [
+  'reported',
+  'pending_verification',
+  'verified',
+  'not_verified',
+  'did_not_occur',
+  'not_mrm',
+] as const;
+
+export const SOURCE_KINDS = [
+  'victim',
+  'eyewitness',
+  'un_direct_observation',
+  'family',
+  'community',
+  'medical',
+  'secondary',
+] as const;
+
+export const CATEGORIES = ['armed_force', 'armed_group', 'unknown', 'crossfire'] as const;
+export const SEXES = ['boy', 'girl', 'unknown'] as const;
+export const PRECISIONS = ['day', 'month', 'year'] as const;
+export const REVIEW_STATES = ['draft', 'submitted', 'returned', 'accepted'] as const;
+
+/** Statuses a device may record: deciding ones (verified, not verified, ...) are for reviewers. */
+export function allowedStatuses(role: string | null | undefined): readonly string[] {
+  return role === 'officer' ? ['reported', 'pending_verification'] : STATUSES;
+}
+
+/** Whether this device may start patrols (the endpoint takes patrols from field officers only). */
+export function mayRecordPatrols(role: string | null | undefined): boolean {
+  return !role || role === 'officer';
+}
+
+/** Whether this device may return or accept records (the endpoint takes that from reviewers). */
+export function mayDecide(role: string | null | undefined): boolean {
+  return role !== 'officer';
+}

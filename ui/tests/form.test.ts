@@ -1,0 +1,203 @@
+import { describe, expect, it } from 'vitest';
+import {
+  emptyForm,
+  formFromIncident,
+  isDate,
+  newCoded,
+  newSource,
+  newViolation,
+  parseCount,
+  storeErrors,
+  toPatch,
+  validate,
+  type IncidentForm,
+} from '../src/lib/form';
+import type { Incident } from '../src/lib/api';
+
+const TODAY = '2026-11-28';
+
+function valid(): IncidentForm {
+  const f = emptyForm(TODAY);
+  f.title = 'Attack on a village';
+  f.occurred_on = '2026-11-20';
+  f.reported_on = '2026-11-21';
+  f.admin1 = 'North Kivu';
+  f.violations[0].type = 'killing';
+  f.violations[0].boys = '1';
+  return f;
+}
+
+function stored(): Incident {
+  return {
+    id: '01a221ae-9922-73b9-8373-00290670f053',
+    title: 'Attack',
+    occurred_on: '2026-11-20',
+    date_precision: 'day',
+    reported_on: '2026-11-21',
+    location: { admin1: 'North Kivu', admin2: 'Rutshuru', place: 'Kiwanja' },
+    narrative: 'Fictional.',
+    patrol_id: null,
+    sources: [{ id: '01a221ae-9922-73b9-8373-000000000001', kind: 'eyewitness', consent: true, notes: '' }],
+    violations: [
+      {
+        id: '01a221ae-9922-73b9-8373-002b55935f58',
+        type: 'killing',
+        victims: { boys: 1, girls: 0, sex_unknown: 0 },
+        perpetrator: { party: 'Group Alpha', category: 'armed_group' },
+        verification: [],
+      },
+      {
+        id: '01a221ae-9922-73b9-8373-002b55935f59',
+        type: 'abduction',
+        victims: { boys: 2, girls: 1, sex_unknown: 0, coded: [{ id: '01a221ae-9922-73b9-8373-002b55935f60', code: 'V-001', sex: 'girl', age: 12 }] },
+        perpetrator: { party: 'Group Alpha', category: 'armed_group' },
+        verification: [],
+      },
+    ],
+    review: { state: 'draft', comments: [] },
+    created_by: 'Awa D.',
+    team: 'Goma',
+  };
+}
+
+describe('validation', () => {
+  it('accepts a complete incident', () => {
+    expect(validate(valid(), TODAY)).toEqual({});
+  });
+
+  it('puts each problem on its field', () => {
+    const f = valid();
+    f.title = '  ';
+    f.occurred_on = '2026-12-01';
+    f.reported_on = '2026-02-30';
+    f.admin1 = '';
+    f.violations[0].boys = '-1';
+    f.violations[0].girls = 'two';
+    const e = validate(f, TODAY);
+    expect(e.title).toEqual({ key: 'err.required' });
+    expect(e.occurred_on).toEqual({ key: 'err.future' });
+    expect(e.reported_on).toEqual({ key: 'err.not_date' });
+    expect(e['location.admin1']).toEqual({ key: 'err.required' });
+    expect(e['violations[1].victims.boys']).toEqual({ key: 'err.negative' });
+    expect(e['violations[1].victims.girls']).toEqual({ key: 'err.count' });
+  });
+
+  it('needs a child for violations against children, not for attacks', () => {
+    const f = valid();
+    f.violations[0].boys = '0';
+    expect(validate(f, TODAY)['violations[1].victims']).toEqual({ key: 'err.needs_child' });
+    f.violations[0].type = 'attack_school';
+    expect(validate(f, TODAY)).toEqual({});
+  });
+
+  it('checks dates in order, coordinates in pairs, types and coded victims', () => {
+    const f = valid();
+    f.occurred_on = '2026-11-22';
+    f.lat = '-1.5';
+    f.violations.push(newViolation());
+    f.violations[0].coded.push({ ...newCoded(), code: '', age: '19' });
+    f.violations[0].coded.push({ ...newCoded(), code: 'V-2', sex: 'boy' });
+    f.violations[0].coded.push({ ...newCoded(), code: 'V-3', sex: 'boy' });
+    f.sources.push(newSource());
+    const e = validate(f, TODAY);
+    expect(e.occurred_on).toEqual({ key: 'err.after_reported' });
+    expect(e['location.lon']).toEqual({ key: 'err.pair' });
+    expect(e['violations[2].type']).toEqual({ key: 'err.required' });
+    expect(e['violations[1].victims.coded[1].code']).toEqual({ key: 'err.required' });
+    expect(e['violations[1].victims.coded[1].age']).toEqual({ key: 'err.age' });
+    expect(e['violations[1].victims.boys']).toEqual({ key: 'err.fewer_than_coded', params: { n: 2 } });
+    expect(e['sources[1].kind']).toEqual({ key: 'err.required' });
+  });
+
+  it('knows real dates and whole numbers', () => {
+    expect(isDate('2024-02-29')).toBe(true);
+    expect(isDate('2023-02-29')).toBe(false);
+    expect(isDate('2026-1-01')).toBe(false);
+    expect(parseCount(' 12 ')).toBe(12);
+    expect(parseCount('-3')).toBe(-3);
+    expect(parseCount('1.5')).toBeNull();
+    expect(parseCount('')).toBeNull();
+  });
+
+  it('maps store errors onto fields', () => {
+    expect(storeErrors([{ field: 'violations[1].victims.boys', message: 'must be 0 or more' }])).toEqual({
+      'violations[1].victims.boys': { text: 'must be 0 or more' },
+    });
+  });
+});
+
+describe('patches', () => {
+  it('sends every field of a new incident, with ids', () => {
+    const f = valid();
+    f.sources.push({ ...newSource(), kind: 'eyewitness', consent: true });
+    const p = toPatch(null, f) as Record<string, any>;
+    expect(p.id).toBe(f.id);
+    expect(p.title).toBe('Attack on a village');
+    expect(p.location).toEqual({ admin1: 'North Kivu', admin2: '', place: '' });
+    expect(p.patrol_id).toBeUndefined();
+    expect(p.violations[0]).toEqual({
+      id: f.violations[0].id,
+      type: 'killing',
+      victims: { boys: 1, girls: 0, sex_unknown: 0 },
+      perpetrator: { party: '', category: 'unknown' },
+    });
+    expect(p.sources[0]).toMatchObject({ kind: 'eyewitness', consent: true });
+    expect(p.remove).toBeUndefined();
+  });
+
+  it('sends only what changed, so values from a sync are never overwritten', () => {
+    const base = formFromIncident(stored());
+    const cur = structuredClone(base);
+    expect(toPatch(base, cur)).toBeNull();
+    cur.narrative = 'Fictional, more detail.';
+    cur.violations[1].girls = '2';
+    expect(toPatch(base, cur)).toEqual({
+      narrative: 'Fictional, more detail.',
+      violations: [{ id: base.violations[1].id, victims: { girls: 2 } }],
+    });
+  });
+
+  it('removes deleted items by id and adds new ones whole', () => {
+    const base = formFromIncident(stored());
+    const cur = structuredClone(base);
+    cur.violations[1].coded = [];
+    cur.violations.splice(0, 1);
+    const v = { ...newViolation(), type: 'maiming', girls: '1' };
+    cur.violations.push(v);
+    cur.lat = '-1.2';
+    cur.lon = '29.4';
+    const p = toPatch(base, cur) as Record<string, any>;
+    expect(p.remove.sort()).toEqual([base.violations[0].id, base.violations[1].coded[0].id].sort());
+    expect(p.violations).toEqual([
+      {
+        id: v.id,
+        type: 'maiming',
+        victims: { boys: 0, girls: 1, sex_unknown: 0 },
+        perpetrator: { party: '', category: 'unknown' },
+      },
+    ]);
+    expect(p.location).toEqual({ lat: -1.2, lon: 29.4 });
+  });
+
+  it('clears a patrol link and coordinates with null', () => {
+    const inc = stored();
+    inc.patrol_id = '01a221ae-9922-73b9-8373-00290670f000';
+    inc.location.lat = 1;
+    inc.location.lon = 2;
+    const base = formFromIncident(inc);
+    const cur = structuredClone(base);
+    cur.patrol_id = '';
+    cur.lat = '';
+    cur.lon = '';
+    expect(toPatch(base, cur)).toEqual({ patrol_id: null, location: { lat: null, lon: null } });
+  });
+
+  it('reads a stored incident into the form in the store order', () => {
+    const inc = stored();
+    inc.violations.reverse();
+    const f = formFromIncident(inc);
+    expect(f.violations.map((v) => v.type)).toEqual(['killing', 'abduction']);
+    expect(f.violations[1].coded[0]).toMatchObject({ code: 'V-001', sex: 'girl', age: '12' });
+    expect(f.lat).toBe('');
+  });
+});

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { fmtAgo, fmtDate, fmtMonth, fmtNumber, lines, today } from '../src/lib/format';
+import { conflictLabel, timeline, valueText } from '../src/lib/detail';
+import { uuidv7, UUID_RE } from '../src/lib/uuid';
+import type { Incident } from '../src/lib/api';
+
+describe('formatting', () => {
+  it('shows dates to their precision, in both languages', () => {
+    expect(fmtDate('2026-11-03', 'en')).toBe('3 Nov 2026');
+    expect(fmtDate('2026-11-03', 'fr')).toMatch(/^3 nov\.? 2026$/);
+    expect(fmtDate('2026-11-03', 'en', 'month')).toBe('Nov 2026');
+    expect(fmtDate('2026-11-03', 'en', 'year')).toBe('2026');
+    expect(fmtDate('not a date', 'en')).toBe('not a date');
+    expect(fmtMonth('2026-02', 'en')).toBe('Feb 2026');
+  });
+
+  it('groups numbers the way each language does', () => {
+    expect(fmtNumber(10000, 'en')).toBe('10,000');
+    expect(fmtNumber(10000, 'fr').replace(/\s/g, ' ')).toBe('10 000');
+  });
+
+  it('says how long ago', () => {
+    const now = Date.parse('2026-11-28T12:00:00Z');
+    expect(fmtAgo('2026-11-28T11:59:40Z', 'en', now)).toBe('just now');
+    expect(fmtAgo('2026-11-28T11:55:00Z', 'en', now)).toBe('5 min ago');
+    expect(fmtAgo('2026-11-28T09:00:00Z', 'fr', now)).toBe('il y a 3 h');
+    expect(fmtAgo('2026-11-25T12:00:00Z', 'en', now)).toBe('3 day(s) ago');
+  });
+
+  it('gives today as YYYY-MM-DD and splits lines', () => {
+    expect(today(new Date(2026, 0, 5))).toBe('2026-01-05');
+    expect(lines(' Kiwanja \n\n Rutshuru')).toEqual(['Kiwanja', 'Rutshuru']);
+  });
+});
+
+describe('detail helpers', () => {
+  const inc = {
+    violations: [{ id: 'b' }, { id: 'a' }],
+    sources: [{ id: 's' }],
+  } as unknown as Incident;
+
+  it('names conflict paths in words', () => {
+    expect(conflictLabel('violations.b.victims.boys', inc, 'en')).toBe('Violation 2 › Boys');
+    expect(conflictLabel('violations.a.perpetrator.party', inc, 'fr')).toBe('Violation 1 › Partie responsable');
+    expect(conflictLabel('title', inc, 'en')).toBe('Title');
+    expect(conflictLabel('sources.s.notes', inc, 'en')).toBe('Source 1 › Notes');
+  });
+
+  it('shows values and orders the verification trail by time', () => {
+    expect(valueText(3)).toBe('3');
+    expect(valueText('x')).toBe('x');
+    expect(valueText(null)).toBe('—');
+    const t = timeline([
+      { at: '2026-11-02T00:00:00Z', s: 2 },
+      { at: '2026-11-01T00:00:00Z', s: 1 },
+      { at: '2026-11-02T00:00:00Z', s: 3 },
+    ]);
+    expect(t.map((e) => e.s)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('uuidv7', () => {
+  it('makes valid version-7 ids that sort in the order they were made', () => {
+    const ids = Array.from({ length: 50 }, () => uuidv7(() => 1_700_000_000_000));
+    for (const id of ids) {
+      expect(id).toMatch(UUID_RE);
+      expect(id[14]).toBe('7');
+      expect('89ab').toContain(id[19]);
+    }
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    const later = uuidv7(() => 1_700_000_000_001 + 10);
+    expect(later > ids[ids.length - 1]).toBe(true);
+  });
+});
