@@ -52,7 +52,7 @@ walkthrough: build
 # Launch time and memory of the app with 10,000 incidents (release build).
 bench-app: bootstrap ui
 	$(CARGO) build --release -p mrm-cli -p mrm-field
-	MRM_BENCH_PROFILE=release $(CARGO) test --release -p mrm-e2e --test app -- --ignored --nocapture
+	$(CARGO) test --release -p mrm-e2e --test app -- --ignored --nocapture
 
 bench: build
 	./target/release/mrm bench --incidents 10000

@@ -127,11 +127,6 @@ pub async fn enroll(
 }
 
 #[tauri::command]
-pub fn get_settings(st: St<'_>) -> Settings {
-    st.settings()
-}
-
-#[tauri::command]
 pub async fn set_settings(st: St<'_>, settings: Settings) -> CmdResult<Settings> {
     let st = st.inner().clone();
     blocking(move || {

@@ -65,7 +65,6 @@ pub fn run() {
             commands::app_info,
             commands::setup_store,
             commands::enroll,
-            commands::get_settings,
             commands::set_settings,
             commands::list_patrols,
             commands::get_patrol,

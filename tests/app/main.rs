@@ -7,6 +7,7 @@
 //! Needs `xvfb-run`, `WebKitWebDriver` and ImageMagick (scripts/bootstrap.sh installs them) and a
 //! fresh `target/debug/mrm-field` built over a built UI (`make test` does both).
 
+mod bench;
 mod webdriver;
 
 use std::path::{Path, PathBuf};
@@ -91,12 +92,8 @@ fn shot(d: &DriverProcess, name: &str) {
     );
 }
 
+/// Today's local date, as the app sees it.
 fn today() -> String {
-    chrono_free_today()
-}
-
-/// Today's local date via `date`, to match the app's notion of today.
-fn chrono_free_today() -> String {
     let out = Command::new("date").arg("+%F").output().expect("date");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
@@ -177,7 +174,7 @@ fn the_desktop_app_end_to_end() {
 
     // A mission endpoint with a configuration. The app is a field officer's laptop; a reviewer's
     // laptop (driven by the CLI) edits the same incident.
-    step(start, "endpoint and a second laptop");
+    step(start, "endpoint and second laptop");
     let server = Server::start(&tmp.path().join("server.sqlite"));
     let config = json!({"mission": "MONUSCO", "teams": ["Goma", "HQ"],
         "parties": ["National Army", "Group Alpha", "Group Bravo"],
@@ -200,10 +197,7 @@ fn the_desktop_app_end_to_end() {
     let s = launch(&driver, &data);
 
     // First run: create the store, then enroll with the endpoint.
-    step(
-        start,
-        "First run: create the store, then enroll with the endpoint.",
-    );
+    step(start, "first run and enrollment");
     s.type_keys("[data-testid=setup-mission]", "MONUSCO");
     s.type_keys("[data-testid=setup-officer]", "Awa D.");
     s.type_keys("[data-testid=setup-team]", "Goma");
@@ -221,10 +215,7 @@ fn the_desktop_app_end_to_end() {
     );
 
     // A patrol, and an incident with two violations recorded during it, from the keyboard.
-    step(
-        start,
-        "A patrol, and an incident with two violations recorded durin",
-    );
+    step(start, "patrol and incident");
     s.click("[data-testid=nav-patrols]");
     s.type_keys("[data-testid=patrol-route]", "Kiwanja\nRutshuru");
     s.type_keys("[data-testid=patrol-participants]", "Awa D.\nJ. K.");
@@ -234,7 +225,12 @@ fn the_desktop_app_end_to_end() {
     shot(&driver, "02-patrol");
     s.click("[data-testid=patrol-record]");
     s.wait("[data-testid=incident-form]");
-    s.type_keys("[data-testid=f-title]", "Attack on Kiwanja village");
+    s.type_keys("[data-testid=f-title]", "Attack on Kiwanja village\u{E004}"); // then Tab
+    assert_eq!(
+        s.js("return document.activeElement?.dataset.testid", json!([])),
+        json!("f-occurred_on"),
+        "Tab moves from the title to the date"
+    );
     s.type_keys("[data-testid=f-admin1]", "North Kivu");
     s.type_keys("[data-testid=f-admin2]", "Rutshuru");
     s.type_keys("[data-testid=f-place]", "Kiwanja");
@@ -264,15 +260,12 @@ fn the_desktop_app_end_to_end() {
     );
 
     // The caseload counts it: 1 incident, 2 violations, 4 children.
-    step(
-        start,
-        "The caseload counts it: 1 incident, 2 violations, 4 children",
-    );
+    step(start, "caseload counts");
     assert_eq!(caseload_counts(&s), (1, 2, 4));
     shot(&driver, "04-caseload");
 
     // Edit it.
-    step(start, "Edit it.");
+    step(start, "edit");
     open_incident(&s, "Kiwanja");
     s.click("[data-testid=detail-edit]");
     s.wait("[data-testid=incident-form]");
@@ -289,10 +282,7 @@ fn the_desktop_app_end_to_end() {
     wait_saved(&s);
 
     // Bad input: a missing title, a future date, a negative count: messages, nothing saved.
-    step(
-        start,
-        "Bad input: a missing title, a future date, a negative count:",
-    );
+    step(start, "bad input");
     s.click("[data-testid=nav-form]");
     s.wait_js(
         "a blank form",
@@ -314,10 +304,6 @@ fn the_desktop_app_end_to_end() {
         assert!(text.contains(words), "{field}: {text:?}");
     }
     // The message sits next to its field, in the same label.
-    step(
-        start,
-        "The message sits next to its field, in the same label.",
-    );
     assert_eq!(
         s.js(
             "return document.querySelector('[data-testid=\"error-title\"]').parentElement
@@ -336,10 +322,7 @@ fn the_desktop_app_end_to_end() {
     );
 
     // French, remembered across a restart; the incident is intact after it.
-    step(
-        start,
-        "French, remembered across a restart; the incident is intact ",
-    );
+    step(start, "French and restart");
     s.set("[data-testid=language]", "fr");
     s.wait_js(
         "French labels",
@@ -370,10 +353,7 @@ fn the_desktop_app_end_to_end() {
     );
 
     // Sync: the reviewer receives the incident and changes the killing's count of boys while
-    step(
-        start,
-        "Sync: the reviewer receives the incident and changes the kil",
-    );
+    step(start, "concurrent edits and sync");
     // the officer changes it too; after the app syncs the detail shows both values.
     sync_app(&s);
     rev.sync();
@@ -417,7 +397,7 @@ fn the_desktop_app_end_to_end() {
     assert_eq!(values, ["3", "5"]);
     shot(&driver, "07-detail-conflict");
     // Keep the reviewer's 5.
-    step(start, "Keep the reviewer's 5.");
+    step(start, "resolve the conflict");
     s.js(
         "const c = [...document.querySelectorAll('.choice')]
             .find(e => e.querySelector('[data-testid=conflict-value]').innerText === '5');
@@ -452,7 +432,7 @@ fn the_desktop_app_end_to_end() {
 
     // An adviser's laptop (a reviewer, set up with the CLI) syncs from the app, verifies the
     // killing, refuses to return the record without a comment, and accepts it.
-    step(start, "the adviser verifies and accepts");
+    step(start, "adviser verifies and accepts");
     let adviser = tmp.path().join("adviser");
     let adv = |args: &[&str]| {
         let mut all = vec!["--data", adviser.to_str().unwrap()];
@@ -501,7 +481,7 @@ fn the_desktop_app_end_to_end() {
     shot(&driver, "08-detail-verified");
 
     // The dashboard.
-    step(start, "The dashboard.");
+    step(start, "dashboard");
     s.click("[data-testid=nav-dashboard]");
     s.wait_js(
         "the figures",
@@ -516,10 +496,7 @@ fn the_desktop_app_end_to_end() {
     mrm_e2e::mrm_ok(&["--data", data.to_str().unwrap(), "sync"], None);
 
     // What the store holds, read back without the app: one incident, resolved and verified.
-    step(
-        start,
-        "What the store holds, read back without the app: one inciden",
-    );
+    step(start, "store read back");
     let out = mrm_e2e::mrm_ok(
         &[
             "--data",
@@ -557,117 +534,4 @@ fn the_desktop_app_end_to_end() {
     let listed: Value = serde_json::from_str(&listed).unwrap();
     assert_eq!(listed["total"], 1, "nothing invalid was saved");
     assert_eq!(shown["reported_on"], today);
-}
-
-/// Sum of a process tree's memory (proportional set size, so shared pages count once), in MiB.
-fn tree_pss_mib(root: u32) -> f64 {
-    let mut parent = std::collections::HashMap::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // The command name may hold spaces; the fields after the closing parenthesis do not.
-        let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-        if let Some(ppid) = after
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse::<u32>().ok())
-        {
-            parent.insert(pid, ppid);
-        }
-    }
-    let in_tree = |mut pid: u32| loop {
-        if pid == root {
-            return true;
-        }
-        match parent.get(&pid) {
-            Some(&p) if p != 0 && p != pid => pid = p,
-            _ => return false,
-        }
-    };
-    let mut kib = 0u64;
-    for &pid in parent.keys().filter(|&&p| p != root && in_tree(p)) {
-        let rollup =
-            std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-        for line in rollup.lines() {
-            if let Some(v) = line.strip_prefix("Pss:") {
-                kib += v
-                    .trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse::<u64>()
-                    .unwrap_or(0);
-            }
-        }
-    }
-    kib as f64 / 1024.0
-}
-
-/// `make bench-app`: launch time to an interactive caseload, and memory, with 10,000 incidents.
-#[test]
-#[ignore = "a benchmark: run with `make bench-app`"]
-fn launch_with_10000_incidents() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("big");
-    let d = data.to_str().unwrap();
-    let t = Instant::now();
-    mrm_e2e::mrm_ok(
-        &[
-            "--data",
-            d,
-            "init",
-            "--mission",
-            "MONUSCO",
-            "--officer",
-            "Bench B.",
-            "--team",
-            "Goma",
-        ],
-        None,
-    );
-    mrm_e2e::mrm_ok(&["--data", d, "demo", "--incidents", "10000"], None);
-    eprintln!(
-        "made 10,000 demo incidents in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
-
-    let driver = DriverProcess::start(
-        &[("MRM_SYNC_INTERVAL_SECS", "0"), ("MRM_LOG", "warn")],
-        &artifacts().join("bench-webdriver.log"),
-    );
-    for run in 1..=3 {
-        let t = Instant::now();
-        let s = Session::start(driver.port, &app_bin(), &["--data", d]);
-        s.wait("[data-testid=case-row]");
-        let launch = t.elapsed().as_secs_f64();
-        let total = s.attr("[data-testid=case-counts]", "data-total");
-        assert_eq!(total, "10000");
-        // Page through and filter, as a reviewer would, then read memory.
-        let t = Instant::now();
-        s.click("[data-testid=page-next]");
-        s.wait("[data-testid=page-info]");
-        s.set("[data-testid=filter-type]", "abduction");
-        s.wait_js(
-            "the filtered count",
-            "return document.querySelector('[data-testid=case-counts]').dataset.total !== '10000'",
-            json!([]),
-        );
-        let filter = t.elapsed().as_secs_f64();
-        s.click("[data-testid=nav-dashboard]");
-        s.wait("[data-testid=dash-headline]");
-        std::thread::sleep(Duration::from_millis(500));
-        let mib = tree_pss_mib(driver.driver_pid());
-        eprintln!(
-            "run {run}: launch to interactive caseload {launch:.2} s; next page + type filter \
-             {filter:.2} s; memory (app + web processes, PSS) {mib:.0} MiB"
-        );
-        if run == 1 {
-            shot(&driver, "bench-dashboard-10k");
-        }
-        s.close();
-        std::thread::sleep(Duration::from_millis(500));
-    }
 }

@@ -239,7 +239,6 @@ export const api = {
   setupStore: (mission: string, officer: string, team: string) =>
     invoke<AppInfo>('setup_store', { mission, officer, team }),
   enroll: (serverUrl: string, token: string) => invoke<SyncStatus>('enroll', { serverUrl, token }),
-  getSettings: () => invoke<Settings>('get_settings'),
   setSettings: (settings: Settings) => invoke<Settings>('set_settings', { settings }),
   listPatrols: () => invoke<PatrolRow[]>('list_patrols'),
   getPatrol: (id: string) => invoke<Patrol>('get_patrol', { id }),
