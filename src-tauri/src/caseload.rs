@@ -28,6 +28,8 @@ pub struct CaseloadQuery {
     pub admin1: String,
     pub text: String,
     pub patrol_id: String,
+    /// Only incidents holding conflicting values.
+    pub conflicts: bool,
     /// `occurred_on` (default), `reported_on`, `title`, `place`, `review_state`, `children`,
     /// `violations`, `conflicts`.
     pub sort: String,
@@ -118,6 +120,9 @@ pub fn query(conn: &Connection, q: &CaseloadQuery) -> CmdResult<CaseloadPage> {
             conds.push(cond.into());
             args.push(Sql::Text(v.clone()));
         }
+    }
+    if q.conflicts {
+        conds.push("i.n_conflicts > 0".into());
     }
     for word in q.text.split_whitespace() {
         conds.push("i.search LIKE ? ESCAPE '\\'".into());
@@ -310,6 +315,16 @@ mod tests {
         let mut sorted = titles.clone();
         sorted.sort();
         assert_eq!(titles, sorted);
+        let conflicted = query(
+            &conn,
+            &CaseloadQuery {
+                conflicts: true,
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(conflicted.total, 0, "demo data has no conflicts");
         let months: i64 = incidents_by_month(&conn).unwrap().iter().map(|m| m.1).sum();
         assert_eq!(months, all.total);
     }

@@ -264,6 +264,17 @@ fn the_desktop_app_end_to_end() {
     assert_eq!(caseload_counts(&s), (1, 2, 4));
     shot(&driver, "04-caseload");
 
+    // The patrol lists it, and leads to it.
+    s.click("[data-testid=nav-patrols]");
+    s.click("[data-testid=patrol-incidents]");
+    s.wait_js(
+        "the patrol's incidents",
+        "const c = document.querySelector('[data-testid=case-counts]');
+         return document.querySelector('[data-testid=filter-patrol]') && c && c.dataset.total === '1'",
+        json!([]),
+    );
+    s.click("[data-testid=filter-clear]");
+
     // Edit it.
     step(start, "edit");
     open_incident(&s, "Kiwanja");
@@ -385,6 +396,17 @@ fn the_desktop_app_end_to_end() {
     s.click("[data-testid=form-done]");
     s.wait("[data-testid=detail-title]");
     sync_app(&s);
+    s.wait("[data-testid=conflict]");
+    // The sync bar leads to the incidents with conflicts.
+    s.click("[data-testid=sync-show-conflicts]");
+    s.wait_js(
+        "the conflicts filter",
+        "const c = document.querySelector('[data-testid=case-counts]');
+         return document.querySelector('[data-testid=filter-conflicts]')?.checked
+             && c && c.dataset.total === '1'",
+        json!([]),
+    );
+    s.click("[data-testid=case-row] td:nth-child(2)");
     s.wait("[data-testid=conflict]");
     let path = s.attr("[data-testid=conflict]", "data-path");
     assert_eq!(path, format!("violations.{}.victims.boys", killing.id));

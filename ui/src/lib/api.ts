@@ -153,6 +153,7 @@ export interface CaseloadQuery {
   admin1: string;
   text: string;
   patrol_id: string;
+  conflicts: boolean;
   sort: string;
   asc: boolean;
   limit: number;

@@ -13,6 +13,7 @@ export function blankQuery(): CaseloadQuery {
     admin1: '',
     text: '',
     patrol_id: '',
+    conflicts: false,
     sort: 'occurred_on',
     asc: false,
     limit: PAGE_SIZE,

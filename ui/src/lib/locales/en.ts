@@ -22,6 +22,7 @@ export const en: Record<string, string> = {
   'sync.pulling': 'Receiving {done} of {total}',
   'sync.retrying': 'Connection problem, trying again (attempt {attempt})',
   'sync.report': 'Sent {pushed}, received {pulled}, {records} record(s) updated, {conflicts} new conflict(s)',
+  'sync.show_conflicts': 'Show them',
   'sync.error': 'Sync failed: {error}',
 
   'setup.title': 'Set up this laptop',
@@ -136,6 +137,8 @@ export const en: Record<string, string> = {
   'case.text': 'Search',
   'case.text_placeholder': 'Words in title, narrative, place',
   'case.any': 'Any',
+  'case.conflicts_only': 'Only with conflicting values',
+  'case.patrol_only': 'This patrol only',
   'case.clear': 'Clear filters',
   'case.counts': '{incidents} incident(s), {violations} violation(s), {children} child(ren): {boys} boys, {girls} girls, {unknown} sex unknown',
   'case.col.date': 'Occurred',

@@ -22,6 +22,7 @@ export const fr: Record<string, string> = {
   'sync.pulling': 'Réception {done} sur {total}',
   'sync.retrying': 'Problème de connexion, nouvel essai (tentative {attempt})',
   'sync.report': '{pushed} envoyée(s), {pulled} reçue(s), {records} dossier(s) mis à jour, {conflicts} nouveau(x) conflit(s)',
+  'sync.show_conflicts': 'Les afficher',
   'sync.error': 'Échec de la synchronisation : {error}',
 
   'setup.title': 'Configurer cet ordinateur',
@@ -136,6 +137,8 @@ export const fr: Record<string, string> = {
   'case.text': 'Recherche',
   'case.text_placeholder': 'Mots du titre, du récit, du lieu',
   'case.any': 'Tous',
+  'case.conflicts_only': 'Seulement avec des valeurs en conflit',
+  'case.patrol_only': 'Cette patrouille seulement',
   'case.clear': 'Effacer les filtres',
   'case.counts': '{incidents} incident(s), {violations} violation(s), {children} enfant(s) : {boys} garçons, {girls} filles, {unknown} sexe inconnu',
   'case.col.date': 'Date',
