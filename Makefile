@@ -31,7 +31,9 @@ ui/dist/.built: ui/node_modules/.installed $(UI_SRC)
 
 ui: ui/dist/.built
 
+# Type checking (svelte-check over TypeScript and Svelte) and the unit tests (vitest).
 ui-test: ui-deps
+	cd ui && npm run check
 	cd ui && npm test
 
 # The end-to-end tests run the real `mrm` and `mrm-field` binaries, so they are built first, the
