@@ -28,6 +28,8 @@ const DEFAULT_INTERVAL: u64 = 60;
 /// Everything the status bar shows.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SyncStatus {
+    /// Grows with every change, so the UI can drop a status older than one it already has.
+    pub seq: u64,
     pub enrolled: bool,
     pub server_url: Option<String>,
     /// `officer`, `reviewer` or `admin`: what the endpoint lets this device write.
@@ -81,6 +83,7 @@ impl SyncControl {
         let snap = match self.status.lock() {
             Ok(mut s) => {
                 f(&mut s);
+                s.seq += 1;
                 s.clone()
             }
             Err(_) => return,

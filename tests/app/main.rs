@@ -331,6 +331,23 @@ fn the_desktop_app_end_to_end() {
         (1, 2, 4),
         "bad input must save nothing"
     );
+    // The unsaved incident comes back when the form opens again; it can be dropped.
+    s.click("[data-testid=nav-form]");
+    s.wait("[data-testid=draft-restored]");
+    assert_eq!(
+        s.js(
+            "return document.querySelector('[data-testid=f-occurred_on]').value",
+            json!([])
+        ),
+        json!("2099-01-01")
+    );
+    s.click("[data-testid=draft-discard]");
+    s.wait_js(
+        "a blank form",
+        "return document.querySelector('[data-testid=f-occurred_on]')?.value === arguments[0]
+             && !document.querySelector('[data-testid=draft-restored]')",
+        json!([today]),
+    );
 
     // French, remembered across a restart; the incident is intact after it.
     step(start, "French and restart");

@@ -215,6 +215,7 @@ export type Progress =
   | { phase: 'retrying'; attempt: number; wait_ms: number; error: string };
 
 export interface SyncStatus {
+  seq: number;
   enrolled: boolean;
   server_url: string | null;
   role: string | null;

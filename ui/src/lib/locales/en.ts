@@ -104,6 +104,8 @@ export const en: Record<string, string> = {
   'form.status_saving': 'Saving…',
   'form.status_saved': 'All changes saved {when}',
   'form.status_error': 'Could not save: {error}',
+  'form.draft_restored': 'Your unsaved incident is back: complete it to save it.',
+  'form.draft_discard': 'Start a blank one',
   'form.done': 'Done',
   'form.open_detail': 'Open the record',
   'form.shortcuts': 'Ctrl+S saves now, Alt+V adds a violation, Esc closes.',

@@ -104,6 +104,8 @@ export const fr: Record<string, string> = {
   'form.status_saving': 'Enregistrement…',
   'form.status_saved': 'Toutes les modifications sont enregistrées {when}',
   'form.status_error': "Impossible d'enregistrer : {error}",
+  'form.draft_restored': 'Votre incident non enregistré est de retour : complétez-le pour l\'enregistrer.',
+  'form.draft_discard': 'Recommencer à vide',
   'form.done': 'Terminé',
   'form.open_detail': 'Ouvrir le dossier',
   'form.shortcuts': 'Ctrl+S enregistre, Alt+V ajoute une violation, Échap ferme.',
