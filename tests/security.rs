@@ -55,11 +55,6 @@ impl Http {
     }
 }
 
-fn credential(d: &Device) -> String {
-    let s = d.store().sync_state().unwrap().unwrap();
-    format!("{}:{}", s.device_id, s.secret)
-}
-
 fn stats(server: &Server) -> Value {
     serde_json::from_str(&server.admin(&["stats", "--json"], None)).unwrap()
 }
@@ -92,7 +87,7 @@ fn the_endpoint_refuses_what_it_must() {
     let (st, err) = http.push(None, body.clone());
     assert_eq!(st, 401);
     assert!(err["error"].as_str().unwrap().contains("credential"));
-    let a1_cred = credential(&a1);
+    let a1_cred = a1.credential();
     let (dev, _) = a1_cred.split_once(':').unwrap();
     let (st, _) = http.push(Some(&format!("{dev}:{}", "0".repeat(64))), body.clone());
     assert_eq!(st, 401);
@@ -100,7 +95,7 @@ fn the_endpoint_refuses_what_it_must() {
     assert_eq!(st, 401);
 
     // A change written by a1's actor, pushed with b1's credential: refused, nothing stored.
-    let b1_cred = credential(&b1);
+    let b1_cred = b1.credential();
     let fresh = a1.add_incident("Not yet synced", "maiming");
     let forged: Vec<_> = a1
         .store()
@@ -122,13 +117,22 @@ fn the_endpoint_refuses_what_it_must() {
         None,
     );
     b1.mrm_ok(&["bundle", "import", bundle_file.to_str().unwrap()], None);
-    b1.mrm_ok(
+    // The CLI does not offer it...
+    let out = b1.mrm(
         &["incident", "edit", &i1, "--json", "-"],
         Some(r#"{"narrative":"changed by team B"}"#),
     );
-    let out = b1.mrm(&["sync", "--attempts", "1"], None);
     assert!(!out.status.success());
-    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("team A"));
+    // ...and the endpoint refuses a modified client's change all the same.
+    let edit = b1.forge(&i1, |tx| {
+        use automerge::transaction::Transactable;
+        tx.put(automerge::ROOT, "narrative", "changed by team B")
+            .unwrap();
+    });
+    let (st, err) = http.push(Some(&b1_cred), frames(&[edit]));
+    assert_eq!(st, 403, "{err}");
+    let msg = err["error"].as_str().unwrap();
     assert!(msg.contains("team A"), "{msg}");
     assert_eq!(stats(&server), before);
 

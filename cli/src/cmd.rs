@@ -248,11 +248,14 @@ pub fn incident(data: &Path, c: IncidentCmd) -> anyhow::Result<()> {
     match c {
         IncidentCmd::Add { json } => {
             let p: IncidentPatch = input::parse(&read_json(&json)?)?;
-            println!("{}", store.add_incident(&p)?);
+            let id = store.add_incident(&p)?;
+            println!("{id}");
+            warn(&store, &id)?;
         }
         IncidentCmd::Edit { id, json } => {
             let p: IncidentPatch = input::parse(&read_json(&json)?)?;
             print::changed(store.edit_incident(&id, &p)?);
+            warn(&store, &id)?;
         }
         IncidentCmd::Show { id, json } => {
             let v = store.incident_view(&id)?;
@@ -260,6 +263,9 @@ pub fn incident(data: &Path, c: IncidentCmd) -> anyhow::Result<()> {
                 return json_out(&v);
             }
             print::incident(&v);
+            for w in store.warnings(&v.incident)? {
+                println!("  note: {}: {}", w.field, w.message);
+            }
         }
         IncidentCmd::List {
             json,
@@ -337,6 +343,14 @@ pub fn incident(data: &Path, c: IncidentCmd) -> anyhow::Result<()> {
             store.review(&id, ReviewAction::Comment, Some(&text))?;
             println!("comment added");
         }
+    }
+    Ok(())
+}
+
+/// Tell the officer what the mission configuration does not know (on stderr: stdout stays the id).
+fn warn(store: &Store, id: &str) -> anyhow::Result<()> {
+    for w in store.warnings(&store.incident(id)?)? {
+        eprintln!("warning: {}: {}", w.field, w.message);
     }
     Ok(())
 }

@@ -26,6 +26,14 @@ pub enum AdminCmd {
         #[arg(long)]
         json: bool,
     },
+    /// The audit log: enrollments, revocations, syncs, configuration changes, refusals.
+    Audit {
+        #[arg(long)]
+        json: bool,
+        /// Only entries from this date (YYYY-MM-DD) or time on.
+        #[arg(long)]
+        since: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -141,6 +149,34 @@ pub fn admin(db: &Path, c: AdminCmd) -> anyhow::Result<()> {
             Some(c) => println!("{}", serde_json::to_string_pretty(&c)?),
             None => bail!("no mission configuration is set"),
         },
+        AdminCmd::Audit { json, since } => {
+            // Entries are stamped in UTC, so a time with an offset is compared in UTC too.
+            let since = match since.as_deref() {
+                None => None,
+                Some(s) => Some(if let Some(d) = mrm_crdt::validate::parse_date(s) {
+                    d.to_string()
+                } else if let Some(t) = mrm_crdt::validate::parse_time(s) {
+                    t.with_timezone(&chrono::Utc)
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                } else {
+                    bail!("--since `{s}` is not a date (YYYY-MM-DD) or an RFC 3339 time");
+                }),
+            };
+            let entries = storage.audit_log(since.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+                return Ok(());
+            }
+            for e in entries {
+                println!(
+                    "{}  {:<18} {}  {}",
+                    e.at,
+                    e.action,
+                    e.device_id.as_deref().unwrap_or("-"),
+                    e.detail
+                );
+            }
+        }
         AdminCmd::Stats { json } => {
             let s = storage.stats()?;
             if json {

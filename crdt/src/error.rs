@@ -67,6 +67,8 @@ pub enum Error {
         code: String,
         message: String,
     },
+    #[error("this device has been revoked by the mission: its local store has been wiped")]
+    Revoked,
     #[error("sync cancelled")]
     Cancelled,
     #[error("this store is not enrolled with a sync endpoint: run `mrm enroll` first")]

@@ -78,6 +78,7 @@ pub fn check_batch(
     let mut applied = Vec::new();
     for (doc_id, changes) in by_doc {
         let before = load(&doc_id)?;
+        let before_ops = before.as_ref().map(guarded_ops);
         let (mut doc, kind_before, team_before) = match before {
             Some(d) => {
                 let k = kind_of(&d);
@@ -114,6 +115,9 @@ pub fn check_batch(
         check_readable(&doc, kind).map_err(|e| ServerError::BadRequest(e.to_string()))?;
         let team_after = team_of(&doc);
         may_write(device, kind, team_before.as_deref(), &team_after, &doc_id)?;
+        if kind == RecordKind::Incident {
+            check_effect(device, before_ops.as_ref(), &doc, &doc_id)?;
+        }
         let new_changes = doc.get_changes(&old_heads);
         applied.push(Applied {
             team_changed: team_before.as_deref() != Some(team_after.as_str()),
@@ -165,5 +169,136 @@ fn may_write(
             role.as_str(),
             kind.as_str()
         ))),
+    }
+}
+
+/// The operations the role rules guard, by op id: verification events (with their status) and
+/// values of the review state.
+#[derive(Default)]
+struct GuardedOps {
+    /// (violation id, event op id) -> status
+    events: BTreeMap<(String, String), String>,
+    /// review state op id -> (value, actor hex)
+    review: BTreeMap<String, (String, String)>,
+}
+
+fn op_actor(id: &automerge::ObjId) -> String {
+    match id {
+        automerge::ObjId::Id(_, actor, _) => actor.to_hex_string(),
+        automerge::ObjId::Root => String::new(),
+    }
+}
+
+fn scalar_str(v: &automerge::Value<'_>) -> String {
+    match v {
+        automerge::Value::Scalar(s) => s.as_str().unwrap_or("").to_string(),
+        _ => String::new(),
+    }
+}
+
+fn guarded_ops(doc: &Automerge) -> GuardedOps {
+    use automerge::{ObjType, Value, ROOT};
+    let mut g = GuardedOps::default();
+    let map_at = |obj: &automerge::ObjId, key: &str| match doc.get(obj, key) {
+        Ok(Some((Value::Object(ObjType::Map), id))) => Some(id),
+        _ => None,
+    };
+    if let Some(vmap) = map_at(&ROOT, "violations") {
+        for vid in doc.keys(&vmap) {
+            let Some(v) = map_at(&vmap, &vid) else {
+                continue;
+            };
+            let Ok(Some((Value::Object(ObjType::List), list))) = doc.get(&v, "verification") else {
+                continue;
+            };
+            for i in 0..doc.length(&list) {
+                if let Ok(Some((Value::Object(ObjType::Map), ev))) = doc.get(&list, i) {
+                    let status = doc
+                        .get(&ev, "status")
+                        .ok()
+                        .flatten()
+                        .map(|(v, _)| scalar_str(&v))
+                        .unwrap_or_default();
+                    g.events.insert((vid.clone(), ev.to_string()), status);
+                }
+            }
+        }
+    }
+    if let Some(review) = map_at(&ROOT, "review") {
+        for (v, id) in doc.get_all(&review, "state").unwrap_or_default() {
+            g.review
+                .insert(id.to_string(), (scalar_str(&v), op_actor(&id)));
+        }
+    }
+    g
+}
+
+/// Role rules checked on the effect of a batch (the document before and after), whatever the
+/// device's software claimed to do: only reviewers record verification decisions or accept and
+/// return records; nobody removes a verification event.
+fn check_effect(
+    device: &Device,
+    before: Option<&GuardedOps>,
+    after: &Automerge,
+    doc_id: &str,
+) -> Result<()> {
+    use mrm_crdt::model::VerificationStatus;
+    let after_ops = guarded_ops(after);
+    let empty = GuardedOps::default();
+    let before = before.unwrap_or(&empty);
+    let live_violations: HashSet<&String> = after_ops.events.keys().map(|(v, _)| v).collect();
+    for (key, _) in before.events.iter() {
+        let violation_still_there =
+            live_violations.contains(&key.0) || crate::checks::violation_exists(after, &key.0);
+        if violation_still_there && !after_ops.events.contains_key(key) {
+            return Err(refuse(format!(
+                "incident {doc_id}: verification events are append-only; this batch removes one"
+            )));
+        }
+    }
+    if device.role == Role::Reviewer {
+        return Ok(());
+    }
+    for (key, status) in &after_ops.events {
+        if before.events.contains_key(key) {
+            continue;
+        }
+        let decision = status
+            .parse::<VerificationStatus>()
+            .map(VerificationStatus::is_decision)
+            .unwrap_or(true);
+        if decision {
+            return Err(refuse(format!(
+                "incident {doc_id}: a device with role {} may not record a `{status}` verification; only reviewers may",
+                device.role.as_str()
+            )));
+        }
+    }
+    let actor = device.actor.as_deref().unwrap_or("");
+    for (op, (state, by)) in &after_ops.review {
+        if before.review.contains_key(op) || by != actor {
+            continue;
+        }
+        if matches!(state.as_str(), "accepted" | "returned") {
+            return Err(refuse(format!(
+                "incident {doc_id}: a device with role {} may not mark a record {state}; only reviewers may",
+                device.role.as_str()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the document still has a violation with this id.
+pub(crate) fn violation_exists(doc: &Automerge, vid: &str) -> bool {
+    use automerge::{ObjType, Value, ROOT};
+    match doc.get(ROOT, "violations") {
+        Ok(Some((Value::Object(ObjType::Map), vmap))) => {
+            matches!(
+                doc.get(&vmap, vid),
+                Ok(Some((Value::Object(ObjType::Map), _)))
+            )
+        }
+        _ => false,
     }
 }

@@ -16,7 +16,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use crate::checks::{check_batch, Applied};
 use crate::model::Device;
 use crate::secret::{hash_secret, new_secret};
-use crate::storage::{Result, ServerError, ServerStats, Storage};
+use crate::storage::{AuditEntry, Result, ServerError, ServerStats, Storage};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -64,7 +64,30 @@ CREATE TABLE IF NOT EXISTS scope_log (
     team         TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS scope_log_by_team ON scope_log (team, seq);
+-- Append-only: who did what on the endpoint, and what was refused and why. Never record contents.
+CREATE TABLE IF NOT EXISTS audit (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    at           TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    device_id    TEXT,
+    detail       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at);
 "#;
+
+/// Append an audit entry.
+fn audit(
+    conn: &Connection,
+    action: &str,
+    device_id: Option<&str>,
+    detail: serde_json::Value,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO audit (at, action, device_id, detail) VALUES (?1, ?2, ?3, ?4)",
+        params![now(), action, device_id, detail.to_string()],
+    )?;
+    Ok(())
+}
 
 const READERS: usize = 4;
 
@@ -204,49 +227,23 @@ impl SqliteStorage {
         })
     }
 
-    fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
-        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
-        lock(&self.readers[i])
-    }
-}
-
-impl Storage for SqliteStorage {
-    fn create_enrollment(
-        &self,
-        officer: &str,
-        team: &str,
-        role: Role,
-        ttl: Duration,
-    ) -> Result<(Device, String)> {
-        if officer.trim().is_empty() || team.trim().is_empty() {
-            return Err(ServerError::BadRequest(
-                "officer and team are required".into(),
-            ));
+    /// Record a refused request in the audit log (its own transaction: the refused work rolled back).
+    fn record_refusal(&self, action: &str, device_id: Option<&str>, e: &ServerError) {
+        if matches!(e, ServerError::Internal(_)) {
+            return;
         }
-        let token = new_secret();
-        let id = uuid::Uuid::now_v7().to_string();
-        let expires = chrono::Utc::now()
-            + chrono::Duration::from_std(ttl).unwrap_or_else(|_| chrono::Duration::hours(24));
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT INTO devices (id, officer, team, role, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, officer.trim(), team.trim(), role.as_str(), now()],
-        )?;
-        tx.execute(
-            "INSERT INTO enrollment_tokens (token_hash, device_id, expires_at) VALUES (?1, ?2, ?3)",
-            params![hash_secret(&token), id, expires.to_rfc3339()],
-        )?;
-        let device = tx.query_row(
-            &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
-            [&id],
-            device_from_row,
-        )?;
-        tx.commit()?;
-        Ok((device, token))
+        let conn = lock(&self.writer);
+        if let Err(err) = audit(
+            &conn,
+            action,
+            device_id,
+            serde_json::json!({"reason": e.to_string()}),
+        ) {
+            tracing::error!(error = %err, "cannot write the audit log");
+        }
     }
 
-    fn enroll(
+    fn enroll_inner(
         &self,
         token: &str,
         actor: &str,
@@ -322,6 +319,12 @@ impl Storage for SqliteStorage {
             "UPDATE enrollment_tokens SET used_at = ?1 WHERE token_hash = ?2",
             params![now(), hash_secret(token)],
         )?;
+        audit(
+            &tx,
+            "enrolled",
+            Some(&device_id),
+            serde_json::json!({"officer": device.officer, "team": device.team, "actor": actor}),
+        )?;
         tx.commit()?;
         Ok(EnrollResponse {
             device_id,
@@ -333,7 +336,209 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        lock(&self.readers[i])
+    }
+}
+
+impl Storage for SqliteStorage {
+    fn create_enrollment(
+        &self,
+        officer: &str,
+        team: &str,
+        role: Role,
+        ttl: Duration,
+    ) -> Result<(Device, String)> {
+        if officer.trim().is_empty() || team.trim().is_empty() {
+            return Err(ServerError::BadRequest(
+                "officer and team are required".into(),
+            ));
+        }
+        let token = new_secret();
+        let id = uuid::Uuid::now_v7().to_string();
+        let expires = chrono::Utc::now()
+            + chrono::Duration::from_std(ttl).unwrap_or_else(|_| chrono::Duration::hours(24));
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO devices (id, officer, team, role, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, officer.trim(), team.trim(), role.as_str(), now()],
+        )?;
+        tx.execute(
+            "INSERT INTO enrollment_tokens (token_hash, device_id, expires_at) VALUES (?1, ?2, ?3)",
+            params![hash_secret(&token), id, expires.to_rfc3339()],
+        )?;
+        let device = tx.query_row(
+            &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
+            [&id],
+            device_from_row,
+        )?;
+        audit(
+            &tx,
+            "enrollment_issued",
+            Some(&id),
+            serde_json::json!({"officer": device.officer, "team": device.team, "role": role.as_str(),
+                               "expires_at": expires.to_rfc3339()}),
+        )?;
+        tx.commit()?;
+        Ok((device, token))
+    }
+
+    fn enroll(
+        &self,
+        token: &str,
+        actor: &str,
+        team: &str,
+        mission: &str,
+    ) -> Result<EnrollResponse> {
+        let result = self.enroll_inner(token, actor, team, mission);
+        if let Err(e) = &result {
+            self.record_refusal("enroll_refused", None, e);
+        }
+        result
+    }
+
     fn authenticate(&self, device_id: &str, secret: &str) -> Result<Device> {
+        let result = self.authenticate_inner(device_id, secret);
+        if let Err(e) = &result {
+            self.record_refusal("auth_refused", Some(device_id), e);
+        }
+        result
+    }
+
+    fn list_devices(&self) -> Result<Vec<Device>> {
+        self.list_devices_inner()
+    }
+
+    fn revoke(&self, device_id: &str) -> Result<Device> {
+        self.revoke_inner(device_id)
+    }
+
+    fn push(&self, device: &Device, changes: Frames) -> Result<PushResponse> {
+        let received = changes.len();
+        let result = self.push_inner(device, changes);
+        match &result {
+            Ok(r) => {
+                let conn = lock(&self.writer);
+                audit(
+                    &conn,
+                    "sync_push",
+                    Some(&device.id),
+                    serde_json::json!({"received": received, "accepted": r.accepted, "duplicates": r.duplicates}),
+                )?;
+            }
+            Err(e) => self.record_refusal("push_refused", Some(&device.id), e),
+        }
+        result
+    }
+
+    fn pull(&self, device: &Device, cursor: i64, limit: i64) -> Result<(PullHeader, Frames)> {
+        let result = self.pull_inner(device, cursor, limit)?;
+        let conn = lock(&self.writer);
+        audit(
+            &conn,
+            "sync_pull",
+            Some(&device.id),
+            serde_json::json!({"cursor": cursor, "sent": result.1.len(), "next_cursor": result.0.cursor}),
+        )?;
+        conn.execute(
+            "UPDATE devices SET last_sync_at = ?1 WHERE id = ?2",
+            params![now(), device.id],
+        )?;
+        Ok(result)
+    }
+
+    fn audit_log(&self, since: Option<&str>) -> Result<Vec<AuditEntry>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(
+            "SELECT seq, at, action, device_id, detail FROM audit WHERE at >= ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([since.unwrap_or("")], |r| {
+            let detail: String = r.get(4)?;
+            Ok(AuditEntry {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                action: r.get(2)?,
+                device_id: r.get(3)?,
+                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn set_config(&self, cfg: &MissionConfig) -> Result<bool> {
+        if cfg.mission.trim().is_empty() {
+            return Err(ServerError::BadRequest(
+                "the configuration needs a mission code".into(),
+            ));
+        }
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existed = load_doc(&tx, CONFIG_ID)?;
+        let is_new = existed.is_none();
+        let mut doc = existed.unwrap_or_default().with_actor(self.actor.clone());
+        let old_heads = doc.get_heads();
+        let note = |log: &Vec<String>| {
+            let note = ChangeNote {
+                by: "mission admin".into(),
+                device: "endpoint".into(),
+                at: now(),
+                msg: log.join(", "),
+            };
+            automerge::transaction::CommitOptions::default()
+                .with_message(serde_json::to_string(&note).unwrap_or_default())
+                .with_time(chrono::Utc::now().timestamp())
+        };
+        let done = doc
+            .transact_with(note, |t| mrm_crdt::edit::apply_config(t, cfg))
+            .map_err(|f| ServerError::BadRequest(f.error.to_string()))?;
+        if done.hash.is_none() {
+            return Ok(false);
+        }
+        document::read_config(&doc)?;
+        let mut applied = vec![Applied {
+            doc_id: CONFIG_ID.to_string(),
+            kind: RecordKind::Config,
+            team: String::new(),
+            team_changed: is_new,
+            new_changes: doc.get_changes(&old_heads),
+            doc,
+        }];
+        store_applied(&tx, "endpoint", &mut applied)?;
+        audit(
+            &tx,
+            "config_set",
+            None,
+            serde_json::json!({"mission": cfg.mission, "teams": cfg.teams.len(), "parties": cfg.parties.len(),
+                               "admin_areas": cfg.admin_areas.len()}),
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn config(&self) -> Result<Option<MissionConfig>> {
+        let conn = self.reader();
+        match load_doc(&conn, CONFIG_ID)? {
+            Some(doc) => Ok(Some(document::read_config(&doc)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn stats(&self) -> Result<ServerStats> {
+        let conn = self.reader();
+        let q = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+        Ok(ServerStats {
+            changes: q("SELECT COUNT(*) FROM changes")?,
+            distinct_hashes: q("SELECT COUNT(DISTINCT hash) FROM changes")?,
+            records: q("SELECT COUNT(*) FROM docs")?,
+            devices: q("SELECT COUNT(*) FROM devices")?,
+        })
+    }
+}
+
+impl SqliteStorage {
+    fn authenticate_inner(&self, device_id: &str, secret: &str) -> Result<Device> {
         let conn = self.reader();
         let row: Option<(Device, Option<String>)> = conn
             .query_row(
@@ -356,7 +561,7 @@ impl Storage for SqliteStorage {
         Ok(device)
     }
 
-    fn list_devices(&self) -> Result<Vec<Device>> {
+    fn list_devices_inner(&self) -> Result<Vec<Device>> {
         let conn = self.reader();
         let mut stmt = conn.prepare(&format!(
             "SELECT {DEVICE_COLS} FROM devices ORDER BY created_at, id"
@@ -365,7 +570,7 @@ impl Storage for SqliteStorage {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn revoke(&self, device_id: &str) -> Result<Device> {
+    fn revoke_inner(&self, device_id: &str) -> Result<Device> {
         let conn = lock(&self.writer);
         let n = conn.execute(
             "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2",
@@ -374,6 +579,7 @@ impl Storage for SqliteStorage {
         if n == 0 {
             return Err(ServerError::NotFound(format!("no device {device_id}")));
         }
+        audit(&conn, "revoked", Some(device_id), serde_json::json!({}))?;
         Ok(conn.query_row(
             &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
             [device_id],
@@ -381,7 +587,7 @@ impl Storage for SqliteStorage {
         )?)
     }
 
-    fn push(&self, device: &Device, changes: Vec<(String, Vec<u8>)>) -> Result<PushResponse> {
+    fn push_inner(&self, device: &Device, changes: Vec<(String, Vec<u8>)>) -> Result<PushResponse> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut checked = check_batch(
@@ -411,7 +617,7 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn pull(&self, device: &Device, cursor: i64, limit: i64) -> Result<(PullHeader, Frames)> {
+    fn pull_inner(&self, device: &Device, cursor: i64, limit: i64) -> Result<(PullHeader, Frames)> {
         let mut conn = self.reader();
         // One read transaction: the page, its cursor and the remaining count see one snapshot.
         let tx = conn.transaction()?;
@@ -483,67 +689,5 @@ impl Storage for SqliteStorage {
             count: out.len() as u64,
         };
         Ok((header, out))
-    }
-
-    fn set_config(&self, cfg: &MissionConfig) -> Result<bool> {
-        if cfg.mission.trim().is_empty() {
-            return Err(ServerError::BadRequest(
-                "the configuration needs a mission code".into(),
-            ));
-        }
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existed = load_doc(&tx, CONFIG_ID)?;
-        let is_new = existed.is_none();
-        let mut doc = existed.unwrap_or_default().with_actor(self.actor.clone());
-        let old_heads = doc.get_heads();
-        let note = |log: &Vec<String>| {
-            let note = ChangeNote {
-                by: "mission admin".into(),
-                device: "endpoint".into(),
-                at: now(),
-                msg: log.join(", "),
-            };
-            automerge::transaction::CommitOptions::default()
-                .with_message(serde_json::to_string(&note).unwrap_or_default())
-                .with_time(chrono::Utc::now().timestamp())
-        };
-        let done = doc
-            .transact_with(note, |t| mrm_crdt::edit::apply_config(t, cfg))
-            .map_err(|f| ServerError::BadRequest(f.error.to_string()))?;
-        if done.hash.is_none() {
-            return Ok(false);
-        }
-        document::read_config(&doc)?;
-        let mut applied = vec![Applied {
-            doc_id: CONFIG_ID.to_string(),
-            kind: RecordKind::Config,
-            team: String::new(),
-            team_changed: is_new,
-            new_changes: doc.get_changes(&old_heads),
-            doc,
-        }];
-        store_applied(&tx, "endpoint", &mut applied)?;
-        tx.commit()?;
-        Ok(true)
-    }
-
-    fn config(&self) -> Result<Option<MissionConfig>> {
-        let conn = self.reader();
-        match load_doc(&conn, CONFIG_ID)? {
-            Some(doc) => Ok(Some(document::read_config(&doc)?)),
-            None => Ok(None),
-        }
-    }
-
-    fn stats(&self) -> Result<ServerStats> {
-        let conn = self.reader();
-        let q = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
-        Ok(ServerStats {
-            changes: q("SELECT COUNT(*) FROM changes")?,
-            distinct_hashes: q("SELECT COUNT(DISTINCT hash) FROM changes")?,
-            records: q("SELECT COUNT(*) FROM docs")?,
-            devices: q("SELECT COUNT(*) FROM devices")?,
-        })
     }
 }

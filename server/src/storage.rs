@@ -99,4 +99,20 @@ pub trait Storage: Send + Sync + 'static {
 
     /// What the endpoint holds.
     fn stats(&self) -> Result<ServerStats>;
+
+    /// The audit log, oldest first, from `since` (an RFC 3339 time or date prefix) on.
+    fn audit_log(&self, since: Option<&str>) -> Result<Vec<AuditEntry>>;
+}
+
+/// One entry of the endpoint's append-only audit log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: String,
+    /// `enrollment_issued`, `enrolled`, `enroll_refused`, `auth_refused`, `revoked`, `sync_push`,
+    /// `sync_pull`, `push_refused`, `config_set`.
+    pub action: String,
+    pub device_id: Option<String>,
+    /// Counts and reasons; never record contents or secrets.
+    pub detail: serde_json::Value,
 }

@@ -261,6 +261,37 @@ impl Device {
             .trim()
             .to_string()
     }
+
+    /// What a modified client could do: write a change to record `doc_id` as this device's actor
+    /// straight on the Automerge document, bypassing every check of the CLI and the store.
+    /// Returns the change as pushed on the wire (record id, change bytes).
+    pub fn forge(
+        &self,
+        doc_id: &str,
+        edit: impl FnOnce(&mut automerge::transaction::Transaction<'_>),
+    ) -> (String, Vec<u8>) {
+        let store = self.store();
+        let mut doc = automerge::Automerge::new();
+        let changes = store
+            .changes_missing_from(None)
+            .unwrap()
+            .into_iter()
+            .filter(|(id, _)| id == doc_id)
+            .map(|(_, b)| automerge::Change::from_bytes(b).unwrap());
+        doc.apply_changes(changes).unwrap();
+        doc.set_actor(automerge::ActorId::try_from(store.device().actor.as_str()).unwrap());
+        let mut tx = doc.transaction();
+        edit(&mut tx);
+        tx.commit().0.expect("the forged edit changed nothing");
+        let change = doc.get_last_local_change().unwrap();
+        (doc_id.to_string(), change.raw_bytes().to_vec())
+    }
+
+    /// This device's credential, as sent in the Authorization header.
+    pub fn credential(&self) -> String {
+        let s = self.store().sync_state().unwrap().unwrap();
+        format!("{}:{}", s.device_id, s.secret)
+    }
 }
 
 /// What the proxy does to connections.

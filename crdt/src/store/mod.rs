@@ -35,6 +35,9 @@ pub use sync_state::{SyncState, Unpushed};
 /// The database file inside a store's folder.
 pub const DB_FILE: &str = "mrm.sqlite";
 
+/// Everything a wipe destroys.
+const WIPED_FILES: &[&str] = &["mrm.sqlite", "mrm.sqlite-wal", "mrm.sqlite-shm", "key.json"];
+
 /// Who this device is; created once by `init`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Device {
@@ -331,6 +334,7 @@ impl Store {
             ));
         }
         self.check_patrol_exists(patch)?;
+        self.check_team_target(patch.team.as_deref())?;
         let team = patch
             .team
             .clone()
@@ -351,6 +355,8 @@ impl Store {
             return Err(Error::invalid("incident", "id", "cannot be changed"));
         }
         self.check_patrol_exists(patch)?;
+        self.check_role(id, None)?;
+        self.check_team_target(patch.team.as_deref())?;
         let today = today();
         self.write(id, RecordKind::Incident, false, |t, who| {
             let log = edit::apply_incident_patch(t, patch, who)?;
@@ -366,6 +372,11 @@ impl Store {
         violation_id: &str,
         event: &EventInput,
     ) -> Result<String> {
+        let decision = event
+            .status
+            .is_decision()
+            .then(|| format!("record a `{}` verification", event.status));
+        self.check_role(incident_id, decision.as_deref())?;
         let today = today();
         let hash = self.write(incident_id, RecordKind::Incident, false, |t, who| {
             let msg = edit::add_verification(t, violation_id, event, who)?;
@@ -382,6 +393,12 @@ impl Store {
         action: ReviewAction,
         comment: Option<&str>,
     ) -> Result<String> {
+        let decision = match action {
+            ReviewAction::Accept => Some("accept a record"),
+            ReviewAction::Return => Some("return a record to the field"),
+            ReviewAction::Submit | ReviewAction::Comment => None,
+        };
+        self.check_role(incident_id, decision)?;
         let hash = self.write(incident_id, RecordKind::Incident, false, |t, who| {
             let n = document::read_incident(&*t)?.violations.len();
             Ok(vec![edit::review(t, action, comment, n, who)?])
@@ -411,11 +428,15 @@ impl Store {
             RecordKind::Incident => {
                 if path == "review.state" {
                     let state: ReviewState = serde_json::from_value(value.clone())?;
+                    let decision = matches!(state, ReviewState::Accepted | ReviewState::Returned)
+                        .then(|| format!("mark a record {state}"));
+                    self.check_role(id, decision.as_deref())?;
                     return self.write(id, kind, false, |t, _| {
                         edit::resolve_review_state(t, state)?;
                         Ok(vec!["resolved review state".to_string()])
                     });
                 }
+                self.check_role(id, None)?;
                 let patch: IncidentPatch =
                     serde_json::from_value(exchange::path_to_patch(path, value)?)
                         .map_err(|e| Error::invalid("incident", path, e.to_string()))?;
@@ -582,6 +603,93 @@ impl Store {
             .prepare("SELECT hash FROM changes ORDER BY hash")?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Destroy this store's data on disk (a revoked device). The store is unusable afterwards.
+    pub fn wipe(&mut self) -> Result<()> {
+        let old = std::mem::replace(&mut self.conn, Connection::open_in_memory()?);
+        drop(old);
+        for name in WIPED_FILES {
+            let path = self.dir.join(name);
+            if path.exists() {
+                if let Ok(len) = std::fs::metadata(&path).map(|m| m.len()) {
+                    // Overwrite before unlinking, so the bytes are not simply left on the disk.
+                    use std::io::Write;
+                    if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&path) {
+                        let zeros = vec![0u8; 64 * 1024];
+                        let mut left = len;
+                        while left > 0 {
+                            let n = left.min(zeros.len() as u64) as usize;
+                            if f.write_all(&zeros[..n]).is_err() {
+                                break;
+                            }
+                            left -= n as u64;
+                        }
+                        let _ = f.sync_all();
+                    }
+                }
+                std::fs::remove_file(&path)
+                    .map_err(Error::io(format!("cannot wipe {}", path.display())))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The role this store is enrolled with, if enrolled.
+    fn role(&self) -> Result<Option<crate::sync::protocol::Role>> {
+        Ok(self.sync_state()?.map(|s| s.role))
+    }
+
+    /// Refuse locally what the endpoint would refuse for this device's role, so that the CLI and
+    /// the app do not offer it (and the device does not queue changes it can never push).
+    fn check_role(&self, incident_id: &str, decision: Option<&str>) -> Result<()> {
+        use crate::sync::protocol::Role;
+        let Some(role) = self.role()? else {
+            return Ok(());
+        };
+        if role == Role::Reviewer {
+            return Ok(());
+        }
+        if let Some(what) = decision {
+            return Err(Error::Refused(format!(
+                "only reviewers may {what}; this device is enrolled as {}",
+                role.as_str()
+            )));
+        }
+        if role == Role::Admin {
+            return Err(Error::Refused(
+                "a device enrolled as admin may not write incidents".into(),
+            ));
+        }
+        if role == Role::Officer {
+            let team: Option<String> = self
+                .conn
+                .query_row(
+                    "SELECT team FROM incidents WHERE id = ?1",
+                    [incident_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(team) = team.filter(|t| t != &self.device.team) {
+                return Err(Error::Refused(format!(
+                    "incident {incident_id} belongs to team {team}; this device is enrolled for team {}",
+                    self.device.team
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// An officer's device may not give an incident to another team (the endpoint would refuse it).
+    fn check_team_target(&self, team: Option<&str>) -> Result<()> {
+        use crate::sync::protocol::Role;
+        match (self.role()?, team) {
+            (Some(Role::Officer), Some(t)) if t != self.device.team => Err(Error::Refused(format!(
+                "this device is enrolled for team {}; only a reviewer may give an incident to team {t}",
+                self.device.team
+            ))),
+            _ => Ok(()),
+        }
     }
 
     pub(crate) fn conn(&self) -> &Connection {

@@ -137,6 +137,7 @@ pub async fn sync<T: Transport>(
     let result = run(store, transport, opts, progress, cancel, started).await;
     let note = match &result {
         Ok(_) => None,
+        Err(Error::Revoked) => return result,
         Err(e) => Some(e.to_string()),
     };
     store.record_sync(note.as_deref())?;
@@ -154,6 +155,23 @@ async fn run<T: Transport>(
     let state = store.sync_state()?.ok_or(Error::NotEnrolled)?;
     let mut report = SyncReport::default();
     let mission = store.device().mission.clone();
+
+    // Ask first: a revoked device must not send anything. It wipes its store, because a device
+    // is revoked when it is lost or compromised, and what is on it can endanger a child.
+    match with_retry(opts, cancel, progress, || transport.me()).await {
+        Err(Error::Server { code, .. }) if code == "revoked" => {
+            store.wipe()?;
+            return Err(Error::Revoked);
+        }
+        Err(e) => return Err(e),
+        Ok(Some(me)) if !me.mission.is_empty() && me.mission != mission => {
+            return Err(Error::Refused(format!(
+                "the endpoint serves mission {}, this store belongs to mission {mission}",
+                me.mission
+            )))
+        }
+        Ok(_) => {}
+    }
 
     // Push.
     let total = store.unpushed_count()? as usize;
@@ -183,6 +201,10 @@ async fn run<T: Transport>(
                 // USB); pulling still helps, and the push is tried again next time.
                 report.warnings.push(message);
                 break;
+            }
+            Err(Error::Server { code, .. }) if code == "revoked" => {
+                store.wipe()?;
+                return Err(Error::Revoked);
             }
             Err(e) => return Err(e),
         }

@@ -13,6 +13,11 @@ pub trait Transport: Sync {
     fn push(&self, body: Vec<u8>) -> impl Future<Output = Result<PushResponse>> + Send;
     /// Fetch one page after `cursor` (frames with a [`crate::sync::protocol::PullHeader`]).
     fn pull(&self, cursor: i64, limit: i64) -> impl Future<Output = Result<Vec<u8>>> + Send;
+    /// Who the endpoint thinks this device is; `None` when the transport cannot tell. Called
+    /// first, so that a revoked device learns it before it sends anything.
+    fn me(&self) -> impl Future<Output = Result<Option<MeResponse>>> + Send {
+        async { Ok(None) }
+    }
 }
 
 /// HTTP(S) to the mission endpoint.
@@ -88,7 +93,7 @@ impl HttpTransport {
     }
 
     /// Who the endpoint thinks this device is (also how a device learns it was revoked).
-    pub async fn me(&self) -> Result<MeResponse> {
+    pub async fn whoami(&self) -> Result<MeResponse> {
         let resp = self
             .client
             .get(format!("{}/v1/me", self.base))
@@ -139,5 +144,9 @@ impl Transport for HttpTransport {
             .map_err(network)?;
         let bytes = check(resp).await?.bytes().await.map_err(network)?;
         Ok(bytes.to_vec())
+    }
+
+    async fn me(&self) -> Result<Option<MeResponse>> {
+        self.whoami().await.map(Some)
     }
 }

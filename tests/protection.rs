@@ -1,0 +1,255 @@
+//! What protects the children's data against a device that writes what its role may not, and
+//! against a lost device: role rules checked on the effect of each pushed change, revocation that
+//! wipes the device, and the endpoint's audit log. Real `mrm serve` on loopback, real stores.
+
+use automerge::transaction::{Transactable, Transaction};
+use automerge::{ObjType, ReadDoc, Value as AmValue, ROOT};
+use mrm_crdt::bundle;
+use mrm_e2e::{Device, Server};
+use serde_json::{json, Value};
+
+fn push(server: &Server, cred: &str, changes: &[(String, Vec<u8>)]) -> (u16, Value) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let body = bundle::encode_frames(&json!({}), changes).unwrap();
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/push", server.url()))
+        .header("Authorization", format!("Bearer {cred}"))
+        .body(body)
+        .send()
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().unwrap_or(Value::Null))
+}
+
+fn stats(server: &Server) -> Value {
+    serde_json::from_str(&server.admin(&["stats", "--json"], None)).unwrap()
+}
+
+fn audit(server: &Server, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec!["audit", "--json"];
+    args.extend_from_slice(extra);
+    let v: Value = serde_json::from_str(&server.admin(&args, None)).unwrap();
+    v.as_array().unwrap().clone()
+}
+
+fn device_id(d: &Device) -> String {
+    d.store().sync_state().unwrap().unwrap().device_id
+}
+
+/// The first violation's id of an incident.
+fn violation(d: &Device, incident: &str) -> String {
+    let v: Value =
+        serde_json::from_str(&d.mrm_ok(&["incident", "show", incident, "--json"], None)).unwrap();
+    v["violations"][0]["id"].as_str().unwrap().to_string()
+}
+
+fn map_at(tx: &Transaction<'_>, obj: &automerge::ObjId, key: &str) -> automerge::ObjId {
+    match tx.get(obj, key).unwrap() {
+        Some((AmValue::Object(_), id)) => id,
+        other => panic!("no object at {key}: {other:?}"),
+    }
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+#[test]
+fn only_reviewers_record_decisions_whatever_the_client_sends() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("endpoint.db"));
+    server.admin(
+        &["config", "set", "--json", "-"],
+        Some(r#"{"mission":"MONUSCO","teams":["A","B"]}"#),
+    );
+    let url = server.url();
+    let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
+    let rev = Device::enrolled(tmp.path(), "rev", "HQ", "reviewer", &server, &url);
+    let i1 = a1.add_incident("Attack on Kiwanja", "killing");
+    let v1 = violation(&a1, &i1);
+    a1.sync();
+
+    // The CLI does not offer an officer what the role cannot do; the field statuses are fine.
+    let out = a1.mrm(&["verify", &i1, &v1, "--status", "verified"], None);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("only reviewers"), "{}", stderr(&out));
+    let out = a1.mrm(&["incident", "accept", &i1], None);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("only reviewers"), "{}", stderr(&out));
+    a1.mrm_ok(
+        &["verify", &i1, &v1, "--status", "pending_verification"],
+        None,
+    );
+    a1.mrm_ok(&["incident", "submit", &i1], None);
+    let report = a1.sync();
+    assert!(report["pushed"].as_u64().unwrap() >= 2, "{report}");
+    let before = stats(&server);
+    let cred = a1.credential();
+    let a1_id = device_id(&a1);
+
+    // A modified client writes a `verified` event straight into the record: refused whole,
+    // nothing stored, and the audit log says why.
+    let forged_verified = a1.forge(&i1, |tx| {
+        let who = mrm_crdt::edit::Actor {
+            officer: "a1".into(),
+            now: chrono_now(),
+        };
+        let event: mrm_crdt::input::EventInput =
+            serde_json::from_value(json!({"status": "verified", "note": "forged"})).unwrap();
+        mrm_crdt::edit::add_verification(tx, &v1, &event, &who).unwrap();
+    });
+    let (st, err) = push(&server, &cred, &[forged_verified]);
+    assert_eq!(st, 403, "{err}");
+    assert_eq!(err["code"], "forbidden");
+    assert!(err["error"].as_str().unwrap().contains("verified"), "{err}");
+    assert_eq!(stats(&server), before);
+    let refused: Vec<Value> = audit(&server, &[])
+        .into_iter()
+        .filter(|e| e["action"] == "push_refused")
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["device_id"], a1_id.as_str());
+    assert!(refused[0]["detail"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("verified"));
+
+    // Accepting its own record, or removing a verification event: refused too.
+    let forged_accept = a1.forge(&i1, |tx| {
+        let review = map_at(tx, &ROOT, "review");
+        tx.put(&review, "state", "accepted").unwrap();
+    });
+    let (st, err) = push(&server, &cred, &[forged_accept]);
+    assert_eq!(st, 403, "{err}");
+    assert!(err["error"].as_str().unwrap().contains("accepted"), "{err}");
+    let forged_delete = a1.forge(&i1, |tx| {
+        let violations = map_at(tx, &ROOT, "violations");
+        let v = map_at(tx, &violations, &v1);
+        let list = map_at(tx, &v, "verification");
+        assert!(matches!(
+            tx.get(&list, 0).unwrap(),
+            Some((AmValue::Object(ObjType::Map), _))
+        ));
+        tx.delete(&list, 0).unwrap();
+    });
+    let (st, err) = push(&server, &cred, &[forged_delete]);
+    assert_eq!(st, 403, "{err}");
+    assert!(
+        err["error"].as_str().unwrap().contains("append-only"),
+        "{err}"
+    );
+    assert_eq!(stats(&server), before);
+
+    // The reviewer may decide and accept; the officer's device receives it.
+    rev.sync();
+    rev.mrm_ok(&["verify", &i1, &v1, "--status", "verified"], None);
+    rev.mrm_ok(&["incident", "accept", &i1], None);
+    let report = rev.sync();
+    assert!(report["pushed"].as_u64().unwrap() >= 2, "{report}");
+    a1.sync();
+    let shown: Value =
+        serde_json::from_str(&a1.mrm_ok(&["incident", "show", &i1, "--json"], None)).unwrap();
+    assert_eq!(shown["review"]["state"], "accepted");
+}
+
+#[test]
+fn a_revoked_device_pushes_nothing_and_wipes_its_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let url = server.url();
+    let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
+    a1.add_incident("Synced before the loss", "abduction");
+    a1.sync();
+    let secret_words = "Narrative that must not survive the wipe";
+    let i2 = a1.add_incident("Recorded after the loss", "maiming");
+    a1.mrm_ok(
+        &["incident", "edit", &i2, "--json", "-"],
+        Some(&json!({ "narrative": secret_words }).to_string()),
+    );
+    let before = stats(&server);
+    let id = device_id(&a1);
+    server.admin(&["device", "revoke", &id], None);
+
+    let out = a1.mrm(&["sync", "--attempts", "1"], None);
+    assert!(!out.status.success());
+    let msg = stderr(&out);
+    assert!(msg.contains("revoked") && msg.contains("wiped"), "{msg}");
+    assert_eq!(stats(&server), before, "a revoked device pushed something");
+
+    // Nothing of the store is left in the data folder.
+    for entry in std::fs::read_dir(&a1.dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(secret_words),
+            "{} still holds the narrative",
+            path.display()
+        );
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        assert!(!name.starts_with("mrm.sqlite"), "{name} survived the wipe");
+    }
+    let out = a1.mrm(&["incident", "list"], None);
+    assert!(!out.status.success());
+
+    // The audit log holds the revocation and the refused contact.
+    let log = audit(&server, &[]);
+    let of_device = |action: &str| {
+        log.iter()
+            .any(|e| e["action"] == action && e["device_id"] == id.as_str())
+    };
+    for action in [
+        "enrollment_issued",
+        "enrolled",
+        "sync_push",
+        "sync_pull",
+        "revoked",
+    ] {
+        assert!(of_device(action), "no `{action}` entry in {log:#?}");
+    }
+    assert!(
+        log.iter().any(|e| e["action"] == "auth_refused"
+            && e["device_id"] == id.as_str()
+            && e["detail"]["reason"]
+                .as_str()
+                .unwrap_or("")
+                .contains("revoked")),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn the_audit_log_covers_configuration_and_filters_by_date() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("endpoint.db"));
+    server.admin(
+        &["config", "set", "--json", "-"],
+        Some(r#"{"mission":"MONUSCO","teams":["A"]}"#),
+    );
+    let log = audit(&server, &[]);
+    let config = log.iter().find(|e| e["action"] == "config_set").unwrap();
+    assert_eq!(config["detail"]["mission"], "MONUSCO");
+    assert_eq!(config["detail"]["teams"], 1);
+
+    let today = chrono_now().date_naive().to_string();
+    assert_eq!(audit(&server, &["--since", &today]).len(), log.len());
+    assert!(audit(&server, &["--since", "2999-01-01"]).is_empty());
+    let text = server.admin(&["audit"], None);
+    assert!(text.contains("config_set"), "{text}");
+    let out = mrm_e2e::mrm(
+        &[
+            "admin",
+            "--db",
+            tmp.path().join("endpoint.db").to_str().unwrap(),
+            "audit",
+            "--since",
+            "yesterday",
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--since"), "{}", stderr(&out));
+}
+
+fn chrono_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
