@@ -253,3 +253,169 @@ fn the_audit_log_covers_configuration_and_filters_by_date() {
 fn chrono_now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
+
+#[test]
+fn the_cli_keeps_the_store_and_its_bundles_unreadable_without_the_passphrase() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("field");
+    let d = dir.to_str().unwrap();
+    let pass_file = tmp.path().join("pass.txt");
+    std::fs::write(&pass_file, "passphrase from a file\n").unwrap();
+    let pf = pass_file.to_str().unwrap();
+    let marker = "Marker narrative kv-5521 by the school gate";
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut all = vec!["--data", d, "--passphrase-file", pf];
+        all.extend_from_slice(args);
+        mrm_e2e::mrm(&all, stdin)
+    };
+    let ok = |args: &[&str], stdin: Option<&str>| {
+        let out = run(args, stdin);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    ok(
+        &[
+            "init",
+            "--mission",
+            "MONUSCO",
+            "--officer",
+            "o1",
+            "--team",
+            "A",
+        ],
+        None,
+    );
+    let id = ok(
+        &["incident", "add", "--json", "-"],
+        Some(
+            &json!({"title": "Marker", "occurred_on": "2026-10-01", "reported_on": "2026-10-02",
+                    "location": {"admin1": "North Kivu"}, "narrative": marker,
+                    "violations": [{"type": "abduction", "victims": {"girls": 1}}]})
+            .to_string(),
+        ),
+    )
+    .trim()
+    .to_string();
+
+    // Nothing in the folder shows the narrative; the bundle neither.
+    let stick = tmp.path().join("stick.mrmb");
+    ok(
+        &["bundle", "export", "--out", stick.to_str().unwrap()],
+        None,
+    );
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.push(stick.clone());
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
+            "{} holds the narrative in clear",
+            f.display()
+        );
+    }
+
+    // The wrong passphrase: a clear error, nothing touched. No passphrase at all: told how.
+    let wrong = |args: &[&str]| {
+        let mut all = vec!["--data", d];
+        all.extend_from_slice(args);
+        let mut cmd = std::process::Command::new(mrm_e2e::mrm_bin());
+        cmd.args(&all)
+            .env("MRM_PASSPHRASE", "not the passphrase")
+            .stdin(std::process::Stdio::null());
+        cmd.output().unwrap()
+    };
+    let out = wrong(&["incident", "show", &id]);
+    assert!(!out.status.success());
+    assert_eq!(stderr(&out).trim(), "mrm: error: wrong passphrase");
+    let out = std::process::Command::new(mrm_e2e::mrm_bin())
+        .args(["--data", d, "incident", "list"])
+        .env_remove("MRM_PASSPHRASE")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("MRM_PASSPHRASE"), "{}", stderr(&out));
+
+    // A clear CSV only when asked for explicitly.
+    let csv = tmp.path().join("caseload.csv");
+    let out = run(&["export", "csv", "--out", csv.to_str().unwrap()], None);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--clear"), "{}", stderr(&out));
+    assert!(!csv.exists());
+    ok(
+        &["export", "csv", "--clear", "--out", csv.to_str().unwrap()],
+        None,
+    );
+    assert!(std::fs::read_to_string(&csv).unwrap().contains("abduction"));
+
+    // Passphrase change: the old one fails, the new one opens the same data.
+    let new_file = tmp.path().join("new.txt");
+    std::fs::write(&new_file, "the new passphrase").unwrap();
+    ok(
+        &[
+            "passphrase",
+            "change",
+            "--new-passphrase-file",
+            new_file.to_str().unwrap(),
+        ],
+        None,
+    );
+    let out = run(&["incident", "show", &id], None);
+    assert_eq!(stderr(&out).trim(), "mrm: error: wrong passphrase");
+    let out = mrm_e2e::mrm(
+        &[
+            "--data",
+            d,
+            "--passphrase-file",
+            new_file.to_str().unwrap(),
+            "incident",
+            "show",
+            &id,
+            "--json",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(marker));
+
+    // The bundle opens in another store with the bundle passphrase only.
+    let other = tmp.path().join("other");
+    let o = other.to_str().unwrap();
+    mrm_e2e::mrm_ok(
+        &[
+            "--data",
+            o,
+            "init",
+            "--mission",
+            "MONUSCO",
+            "--officer",
+            "o2",
+            "--team",
+            "A",
+        ],
+        None,
+    );
+    let out = std::process::Command::new(mrm_e2e::mrm_bin())
+        .args(["--data", o, "bundle", "import", stick.to_str().unwrap()])
+        .env("MRM_PASSPHRASE", mrm_e2e::PASSPHRASE)
+        .env("MRM_BUNDLE_PASSPHRASE", "wrong bundle passphrase")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("wrong passphrase"),
+        "{}",
+        stderr(&out)
+    );
+    mrm_e2e::mrm_ok(
+        &["--data", o, "bundle", "import", stick.to_str().unwrap()],
+        None,
+    );
+    let shown = mrm_e2e::mrm_ok(&["--data", o, "incident", "show", &id, "--json"], None);
+    assert!(shown.contains(marker));
+}

@@ -218,6 +218,11 @@ fn mission_config() -> MissionConfig {
     }
 }
 
+/// The passphrase of every benchmark store (they are encrypted like any field store).
+fn bench_pass() -> mrm_crdt::crypto::Passphrase {
+    mrm_crdt::crypto::Passphrase::new("bench passphrase")
+}
+
 /// A new store enrolled with the endpoint at `url` (enrollment created through the storage trait).
 fn enrolled_store(
     rt: &tokio::runtime::Runtime,
@@ -228,7 +233,7 @@ fn enrolled_store(
     team: &str,
     role: Role,
 ) -> anyhow::Result<Store> {
-    let mut store = Store::init(dir, MISSION, officer, team)?;
+    let mut store = Store::init(dir, &bench_pass(), MISSION, officer, team)?;
     let (_, token) = admin.create_enrollment(officer, team, role, TOKEN_TTL)?;
     rt.block_on(sync::enroll(&mut store, url, &token))
         .with_context(|| format!("enrollment of {officer} failed"))?;
@@ -618,7 +623,7 @@ pub fn run(
             std::thread::spawn(move || {
                 // Set up first, then wait for everyone: every thread reaches the barrier.
                 let setup = (|| -> anyhow::Result<_> {
-                    let store = Store::open(&dir)?;
+                    let store = Store::open(&dir, &bench_pass())?;
                     let t = Counting::for_store(&store)?;
                     let rt = tokio::runtime::Builder::new_current_thread()
                         .enable_all()

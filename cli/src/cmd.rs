@@ -158,6 +158,10 @@ pub enum ExportCmd {
     Csv {
         #[arg(long)]
         out: PathBuf,
+        /// Confirm that the file is written unencrypted (it names no child, but holds narratives
+        /// and places): keep it off shared drives and delete it when done.
+        #[arg(long)]
+        clear: bool,
     },
 }
 
@@ -179,7 +183,7 @@ fn json_out<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
 }
 
 pub fn status(data: &Path, json: bool) -> anyhow::Result<()> {
-    let store = Store::open(data)?;
+    let store = crate::unlock::open(data)?;
     let stats = store.stats()?;
     let changes = store.change_count()?;
     if json {
@@ -204,7 +208,7 @@ pub fn status(data: &Path, json: bool) -> anyhow::Result<()> {
 }
 
 pub fn patrol(data: &Path, c: PatrolCmd) -> anyhow::Result<()> {
-    let mut store = Store::open(data)?;
+    let mut store = crate::unlock::open(data)?;
     match c {
         PatrolCmd::Add { json } => {
             let p: PatrolPatch = input::parse(&read_json(&json)?)?;
@@ -244,7 +248,7 @@ pub fn patrol(data: &Path, c: PatrolCmd) -> anyhow::Result<()> {
 }
 
 pub fn incident(data: &Path, c: IncidentCmd) -> anyhow::Result<()> {
-    let mut store = Store::open(data)?;
+    let mut store = crate::unlock::open(data)?;
     match c {
         IncidentCmd::Add { json } => {
             let p: IncidentPatch = input::parse(&read_json(&json)?)?;
@@ -364,7 +368,7 @@ pub fn verify(
     source_ids: Vec<String>,
 ) -> anyhow::Result<()> {
     let status: VerificationStatus = status.parse()?;
-    let mut store = Store::open(data)?;
+    let mut store = crate::unlock::open(data)?;
     let event = EventInput {
         status,
         at: None,
@@ -380,7 +384,7 @@ pub fn verify(
 /// Heads of the other replica: from its store folder, or from a heads file.
 fn other_heads(path: &Path) -> anyhow::Result<Heads> {
     if path.is_dir() {
-        let other = Store::open(path)?;
+        let other = crate::unlock::open(path)?;
         return Ok(other.heads()?);
     }
     let text = std::fs::read_to_string(path)
@@ -402,7 +406,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 pub fn bundle(data: &Path, c: BundleCmd) -> anyhow::Result<()> {
-    let mut store = Store::open(data)?;
+    let mut store = crate::unlock::open(data)?;
     match c {
         BundleCmd::Export { out, for_ } => {
             let theirs = for_.as_deref().map(other_heads).transpose()?;
@@ -414,7 +418,8 @@ pub fn bundle(data: &Path, c: BundleCmd) -> anyhow::Result<()> {
                 created_at: chrono::Utc::now().to_rfc3339(),
                 count: changes.len() as u64,
             };
-            let bytes = bundle::encode(&header, &changes)?;
+            let pass = crate::unlock::bundle_passphrase(true)?;
+            let bytes = bundle::seal(&pass, &bundle::encode(&header, &changes)?)?;
             write_atomic(&out, &bytes)?;
             println!(
                 "wrote {} change(s), {} bytes, to {}",
@@ -426,7 +431,11 @@ pub fn bundle(data: &Path, c: BundleCmd) -> anyhow::Result<()> {
         BundleCmd::Import { file, json } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let b = bundle::decode(&bytes)?;
+            let b = if bundle::is_sealed(&bytes) {
+                bundle::open_sealed(&crate::unlock::bundle_passphrase(false)?, &bytes)?
+            } else {
+                bundle::decode(&bytes)?
+            };
             if b.header.mission != store.device().mission {
                 return Err(mrm_crdt::Error::WrongMission {
                     expected: store.device().mission.clone(),
@@ -461,9 +470,12 @@ pub fn bundle(data: &Path, c: BundleCmd) -> anyhow::Result<()> {
 }
 
 pub fn export(data: &Path, c: ExportCmd) -> anyhow::Result<()> {
-    let store = Store::open(data)?;
+    let store = crate::unlock::open(data)?;
     match c {
-        ExportCmd::Csv { out } => {
+        ExportCmd::Csv { out, clear } => {
+            if !clear {
+                bail!("a CSV export is written unencrypted; add --clear to confirm that is what you want");
+            }
             let mut buf = Vec::new();
             let n = store.export_csv(&mut buf)?;
             write_atomic(&out, &buf)?;
@@ -474,7 +486,7 @@ pub fn export(data: &Path, c: ExportCmd) -> anyhow::Result<()> {
 }
 
 pub fn stats(data: &Path, json: bool) -> anyhow::Result<()> {
-    let store = Store::open(data)?;
+    let store = crate::unlock::open(data)?;
     let s = store.stats()?;
     if json {
         return json_out(&s);

@@ -6,6 +6,7 @@ mod bench_sync;
 mod cmd;
 mod net;
 mod print;
+mod unlock;
 
 use std::path::PathBuf;
 
@@ -18,6 +19,13 @@ struct Cli {
     /// The store's folder.
     #[arg(long, global = true, env = "MRM_DATA", default_value = "mrm-data")]
     data: PathBuf,
+    /// Read the store's passphrase from this file (else `MRM_PASSPHRASE`, else a prompt).
+    #[arg(long, global = true, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+    /// Read the passphrase of USB bundles from this file (else `MRM_BUNDLE_PASSPHRASE`, else a
+    /// prompt).
+    #[arg(long, global = true, value_name = "FILE")]
+    bundle_passphrase_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -33,6 +41,9 @@ enum Command {
         #[arg(long)]
         team: String,
     },
+    /// Change the store's passphrase (the database is not rewritten).
+    #[command(subcommand)]
+    Passphrase(PassphraseCmd),
     /// Show this device's identity and what the store holds.
     Status {
         #[arg(long)]
@@ -132,6 +143,16 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum PassphraseCmd {
+    /// Replace the passphrase: the old one stops working at once.
+    Change {
+        /// Read the new passphrase from this file (else `MRM_NEW_PASSPHRASE`, else a prompt).
+        #[arg(long, value_name = "FILE")]
+        new_passphrase_file: Option<PathBuf>,
+    },
+}
+
 fn main() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -150,13 +171,18 @@ fn main() {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let data = cli.data;
+    unlock::set_files(cli.passphrase_file, cli.bundle_passphrase_file);
     match cli.command {
         Command::Init {
             mission,
             officer,
             team,
         } => {
-            let store = mrm_crdt::Store::init(&data, &mission, &officer, &team)?;
+            if data.join(mrm_crdt::store::DB_FILE).exists() {
+                return Err(mrm_crdt::Error::AlreadyInitialised(data.display().to_string()).into());
+            }
+            let pass = unlock::passphrase(true)?;
+            let store = mrm_crdt::Store::init(&data, &pass, &mission, &officer, &team)?;
             let d = store.device();
             println!(
                 "initialised store at {} for {} ({} team {}), device {}",
@@ -165,6 +191,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 d.mission,
                 d.team,
                 d.device_id
+            );
+            Ok(())
+        }
+        Command::Passphrase(PassphraseCmd::Change {
+            new_passphrase_file,
+        }) => {
+            let old = unlock::passphrase(false)?;
+            // Check the old one before asking for a new one.
+            mrm_crdt::store::unlock(&data, &old)?;
+            let new = unlock::new_passphrase(new_passphrase_file.as_ref())?;
+            mrm_crdt::Store::change_passphrase(&data, &old, &new)?;
+            println!(
+                "the passphrase of the store at {} is changed",
+                data.display()
             );
             Ok(())
         }
@@ -182,7 +222,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(c) => cmd::export(&data, c),
         Command::Stats { json } => cmd::stats(&data, json),
         Command::Demo { incidents, seed } => {
-            let mut store = mrm_crdt::Store::open(&data)?;
+            let mut store = unlock::open(&data)?;
             let ids = mrm_crdt::demo::populate(&mut store, incidents, seed)?;
             println!("added {} demo incidents", ids.len());
             Ok(())

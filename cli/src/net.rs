@@ -10,7 +10,6 @@ use clap::Subcommand;
 use mrm_crdt::model::MissionConfig;
 use mrm_crdt::sync::protocol::Role;
 use mrm_crdt::sync::{self, HttpTransport, Progress, SyncOptions};
-use mrm_crdt::Store;
 use mrm_server::{SqliteStorage, Storage};
 
 #[derive(Subcommand)]
@@ -193,7 +192,7 @@ pub fn admin(db: &Path, c: AdminCmd) -> anyhow::Result<()> {
 }
 
 pub fn enroll(data: &Path, server: &str, token: &str) -> anyhow::Result<()> {
-    let mut store = Store::open(data)?;
+    let mut store = crate::unlock::open(data)?;
     let resp = runtime()?.block_on(sync::enroll(&mut store, server, token))?;
     println!(
         "enrolled as device {} ({} {} of team {}) with {}",
@@ -258,7 +257,7 @@ pub fn sync(data: &Path, json: bool, attempts: u32, page: i64) -> anyhow::Result
     if attempts == 0 || page <= 0 {
         bail!("--attempts and --page must be at least 1");
     }
-    let mut store = Store::open(data)?;
+    let mut store = crate::unlock::open(data)?;
     let state = store.sync_state()?.ok_or(mrm_crdt::Error::NotEnrolled)?;
     let transport = HttpTransport::new(&state.server_url, &state.device_id, &state.secret)?;
     let bar = Bar {

@@ -13,9 +13,15 @@ const MISSION: &str = "MONUSCO";
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mrm"));
-    c.env_remove("MRM_DATA").env_remove("MRM_LOG");
+    c.env_remove("MRM_DATA")
+        .env_remove("MRM_LOG")
+        .env("MRM_PASSPHRASE", PASSPHRASE)
+        .env("MRM_BUNDLE_PASSPHRASE", "test bundle passphrase");
     c
 }
+
+/// The passphrase of every store these tests make.
+const PASSPHRASE: &str = "test store passphrase";
 
 /// Run `mrm --data DIR args...` with `stdin`.
 fn run_with(dir: &Path, args: &[&str], stdin: Option<&str>, tz: Option<&str>) -> Output {
@@ -571,7 +577,16 @@ fn caseload_end_to_end() {
 
     // CSV: a header and one row per violation, with the late flag.
     let csv_path = t.path("caseload.csv");
-    let out = ok(&d, &["export", "csv", "--out", csv_path.to_str().unwrap()]);
+    let out = ok(
+        &d,
+        &[
+            "export",
+            "csv",
+            "--clear",
+            "--out",
+            csv_path.to_str().unwrap(),
+        ],
+    );
     assert!(out.contains("wrote 4 violation row(s)"), "{out}");
     let csv = std::fs::read_to_string(&csv_path).unwrap();
     let mut lines = csv.lines();

@@ -10,6 +10,13 @@
 //!
 //! Every length is checked against a limit before anything is allocated, so a hostile file cannot
 //! make the reader allocate gigabytes.
+//!
+//! On a USB stick a bundle is always sealed ([`seal`]) under a passphrase the two officers share:
+//!
+//! ```text
+//! "MRME" version:u8=1  envelope_len:u32le  envelope (JSON: Argon2id parameters, salt, nonce)
+//! XChaCha20-Poly1305 ciphertext of the bundle above
+//! ```
 
 use std::io::{Read, Write};
 
@@ -17,6 +24,7 @@ use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
 
+use crate::crypto::{self, Envelope, KdfParams, Passphrase};
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 4] = b"MRMB";
@@ -84,6 +92,64 @@ pub fn encode_frames<H: Serialize>(header: &H, changes: &[(String, Vec<u8>)]) ->
         enc.write_all(bytes).map_err(io)?;
     }
     enc.finish().map_err(io)
+}
+
+const SEALED_MAGIC: &[u8; 4] = b"MRME";
+/// Bound to the ciphertext, so a sealed store key cannot be passed off as a bundle.
+const SEALED_CONTEXT: &[u8] = b"mrm-field bundle v1";
+
+/// Seal bundle bytes under a passphrase, for carrying on a USB stick.
+pub fn seal(pass: &Passphrase, bundle: &[u8]) -> Result<Vec<u8>> {
+    pass.check_new()?;
+    let (envelope, sealed) = crypto::seal(pass, KdfParams::default(), SEALED_CONTEXT, bundle)?;
+    let env = serde_json::to_vec(&envelope)?;
+    let mut out = Vec::with_capacity(9 + env.len() + sealed.len());
+    out.extend_from_slice(SEALED_MAGIC);
+    out.push(VERSION);
+    out.extend_from_slice(&(env.len() as u32).to_le_bytes());
+    out.extend_from_slice(&env);
+    out.extend_from_slice(&sealed);
+    Ok(out)
+}
+
+/// Whether these bytes are a sealed bundle (so the passphrase must be asked for).
+pub fn is_sealed(bytes: &[u8]) -> bool {
+    bytes.starts_with(SEALED_MAGIC)
+}
+
+/// Open a sealed bundle and decode it. A wrong passphrase or a damaged file changes nothing.
+pub fn open_sealed(pass: &Passphrase, bytes: &[u8]) -> Result<Bundle> {
+    if !is_sealed(bytes) {
+        return Err(Error::Bundle("not a sealed MRM bundle".into()));
+    }
+    let rest = &bytes[4..];
+    let (&version, rest) = rest
+        .split_first()
+        .ok_or_else(|| Error::Bundle("truncated while reading the file type".into()))?;
+    if version != VERSION {
+        return Err(Error::Bundle(format!(
+            "sealed bundle version {version} is not supported (this program reads version {VERSION})"
+        )));
+    }
+    if rest.len() < 4 {
+        return Err(Error::Bundle(
+            "truncated while reading the envelope length".into(),
+        ));
+    }
+    let (len, rest) = rest.split_at(4);
+    let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]);
+    if len > MAX_HEADER || len as usize > rest.len() {
+        return Err(Error::Bundle(format!("envelope length {len} is absurd")));
+    }
+    let (env, sealed) = rest.split_at(len as usize);
+    let envelope: Envelope =
+        serde_json::from_slice(env).map_err(|e| Error::Bundle(format!("damaged envelope: {e}")))?;
+    // Authentication cannot tell a wrong passphrase from a damaged file: say both.
+    let plain = crypto::open(pass, &envelope, SEALED_CONTEXT, sealed).map_err(|e| match e {
+        Error::WrongPassphrase => Error::BundleUnreadable,
+        e => e,
+    })?;
+    decode(&plain)
 }
 
 fn read_exact<R: Read>(r: &mut R, buf: &mut [u8], what: &str) -> Result<()> {

@@ -69,6 +69,12 @@ pub enum Error {
     },
     #[error("this device has been revoked by the mission: its local store has been wiped")]
     Revoked,
+    #[error("wrong passphrase")]
+    WrongPassphrase,
+    #[error("invalid bundle: wrong passphrase, or the file is damaged or cut short; nothing was imported")]
+    BundleUnreadable,
+    #[error("encryption: {0}")]
+    Crypto(String),
     #[error("sync cancelled")]
     Cancelled,
     #[error("this store is not enrolled with a sync endpoint: run `mrm enroll` first")]

@@ -9,6 +9,7 @@
 
 pub mod bundle;
 pub mod conflicts;
+pub mod crypto;
 pub mod demo;
 pub mod document;
 pub mod edit;

@@ -791,22 +791,24 @@ fn init_over_an_existing_store() {
     let mut f = fixture();
     let dir = f.store.dir().to_path_buf();
     let before = snapshot(&f.store);
-    let e = Store::init(&dir, MISSION, "Someone Else", "HQ")
+    let e = Store::init(&dir, &pass(), MISSION, "Someone Else", "HQ")
         .err()
         .expect("refused");
     assert!(matches!(e, Error::AlreadyInitialised(_)));
     assert!(e.to_string().contains("already exists"), "{e}");
     assert!(e.to_string().contains("refusing to overwrite"), "{e}");
-    let reopened = Store::open(&dir).unwrap();
+    let reopened = Store::open(&dir, &pass()).unwrap();
     assert_eq!(reopened.device(), f.store.device(), "the identity is kept");
     assert_eq!(snapshot(&reopened), before);
     // Missing identity fields are refused before anything is created.
     let fresh = f._tmp.path().join("fresh");
-    let e = Store::init(&fresh, " ", "", "Goma").err().expect("refused");
+    let e = Store::init(&fresh, &pass(), " ", "", "Goma")
+        .err()
+        .expect("refused");
     assert!(e.to_string().contains("mission: is required"), "{e}");
     assert!(e.to_string().contains("officer: is required"), "{e}");
     assert!(!fresh.join(mrm_crdt::store::DB_FILE).exists());
-    let e = Store::open(&fresh).err().expect("nothing there");
+    let e = Store::open(&fresh, &pass()).err().expect("nothing there");
     assert!(
         e.to_string().contains("run `mrm --data DIR init` first"),
         "{e}"

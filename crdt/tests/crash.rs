@@ -65,7 +65,7 @@ fn parse_ack(line: &str) -> Option<Ack> {
 fn crash_child() {
     let dir = std::env::var(DIR_VAR).expect("MRM_CRASH_DIR names the store");
     let round = std::env::var(ROUND_VAR).unwrap_or_default();
-    let mut store = Store::open(std::path::Path::new(&dir)).expect("the store opens");
+    let mut store = Store::open(std::path::Path::new(&dir), &pass()).expect("the store opens");
     let out = std::io::stdout();
     let mut current: Option<(String, String)> = None;
     for counter in 0u64.. {
@@ -203,7 +203,7 @@ fn crash_safety_under_sigkill() {
         acked.extend(acks);
 
         // The store reopens, and holds every acknowledged edit.
-        let store = Store::open(&dir)
+        let store = Store::open(&dir, &pass())
             .unwrap_or_else(|e| panic!("round {round}: the store does not reopen: {e}"));
         let hashes: std::collections::BTreeSet<String> =
             store.change_hashes().unwrap().into_iter().collect();
@@ -254,7 +254,7 @@ fn crash_safety_under_sigkill() {
         check_projections(&store);
     }
     // After all this the store still takes edits.
-    let mut store = Store::open(&dir).unwrap();
+    let mut store = Store::open(&dir, &pass()).unwrap();
     let last = acked.last().expect("some edits were acknowledged");
     store
         .edit_incident(

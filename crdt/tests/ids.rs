@@ -57,6 +57,9 @@ fn a_store_of_schema_2_is_migrated_with_its_rows() {
     drop(s);
     // Put the violations table back as schema 2 had it.
     let conn = rusqlite::Connection::open(tmp.path().join(mrm_crdt::store::DB_FILE)).unwrap();
+    let key = mrm_crdt::store::unlock(tmp.path(), &pass()).unwrap();
+    conn.pragma_update(None, "key", &*key.sqlcipher_literal())
+        .unwrap();
     conn.execute_batch(
         "CREATE TABLE v2 (id TEXT PRIMARY KEY, incident_id TEXT NOT NULL, ord INTEGER NOT NULL,
              type TEXT NOT NULL, boys INTEGER NOT NULL, girls INTEGER NOT NULL,
@@ -70,7 +73,7 @@ fn a_store_of_schema_2_is_migrated_with_its_rows() {
     )
     .unwrap();
     drop(conn);
-    let s = mrm_crdt::Store::open(tmp.path()).unwrap();
+    let s = mrm_crdt::Store::open(tmp.path(), &pass()).unwrap();
     assert_eq!(snapshot(&s), before);
     check_projections(&s);
 }

@@ -50,10 +50,17 @@ fn newest(dir: &Path) -> Option<std::time::SystemTime> {
     best
 }
 
+/// The passphrase of every device store in these scenarios.
+pub const PASSPHRASE: &str = "e2e store passphrase";
+/// The passphrase of the USB bundles the scenarios carry.
+pub const BUNDLE_PASSPHRASE: &str = "e2e bundle passphrase";
+
 /// Run `mrm` with arguments; returns the output whatever the exit status.
 pub fn mrm(args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(mrm_bin());
     cmd.args(args)
+        .env("MRM_PASSPHRASE", PASSPHRASE)
+        .env("MRM_BUNDLE_PASSPHRASE", BUNDLE_PASSPHRASE)
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -242,7 +249,7 @@ impl Device {
 
     /// Open the store for inspection (only while no `mrm` process writes to it).
     pub fn store(&self) -> mrm_crdt::Store {
-        mrm_crdt::Store::open(&self.dir).unwrap()
+        mrm_crdt::Store::open(&self.dir, &mrm_crdt::crypto::Passphrase::new(PASSPHRASE)).unwrap()
     }
 
     /// Record an incident; returns its id.

@@ -6,6 +6,8 @@
 //! on disk; when it fails, nothing of it is.
 
 mod exchange;
+mod keyfile;
+mod lifecycle;
 mod projection;
 mod query;
 mod schema;
@@ -16,7 +18,7 @@ use std::path::{Path, PathBuf};
 use automerge::transaction::Transaction;
 use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
 use chrono::{NaiveDate, Utc};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use crate::conflicts::{conflicts, Conflict};
@@ -29,14 +31,13 @@ use crate::model::{Incident, Patrol, ReviewState};
 use crate::validate;
 
 pub use exchange::{Heads, ImportReport};
+pub use keyfile::{unlock, KEY_FILE};
+pub use lifecycle::open_reader;
 pub use query::{IncidentFilter, IncidentRow, Page, PatrolRow, Stats, ViolationRow};
 pub use sync_state::{SyncState, Unpushed};
 
 /// The database file inside a store's folder.
 pub const DB_FILE: &str = "mrm.sqlite";
-
-/// Everything a wipe destroys.
-const WIPED_FILES: &[&str] = &["mrm.sqlite", "mrm.sqlite-wal", "mrm.sqlite-shm", "key.json"];
 
 /// Who this device is; created once by `init`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -76,19 +77,8 @@ pub struct Store {
     dir: PathBuf,
     device: Device,
     actor: ActorId,
-}
-
-fn open_conn(path: &Path) -> Result<Connection> {
-    let conn = Connection::open(path)?;
-    // FULL, not NORMAL: in WAL mode NORMAL may lose the last transactions on power loss, and an
-    // acknowledged edit must survive a power cut. The cost is one fsync per edit.
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = FULL;
-         PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 10000;",
-    )?;
-    Ok(conn)
+    /// The database key while the store is open (`None` only for benchmark baselines).
+    key: Option<crate::crypto::Key>,
 }
 
 fn now_str() -> String {
@@ -101,87 +91,6 @@ pub fn today() -> NaiveDate {
 }
 
 impl Store {
-    /// Create a new store in `dir` (created if missing). Refuses if a store is already there.
-    pub fn init(dir: &Path, mission: &str, officer: &str, team: &str) -> Result<Store> {
-        let mut errors = Vec::new();
-        for (field, v) in [("mission", mission), ("officer", officer), ("team", team)] {
-            if v.trim().is_empty() {
-                errors.push(crate::error::FieldError {
-                    field: field.into(),
-                    message: "is required".into(),
-                });
-            }
-        }
-        if !errors.is_empty() {
-            return Err(Error::Invalid {
-                what: "device identity",
-                errors: crate::error::FieldErrors(errors),
-            });
-        }
-        let path = dir.join(DB_FILE);
-        if path.exists() {
-            return Err(Error::AlreadyInitialised(dir.display().to_string()));
-        }
-        std::fs::create_dir_all(dir)
-            .map_err(Error::io(format!("cannot create {}", dir.display())))?;
-        let mut conn = open_conn(&path)?;
-        schema::migrate(&mut conn)?;
-        let id = uuid::Uuid::now_v7();
-        let actor = ActorId::from(id.as_bytes().to_vec());
-        conn.execute(
-            "INSERT INTO device (singleton, device_id, actor, officer, team, mission, created_at)
-             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                id.to_string(),
-                actor.to_hex_string(),
-                officer.trim(),
-                team.trim(),
-                mission.trim(),
-                now_str()
-            ],
-        )?;
-        Store::open(dir)
-    }
-
-    /// Open the store in `dir`.
-    pub fn open(dir: &Path) -> Result<Store> {
-        let path = dir.join(DB_FILE);
-        if !path.is_file() {
-            return Err(Error::NotInitialised(dir.display().to_string()));
-        }
-        let mut conn = open_conn(&path)?;
-        schema::migrate(&mut conn)?;
-        let device = conn
-            .query_row(
-                "SELECT device_id, actor, officer, team, mission, created_at FROM device",
-                [],
-                |r| {
-                    Ok(Device {
-                        device_id: r.get(0)?,
-                        actor: r.get(1)?,
-                        officer: r.get(2)?,
-                        team: r.get(3)?,
-                        mission: r.get(4)?,
-                        created_at: r.get(5)?,
-                    })
-                },
-            )
-            .optional()?
-            .ok_or_else(|| Error::NotInitialised(dir.display().to_string()))?;
-        let actor: ActorId = device.actor.parse().map_err(|_| {
-            Error::Refused(format!(
-                "the store at {} is damaged: bad actor id",
-                dir.display()
-            ))
-        })?;
-        Ok(Store {
-            conn,
-            dir: dir.to_path_buf(),
-            device,
-            actor,
-        })
-    }
-
     /// This device's identity.
     pub fn device(&self) -> &Device {
         &self.device
@@ -603,36 +512,6 @@ impl Store {
             .prepare("SELECT hash FROM changes ORDER BY hash")?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Destroy this store's data on disk (a revoked device). The store is unusable afterwards.
-    pub fn wipe(&mut self) -> Result<()> {
-        let old = std::mem::replace(&mut self.conn, Connection::open_in_memory()?);
-        drop(old);
-        for name in WIPED_FILES {
-            let path = self.dir.join(name);
-            if path.exists() {
-                if let Ok(len) = std::fs::metadata(&path).map(|m| m.len()) {
-                    // Overwrite before unlinking, so the bytes are not simply left on the disk.
-                    use std::io::Write;
-                    if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&path) {
-                        let zeros = vec![0u8; 64 * 1024];
-                        let mut left = len;
-                        while left > 0 {
-                            let n = left.min(zeros.len() as u64) as usize;
-                            if f.write_all(&zeros[..n]).is_err() {
-                                break;
-                            }
-                            left -= n as u64;
-                        }
-                        let _ = f.sync_all();
-                    }
-                }
-                std::fs::remove_file(&path)
-                    .map_err(Error::io(format!("cannot wipe {}", path.display())))?;
-            }
-        }
-        Ok(())
     }
 
     /// The role this store is enrolled with, if enrolled.

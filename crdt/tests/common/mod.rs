@@ -19,9 +19,22 @@ use serde_json::{json, Value};
 /// The mission every test store belongs to.
 pub const MISSION: &str = "TESTMISSION";
 
+/// The passphrase of every test store.
+pub const PASSPHRASE: &str = "test store passphrase";
+
+/// The test stores' passphrase.
+pub fn pass() -> mrm_crdt::crypto::Passphrase {
+    mrm_crdt::crypto::Passphrase::new(PASSPHRASE)
+}
+
 /// A new store in `dir` for `officer`.
 pub fn new_store(dir: &Path, officer: &str) -> Store {
-    Store::init(dir, MISSION, officer, "Goma").expect("init a store")
+    Store::init(dir, &pass(), MISSION, officer, "Goma").expect("init a store")
+}
+
+/// Open the store in `dir` with the test passphrase.
+pub fn open_store(dir: &Path) -> Store {
+    Store::open(dir, &pass()).expect("open the store")
 }
 
 /// The device's date, as the store validates against.

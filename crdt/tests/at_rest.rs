@@ -1,0 +1,171 @@
+//! Encryption at rest: what a stolen laptop or a lost USB stick gives up is ciphertext. Real
+//! store folders on disk, read back byte for byte.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use mrm_crdt::bundle::{self, BundleHeader};
+use mrm_crdt::crypto::Passphrase;
+use mrm_crdt::input::IncidentPatch;
+use mrm_crdt::{Error, Store};
+
+/// A string no generator produces, so finding it anywhere means it leaked.
+const NARRATIVE: &str = "Fictional marker narrative qzxv-7731 seen near the river crossing";
+
+fn every_file(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(every_file(&path));
+        } else {
+            out.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+        }
+    }
+    out
+}
+
+fn assert_absent(dir: &Path, needle: &str) {
+    for (name, bytes) in every_file(dir) {
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{name} holds `{needle}` in clear"
+        );
+    }
+}
+
+fn store_with_narrative(dir: &Path) -> (Store, String) {
+    let mut s = new_store(dir, "Officer A");
+    let id = s.add_incident(&patch(incident_json("Marker"))).unwrap();
+    s.edit_incident(
+        &id,
+        &IncidentPatch {
+            narrative: Some(NARRATIVE.into()),
+            ..IncidentPatch::default()
+        },
+    )
+    .unwrap();
+    (s, id)
+}
+
+#[test]
+fn nothing_readable_is_on_disk_while_open_or_after_close() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let (store, id) = store_with_narrative(&dir);
+    assert_eq!(store.incident(&id).unwrap().narrative, NARRATIVE);
+    // While open: the WAL holds the latest pages; they are encrypted too.
+    assert_absent(&dir, NARRATIVE);
+    assert_absent(&dir, "Officer A");
+    drop(store);
+    assert_absent(&dir, NARRATIVE);
+    assert_absent(&dir, "SQLite format 3");
+    assert_eq!(open_store(&dir).incident(&id).unwrap().narrative, NARRATIVE);
+}
+
+#[test]
+fn the_database_does_not_open_without_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    drop(store_with_narrative(&dir));
+    // Plain SQLite (no key) sees no database at all.
+    let conn = rusqlite::Connection::open(dir.join(mrm_crdt::store::DB_FILE)).unwrap();
+    let read = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    });
+    assert!(read.is_err(), "the database opened without its key");
+}
+
+#[test]
+fn a_wrong_passphrase_is_refused_and_touches_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    drop(store_with_narrative(&dir));
+    let before = every_file(&dir);
+    let e = Store::open(&dir, &Passphrase::new("not the passphrase"))
+        .err()
+        .expect("refused");
+    assert!(matches!(e, Error::WrongPassphrase), "{e}");
+    assert_eq!(e.to_string(), "wrong passphrase");
+    assert_eq!(every_file(&dir), before);
+}
+
+#[test]
+fn a_passphrase_change_keeps_the_data_and_retires_the_old_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let (store, id) = store_with_narrative(&dir);
+    drop(store);
+    let db_before = std::fs::read(dir.join(mrm_crdt::store::DB_FILE)).unwrap();
+    let new = Passphrase::new("a brand new passphrase");
+
+    let short = Store::change_passphrase(&dir, &pass(), &Passphrase::new("short"));
+    assert!(short.is_err(), "a too short passphrase was accepted");
+    let wrong = Store::change_passphrase(&dir, &Passphrase::new("wrong one!"), &new);
+    assert!(matches!(wrong, Err(Error::WrongPassphrase)));
+    Store::open(&dir, &pass()).expect("failed changes leave the old passphrase working");
+
+    Store::change_passphrase(&dir, &pass(), &new).unwrap();
+    let db_after = std::fs::read(dir.join(mrm_crdt::store::DB_FILE)).unwrap();
+    assert_eq!(db_before, db_after, "the database was rewritten");
+    assert!(matches!(
+        Store::open(&dir, &pass()),
+        Err(Error::WrongPassphrase)
+    ));
+    let s = Store::open(&dir, &new).unwrap();
+    assert_eq!(s.incident(&id).unwrap().narrative, NARRATIVE);
+    assert!(!dir.join("key.json.partial").exists());
+}
+
+#[test]
+fn a_weak_passphrase_is_refused_at_init() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let e = Store::init(&dir, &Passphrase::new("1234"), MISSION, "A", "Goma")
+        .err()
+        .expect("refused");
+    assert!(e.to_string().contains("at least 8"), "{e}");
+    assert!(!dir.join(mrm_crdt::store::DB_FILE).exists());
+}
+
+#[test]
+fn bundles_are_sealed_to_a_passphrase() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, id) = store_with_narrative(&tmp.path().join("a"));
+    let changes = store.changes_missing_from(None).unwrap();
+    let header = BundleHeader {
+        mission: MISSION.into(),
+        from_device: store.device().device_id.clone(),
+        created_at: "2026-11-28T00:00:00Z".into(),
+        count: changes.len() as u64,
+    };
+    let plain = bundle::encode(&header, &changes).unwrap();
+    let stick = Passphrase::new("shared bundle passphrase");
+    let sealed = bundle::seal(&stick, &plain).unwrap();
+    assert!(bundle::is_sealed(&sealed));
+    for needle in [NARRATIVE, "Officer A", MISSION, id.as_str()] {
+        assert!(
+            !sealed.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "the sealed bundle shows `{needle}`"
+        );
+    }
+    assert!(matches!(
+        bundle::open_sealed(&Passphrase::new("another passphrase"), &sealed),
+        Err(Error::BundleUnreadable)
+    ));
+    let mut damaged = sealed.clone();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0x40;
+    assert!(matches!(
+        bundle::open_sealed(&stick, &damaged),
+        Err(Error::BundleUnreadable)
+    ));
+    assert!(bundle::open_sealed(&stick, &sealed[..7]).is_err());
+
+    let opened = bundle::open_sealed(&stick, &sealed).unwrap();
+    let mut other = new_store(&tmp.path().join("b"), "Officer B");
+    other.import(opened.changes).unwrap();
+    assert_eq!(other.incident(&id).unwrap().narrative, NARRATIVE);
+}
