@@ -419,3 +419,52 @@ fn the_cli_keeps_the_store_and_its_bundles_unreadable_without_the_passphrase() {
     let shown = mrm_e2e::mrm_ok(&["--data", o, "incident", "show", &id, "--json"], None);
     assert!(shown.contains(marker));
 }
+
+/// Run `mrm` under a pseudo-terminal (util-linux `script`), typing `lines` at its prompts.
+fn on_terminal(args: &str, lines: &[&str]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} {args}", mrm_e2e::mrm_bin().display()),
+            "/dev/null",
+        ])
+        .env_remove("MRM_PASSPHRASE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for line in lines {
+        // The prompt reads from the terminal after it is shown; give it the time to appear.
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        writeln!(stdin, "{line}").unwrap();
+    }
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn init_asks_for_the_passphrase_twice_on_a_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("field");
+    let d = dir.display().to_string();
+    let init = format!("--data {d} init --mission MONUSCO --officer o1 --team A");
+    let out = on_terminal(&init, &["typed passphrase", "another passphrase"]);
+    let all = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!out.status.success(), "{all}");
+    assert!(all.contains("differ"), "{all}");
+    assert!(!dir.join("mrm.sqlite").exists());
+
+    let out = on_terminal(&init, &["typed passphrase", "typed passphrase"]);
+    let all = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{all}");
+    assert!(
+        !all.contains("typed passphrase"),
+        "the passphrase was echoed: {all}"
+    );
+    let out = on_terminal(&format!("--data {d} status"), &["typed passphrase"]);
+    let all = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success() && all.contains("team A"), "{all}");
+}
