@@ -8,6 +8,10 @@ DEMO=${DEMO:-demo}
 rm -rf "$DEMO"
 mkdir -p "$DEMO"
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+# Demo passphrases (an officer types theirs at a prompt; scripts pass them like this).
+export MRM_PASSPHRASE=${MRM_PASSPHRASE:-"demo store passphrase"}
+export MRM_BUNDLE_PASSPHRASE=${MRM_BUNDLE_PASSPHRASE:-"demo bundle passphrase"}
+echo "store passphrase: $MRM_PASSPHRASE   bundle passphrase: $MRM_BUNDLE_PASSPHRASE"
 jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
 
 step "$MRM" --data "$DEMO/awa" init --mission MONUSCO --officer "Awa D." --team Goma
@@ -55,6 +59,6 @@ step "$MRM" --data "$DEMO/rev" incident history "$INC"
 step "$MRM" --data "$DEMO/rev" demo --incidents 200
 step "$MRM" --data "$DEMO/rev" incident list --type abduction --admin1 "North Kivu" --limit 5
 step "$MRM" --data "$DEMO/rev" stats
-step "$MRM" --data "$DEMO/rev" export csv --out "$DEMO/caseload.csv"
+step "$MRM" --data "$DEMO/rev" export csv --clear --out "$DEMO/caseload.csv"
 echo
 echo "The demo stores are in $DEMO/ (awa = field laptop, rev = reviewer)."
