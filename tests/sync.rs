@@ -271,3 +271,47 @@ fn sync_resumes_after_cuts_and_a_server_crash() {
     }
     assert!(proxy.cuts.load(std::sync::atomic::Ordering::Relaxed) >= 2);
 }
+
+#[test]
+fn a_refused_record_is_held_and_does_not_block_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let url = server.url();
+    let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
+    let rv = Device::enrolled(tmp.path(), "rv", "HQ", "reviewer", &server, &url);
+    let i1 = a1.add_incident("Reassigned while the patrol was out", "abduction");
+    a1.sync();
+    rv.sync();
+
+    // Offline, a1 keeps editing i1 and records i2; meanwhile the reviewer gives i1 to team B.
+    edit(
+        &a1,
+        &i1,
+        json!({"narrative": "written on patrol, before the reassignment"}),
+    );
+    let i2 = a1.add_incident("Recorded on the same patrol", "maiming");
+    edit(&rv, &i1, json!({"team": "B"}));
+    rv.sync();
+
+    let report = a1.sync();
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains(&i1) && warnings.contains("team B"),
+        "{report}"
+    );
+    assert_eq!(report["held"][0]["doc_id"], i1.as_str());
+    // i2 went up all the same.
+    rv.sync();
+    assert!(
+        records(&rv).contains_key(&i2),
+        "the other record was blocked"
+    );
+    // The edit stays on a1 (nothing deleted) and is not sent again.
+    let status = a1.mrm_ok(&["status"], None);
+    assert!(status.contains("held") && status.contains(&i1), "{status}");
+    let again = a1.sync();
+    assert_eq!(again["pushed"], 0, "{again}");
+    assert!(again["warnings"].as_array().unwrap().is_empty(), "{again}");
+    let shown = a1.mrm_ok(&["incident", "show", &i1, "--json"], None);
+    assert!(shown.contains("written on patrol"), "{shown}");
+}

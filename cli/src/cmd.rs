@@ -186,12 +186,14 @@ pub fn status(data: &Path, json: bool) -> anyhow::Result<()> {
     let store = crate::unlock::open(data)?;
     let stats = store.stats()?;
     let changes = store.change_count()?;
+    let held = store.held_records()?;
     if json {
         return json_out(&serde_json::json!({
             "device": store.device(),
             "incidents": stats.incidents,
             "patrols": stats.patrols,
             "changes": changes,
+            "held": held,
         }));
     }
     let d = store.device();
@@ -204,6 +206,12 @@ pub fn status(data: &Path, json: bool) -> anyhow::Result<()> {
         "records  {} incidents, {} patrols, {} changes",
         stats.incidents, stats.patrols, changes
     );
+    for h in held {
+        println!(
+            "held     {}: the endpoint refused this device's changes ({}); they stay here only",
+            h.doc_id, h.reason
+        );
+    }
     Ok(())
 }
 

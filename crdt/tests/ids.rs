@@ -69,6 +69,7 @@ fn a_store_of_schema_2_is_migrated_with_its_rows() {
              category, status, status_at, late FROM violations;
          DROP TABLE violations;
          ALTER TABLE v2 RENAME TO violations;
+         DROP TABLE held_records;
          PRAGMA user_version = 2;",
     )
     .unwrap();

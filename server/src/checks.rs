@@ -45,6 +45,24 @@ fn refuse(msg: String) -> ServerError {
 pub fn check_batch(
     device: &Device,
     batch: Vec<(String, Vec<u8>)>,
+    load: impl FnMut(&str) -> Result<Option<Automerge>>,
+    known: impl FnMut(&ChangeHash) -> Result<bool>,
+) -> Result<Checked> {
+    // Automerge 0.12 can panic on a change that parses but is malformed inside. Such a batch is
+    // bad input like any other: refused whole, and the endpoint keeps serving.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        check_batch_unguarded(device, batch, load, known)
+    }))
+    .unwrap_or_else(|_| {
+        Err(ServerError::BadRequest(
+            "a change of the batch is malformed".into(),
+        ))
+    })
+}
+
+fn check_batch_unguarded(
+    device: &Device,
+    batch: Vec<(String, Vec<u8>)>,
     mut load: impl FnMut(&str) -> Result<Option<Automerge>>,
     mut known: impl FnMut(&ChangeHash) -> Result<bool>,
 ) -> Result<Checked> {

@@ -34,7 +34,7 @@ pub use exchange::{Heads, ImportReport};
 pub use keyfile::{unlock, KEY_FILE};
 pub use lifecycle::open_reader;
 pub use query::{IncidentFilter, IncidentRow, Page, PatrolRow, Stats, ViolationRow};
-pub use sync_state::{SyncState, Unpushed};
+pub use sync_state::{HeldRecord, SyncState, Unpushed};
 
 /// The database file inside a store's folder.
 pub const DB_FILE: &str = "mrm.sqlite";

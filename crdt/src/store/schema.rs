@@ -134,6 +134,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX violations_by_type ON violations (type, status);
     CREATE INDEX violations_by_party ON violations (party);
     "#,
+    // 4: records whose local changes the endpoint refused (the role or team no longer allows
+    // them, typically a record reassigned while this device was offline). Their changes stay in
+    // this store, are not pushed again, and the officer is told why.
+    r#"
+    CREATE TABLE held_records (
+        doc_id   TEXT PRIMARY KEY,
+        reason   TEXT NOT NULL,
+        held_at  TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -24,6 +24,14 @@ pub struct SyncState {
     pub last_error: Option<String>,
 }
 
+/// A record whose local changes the endpoint refused.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HeldRecord {
+    pub doc_id: String,
+    pub reason: String,
+    pub held_at: String,
+}
+
 /// A local change waiting to be pushed.
 pub struct Unpushed {
     pub seq: i64,
@@ -73,7 +81,9 @@ impl Store {
     pub fn unpushed(&self, max_changes: usize, max_bytes: usize) -> Result<Vec<Unpushed>> {
         let after = self.sync_state()?.map(|s| s.push_seq).unwrap_or(0);
         let mut stmt = self.conn().prepare_cached(
-            "SELECT seq, doc_id, bytes FROM changes WHERE local = 1 AND seq > ?1 ORDER BY seq LIMIT ?2",
+            "SELECT seq, doc_id, bytes FROM changes
+             WHERE local = 1 AND seq > ?1 AND doc_id NOT IN (SELECT doc_id FROM held_records)
+             ORDER BY seq LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![after, max_changes as i64], |r| {
             Ok(Unpushed {
@@ -99,10 +109,36 @@ impl Store {
     pub fn unpushed_count(&self) -> Result<i64> {
         let after = self.sync_state()?.map(|s| s.push_seq).unwrap_or(0);
         Ok(self.conn().query_row(
-            "SELECT COUNT(*) FROM changes WHERE local = 1 AND seq > ?1",
+            "SELECT COUNT(*) FROM changes
+             WHERE local = 1 AND seq > ?1 AND doc_id NOT IN (SELECT doc_id FROM held_records)",
             [after],
             |r| r.get(0),
         )?)
+    }
+
+    /// Stop pushing this record's local changes: the endpoint refused them for `reason`. They
+    /// stay in this store (nothing is deleted) and [`Store::held_records`] lists them.
+    pub fn hold_record(&mut self, doc_id: &str, reason: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO held_records (doc_id, reason, held_at) VALUES (?1, ?2, ?3)",
+            params![doc_id, reason, now_str()],
+        )?;
+        Ok(())
+    }
+
+    /// Records whose local changes the endpoint refused, oldest first.
+    pub fn held_records(&self) -> Result<Vec<HeldRecord>> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT doc_id, reason, held_at FROM held_records ORDER BY held_at, doc_id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(HeldRecord {
+                doc_id: r.get(0)?,
+                reason: r.get(1)?,
+                held_at: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The endpoint acknowledged every local change up to `seq`.

@@ -48,6 +48,8 @@ pub struct SyncReport {
     pub duration_ms: u64,
     /// Problems that did not stop the sync (e.g. changes waiting for another device).
     pub warnings: Vec<String>,
+    /// Records whose local changes the endpoint refused in this sync (kept on this device only).
+    pub held: Vec<crate::store::HeldRecord>,
 }
 
 /// Tuning of retries and page sizes.
@@ -196,6 +198,25 @@ async fn run<T: Transport>(
                 done += n;
                 progress(Progress::Pushing { done, total });
             }
+            Err(Error::Server { code, message, .. }) if code == "forbidden" => {
+                // One record the role may no longer write (reassigned while offline) must not
+                // block every other record: push record by record and hold the refused ones.
+                push_per_record(
+                    store,
+                    transport,
+                    opts,
+                    cancel,
+                    progress,
+                    &header,
+                    frames,
+                    message,
+                    &mut report,
+                )
+                .await?;
+                store.ack_pushed(last)?;
+                done += n;
+                progress(Progress::Pushing { done, total });
+            }
             Err(Error::Server { code, message, .. }) if code == "missing_dependencies" => {
                 // Our changes build on changes another device has not synced yet (they came by
                 // USB); pulling still helps, and the push is tried again next time.
@@ -242,4 +263,54 @@ async fn run<T: Transport>(
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// After a batch was refused: push its records one at a time; a refused record is held (its
+/// changes stay on this device, are not sent again, and the report says why).
+#[allow(clippy::too_many_arguments)]
+async fn push_per_record<T: Transport>(
+    store: &mut Store,
+    transport: &T,
+    opts: &SyncOptions,
+    cancel: &AtomicBool,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    header: &serde_json::Value,
+    frames: Vec<(String, Vec<u8>)>,
+    batch_reason: String,
+    report: &mut SyncReport,
+) -> Result<()> {
+    let mut groups: Vec<(String, bundle::Frames)> = Vec::new();
+    for (doc, bytes) in frames {
+        match groups.iter_mut().find(|(d, _)| *d == doc) {
+            Some((_, g)) => g.push((doc, bytes)),
+            None => groups.push((doc.clone(), vec![(doc, bytes)])),
+        }
+    }
+    let single = groups.len() == 1;
+    for (doc, group) in groups {
+        let outcome = if single {
+            Err(batch_reason.clone())
+        } else {
+            let body = bundle::encode_frames(header, &group)?;
+            match with_retry(opts, cancel, progress, || transport.push(body.clone())).await {
+                Ok(r) => {
+                    report.pushed += r.accepted;
+                    report.push_duplicates += r.duplicates;
+                    Ok(())
+                }
+                Err(Error::Server { code, message, .. }) if code == "forbidden" => Err(message),
+                Err(e) => return Err(e),
+            }
+        };
+        if let Err(reason) = outcome {
+            store.hold_record(&doc, &reason)?;
+            report.warnings.push(format!(
+                "the endpoint refused this device's changes to record {doc}: {reason}; they stay on this device only"
+            ));
+            if let Some(h) = store.held_records()?.into_iter().find(|h| h.doc_id == doc) {
+                report.held.push(h);
+            }
+        }
+    }
+    Ok(())
 }
