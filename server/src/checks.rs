@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use automerge::{Automerge, Change, ChangeHash, ReadDoc};
+use mrm_crdt::changes::{in_causal_order, not_applied};
 use mrm_crdt::document::{check_readable, kind_of, team_of, RecordKind};
 use mrm_crdt::sync::protocol::Role;
 
@@ -89,10 +90,7 @@ pub fn check_batch(
         let old_heads = doc.get_heads();
         doc.apply_changes(changes.iter().cloned())
             .map_err(|e| ServerError::BadRequest(format!("record {doc_id}: {e}")))?;
-        let missing = changes
-            .iter()
-            .filter(|c| doc.get_change_by_hash(&c.hash()).is_none())
-            .count();
+        let missing = not_applied(&doc, &changes);
         if missing > 0 {
             return Err(ServerError::MissingDependencies(format!(
                 "{missing} change(s) of record {doc_id} depend on changes the endpoint does not have; \
@@ -114,7 +112,13 @@ pub fn check_batch(
         check_readable(&doc, kind).map_err(|e| ServerError::BadRequest(e.to_string()))?;
         let team_after = team_of(&doc);
         may_write(device, kind, team_before.as_deref(), &team_after, &doc_id)?;
-        let new_changes = doc.get_changes(&old_heads);
+        // The batch's own order when causal (a device pushes its log in order): rebuilding the
+        // changes from the document cost more than applying them.
+        let new_changes = if in_causal_order(&changes) {
+            changes
+        } else {
+            doc.get_changes(&old_heads)
+        };
         applied.push(Applied {
             team_changed: team_before.as_deref() != Some(team_after.as_str()),
             doc_id,

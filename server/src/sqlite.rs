@@ -115,11 +115,8 @@ const DEVICE_COLS: &str =
 
 fn load_doc(conn: &Connection, doc_id: &str) -> Result<Option<Automerge>> {
     let snap: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT snapshot FROM docs WHERE doc_id = ?1",
-            [doc_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT snapshot FROM docs WHERE doc_id = ?1")?
+        .query_row([doc_id], |r| r.get(0))
         .optional()?;
     snap.map(|s| {
         Automerge::load(&s).map_err(|e| ServerError::Internal(format!("record {doc_id}: {e}")))
@@ -134,27 +131,32 @@ fn store_applied(conn: &Connection, device_id: &str, applied: &mut [Applied]) ->
     for a in applied.iter_mut() {
         let mut last_seq = 0;
         for c in a.new_changes.iter_mut() {
-            conn.execute(
+            conn.prepare_cached(
                 "INSERT INTO changes (doc_id, hash, actor, device_id, bytes, received_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    a.doc_id,
-                    c.hash().to_string(),
-                    c.actor_id().to_hex_string(),
-                    device_id,
-                    c.bytes().as_ref(),
-                    received
-                ],
-            )?;
+            )?
+            .execute(params![
+                a.doc_id,
+                c.hash().to_string(),
+                c.actor_id().to_hex_string(),
+                device_id,
+                c.bytes().as_ref(),
+                received
+            ])?;
             last_seq = conn.last_insert_rowid();
             accepted += 1;
         }
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO docs (doc_id, kind, team, snapshot) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (doc_id) DO UPDATE SET kind = excluded.kind, team = excluded.team,
                  snapshot = excluded.snapshot",
-            params![a.doc_id, a.kind.as_str(), a.team, a.doc.save()],
-        )?;
+        )?
+        .execute(params![
+            a.doc_id,
+            a.kind.as_str(),
+            a.team,
+            mrm_crdt::changes::snapshot(&a.doc)
+        ])?;
         if a.team_changed && last_seq > 0 {
             conn.execute(
                 "INSERT INTO scope_log (seq, doc_id, team) VALUES (?1, ?2, ?3)",
@@ -390,11 +392,8 @@ impl Storage for SqliteStorage {
             |id| load_doc(&tx, id),
             |h: &ChangeHash| {
                 Ok(tx
-                    .query_row(
-                        "SELECT 1 FROM changes WHERE hash = ?1",
-                        [h.to_string()],
-                        |_| Ok(()),
-                    )
+                    .prepare_cached("SELECT 1 FROM changes WHERE hash = ?1")?
+                    .query_row([h.to_string()], |_| Ok(()))
                     .optional()?
                     .is_some())
             },

@@ -8,6 +8,7 @@ use automerge::{Automerge, Change, ChangeHash, ReadDoc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
+use crate::changes::{in_causal_order, not_applied};
 use crate::conflicts::conflicts;
 use crate::document::kind_of;
 use crate::error::{Error, Result};
@@ -189,10 +190,7 @@ fn import_checked(tx: &Connection, changes: Vec<(String, Vec<u8>)>) -> Result<Im
         };
         doc.apply_changes(fresh.iter().cloned())
             .map_err(|e| Error::Bundle(format!("record {doc_id}: {e}")))?;
-        let missing = fresh
-            .iter()
-            .filter(|c| doc.get_change_by_hash(&c.hash()).is_none())
-            .count();
+        let missing = not_applied(&doc, &fresh);
         if missing > 0 {
             return Err(Error::MissingDependencies(missing));
         }
@@ -230,24 +228,6 @@ fn stored_conflicts(conn: &Connection, doc_id: &str) -> Result<usize> {
         .prepare_cached("SELECT COUNT(*) FROM conflicts WHERE doc_id = ?1")?
         .query_row([doc_id], |r| r.get(0))?;
     Ok(n as usize)
-}
-
-/// Whether no change of `changes` comes before one it depends on, so they can go into the log
-/// as they came (the endpoint sends its log order, which is causal). Otherwise the caller takes
-/// the document's causal order.
-fn in_causal_order(changes: &[Change]) -> bool {
-    let later: HashSet<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
-    let mut placed = HashSet::new();
-    for c in changes {
-        if c.deps()
-            .iter()
-            .any(|d| later.contains(d) && !placed.contains(d))
-        {
-            return false;
-        }
-        placed.insert(c.hash());
-    }
-    true
 }
 
 /// Turn a field path (`violations.<id>.victims.boys`) and a value into the partial-record JSON that

@@ -63,7 +63,13 @@ pub fn save_read(
          ON CONFLICT (doc_id) DO UPDATE SET snapshot = excluded.snapshot, heads = excluded.heads,
              updated_at = excluded.updated_at",
     )?
-    .execute(params![doc_id, kind.as_str(), doc.save(), heads, now_str()])?;
+    .execute(params![
+        doc_id,
+        kind.as_str(),
+        crate::changes::snapshot(doc),
+        heads,
+        now_str()
+    ])?;
     conn.prepare_cached("DELETE FROM conflicts WHERE doc_id = ?1")?
         .execute([doc_id])?;
     if !found.is_empty() {
