@@ -1,6 +1,6 @@
 //! Helpers for applying received changes to a document, shared by the device import and the
-//! endpoint's push checks. Both run once per received change, so they avoid Automerge calls that
-//! rebuild changes from the document (`get_change_by_hash`, `get_changes`) on the common path.
+//! endpoint's push checks. Both run for every received change, so each rebuilds the new changes
+//! from the document once (`added_since`), not once per change (`get_change_by_hash`).
 
 use std::collections::HashSet;
 
@@ -19,22 +19,22 @@ pub fn not_applied(doc: &Automerge, applied: &[Change]) -> usize {
         .count()
 }
 
-/// Whether no change of `changes` comes before one of them it depends on, so that they can be
-/// logged in the order they came (an endpoint's log order and a device's own log are causal).
-/// Otherwise the caller takes the document's causal order.
-pub fn in_causal_order(changes: &[Change]) -> bool {
-    let all: HashSet<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
-    let mut placed = HashSet::with_capacity(changes.len());
-    for c in changes {
-        if c.deps()
-            .iter()
-            .any(|d| all.contains(d) && !placed.contains(d))
-        {
-            return false;
-        }
-        placed.insert(c.hash());
-    }
-    true
+/// The changes `doc` gained since `old_heads` (just after applying `received` to it), in causal
+/// order as the document encodes them, or `None` if one of them is not among `received`. That
+/// happens when Automerge decodes a damaged or non-canonical change that it would encode
+/// differently: its document could not be loaded again, so such a change is refused. (Automerge
+/// may also panic here on such a change; callers run this under `catch_unwind`.)
+pub fn added_since(
+    doc: &Automerge,
+    old_heads: &[ChangeHash],
+    received: &[Change],
+) -> Option<Vec<Change>> {
+    let sent: HashSet<ChangeHash> = received.iter().map(|c| c.hash()).collect();
+    let added = doc.get_changes(old_heads);
+    added
+        .iter()
+        .all(|c| sent.contains(&c.hash()))
+        .then_some(added)
 }
 
 /// A document's snapshot as stored by the device and the endpoint: Automerge's compact format
@@ -49,10 +49,10 @@ mod tests {
     use automerge::transaction::Transactable;
     use automerge::{Automerge, ReadDoc, ROOT};
 
-    use super::{in_causal_order, not_applied};
+    use super::{added_since, not_applied};
 
     #[test]
-    fn order_and_missing_dependencies() {
+    fn missing_dependencies_and_added_changes() {
         let mut doc = Automerge::new();
         for i in 0..3 {
             let mut tx = doc.transaction();
@@ -60,15 +60,15 @@ mod tests {
             tx.commit();
         }
         let changes = doc.get_changes(&[]);
-        assert!(in_causal_order(&changes));
-        let reversed: Vec<_> = changes.iter().rev().cloned().collect();
-        assert!(!in_causal_order(&reversed));
-
         let mut fresh = Automerge::new();
         fresh.apply_changes(changes[1..].iter().cloned()).unwrap();
         assert_eq!(not_applied(&fresh, &changes[1..]), 2);
         fresh.apply_changes([changes[0].clone()]).unwrap();
         assert_eq!(not_applied(&fresh, &changes), 0);
         assert_eq!(fresh.get_heads(), doc.get_heads());
+        let added = added_since(&fresh, &[], &changes).unwrap();
+        let hashes = |v: &[automerge::Change]| v.iter().map(|c| c.hash()).collect::<Vec<_>>();
+        assert_eq!(hashes(&added), hashes(&changes));
+        assert!(added_since(&fresh, &[], &changes[1..]).is_none());
     }
 }

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use automerge::{Automerge, Change, ChangeHash, ReadDoc};
-use mrm_crdt::changes::{in_causal_order, not_applied};
+use mrm_crdt::changes::{added_since, not_applied};
 use mrm_crdt::document::{check_readable, kind_of, team_of, RecordKind};
 use mrm_crdt::sync::protocol::Role;
 
@@ -44,6 +44,21 @@ fn refuse(msg: String) -> ServerError {
 /// Decode, check and apply a batch. `load` returns a record's current document; `known` tells
 /// whether the endpoint already holds a change.
 pub fn check_batch(
+    device: &Device,
+    batch: Vec<(String, Vec<u8>)>,
+    load: impl FnMut(&str) -> Result<Option<Automerge>>,
+    known: impl FnMut(&ChangeHash) -> Result<bool>,
+) -> Result<Checked> {
+    // Automerge 0.12 can panic on a change that decodes but is malformed inside; such a batch is
+    // refused like any other bad input (nothing of it is stored: the caller's transaction rolls
+    // back).
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        check_unwinding(device, batch, load, known)
+    }))
+    .unwrap_or_else(|_| Err(ServerError::BadRequest("a change is malformed".into())))
+}
+
+fn check_unwinding(
     device: &Device,
     batch: Vec<(String, Vec<u8>)>,
     mut load: impl FnMut(&str) -> Result<Option<Automerge>>,
@@ -112,13 +127,9 @@ pub fn check_batch(
         check_readable(&doc, kind).map_err(|e| ServerError::BadRequest(e.to_string()))?;
         let team_after = team_of(&doc);
         may_write(device, kind, team_before.as_deref(), &team_after, &doc_id)?;
-        // The batch's own order when causal (a device pushes its log in order): rebuilding the
-        // changes from the document cost more than applying them.
-        let new_changes = if in_causal_order(&changes) {
-            changes
-        } else {
-            doc.get_changes(&old_heads)
-        };
+        let new_changes = added_since(&doc, &old_heads, &changes).ok_or_else(|| {
+            ServerError::BadRequest(format!("record {doc_id}: a change is malformed"))
+        })?;
         applied.push(Applied {
             team_changed: team_before.as_deref() != Some(team_after.as_str()),
             doc_id,

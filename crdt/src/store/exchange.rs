@@ -8,7 +8,7 @@ use automerge::{Automerge, Change, ChangeHash, ReadDoc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
-use crate::changes::{in_causal_order, not_applied};
+use crate::changes::{added_since, not_applied};
 use crate::conflicts::conflicts;
 use crate::document::kind_of;
 use crate::error::{Error, Result};
@@ -202,11 +202,8 @@ fn import_checked(tx: &Connection, changes: Vec<(String, Vec<u8>)>) -> Result<Im
         }
         // Read once: this refuses a malformed record and gives the projection rows.
         let record = projection::read_record(&doc, kind)?;
-        let fresh = if in_causal_order(&fresh) {
-            fresh
-        } else {
-            doc.get_changes(&old_heads)
-        };
+        let fresh = added_since(&doc, &old_heads, &fresh)
+            .ok_or_else(|| Error::Bundle(format!("record {doc_id}: a change is malformed")))?;
         for c in &fresh {
             append_change(tx, &doc_id, c, false)?;
             report.new_changes += 1;
