@@ -416,10 +416,13 @@ impl Storage for SqliteStorage {
         let tx = conn.transaction()?;
         let limit = limit.clamp(1, mrm_crdt::sync::protocol::PULL_PAGE);
         let whole = device.role.sees_whole_mission();
+        // A device is not sent its own changes back: it made them and keeps them in its log
+        // (append-only), so echoing them only cost bandwidth and an import that finds them all
+        // duplicates. `?1` cursor, `?2` device, `?3` team.
         let scope = if whole {
-            "1"
+            "c.device_id <> ?2"
         } else {
-            "(d.team = ?2 OR d.kind = 'config')"
+            "c.device_id <> ?2 AND (d.team = ?3 OR d.kind = 'config')"
         };
         let max_seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
             r.get(0)
@@ -428,18 +431,21 @@ impl Storage for SqliteStorage {
         // Records that entered this team's scope since the cursor: their history from before the
         // cursor, which the device was not allowed to see then.
         if !whole {
-            let mut stmt = tx.prepare(
+            let mut stmt = tx.prepare_cached(
                 "SELECT DISTINCT s.doc_id FROM scope_log s JOIN docs d ON d.doc_id = s.doc_id
                  WHERE s.seq > ?1 AND s.team = ?2 AND d.team = ?2",
             )?;
             let docs: Vec<String> = stmt
                 .query_map(params![cursor, device.team], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
-            let mut hist = tx.prepare(
-                "SELECT doc_id, bytes FROM changes WHERE doc_id = ?1 AND seq <= ?2 ORDER BY seq",
+            let mut hist = tx.prepare_cached(
+                "SELECT doc_id, bytes FROM changes
+                 WHERE doc_id = ?1 AND seq <= ?2 AND device_id <> ?3 ORDER BY seq",
             )?;
             for d in docs {
-                let rows = hist.query_map(params![d, cursor], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                let rows = hist.query_map(params![d, cursor, device.id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
                 for row in rows {
                     out.push(row?);
                 }
@@ -451,9 +457,9 @@ impl Storage for SqliteStorage {
         );
         let mut stmt = tx.prepare(&sql)?;
         let mut rows = if whole {
-            stmt.query(params![cursor])?
+            stmt.query(params![cursor, device.id])?
         } else {
-            stmt.query(params![cursor, device.team])?
+            stmt.query(params![cursor, device.id, device.team])?
         };
         let mut last = cursor;
         let mut n = 0;
@@ -471,9 +477,11 @@ impl Storage for SqliteStorage {
         let remaining: i64 = if !full {
             0
         } else if whole {
-            tx.query_row(&count_sql, params![next], |r| r.get(0))?
+            tx.query_row(&count_sql, params![next, device.id], |r| r.get(0))?
         } else {
-            tx.query_row(&count_sql, params![next, device.team], |r| r.get(0))?
+            tx.query_row(&count_sql, params![next, device.id, device.team], |r| {
+                r.get(0)
+            })?
         };
         let header = PullHeader {
             cursor: next,
