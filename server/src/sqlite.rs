@@ -130,7 +130,9 @@ fn store_applied(conn: &Connection, device_id: &str, applied: &mut [Applied]) ->
     let received = now();
     for a in applied.iter_mut() {
         let mut last_seq = 0;
-        for c in a.new_changes.iter_mut() {
+        // Stored as decoded (same hash): deflating each change cost more than checking it, and
+        // pull pages are gzip-compressed whole.
+        for c in &a.new_changes {
             conn.prepare_cached(
                 "INSERT INTO changes (doc_id, hash, actor, device_id, bytes, received_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -140,7 +142,7 @@ fn store_applied(conn: &Connection, device_id: &str, applied: &mut [Applied]) ->
                 c.hash().to_string(),
                 c.actor_id().to_hex_string(),
                 device_id,
-                c.bytes().as_ref(),
+                c.raw_bytes(),
                 received
             ])?;
             last_seq = conn.last_insert_rowid();

@@ -37,13 +37,23 @@ pub struct ImportReport {
 }
 
 /// Append a change to the log unless it is already there. Returns whether it was new.
+///
+/// A local change is stored as Automerge sends it (`bytes()`, deflated when large); a received one
+/// as decoded (`raw_bytes()`, same hash): deflating every imported change cost a fifth of an
+/// import, and pages are gzip-compressed on the wire anyway.
 pub(crate) fn append_change(
     conn: &Connection,
     doc_id: &str,
     change: &Change,
     local: bool,
 ) -> Result<bool> {
-    let mut change = change.clone();
+    let mut owned;
+    let bytes = if local {
+        owned = change.clone();
+        owned.bytes()
+    } else {
+        std::borrow::Cow::Borrowed(change.raw_bytes())
+    };
     let n = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO changes (doc_id, hash, actor, local, bytes, received_at)
@@ -54,7 +64,7 @@ pub(crate) fn append_change(
             change.hash().to_string(),
             change.actor_id().to_hex_string(),
             local,
-            change.bytes().as_ref(),
+            bytes.as_ref(),
             now_str()
         ])?;
     Ok(n == 1)
