@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use automerge::{ActorId, Automerge, ChangeHash};
+use automerge::ActorId;
 use mrm_crdt::bundle::Frames;
 use mrm_crdt::document::{self, RecordKind, CONFIG_ID};
 use mrm_crdt::history::ChangeNote;
@@ -13,10 +13,14 @@ use mrm_crdt::model::MissionConfig;
 use mrm_crdt::sync::protocol::{EnrollResponse, PullHeader, PushResponse, Role};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use crate::checks::{check_batch, Applied};
+use crate::checks::Applied;
 use crate::model::Device;
 use crate::secret::{hash_secret, new_secret};
 use crate::storage::{Result, ServerError, ServerStats, Storage};
+
+mod check;
+
+use check::{check_reading, load_doc};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -112,17 +116,6 @@ fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
 
 const DEVICE_COLS: &str =
     "id, officer, team, role, actor, created_at, enrolled_at, revoked_at, last_sync_at";
-
-fn load_doc(conn: &Connection, doc_id: &str) -> Result<Option<Automerge>> {
-    let snap: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT snapshot FROM docs WHERE doc_id = ?1")?
-        .query_row([doc_id], |r| r.get(0))
-        .optional()?;
-    snap.map(|s| {
-        Automerge::load(&s).map_err(|e| ServerError::Internal(format!("record {doc_id}: {e}")))
-    })
-    .transpose()
-}
 
 /// Store the checked result of a batch: changes, snapshots, scope entries.
 fn store_applied(conn: &Connection, device_id: &str, applied: &mut [Applied]) -> Result<usize> {
@@ -386,20 +379,21 @@ impl Storage for SqliteStorage {
     }
 
     fn push(&self, device: &Device, changes: Vec<(String, Vec<u8>)>) -> Result<PushResponse> {
+        // The check (decoding, applying, reading records) is most of a push. It runs first on a
+        // reader's snapshot, outside the write lock, so that concurrent pushes check in parallel;
+        // under the lock, the push is stored only if every record and change it read is still
+        // as it was (otherwise, or if that check failed, it is checked again under the lock).
+        let early = {
+            let mut conn = self.reader();
+            let tx = conn.transaction()?;
+            check_reading(&tx, device, changes.clone()).ok()
+        };
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut checked = check_batch(
-            device,
-            changes,
-            |id| load_doc(&tx, id),
-            |h: &ChangeHash| {
-                Ok(tx
-                    .prepare_cached("SELECT 1 FROM changes WHERE hash = ?1")?
-                    .query_row([h.to_string()], |_| Ok(()))
-                    .optional()?
-                    .is_some())
-            },
-        )?;
+        let mut checked = match early {
+            Some((checked, read)) if read.still_holds(&tx)? => checked,
+            _ => check_reading(&tx, device, changes)?.0,
+        };
         let accepted = store_applied(&tx, &device.id, &mut checked.applied)?;
         tx.execute(
             "UPDATE devices SET last_sync_at = ?1 WHERE id = ?2",
