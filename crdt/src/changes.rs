@@ -47,7 +47,7 @@ pub fn snapshot(doc: &Automerge) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use automerge::transaction::Transactable;
-    use automerge::{Automerge, ReadDoc, ROOT};
+    use automerge::{Automerge, ROOT};
 
     use super::{added_since, not_applied};
 
