@@ -75,6 +75,7 @@ fn the_endpoint_refuses_what_it_must() {
     let http = Http::new(&url);
     let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
     let b1 = Device::enrolled(tmp.path(), "b1", "B", "officer", &server, &url);
+    let a2 = Device::enrolled(tmp.path(), "a2", "A", "officer", &server, &url);
     let i1 = a1.add_incident("Attack on Kiwanja", "killing");
     let j1 = b1.add_incident("Recruitment in Fizi", "recruitment_use");
     let a1_changes = a1.store().changes_missing_from(None).unwrap();
@@ -136,12 +137,16 @@ fn the_endpoint_refuses_what_it_must() {
     assert!(msg.contains("team A"), "{msg}");
     assert_eq!(stats(&server), before);
 
-    // Scope: what a1 may pull holds only team A's records and the configuration.
-    let (st, page) = http.pull(&a1_cred, 0);
+    // Scope: what a team-A device may pull holds only team A's records and the configuration.
+    let (st, page) = http.pull(&a2.credential(), 0);
     assert_eq!(st, 200);
     let (_h, changes): (Value, Vec<(String, Vec<u8>)>) = bundle::decode_frames(&page).unwrap();
     let ids: BTreeSet<String> = changes.iter().map(|(id, _)| id.clone()).collect();
     assert!(ids.contains(&i1) && ids.contains(CONFIG_ID));
+    // a1 is not sent back the changes it pushed itself.
+    let (_, page) = http.pull(&a1_cred, 0);
+    let (_h, own): (Value, Vec<(String, Vec<u8>)>) = bundle::decode_frames(&page).unwrap();
+    assert!(own.iter().all(|(id, _)| id != &i1) && own.iter().any(|(id, _)| id == CONFIG_ID));
     assert!(
         !ids.contains(&j1),
         "team A must never receive team B's record"

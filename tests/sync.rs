@@ -58,7 +58,13 @@ fn four_devices_converge_within_their_scopes() {
     let i2 = a1.add_incident("Abduction near Rutshuru", "abduction");
     let j1 = b1.add_incident("Recruitment in Fizi", "recruitment_use");
     for d in [&a1, &b1, &a2, &rv] {
-        d.sync();
+        let r = d.sync();
+        // A device is never sent its own changes back (a1 pushed two incidents here).
+        assert_eq!(
+            r["pull_duplicates"], 0,
+            "{} was sent changes it has",
+            d.name
+        );
     }
     let v1 = a1.store().incident(&i1).unwrap().violations[0].id.clone();
 

@@ -3,7 +3,7 @@
 //! Automerge keeps every value written concurrently to a field and picks one deterministically;
 //! we show all of them, with who wrote each, so that a reviewer chooses instead of the merge.
 
-use automerge::{Automerge, ObjId, ObjType, ReadDoc, Value, ROOT};
+use automerge::{Automerge, ObjId, ObjType, ReadDoc, Value, ValueRef, ROOT};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -45,46 +45,147 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
+/// One pass over each object with the range iterators: a field's `conflict` flag says whether it
+/// holds concurrent values, and only then are they all read (`get_all`). Looking up every field
+/// with `get_all` cost most of an import.
 fn walk(doc: &Automerge, obj: &ObjId, path: &str, out: &mut Vec<Conflict>) {
-    let props: Vec<automerge::Prop> = match doc.object_type(obj) {
-        Ok(ObjType::Map | ObjType::Table) => doc.keys(obj).map(automerge::Prop::Map).collect(),
-        Ok(ObjType::List) => (0..doc.length(obj)).map(automerge::Prop::Seq).collect(),
+    // (key, whether it holds concurrent values, the winning value's object id if it is an object)
+    let fields: Vec<(automerge::Prop, bool, Option<ObjId>)> = match doc.object_type(obj) {
+        Ok(ObjType::Map | ObjType::Table) => doc
+            .map_range(obj, ..)
+            .map(|i| {
+                let child = matches!(i.value, ValueRef::Object(_)).then(|| i.id());
+                (automerge::Prop::Map(i.key.into_owned()), i.conflict, child)
+            })
+            .collect(),
+        Ok(ObjType::List) => doc
+            .list_range(obj, ..)
+            .map(|i| {
+                let child = matches!(i.value, ValueRef::Object(_)).then(|| i.id());
+                (automerge::Prop::Seq(i.index), i.conflict, child)
+            })
+            .collect(),
         _ => return,
     };
-    for prop in props {
+    for (prop, conflict, child) in fields {
         let key = match &prop {
             automerge::Prop::Map(k) => k.clone(),
             automerge::Prop::Seq(i) => i.to_string(),
         };
         let here = join(path, &key);
-        if let Ok(all) = doc.get_all(obj, prop.clone()) {
-            if all.len() > 1 {
-                let mut values: Vec<ConflictValue> = all
-                    .into_iter()
-                    .map(|(v, id)| {
-                        let value = value_json(doc, v, &id);
-                        let hash = doc.hash_for_opid(&id);
-                        let note = hash.as_ref().and_then(|h| note_of(doc, h));
-                        ConflictValue {
-                            value,
-                            by: note.as_ref().map(|n| n.by.clone()).unwrap_or_default(),
-                            at: note.map(|n| n.at).unwrap_or_default(),
-                            change: hash.map(|h| h.to_string()).unwrap_or_default(),
-                        }
-                    })
-                    .collect();
-                values.sort_by(|a, b| a.change.cmp(&b.change));
-                let first = &values[0].value;
-                if values.iter().any(|v| &v.value != first) {
-                    out.push(Conflict {
-                        path: here.clone(),
-                        values,
-                    });
+        if conflict {
+            if let Ok(all) = doc.get_all(obj, prop) {
+                push_conflict(doc, all, &here, out);
+            }
+        }
+        if let Some(child) = child {
+            walk(doc, &child, &here, out);
+        }
+    }
+}
+
+/// Record a field's concurrent values if they are not all equal.
+fn push_conflict(
+    doc: &Automerge,
+    all: Vec<(Value<'_>, ObjId)>,
+    here: &str,
+    out: &mut Vec<Conflict>,
+) {
+    if all.len() < 2 {
+        return;
+    }
+    let mut values: Vec<ConflictValue> = all
+        .into_iter()
+        .map(|(v, id)| {
+            let value = value_json(doc, v, &id);
+            let hash = doc.hash_for_opid(&id);
+            let note = hash.as_ref().and_then(|h| note_of(doc, h));
+            ConflictValue {
+                value,
+                by: note.as_ref().map(|n| n.by.clone()).unwrap_or_default(),
+                at: note.map(|n| n.at).unwrap_or_default(),
+                change: hash.map(|h| h.to_string()).unwrap_or_default(),
+            }
+        })
+        .collect();
+    values.sort_by(|a, b| a.change.cmp(&b.change));
+    let first = &values[0].value;
+    if values.iter().any(|v| &v.value != first) {
+        out.push(Conflict {
+            path: here.to_string(),
+            values,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{ActorId, Automerge, ObjId, ObjType, ReadDoc, Value, ROOT};
+
+    use super::{conflicts, join, push_conflict, Conflict};
+
+    /// The straightforward walk (every field looked up with `get_all`), which the flagged walk must
+    /// match exactly.
+    fn reference(doc: &Automerge) -> Vec<Conflict> {
+        fn walk(doc: &Automerge, obj: &ObjId, path: &str, out: &mut Vec<Conflict>) {
+            let props: Vec<automerge::Prop> = match doc.object_type(obj) {
+                Ok(ObjType::Map | ObjType::Table) => {
+                    doc.keys(obj).map(automerge::Prop::Map).collect()
+                }
+                Ok(ObjType::List) => (0..doc.length(obj)).map(automerge::Prop::Seq).collect(),
+                _ => return,
+            };
+            for prop in props {
+                let here = join(path, &prop.to_string());
+                push_conflict(doc, doc.get_all(obj, prop.clone()).unwrap(), &here, out);
+                if let Ok(Some((Value::Object(_), child))) = doc.get(obj, prop) {
+                    walk(doc, &child, &here, out);
                 }
             }
         }
-        if let Ok(Some((Value::Object(_), child))) = doc.get(obj, prop) {
-            walk(doc, &child, &here, out);
+        let mut out = Vec::new();
+        walk(doc, &ROOT, "", &mut out);
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out
+    }
+
+    fn actor(n: u8) -> ActorId {
+        ActorId::from(vec![n; 16])
+    }
+
+    #[test]
+    fn flagged_walk_finds_what_a_lookup_of_every_field_finds() {
+        let mut base = Automerge::new().with_actor(actor(1));
+        let (map, list) = {
+            let mut tx = base.transaction();
+            tx.put(ROOT, "title", "t").unwrap();
+            tx.put(ROOT, "same", "x").unwrap();
+            let map = tx.put_object(ROOT, "victims", ObjType::Map).unwrap();
+            tx.put(&map, "boys", 1).unwrap();
+            let list = tx.put_object(ROOT, "trail", ObjType::List).unwrap();
+            let item = tx.insert_object(&list, 0, ObjType::Map).unwrap();
+            tx.put(&item, "status", "reported").unwrap();
+            tx.insert(&list, 1, "plain").unwrap();
+            tx.commit();
+            (map, list)
+        };
+        let mut a = base.fork().with_actor(actor(2));
+        let mut b = base.fork().with_actor(actor(3));
+        for (doc, n) in [(&mut a, 2i64), (&mut b, 3i64)] {
+            let mut tx = doc.transaction();
+            tx.put(ROOT, "title", format!("t{n}")).unwrap();
+            tx.put(ROOT, "same", "x").unwrap(); // concurrent but equal: not a conflict
+            tx.put(&map, "boys", n).unwrap();
+            tx.put(&list, 1, format!("plain{n}")).unwrap();
+            let obj = tx.put_object(ROOT, "nested", ObjType::Map).unwrap();
+            tx.put(&obj, "k", n).unwrap();
+            tx.commit();
         }
+        a.merge(&mut b).unwrap();
+        let found = conflicts(&a);
+        assert_eq!(found, reference(&a));
+        let paths: Vec<&str> = found.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["nested", "title", "trail.1", "victims.boys"]);
     }
 }

@@ -19,7 +19,7 @@
 //! add one each concurrently end up with both, and an edit of one never lands on another.
 //! The verification trail and the comment thread are lists that are only ever appended to.
 
-use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, ScalarValueRef, Value, ValueRef, ROOT};
 use serde_json::{Map, Value as Json};
 
 use crate::error::{Error, Result};
@@ -64,31 +64,58 @@ pub fn to_json<R: ReadDoc>(doc: &R) -> Json {
     map_json(doc, &ROOT)
 }
 
+/// A map's winning values, in one pass over the map (`map_range`), rather than a key lookup per
+/// field: reading a record is on the path of every import.
 fn map_json<R: ReadDoc>(doc: &R, obj: &ObjId) -> Json {
     let mut out = Map::new();
-    for key in doc.keys(obj) {
-        if let Ok(Some((v, id))) = doc.get(obj, key.as_str()) {
-            out.insert(key, value_json(doc, v, &id));
-        }
+    for item in doc.map_range(obj, ..) {
+        let value = match item.value {
+            ValueRef::Object(t) => object_json(doc, t, &item.id()),
+            ValueRef::Scalar(s) => scalar_ref_json(&s),
+        };
+        out.insert(item.key.into_owned(), value);
     }
     Json::Object(out)
+}
+
+fn object_json<R: ReadDoc>(doc: &R, t: ObjType, id: &ObjId) -> Json {
+    match t {
+        ObjType::Map | ObjType::Table => map_json(doc, id),
+        ObjType::List => Json::Array(
+            doc.list_range(id, ..)
+                .map(|item| match item.value {
+                    ValueRef::Object(t) => object_json(doc, t, &item.id()),
+                    ValueRef::Scalar(s) => scalar_ref_json(&s),
+                })
+                .collect(),
+        ),
+        ObjType::Text => Json::String(doc.text(id).unwrap_or_default()),
+    }
 }
 
 /// One value of a document as JSON; objects are expanded.
 pub fn value_json<R: ReadDoc>(doc: &R, v: Value<'_>, id: &ObjId) -> Json {
     match v {
-        Value::Object(ObjType::Map | ObjType::Table) => map_json(doc, id),
-        Value::Object(ObjType::List) => {
-            let n = doc.length(id);
-            Json::Array(
-                (0..n)
-                    .filter_map(|i| doc.get(id, i).ok().flatten())
-                    .map(|(v, child)| value_json(doc, v, &child))
-                    .collect(),
-            )
-        }
-        Value::Object(ObjType::Text) => Json::String(doc.text(id).unwrap_or_default()),
+        Value::Object(t) => object_json(doc, t, id),
         Value::Scalar(s) => scalar_json(&s),
+    }
+}
+
+/// A borrowed scalar (as range iterators yield them) as JSON, the same as [`scalar_json`].
+fn scalar_ref_json(s: &ScalarValueRef<'_>) -> Json {
+    match s {
+        ScalarValueRef::Str(s) => Json::String(s.to_string()),
+        ScalarValueRef::Int(i) => Json::from(*i),
+        ScalarValueRef::Uint(u) => Json::from(*u),
+        ScalarValueRef::F64(f) => serde_json::Number::from_f64(*f)
+            .map(Json::Number)
+            .unwrap_or(Json::Null),
+        ScalarValueRef::Boolean(b) => Json::Bool(*b),
+        ScalarValueRef::Counter(c) => Json::from(*c),
+        ScalarValueRef::Timestamp(t) => Json::from(*t),
+        ScalarValueRef::Null | ScalarValueRef::Bytes(_) | ScalarValueRef::Unknown { .. } => {
+            Json::Null
+        }
     }
 }
 

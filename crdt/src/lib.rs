@@ -8,6 +8,7 @@
 //! It knows nothing of Tauri, HTTP handlers or terminals.
 
 pub mod bundle;
+pub mod changes;
 pub mod conflicts;
 pub mod crypto;
 pub mod demo;

@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use automerge::{Automerge, Change, ChangeHash, ReadDoc};
+use mrm_crdt::changes::{added_since, not_applied};
 use mrm_crdt::document::{check_readable, kind_of, team_of, RecordKind};
 use mrm_crdt::sync::protocol::Role;
 
@@ -48,19 +49,16 @@ pub fn check_batch(
     load: impl FnMut(&str) -> Result<Option<Automerge>>,
     known: impl FnMut(&ChangeHash) -> Result<bool>,
 ) -> Result<Checked> {
-    // Automerge 0.12 can panic on a change that parses but is malformed inside. Such a batch is
-    // bad input like any other: refused whole, and the endpoint keeps serving.
+    // Automerge 0.12 can panic on a change that decodes but is malformed inside; such a batch is
+    // refused like any other bad input (nothing of it is stored: the caller's transaction rolls
+    // back).
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        check_batch_unguarded(device, batch, load, known)
+        check_unwinding(device, batch, load, known)
     }))
-    .unwrap_or_else(|_| {
-        Err(ServerError::BadRequest(
-            "a change of the batch is malformed".into(),
-        ))
-    })
+    .unwrap_or_else(|_| Err(ServerError::BadRequest("a change is malformed".into())))
 }
 
-fn check_batch_unguarded(
+fn check_unwinding(
     device: &Device,
     batch: Vec<(String, Vec<u8>)>,
     mut load: impl FnMut(&str) -> Result<Option<Automerge>>,
@@ -108,10 +106,7 @@ fn check_batch_unguarded(
         let old_heads = doc.get_heads();
         doc.apply_changes(changes.iter().cloned())
             .map_err(|e| ServerError::BadRequest(format!("record {doc_id}: {e}")))?;
-        let missing = changes
-            .iter()
-            .filter(|c| doc.get_change_by_hash(&c.hash()).is_none())
-            .count();
+        let missing = not_applied(&doc, &changes);
         if missing > 0 {
             return Err(ServerError::MissingDependencies(format!(
                 "{missing} change(s) of record {doc_id} depend on changes the endpoint does not have; \
@@ -136,7 +131,9 @@ fn check_batch_unguarded(
         if kind == RecordKind::Incident {
             check_effect(device, before_ops.as_ref(), &doc, &doc_id)?;
         }
-        let new_changes = doc.get_changes(&old_heads);
+        let new_changes = added_since(&doc, &old_heads, &changes).ok_or_else(|| {
+            ServerError::BadRequest(format!("record {doc_id}: a change is malformed"))
+        })?;
         applied.push(Applied {
             team_changed: team_before.as_deref() != Some(team_after.as_str()),
             doc_id,

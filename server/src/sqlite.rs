@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use automerge::{ActorId, Automerge, ChangeHash};
+use automerge::ActorId;
 use mrm_crdt::bundle::Frames;
 use mrm_crdt::document::{self, RecordKind, CONFIG_ID};
 use mrm_crdt::history::ChangeNote;
@@ -13,10 +13,14 @@ use mrm_crdt::model::MissionConfig;
 use mrm_crdt::sync::protocol::{EnrollResponse, PullHeader, PushResponse, Role};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use crate::checks::{check_batch, Applied};
+use crate::checks::Applied;
 use crate::model::Device;
 use crate::secret::{hash_secret, new_secret};
 use crate::storage::{AuditEntry, Result, ServerError, ServerStats, Storage};
+
+mod check;
+
+use check::{check_reading, load_doc};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -136,48 +140,41 @@ fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
 const DEVICE_COLS: &str =
     "id, officer, team, role, actor, created_at, enrolled_at, revoked_at, last_sync_at";
 
-fn load_doc(conn: &Connection, doc_id: &str) -> Result<Option<Automerge>> {
-    let snap: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT snapshot FROM docs WHERE doc_id = ?1",
-            [doc_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    snap.map(|s| {
-        Automerge::load(&s).map_err(|e| ServerError::Internal(format!("record {doc_id}: {e}")))
-    })
-    .transpose()
-}
-
 /// Store the checked result of a batch: changes, snapshots, scope entries.
 fn store_applied(conn: &Connection, device_id: &str, applied: &mut [Applied]) -> Result<usize> {
     let mut accepted = 0;
     let received = now();
     for a in applied.iter_mut() {
         let mut last_seq = 0;
-        for c in a.new_changes.iter_mut() {
-            conn.execute(
+        // Stored as decoded (same hash): deflating each change cost more than checking it, and
+        // pull pages are gzip-compressed whole.
+        for c in &a.new_changes {
+            conn.prepare_cached(
                 "INSERT INTO changes (doc_id, hash, actor, device_id, bytes, received_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    a.doc_id,
-                    c.hash().to_string(),
-                    c.actor_id().to_hex_string(),
-                    device_id,
-                    c.bytes().as_ref(),
-                    received
-                ],
-            )?;
+            )?
+            .execute(params![
+                a.doc_id,
+                c.hash().to_string(),
+                c.actor_id().to_hex_string(),
+                device_id,
+                c.raw_bytes(),
+                received
+            ])?;
             last_seq = conn.last_insert_rowid();
             accepted += 1;
         }
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO docs (doc_id, kind, team, snapshot) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (doc_id) DO UPDATE SET kind = excluded.kind, team = excluded.team,
                  snapshot = excluded.snapshot",
-            params![a.doc_id, a.kind.as_str(), a.team, a.doc.save()],
-        )?;
+        )?
+        .execute(params![
+            a.doc_id,
+            a.kind.as_str(),
+            a.team,
+            mrm_crdt::changes::snapshot(&a.doc)
+        ])?;
         if a.team_changed && last_seq > 0 {
             conn.execute(
                 "INSERT INTO scope_log (seq, doc_id, team) VALUES (?1, ?2, ?3)",
@@ -588,23 +585,21 @@ impl SqliteStorage {
     }
 
     fn push_inner(&self, device: &Device, changes: Vec<(String, Vec<u8>)>) -> Result<PushResponse> {
+        // The check (decoding, applying, reading records) is most of a push. It runs first on a
+        // reader's snapshot, outside the write lock, so that concurrent pushes check in parallel;
+        // under the lock, the push is stored only if every record and change it read is still
+        // as it was (otherwise, or if that check failed, it is checked again under the lock).
+        let early = {
+            let mut conn = self.reader();
+            let tx = conn.transaction()?;
+            check_reading(&tx, device, changes.clone()).ok()
+        };
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut checked = check_batch(
-            device,
-            changes,
-            |id| load_doc(&tx, id),
-            |h: &ChangeHash| {
-                Ok(tx
-                    .query_row(
-                        "SELECT 1 FROM changes WHERE hash = ?1",
-                        [h.to_string()],
-                        |_| Ok(()),
-                    )
-                    .optional()?
-                    .is_some())
-            },
-        )?;
+        let mut checked = match early {
+            Some((checked, read)) if read.still_holds(&tx)? => checked,
+            _ => check_reading(&tx, device, changes)?.0,
+        };
         let accepted = store_applied(&tx, &device.id, &mut checked.applied)?;
         tx.execute(
             "UPDATE devices SET last_sync_at = ?1 WHERE id = ?2",
@@ -623,10 +618,13 @@ impl SqliteStorage {
         let tx = conn.transaction()?;
         let limit = limit.clamp(1, mrm_crdt::sync::protocol::PULL_PAGE);
         let whole = device.role.sees_whole_mission();
+        // A device is not sent its own changes back: it made them and keeps them in its log
+        // (append-only), so echoing them only cost bandwidth and an import that finds them all
+        // duplicates. `?1` cursor, `?2` device, `?3` team.
         let scope = if whole {
-            "1"
+            "c.device_id <> ?2"
         } else {
-            "(d.team = ?2 OR d.kind = 'config')"
+            "c.device_id <> ?2 AND (d.team = ?3 OR d.kind = 'config')"
         };
         let max_seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
             r.get(0)
@@ -635,18 +633,21 @@ impl SqliteStorage {
         // Records that entered this team's scope since the cursor: their history from before the
         // cursor, which the device was not allowed to see then.
         if !whole {
-            let mut stmt = tx.prepare(
+            let mut stmt = tx.prepare_cached(
                 "SELECT DISTINCT s.doc_id FROM scope_log s JOIN docs d ON d.doc_id = s.doc_id
                  WHERE s.seq > ?1 AND s.team = ?2 AND d.team = ?2",
             )?;
             let docs: Vec<String> = stmt
                 .query_map(params![cursor, device.team], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
-            let mut hist = tx.prepare(
-                "SELECT doc_id, bytes FROM changes WHERE doc_id = ?1 AND seq <= ?2 ORDER BY seq",
+            let mut hist = tx.prepare_cached(
+                "SELECT doc_id, bytes FROM changes
+                 WHERE doc_id = ?1 AND seq <= ?2 AND device_id <> ?3 ORDER BY seq",
             )?;
             for d in docs {
-                let rows = hist.query_map(params![d, cursor], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                let rows = hist.query_map(params![d, cursor, device.id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
                 for row in rows {
                     out.push(row?);
                 }
@@ -658,9 +659,9 @@ impl SqliteStorage {
         );
         let mut stmt = tx.prepare(&sql)?;
         let mut rows = if whole {
-            stmt.query(params![cursor])?
+            stmt.query(params![cursor, device.id])?
         } else {
-            stmt.query(params![cursor, device.team])?
+            stmt.query(params![cursor, device.id, device.team])?
         };
         let mut last = cursor;
         let mut n = 0;
@@ -678,9 +679,11 @@ impl SqliteStorage {
         let remaining: i64 = if !full {
             0
         } else if whole {
-            tx.query_row(&count_sql, params![next], |r| r.get(0))?
+            tx.query_row(&count_sql, params![next, device.id], |r| r.get(0))?
         } else {
-            tx.query_row(&count_sql, params![next, device.team], |r| r.get(0))?
+            tx.query_row(&count_sql, params![next, device.id, device.team], |r| {
+                r.get(0)
+            })?
         };
         let header = PullHeader {
             cursor: next,

@@ -4,10 +4,10 @@
 use automerge::Automerge;
 use rusqlite::{params, Connection};
 
-use crate::conflicts::conflicts;
+use crate::conflicts::{conflicts, Conflict};
 use crate::document::{self, RecordKind};
 use crate::error::Result;
-use crate::model::{Incident, Violation};
+use crate::model::{Incident, Patrol, Violation};
 use crate::validate::{parse_date, parse_time, quarter_end};
 
 use super::{heads_hex, now_str};
@@ -25,41 +25,78 @@ pub fn is_late(incident: &Incident, v: &Violation) -> bool {
     }
 }
 
+/// A record read once from its document: the check that it is well formed and the projection
+/// rows both come from this one reading.
+pub enum Record {
+    Incident(Incident),
+    Patrol(Patrol),
+    Config,
+}
+
+/// Read a document strictly as a record of `kind` (a malformed document is refused).
+pub fn read_record(doc: &Automerge, kind: RecordKind) -> Result<Record> {
+    Ok(match kind {
+        RecordKind::Incident => Record::Incident(document::read_incident(doc)?),
+        RecordKind::Patrol => Record::Patrol(document::read_patrol(doc)?),
+        RecordKind::Config => document::read_config(doc).map(|_| Record::Config)?,
+    })
+}
+
 /// Store a document's snapshot and heads, and rewrite its projection rows and conflicts.
 pub fn save_doc(conn: &Connection, doc_id: &str, kind: RecordKind, doc: &Automerge) -> Result<()> {
+    let record = read_record(doc, kind)?;
+    save_read(conn, doc_id, kind, doc, &record, &conflicts(doc))
+}
+
+/// [`save_doc`] for a document already read (`record`) and walked for conflicts (`found`).
+pub fn save_read(
+    conn: &Connection,
+    doc_id: &str,
+    kind: RecordKind,
+    doc: &Automerge,
+    record: &Record,
+    found: &[Conflict],
+) -> Result<()> {
     let heads = serde_json::to_string(&heads_hex(&doc.get_heads()))?;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO docs (doc_id, kind, snapshot, heads, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (doc_id) DO UPDATE SET snapshot = excluded.snapshot, heads = excluded.heads,
              updated_at = excluded.updated_at",
-        params![doc_id, kind.as_str(), doc.save(), heads, now_str()],
-    )?;
-    let found = conflicts(doc);
-    conn.execute("DELETE FROM conflicts WHERE doc_id = ?1", [doc_id])?;
-    for c in &found {
-        conn.execute(
+    )?
+    .execute(params![
+        doc_id,
+        kind.as_str(),
+        crate::changes::snapshot(doc),
+        heads,
+        now_str()
+    ])?;
+    conn.prepare_cached("DELETE FROM conflicts WHERE doc_id = ?1")?
+        .execute([doc_id])?;
+    if !found.is_empty() {
+        let mut insert = conn.prepare_cached(
             "INSERT INTO conflicts (doc_id, path, value_json) VALUES (?1, ?2, ?3)",
-            params![doc_id, c.path, serde_json::to_string(&c.values)?],
         )?;
+        for c in found {
+            insert.execute(params![doc_id, c.path, serde_json::to_string(&c.values)?])?;
+        }
     }
-    match kind {
-        RecordKind::Incident => project_incident(conn, &document::read_incident(doc)?, found.len()),
-        RecordKind::Config => document::read_config(doc).map(drop),
-        RecordKind::Patrol => {
-            let p = document::read_patrol(doc)?;
-            conn.execute(
+    match record {
+        Record::Incident(inc) => project_incident(conn, inc, found.len()),
+        Record::Config => Ok(()),
+        Record::Patrol(p) => {
+            conn.prepare_cached(
                 "INSERT OR REPLACE INTO patrols (id, date, team, route, participants, ended_at, created_by)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    p.id,
-                    p.date,
-                    p.team,
-                    serde_json::to_string(&p.route)?,
-                    serde_json::to_string(&p.participants)?,
-                    p.ended_at,
-                    p.created_by
-                ],
-            )?;
+            )?
+            .execute(params![
+                p.id,
+                p.date,
+                p.team,
+                serde_json::to_string(&p.route)?,
+                serde_json::to_string(&p.participants)?,
+                p.ended_at,
+                p.created_by
+            ])?;
             Ok(())
         }
     }
@@ -75,11 +112,12 @@ fn project_incident(conn: &Connection, inc: &Incident, n_conflicts: usize) -> Re
     ]
     .join("\n")
     .to_lowercase();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT OR REPLACE INTO incidents (id, title, occurred_on, reported_on, admin1, admin2, place,
              patrol_id, team, created_by, review_state, search, n_conflicts)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        params![
+    )?
+    .execute(params![
             inc.id,
             inc.title,
             inc.occurred_on,
@@ -93,30 +131,30 @@ fn project_incident(conn: &Connection, inc: &Incident, n_conflicts: usize) -> Re
             inc.review.state.as_str(),
             search,
             n_conflicts as i64
-        ],
-    )?;
-    conn.execute("DELETE FROM violations WHERE incident_id = ?1", [&inc.id])?;
-    for (i, v) in inc.violations.iter().enumerate() {
-        let ev = v.current_event();
-        conn.execute(
-            "INSERT OR REPLACE INTO violations (id, incident_id, ord, type, boys, girls, sex_unknown,
+    ])?;
+    conn.prepare_cached("DELETE FROM violations WHERE incident_id = ?1")?
+        .execute([&inc.id])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT OR REPLACE INTO violations (id, incident_id, ord, type, boys, girls, sex_unknown,
                  party, category, status, status_at, late)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
-                v.id,
-                inc.id,
-                i as i64 + 1,
-                v.kind.as_str(),
-                v.victims.boys,
-                v.victims.girls,
-                v.victims.sex_unknown,
-                v.perpetrator.party,
-                v.perpetrator.category.as_str(),
-                v.status().as_str(),
-                ev.map(|e| e.at.clone()),
-                is_late(inc, v)
-            ],
-        )?;
+    )?;
+    for (i, v) in inc.violations.iter().enumerate() {
+        let ev = v.current_event();
+        insert.execute(params![
+            v.id,
+            inc.id,
+            i as i64 + 1,
+            v.kind.as_str(),
+            v.victims.boys,
+            v.victims.girls,
+            v.victims.sex_unknown,
+            v.perpetrator.party,
+            v.perpetrator.category.as_str(),
+            v.status().as_str(),
+            ev.map(|e| e.at.clone()),
+            is_late(inc, v)
+        ])?;
     }
     Ok(())
 }

@@ -234,6 +234,8 @@ async fn run<T: Transport>(
     // Pull.
     let mut cursor = state.pull_cursor;
     let mut received = 0;
+    // Records already listed in the report (a whole-mission pull lists thousands).
+    let mut listed = std::collections::HashSet::new();
     loop {
         let bytes = with_retry(opts, cancel, progress, || {
             transport.pull(cursor, opts.pull_page)
@@ -246,7 +248,7 @@ async fn run<T: Transport>(
         report.pull_duplicates += r.duplicates;
         report.new_conflicts += r.new_conflicts;
         for id in r.records_changed {
-            if !report.records_changed.contains(&id) {
+            if listed.insert(id.clone()) {
                 report.records_changed.push(id);
             }
         }

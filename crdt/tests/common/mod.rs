@@ -207,7 +207,11 @@ pub fn check_projections(store: &Store) {
     let ids = incident_ids(store);
     let views: Vec<IncidentView> = ids
         .iter()
-        .map(|id| store.incident_view(id).expect("read incident"))
+        .map(|id| {
+            store
+                .incident_view(id)
+                .unwrap_or_else(|e| panic!("read incident: {e:?}"))
+        })
         .collect();
     let incidents: Vec<Incident> = views.iter().map(|v| v.incident.clone()).collect();
     let by_id: BTreeMap<&str, &Incident> = incidents.iter().map(|i| (i.id.as_str(), i)).collect();

@@ -1,0 +1,74 @@
+//! Helpers for applying received changes to a document, shared by the device import and the
+//! endpoint's push checks. Both run for every received change, so each rebuilds the new changes
+//! from the document once (`added_since`), not once per change (`get_change_by_hash`).
+
+use std::collections::HashSet;
+
+use automerge::{Automerge, Change, ChangeHash, ReadDoc};
+
+/// How many of `applied` (just given to `doc.apply_changes`) are not in `doc` because their
+/// dependencies are missing. Automerge keeps such changes in a queue; the queue is empty in the
+/// common case, and only then is every change known to be applied without looking each one up.
+pub fn not_applied(doc: &Automerge, applied: &[Change]) -> usize {
+    if doc.get_missing_deps(&[]).is_empty() {
+        return 0;
+    }
+    applied
+        .iter()
+        .filter(|c| doc.get_change_by_hash(&c.hash()).is_none())
+        .count()
+}
+
+/// The changes `doc` gained since `old_heads` (just after applying `received` to it), in causal
+/// order as the document encodes them, or `None` if one of them is not among `received`. That
+/// happens when Automerge decodes a damaged or non-canonical change that it would encode
+/// differently: its document could not be loaded again, so such a change is refused. (Automerge
+/// may also panic here on such a change; callers run this under `catch_unwind`.)
+pub fn added_since(
+    doc: &Automerge,
+    old_heads: &[ChangeHash],
+    received: &[Change],
+) -> Option<Vec<Change>> {
+    let sent: HashSet<ChangeHash> = received.iter().map(|c| c.hash()).collect();
+    let added = doc.get_changes(old_heads);
+    added
+        .iter()
+        .all(|c| sent.contains(&c.hash()))
+        .then_some(added)
+}
+
+/// A document's snapshot as stored by the device and the endpoint: Automerge's compact format
+/// without DEFLATE. A record's columns are small, and deflating them (a fresh compressor per
+/// column) cost more than applying the changes; the snapshot loads the same either way.
+pub fn snapshot(doc: &Automerge) -> Vec<u8> {
+    doc.save_nocompress()
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{Automerge, ROOT};
+
+    use super::{added_since, not_applied};
+
+    #[test]
+    fn missing_dependencies_and_added_changes() {
+        let mut doc = Automerge::new();
+        for i in 0..3 {
+            let mut tx = doc.transaction();
+            tx.put(ROOT, "n", i).unwrap();
+            tx.commit();
+        }
+        let changes = doc.get_changes(&[]);
+        let mut fresh = Automerge::new();
+        fresh.apply_changes(changes[1..].iter().cloned()).unwrap();
+        assert_eq!(not_applied(&fresh, &changes[1..]), 2);
+        fresh.apply_changes([changes[0].clone()]).unwrap();
+        assert_eq!(not_applied(&fresh, &changes), 0);
+        assert_eq!(fresh.get_heads(), doc.get_heads());
+        let added = added_since(&fresh, &[], &changes).unwrap();
+        let hashes = |v: &[automerge::Change]| v.iter().map(|c| c.hash()).collect::<Vec<_>>();
+        assert_eq!(hashes(&added), hashes(&changes));
+        assert!(added_since(&fresh, &[], &changes[1..]).is_none());
+    }
+}
