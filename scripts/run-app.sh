@@ -11,6 +11,12 @@ DIR=${DIR:-demo/app}
 PORT=${MRM_PORT:-8787}
 URL="http://127.0.0.1:$PORT"
 mkdir -p "$DIR"
+# The demo stores' passphrase (typed on the app's unlock screen). An officer chooses their own.
+export MRM_PASSPHRASE=${MRM_PASSPHRASE:-"demo passphrase"}
+if [ -f "$DIR/laptop/mrm.sqlite" ] && [ ! -f "$DIR/laptop/key.json" ]; then
+  echo "run-app: $DIR was made before stores were encrypted; making it again"
+  rm -rf "$DIR/laptop" "$DIR/adviser" "$DIR/server.sqlite"
+fi
 
 "$MRM" serve --db "$DIR/server.sqlite" --bind "127.0.0.1:$PORT" > "$DIR/serve.log" 2>&1 &
 SERVER=$!
@@ -41,5 +47,6 @@ fi
 
 STORE="$DIR/laptop"
 [ "${ROLE:-officer}" = adviser ] && STORE="$DIR/adviser"
-echo "run-app: endpoint $URL, store $STORE; close the window to stop"
+echo "run-app: endpoint $URL, store $STORE; unlock it with the passphrase: $MRM_PASSPHRASE"
+echo "run-app: close the window to stop"
 "$APP" --data "$STORE"

@@ -244,7 +244,9 @@ mod tests {
 
     fn demo() -> (tempfile::TempDir, mrm_crdt::Store) {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = crate::open::init_store(dir.path(), "MONUSCO", "Test O.", "Goma").unwrap();
+        let pass = mrm_crdt::crypto::Passphrase::new("caseload test passphrase");
+        let mut store =
+            crate::open::init_store(dir.path(), &pass, "MONUSCO", "Test O.", "Goma").unwrap();
         mrm_crdt::demo::populate(&mut store, 120, 7).unwrap();
         (dir, store)
     }
@@ -252,7 +254,7 @@ mod tests {
     #[test]
     fn default_order_and_filters_match_the_core_query() {
         let (dir, store) = demo();
-        let conn = crate::open::open_reader(dir.path()).unwrap();
+        let conn = crate::open::open_reader(dir.path(), store.key().unwrap()).unwrap();
         let q = CaseloadQuery {
             kind: "abduction".into(),
             limit: 20,
@@ -277,8 +279,8 @@ mod tests {
 
     #[test]
     fn sorts_by_any_column_and_survives_odd_input() {
-        let (dir, _store) = demo();
-        let conn = crate::open::open_reader(dir.path()).unwrap();
+        let (dir, store) = demo();
+        let conn = crate::open::open_reader(dir.path(), store.key().unwrap()).unwrap();
         for sort in [
             "title",
             "children",

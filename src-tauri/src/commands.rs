@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use mrm_crdt::conflicts::Conflict;
+use mrm_crdt::crypto::Passphrase;
 use mrm_crdt::edit::ReviewAction;
 use mrm_crdt::history::HistoryEntry;
 use mrm_crdt::input::{EventInput, IncidentPatch, PatrolPatch};
@@ -28,6 +29,10 @@ pub struct AppInfo {
     pub device: Option<Device>,
     pub config: Option<MissionConfig>,
     pub settings: Settings,
+    /// A store exists but the passphrase has not been given (or the app locked itself).
+    pub locked: bool,
+    /// The endpoint revoked this laptop; its store was wiped.
+    pub revoked: bool,
 }
 
 fn info(st: &AppState) -> CmdResult<AppInfo> {
@@ -39,12 +44,15 @@ fn info(st: &AppState) -> CmdResult<AppInfo> {
         Some(s) => (Some(s.device().clone()), s.mission_config()?),
         None => (None, None),
     };
+    drop(guard);
     Ok(AppInfo {
         version: env!("CARGO_PKG_VERSION"),
         data_dir: st.dir.display().to_string(),
         device,
         config,
         settings: st.settings(),
+        locked: st.locked(),
+        revoked: st.revoked.load(std::sync::atomic::Ordering::Relaxed),
     })
 }
 
@@ -72,20 +80,25 @@ pub async fn setup_store(
     mission: String,
     officer: String,
     team: String,
+    passphrase: String,
 ) -> CmdResult<AppInfo> {
     let st = st.inner().clone();
     blocking(move || {
         {
-            let mut guard = st
+            let guard = st
                 .store
                 .lock()
                 .map_err(|_| AppError::internal("the store lock is poisoned"))?;
-            if guard.is_some() {
+            if guard.is_some() || st.has_store() {
                 return Err(AppError::new("refused", "this laptop already has a store"));
             }
-            let store = crate::open::init_store(&st.dir, &mission, &officer, &team)?;
+            let pass = Passphrase::new(passphrase);
+            let store = crate::open::init_store(&st.dir, &pass, &mission, &officer, &team)?;
             st.sync.refresh_from(&app, &store);
-            *guard = Some(store);
+            drop(guard);
+            st.revoked
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+            st.adopt(store)?;
         }
         info(&st)
     })
@@ -113,7 +126,8 @@ pub async fn enroll(
         });
     }
     blocking(move || {
-        let mut store = crate::open::open_store(&st.dir)?;
+        let key = st.key().ok_or_else(AppError::locked)?;
+        let mut store = crate::open::open_store(&st.dir, &key)?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -122,6 +136,44 @@ pub async fn enroll(
         st.sync.refresh_from(&app, &store);
         st.sync.wake();
         Ok(st.sync.snapshot())
+    })
+    .await
+}
+
+/// Unlock the store with its passphrase (a wrong one: `wrong_passphrase`, nothing changes).
+#[tauri::command]
+pub async fn unlock(app: AppHandle, st: St<'_>, passphrase: String) -> CmdResult<AppInfo> {
+    let st = st.inner().clone();
+    blocking(move || {
+        st.unlock(&Passphrase::new(passphrase))?;
+        st.with_store(|s| {
+            st.sync.refresh_from(&app, s);
+            Ok(())
+        })?;
+        st.sync.wake();
+        info(&st)
+    })
+    .await
+}
+
+/// Lock now: the store, its connections and the key are dropped.
+#[tauri::command]
+pub async fn lock(st: St<'_>) -> CmdResult<AppInfo> {
+    let st = st.inner().clone();
+    blocking(move || {
+        st.lock();
+        info(&st)
+    })
+    .await
+}
+
+/// Re-seal the store's key under a new passphrase (the database is not rewritten).
+#[tauri::command]
+pub async fn change_passphrase(st: St<'_>, old: String, new: String) -> CmdResult<()> {
+    let st = st.inner().clone();
+    blocking(move || {
+        let (old, new) = (Passphrase::new(old), Passphrase::new(new));
+        Ok(mrm_crdt::Store::change_passphrase(&st.dir, &old, &new)?)
     })
     .await
 }

@@ -7,7 +7,8 @@ use serde::Serialize;
 /// An error returned by a command.
 #[derive(Debug, Clone, Serialize)]
 pub struct AppError {
-    /// `invalid`, `not_found`, `no_store`, `network`, `server`, `refused`, `internal`.
+    /// `invalid`, `not_found`, `no_store`, `locked`, `wrong_passphrase`, `revoked`, `network`,
+    /// `server`, `refused`, `internal`.
     pub kind: &'static str,
     pub message: String,
     /// Problems per field (paths as in the record JSON, e.g. `violations[1].victims.boys`).
@@ -21,6 +22,11 @@ impl AppError {
             message: message.into(),
             fields: Vec::new(),
         }
+    }
+
+    /// The store is locked: the passphrase is needed.
+    pub fn locked() -> Self {
+        AppError::new("locked", "the store is locked: enter the passphrase")
     }
 
     /// The store has not been set up yet (first run).
@@ -45,6 +51,8 @@ impl From<Error> for AppError {
             Error::Json(_) | Error::UnknownValue { .. } => AppError::new("invalid", message),
             Error::NotFound { .. } => AppError::new("not_found", message),
             Error::NotInitialised(_) => AppError::no_store(),
+            Error::WrongPassphrase => AppError::new("wrong_passphrase", message),
+            Error::Revoked => AppError::new("revoked", message),
             Error::Network(_) => AppError::new("network", message),
             Error::Server { .. } | Error::NotEnrolled => AppError::new("server", message),
             Error::Refused(_)

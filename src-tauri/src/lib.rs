@@ -64,6 +64,9 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::setup_store,
+            commands::unlock,
+            commands::lock,
+            commands::change_passphrase,
             commands::enroll,
             commands::set_settings,
             commands::list_patrols,

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use mrm_crdt::crypto::{Key, Passphrase};
 use mrm_crdt::Store;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
@@ -13,11 +14,25 @@ use crate::open;
 use crate::sync::SyncControl;
 
 /// Preferences kept beside the store, so they survive restarts (and are there before a store is).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     /// `en` or `fr`; empty means "follow the system".
     pub language: String,
+    /// Lock after this many seconds without keyboard, mouse or touch input (0: never).
+    pub auto_lock_seconds: u64,
+}
+
+/// Five minutes without input locks the app unless the officer chose otherwise.
+pub const DEFAULT_AUTO_LOCK_SECONDS: u64 = 300;
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            language: String::new(),
+            auto_lock_seconds: DEFAULT_AUTO_LOCK_SECONDS,
+        }
+    }
 }
 
 const SETTINGS_FILE: &str = "settings.json";
@@ -25,26 +40,84 @@ const SETTINGS_FILE: &str = "settings.json";
 /// The app's state, shared by commands (in an `Arc`, so blocking work can own a handle).
 pub struct AppState {
     pub dir: PathBuf,
-    /// The store the UI reads and writes; `None` until the first-run setup.
+    /// The store the UI reads and writes; `None` before the first-run setup and while locked.
     pub store: Mutex<Option<Store>>,
     reader: Mutex<Option<Connection>>,
+    /// The database key while unlocked (never the passphrase).
+    key: Mutex<Option<Key>>,
+    /// The endpoint revoked this laptop and its store was wiped.
+    pub revoked: std::sync::atomic::AtomicBool,
     pub sync: SyncControl,
 }
 
+fn poisoned() -> AppError {
+    AppError::internal("a lock of the app state is poisoned")
+}
+
 impl AppState {
-    /// Open the store in `dir` if there is one.
+    /// The app's state for the store folder `dir`; the store stays locked until [`Self::unlock`].
     pub fn new(dir: &Path) -> CmdResult<Arc<AppState>> {
-        let store = match open::open_store(dir) {
-            Ok(s) => Some(s),
-            Err(mrm_crdt::Error::NotInitialised(_)) => None,
-            Err(e) => return Err(e.into()),
-        };
         Ok(Arc::new(AppState {
             dir: dir.to_path_buf(),
-            store: Mutex::new(store),
+            store: Mutex::new(None),
             reader: Mutex::new(None),
+            key: Mutex::new(None),
+            revoked: Default::default(),
             sync: SyncControl::default(),
         }))
+    }
+
+    /// Whether a store exists in the folder.
+    pub fn has_store(&self) -> bool {
+        open::has_store(&self.dir)
+    }
+
+    /// Whether a store exists but is not unlocked.
+    pub fn locked(&self) -> bool {
+        self.has_store() && self.key().is_none()
+    }
+
+    /// The unlocked database key, if any.
+    pub fn key(&self) -> Option<Key> {
+        self.key.lock().ok().and_then(|k| k.clone())
+    }
+
+    /// Unlock with the passphrase: a wrong one changes nothing.
+    pub fn unlock(&self, pass: &Passphrase) -> CmdResult<()> {
+        let key = open::unlock(&self.dir, pass)?;
+        let store = open::open_store(&self.dir, &key)?;
+        *self.store.lock().map_err(|_| poisoned())? = Some(store);
+        *self.key.lock().map_err(|_| poisoned())? = Some(key);
+        Ok(())
+    }
+
+    /// Keep a store just created (it is unlocked by its creation).
+    pub fn adopt(&self, store: Store) -> CmdResult<()> {
+        let key = store.key().cloned();
+        *self.store.lock().map_err(|_| poisoned())? = Some(store);
+        *self.key.lock().map_err(|_| poisoned())? = key;
+        Ok(())
+    }
+
+    /// Drop the store, the reader and the key: nothing decrypted stays in this process's hands.
+    pub fn lock(&self) {
+        if let Ok(mut k) = self.key.lock() {
+            *k = None;
+        }
+        if let Ok(mut s) = self.store.lock() {
+            *s = None;
+        }
+        if let Ok(mut r) = self.reader.lock() {
+            *r = None;
+        }
+    }
+
+    fn missing(&self) -> AppError {
+        if self.has_store() {
+            AppError::locked()
+        } else {
+            AppError::no_store()
+        }
     }
 
     /// Run `f` on the UI's store (call from a blocking task, never on the UI thread).
@@ -53,8 +126,10 @@ impl AppState {
             .store
             .lock()
             .map_err(|_| AppError::internal("the store lock is poisoned"))?;
-        let store = guard.as_mut().ok_or_else(AppError::no_store)?;
-        f(store)
+        match guard.as_mut() {
+            Some(store) => f(store),
+            None => Err(self.missing()),
+        }
     }
 
     /// Run `f` on the read-only connection (opened on first use).
@@ -64,12 +139,13 @@ impl AppState {
             .lock()
             .map_err(|_| AppError::internal("the reader lock is poisoned"))?;
         if guard.is_none() {
-            if !self.dir.join(mrm_crdt::store::DB_FILE).is_file() {
-                return Err(AppError::no_store());
-            }
-            *guard = Some(open::open_reader(&self.dir)?);
+            let key = self.key().ok_or_else(|| self.missing())?;
+            *guard = Some(open::open_reader(&self.dir, &key)?);
         }
-        f(guard.as_ref().ok_or_else(AppError::no_store)?)
+        match guard.as_ref() {
+            Some(conn) => f(conn),
+            None => Err(self.missing()),
+        }
     }
 
     pub fn settings(&self) -> Settings {

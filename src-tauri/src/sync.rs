@@ -20,6 +20,8 @@ use crate::open;
 pub const EV_STATUS: &str = "sync-status";
 pub const EV_PROGRESS: &str = "sync-progress";
 pub const EV_RECORDS: &str = "records-changed";
+/// The endpoint revoked this laptop and the store wiped itself.
+pub const EV_REVOKED: &str = "revoked";
 
 /// Default seconds between automatic syncs; `MRM_SYNC_INTERVAL_SECS` overrides (0: only on
 /// demand, as the end-to-end tests use).
@@ -175,10 +177,15 @@ fn once(
     manual: bool,
 ) {
     let control = &st.sync;
-    let mut store = match open::open_store(dir) {
-        Ok(s) => s,
-        Err(_) => return, // no store yet (first run)
+    // Locked (or no store yet): nothing to sync with, and no key to open it.
+    let Some(key) = st.key() else {
+        return;
     };
+    let mut store = match open::open_store(dir, &key) {
+        Ok(s) => s,
+        Err(_) => return,
+    };
+    drop(key);
     let Some(state) = store.sync_state().ok().flatten() else {
         control.refresh_from(app, &store);
         return;
@@ -224,6 +231,22 @@ fn once(
             if !r.records_changed.is_empty() {
                 let _ = app.emit(EV_RECORDS, &r.records_changed);
             }
+        }
+        Err(Error::Revoked) => {
+            // The store wiped itself: drop everything and tell the officer why.
+            tracing::warn!("this device was revoked by the endpoint; its store was wiped");
+            drop(store);
+            st.lock();
+            st.revoked.store(true, Ordering::Relaxed);
+            control.update(app, |s| {
+                *s = SyncStatus {
+                    seq: s.seq,
+                    last_error: Some(Error::Revoked.to_string()),
+                    ..SyncStatus::default()
+                };
+            });
+            let _ = app.emit(EV_REVOKED, ());
+            return;
         }
         Err(e) => tracing::info!("sync failed: {e}"),
     }

@@ -90,6 +90,9 @@ fn launch_with_10000_incidents() {
     for run in 1..=3 {
         let t = Instant::now();
         let s = Session::start(driver.port, &app_bin(), &["--data", d]);
+        s.wait("[data-testid=unlock]");
+        s.type_keys("[data-testid=unlock-passphrase]", mrm_e2e::PASSPHRASE);
+        s.click("[data-testid=unlock-submit]");
         s.wait("[data-testid=case-row]");
         let launch = t.elapsed().as_secs_f64();
         let total = s.attr("[data-testid=case-counts]", "data-total");

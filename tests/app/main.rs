@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use mrm_e2e::{mrm_bin, Device, Server};
+use mrm_e2e::{mrm_bin, Device, Server, PASSPHRASE};
 use serde_json::{json, Value};
 use webdriver::{DriverProcess, Session};
 
@@ -109,6 +109,35 @@ fn launch(d: &DriverProcess, data: &Path) -> Session {
     s
 }
 
+/// The whole text of the page, to check nothing of the records remains on it.
+fn page_text(s: &Session) -> String {
+    s.js("return document.documentElement.outerHTML", json!([]))
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Unlock a locked app with the store's passphrase.
+fn unlock(s: &Session, passphrase: &str) {
+    s.wait("[data-testid=unlock]");
+    s.type_keys("[data-testid=unlock-passphrase]", passphrase);
+    s.click("[data-testid=unlock-submit]");
+    s.wait("[data-testid=nav-caseload]");
+}
+
+/// A locked app shows the unlock screen and nothing of the records.
+fn assert_locked(s: &Session, secrets: &[&str]) {
+    s.wait("[data-testid=unlock]");
+    let page = page_text(s);
+    for secret in secrets {
+        assert!(
+            !page.contains(secret),
+            "`{secret}` is still on the locked screen"
+        );
+    }
+    assert!(!page.contains("data-testid=\"nav-caseload\""));
+}
+
 fn caseload_counts(s: &Session) -> (i64, i64, i64) {
     s.click("[data-testid=nav-caseload]");
     s.wait("[data-testid=case-counts]");
@@ -201,6 +230,18 @@ fn the_desktop_app_end_to_end() {
     s.type_keys("[data-testid=setup-mission]", "MONUSCO");
     s.type_keys("[data-testid=setup-officer]", "Awa D.");
     s.type_keys("[data-testid=setup-team]", "Goma");
+    // The passphrase is chosen twice; a mismatch is refused before anything is created.
+    s.type_keys("[data-testid=setup-passphrase]", PASSPHRASE);
+    s.type_keys("[data-testid=setup-passphrase2]", "not the same");
+    s.click("[data-testid=setup-create]");
+    s.wait_js(
+        "the mismatch message",
+        "return document.querySelector('[data-testid=setup]').innerText.includes('differ')",
+        json!([]),
+    );
+    assert!(!data.join("mrm.sqlite").exists());
+    s.set("[data-testid=setup-passphrase2]", "");
+    s.type_keys("[data-testid=setup-passphrase2]", PASSPHRASE);
     shot(&driver, "01-setup");
     s.click("[data-testid=setup-create]");
     s.type_keys("[data-testid=enroll-url]", &server.url());
@@ -360,6 +401,14 @@ fn the_desktop_app_end_to_end() {
     shot(&driver, "06-caseload-fr");
     s.close();
     let s = launch(&driver, &data);
+    // A restart opens on the unlock screen; a wrong passphrase is refused with a message.
+    s.wait("[data-testid=unlock]");
+    assert!(!page_text(&s).contains("Kiwanja"));
+    s.type_keys("[data-testid=unlock-passphrase]", "wrong passphrase");
+    s.click("[data-testid=unlock-submit]");
+    s.wait("[data-testid=unlock-message]");
+    shot(&driver, "06b-unlock-wrong");
+    unlock(&s, PASSPHRASE);
     s.wait_js(
         "French after a restart",
         "return document.querySelector('[data-testid=nav-caseload]')?.innerText === 'Dossiers'",
@@ -467,6 +516,13 @@ fn the_desktop_app_end_to_end() {
         "only reviewers accept"
     );
     sync_app(&s);
+    // The lock button: nothing readable stays on screen; the passphrase opens it again.
+    step(start, "lock and unlock");
+    s.click("[data-testid=lock]");
+    assert_locked(&s, &["Kiwanja", "Awa D.", "Group Alpha"]);
+    shot(&driver, "08b-locked");
+    unlock(&s, PASSPHRASE);
+    assert_eq!(caseload_counts(&s).0, 1);
     s.close();
 
     // An adviser's laptop (a reviewer, set up with the CLI) syncs from the app, verifies the
@@ -490,6 +546,7 @@ fn the_desktop_app_end_to_end() {
     let adv_token = server.token("Adviser C", "HQ", "reviewer");
     adv(&["enroll", "--server", &server.url(), "--token", &adv_token]);
     let s = launch(&driver, &adviser);
+    unlock(&s, PASSPHRASE);
     sync_app(&s);
     assert_eq!(caseload_counts(&s), (1, 2, 7));
     open_incident(&s, "Kiwanja");
@@ -529,6 +586,27 @@ fn the_desktop_app_end_to_end() {
     );
     shot(&driver, "09-dashboard");
     sync_app(&s);
+    s.close();
+
+    // Auto-lock: with a 3-second idle time, the app locks itself and shows nothing of the records.
+    step(start, "auto-lock");
+    let settings_file = data.join("settings.json");
+    let mut settings: Value = std::fs::read_to_string(&settings_file)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_else(|| json!({}));
+    settings["auto_lock_seconds"] = json!(3);
+    std::fs::write(&settings_file, settings.to_string()).unwrap();
+    let s = launch(&driver, &data);
+    unlock(&s, PASSPHRASE);
+    s.wait("[data-testid=case-row]");
+    let locked_at = Instant::now();
+    assert_locked(&s, &["Kiwanja", "Awa D."]);
+    assert!(
+        locked_at.elapsed() < Duration::from_secs(30),
+        "the app did not lock itself"
+    );
+    shot(&driver, "10-auto-locked");
     s.close();
     drop(driver);
     // The officer's laptop receives the decision.

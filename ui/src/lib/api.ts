@@ -41,6 +41,8 @@ export interface MissionConfig {
 
 export interface Settings {
   language: string;
+  /** Lock after this many seconds without input (0: never). */
+  auto_lock_seconds: number;
 }
 
 export interface AppInfo {
@@ -49,6 +51,10 @@ export interface AppInfo {
   device: Device | null;
   config: MissionConfig | null;
   settings: Settings;
+  /** A store exists but is locked: only the unlock screen may show. */
+  locked: boolean;
+  /** The mission endpoint revoked this laptop and its store was wiped. */
+  revoked: boolean;
 }
 
 export interface VerificationEvent {
@@ -238,8 +244,12 @@ type Json = Record<string, unknown>;
 
 export const api = {
   appInfo: () => invoke<AppInfo>('app_info'),
-  setupStore: (mission: string, officer: string, team: string) =>
-    invoke<AppInfo>('setup_store', { mission, officer, team }),
+  setupStore: (mission: string, officer: string, team: string, passphrase: string) =>
+    invoke<AppInfo>('setup_store', { mission, officer, team, passphrase }),
+  unlock: (passphrase: string) => invoke<AppInfo>('unlock', { passphrase }),
+  lock: () => invoke<AppInfo>('lock'),
+  changePassphrase: (old: string, next: string) =>
+    invoke<void>('change_passphrase', { old, new: next }),
   enroll: (serverUrl: string, token: string) => invoke<SyncStatus>('enroll', { serverUrl, token }),
   setSettings: (settings: Settings) => invoke<Settings>('set_settings', { settings }),
   listPatrols: () => invoke<PatrolRow[]>('list_patrols'),
@@ -269,4 +279,5 @@ export const events = {
     listen<Progress>('sync-progress', (e) => f(e.payload)),
   onRecordsChanged: (f: (ids: string[]) => void): Promise<UnlistenFn> =>
     listen<string[]>('records-changed', (e) => f(e.payload)),
+  onRevoked: (f: () => void): Promise<UnlistenFn> => listen('revoked', () => f()),
 };

@@ -28,3 +28,8 @@ export function takeDraft(patrolId: string): IncidentForm | null {
   draft = null;
   return d;
 }
+
+/** Forget the kept draft (the app locked: nothing typed may stay in memory). */
+export function clearDraft(): void {
+  draft = null;
+}
