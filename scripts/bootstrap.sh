@@ -7,7 +7,9 @@ PACKAGES=(build-essential pkg-config curl ca-certificates
   # The desktop app (Tauri 2 on WebKitGTK).
   libwebkit2gtk-4.1-dev wget file libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
   # Its end-to-end tests: WebKitWebDriver, a virtual display, screenshots.
-  webkit2gtk-driver xvfb xauth imagemagick)
+  webkit2gtk-driver xvfb xauth imagemagick
+  # TLS tests make self-signed certificates; terminal-prompt tests use script (bsdutils).
+  openssl bsdutils)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -60,7 +60,12 @@ impl Counting {
     fn for_store(store: &Store) -> anyhow::Result<Counting> {
         let st = store.sync_state()?.context("the store is not enrolled")?;
         Ok(Counting {
-            inner: HttpTransport::new(&st.server_url, &st.device_id, &st.secret)?,
+            inner: HttpTransport::new(
+                &st.server_url,
+                &st.device_id,
+                &st.secret,
+                st.tls_pin.as_deref(),
+            )?,
             up: AtomicU64::new(0),
             down: AtomicU64::new(0),
             pushes: AtomicU64::new(0),
@@ -235,7 +240,7 @@ fn enrolled_store(
 ) -> anyhow::Result<Store> {
     let mut store = Store::init(dir, &bench_pass(), MISSION, officer, team)?;
     let (_, token) = admin.create_enrollment(officer, team, role, TOKEN_TTL)?;
-    rt.block_on(sync::enroll(&mut store, url, &token))
+    rt.block_on(sync::enroll(&mut store, url, &token, None))
         .with_context(|| format!("enrollment of {officer} failed"))?;
     Ok(store)
 }

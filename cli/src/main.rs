@@ -92,6 +92,12 @@ enum Command {
         db: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: String,
+        /// Serve HTTPS with this certificate (PEM); needs --tls-key.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM); needs --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Administer the sync endpoint's database.
     Admin {
@@ -104,8 +110,12 @@ enum Command {
     Enroll {
         #[arg(long)]
         server: String,
+        /// The one-time token (for HTTPS it carries the endpoint's certificate fingerprint).
         #[arg(long)]
         token: String,
+        /// The endpoint's certificate SHA-256 fingerprint, if the token does not carry it.
+        #[arg(long)]
+        fingerprint: Option<String>,
     },
     /// Sync with the endpoint this store is enrolled with.
     Sync {
@@ -234,9 +244,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             per_device,
             json,
         } => bench_sync::run(incidents, devices, per_device, json),
-        Command::Serve { db, bind } => net::serve(&db, &bind),
+        Command::Serve {
+            db,
+            bind,
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = tls_cert
+                .zip(tls_key)
+                .map(|(cert, key)| mrm_server::TlsFiles { cert, key });
+            net::serve(&db, &bind, tls.as_ref())
+        }
         Command::Admin { db, command } => net::admin(&db, command),
-        Command::Enroll { server, token } => net::enroll(&data, &server, &token),
+        Command::Enroll {
+            server,
+            token,
+            fingerprint,
+        } => net::enroll(&data, &server, &token, fingerprint.as_deref()),
         Command::Sync {
             json,
             attempts,

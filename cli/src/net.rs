@@ -48,6 +48,10 @@ pub enum DeviceCmd {
         /// Hours until the token expires.
         #[arg(long, default_value_t = 72)]
         ttl_hours: u64,
+        /// The endpoint's TLS certificate (PEM): the token then carries its fingerprint, which
+        /// the device pins.
+        #[arg(long)]
+        tls_cert: Option<std::path::PathBuf>,
     },
     /// List devices.
     List {
@@ -76,8 +80,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-pub fn serve(db: &Path, bind: &str) -> anyhow::Result<()> {
-    runtime()?.block_on(mrm_server::serve(db, bind))?;
+pub fn serve(db: &Path, bind: &str, tls: Option<&mrm_server::TlsFiles>) -> anyhow::Result<()> {
+    runtime()?.block_on(mrm_server::serve(db, bind, tls))?;
     Ok(())
 }
 
@@ -89,8 +93,13 @@ pub fn admin(db: &Path, c: AdminCmd) -> anyhow::Result<()> {
             team,
             role,
             ttl_hours,
+            tls_cert,
         }) => {
             let role = Role::parse(&role).context("unknown role")?;
+            let pin = tls_cert
+                .as_deref()
+                .map(mrm_server::tls::fingerprint_of_pem)
+                .transpose()?;
             let (device, token) = storage.create_enrollment(
                 &officer,
                 &team,
@@ -104,7 +113,10 @@ pub fn admin(db: &Path, c: AdminCmd) -> anyhow::Result<()> {
                 role.as_str(),
                 device.team
             );
-            println!("{token}");
+            match pin {
+                Some(pin) => println!("{}", mrm_crdt::sync::pin::token_with_pin(&token, &pin)),
+                None => println!("{token}"),
+            }
         }
         AdminCmd::Device(DeviceCmd::List { json }) => {
             let list = storage.list_devices()?;
@@ -191,9 +203,14 @@ pub fn admin(db: &Path, c: AdminCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn enroll(data: &Path, server: &str, token: &str) -> anyhow::Result<()> {
+pub fn enroll(
+    data: &Path,
+    server: &str,
+    token: &str,
+    fingerprint: Option<&str>,
+) -> anyhow::Result<()> {
     let mut store = crate::unlock::open(data)?;
-    let resp = runtime()?.block_on(sync::enroll(&mut store, server, token))?;
+    let resp = runtime()?.block_on(sync::enroll(&mut store, server, token, fingerprint))?;
     println!(
         "enrolled as device {} ({} {} of team {}) with {}",
         resp.device_id,
@@ -259,7 +276,12 @@ pub fn sync(data: &Path, json: bool, attempts: u32, page: i64) -> anyhow::Result
     }
     let mut store = crate::unlock::open(data)?;
     let state = store.sync_state()?.ok_or(mrm_crdt::Error::NotEnrolled)?;
-    let transport = HttpTransport::new(&state.server_url, &state.device_id, &state.secret)?;
+    let transport = HttpTransport::new(
+        &state.server_url,
+        &state.device_id,
+        &state.secret,
+        state.tls_pin.as_deref(),
+    )?;
     let bar = Bar {
         tty: std::io::stderr().is_terminal() && !json,
     };

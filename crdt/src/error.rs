@@ -69,6 +69,8 @@ pub enum Error {
     },
     #[error("this device has been revoked by the mission: its local store has been wiped")]
     Revoked,
+    #[error("the sync endpoint's certificate has changed (pinned sha256 {expected}, got {found}); nothing was sent. If the mission replaced it, re-enroll this device")]
+    CertificateChanged { expected: String, found: String },
     #[error("wrong passphrase")]
     WrongPassphrase,
     #[error("invalid bundle: wrong passphrase, or the file is damaged or cut short; nothing was imported")]

@@ -70,6 +70,7 @@ fn a_store_of_schema_2_is_migrated_with_its_rows() {
          DROP TABLE violations;
          ALTER TABLE v2 RENAME TO violations;
          DROP TABLE held_records;
+         ALTER TABLE sync_state DROP COLUMN tls_pin;
          PRAGMA user_version = 2;",
     )
     .unwrap();

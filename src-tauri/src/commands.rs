@@ -132,7 +132,7 @@ pub async fn enroll(
             .enable_all()
             .build()
             .map_err(|e| AppError::internal(format!("cannot start the network runtime: {e}")))?;
-        rt.block_on(mrm_crdt::sync::enroll(&mut store, &url, &token))?;
+        rt.block_on(mrm_crdt::sync::enroll(&mut store, &url, &token, None))?;
         st.sync.refresh_from(&app, &store);
         st.sync.wake();
         Ok(st.sync.snapshot())

@@ -99,11 +99,13 @@ impl AppState {
         Ok(())
     }
 
-    /// Drop the store, the reader and the key: nothing decrypted stays in this process's hands.
+    /// Drop the store, the reader and the key, and stop a sync in progress (which holds its own
+    /// connection until its next step): nothing decrypted stays in this process's hands.
     pub fn lock(&self) {
         if let Ok(mut k) = self.key.lock() {
             *k = None;
         }
+        self.sync.cancel();
         if let Ok(mut s) = self.store.lock() {
             *s = None;
         }

@@ -190,7 +190,12 @@ fn once(
         control.refresh_from(app, &store);
         return;
     };
-    let transport = match HttpTransport::new(&state.server_url, &state.device_id, &state.secret) {
+    let transport = match HttpTransport::new(
+        &state.server_url,
+        &state.device_id,
+        &state.secret,
+        state.tls_pin.as_deref(),
+    ) {
         Ok(t) => t,
         Err(e) => {
             control.update(app, |s| s.last_error = Some(e.to_string()));
@@ -198,6 +203,11 @@ fn once(
         }
     };
     control.cancel.store(false, Ordering::Relaxed);
+    // Locked since the key was read: `lock` drops the key, then cancels, so either this sees
+    // no key or the sync below sees the cancel at its next step.
+    if st.key().is_none() {
+        return;
+    }
     control.update(app, |s| {
         s.running = true;
         s.progress = None;
@@ -250,6 +260,7 @@ fn once(
         }
         Err(e) => tracing::info!("sync failed: {e}"),
     }
+    let locked = st.key().is_none();
     control.update(app, |s| {
         s.running = false;
         s.progress = None;
@@ -265,6 +276,8 @@ fn once(
                     warnings: r.warnings,
                 });
             }
+            // Stopped by a lock: not a failure worth showing after the next unlock.
+            Err(Error::Cancelled) if locked => {}
             Err(e) => {
                 s.online = Some(!matches!(e, Error::Network(_)));
                 s.last_error = Some(e.to_string());

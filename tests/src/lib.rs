@@ -96,6 +96,8 @@ pub fn mrm_ok(args: &[&str], stdin: Option<&str>) -> String {
 pub struct Server {
     pub db: PathBuf,
     pub addr: String,
+    /// Certificate and key (PEM) when serving HTTPS.
+    pub tls: Option<(PathBuf, PathBuf)>,
     child: Option<Child>,
 }
 
@@ -107,9 +109,24 @@ impl Server {
 
     /// Start on a given address (to restart on the same port).
     pub fn start_on(db: &Path, bind: &str) -> Server {
+        Server::spawn(db, bind, None)
+    }
+
+    /// Start serving HTTPS with a certificate and key (PEM files).
+    pub fn start_tls(db: &Path, bind: &str, cert: &Path, key: &Path) -> Server {
+        Server::spawn(db, bind, Some((cert.to_path_buf(), key.to_path_buf())))
+    }
+
+    fn spawn(db: &Path, bind: &str, tls: Option<(PathBuf, PathBuf)>) -> Server {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         for _ in 0..50 {
+            let mut args = vec!["serve", "--db", db.to_str().unwrap(), "--bind", bind];
+            if let Some((cert, key)) = &tls {
+                args.extend(["--tls-cert", cert.to_str().unwrap()]);
+                args.extend(["--tls-key", key.to_str().unwrap()]);
+            }
             let mut child = Command::new(mrm_bin())
-                .args(["serve", "--db", db.to_str().unwrap(), "--bind", bind])
+                .args(&args)
                 .env("MRM_LOG", "warn")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
@@ -119,10 +136,12 @@ impl Server {
             BufReader::new(child.stdout.take().unwrap())
                 .read_line(&mut line)
                 .unwrap();
-            if let Some(addr) = line.trim().strip_prefix("mrm serve: listening on http://") {
+            let prefix = format!("mrm serve: listening on {scheme}://");
+            if let Some(addr) = line.trim().strip_prefix(prefix.as_str()) {
                 return Server {
                     db: db.to_path_buf(),
                     addr: addr.to_string(),
+                    tls,
                     child: Some(child),
                 };
             }
@@ -135,7 +154,8 @@ impl Server {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Kill the process with SIGKILL (a crash, not a shutdown).
@@ -149,7 +169,7 @@ impl Server {
     /// Kill and start again on the same port and database.
     pub fn restart(&mut self) {
         self.kill();
-        let again = Server::start_on(&self.db, &self.addr);
+        let again = Server::spawn(&self.db, &self.addr, self.tls.clone());
         self.child = again.child_take();
     }
 

@@ -144,6 +144,10 @@ const MIGRATIONS: &[&str] = &[
         held_at  TEXT NOT NULL
     );
     "#,
+    // 5: the SHA-256 fingerprint of the endpoint's TLS certificate, pinned at enrollment.
+    r#"
+    ALTER TABLE sync_state ADD COLUMN tls_pin TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

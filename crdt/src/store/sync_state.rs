@@ -22,6 +22,8 @@ pub struct SyncState {
     pub push_seq: i64,
     pub last_sync_at: Option<String>,
     pub last_error: Option<String>,
+    /// The endpoint's certificate fingerprint, pinned at enrollment (HTTPS endpoints).
+    pub tls_pin: Option<String>,
 }
 
 /// A record whose local changes the endpoint refused.
@@ -45,7 +47,8 @@ impl Store {
         Ok(self
             .conn()
             .query_row(
-                "SELECT server_url, device_id, secret, role, pull_cursor, push_seq, last_sync_at, last_error
+                "SELECT server_url, device_id, secret, role, pull_cursor, push_seq, last_sync_at,
+                        last_error, tls_pin
                  FROM sync_state",
                 [],
                 |r| {
@@ -59,6 +62,7 @@ impl Store {
                         push_seq: r.get(5)?,
                         last_sync_at: r.get(6)?,
                         last_error: r.get(7)?,
+                        tls_pin: r.get(8)?,
                     })
                 },
             )
@@ -67,11 +71,16 @@ impl Store {
 
     /// Remember a new enrollment (replacing an earlier one: cursors start over, which is safe
     /// because every step is idempotent).
-    pub fn save_enrollment(&mut self, server_url: &str, e: &EnrollResponse) -> Result<()> {
+    pub fn save_enrollment(
+        &mut self,
+        server_url: &str,
+        e: &EnrollResponse,
+        tls_pin: Option<&str>,
+    ) -> Result<()> {
         self.conn.execute(
-            "INSERT OR REPLACE INTO sync_state (singleton, server_url, device_id, secret, role)
-             VALUES (1, ?1, ?2, ?3, ?4)",
-            params![server_url, e.device_id, e.secret, e.role.as_str()],
+            "INSERT OR REPLACE INTO sync_state (singleton, server_url, device_id, secret, role, tls_pin)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+            params![server_url, e.device_id, e.secret, e.role.as_str(), tls_pin],
         )?;
         Ok(())
     }

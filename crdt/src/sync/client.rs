@@ -114,16 +114,40 @@ where
 }
 
 /// Enroll this store with an endpoint using a one-time token, and remember the credential.
-pub async fn enroll(store: &mut Store, server_url: &str, token: &str) -> Result<EnrollResponse> {
+pub async fn enroll(
+    store: &mut Store,
+    server_url: &str,
+    token: &str,
+    fingerprint: Option<&str>,
+) -> Result<EnrollResponse> {
     let d = store.device().clone();
+    let (token, carried) = crate::sync::pin::split_token(token)?;
+    let pin = match (
+        fingerprint.map(crate::sync::pin::normalize).transpose()?,
+        carried,
+    ) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(Error::Refused(
+                "the fingerprint given differs from the one the token carries".into(),
+            ))
+        }
+        (a, b) => a.or(b),
+    };
+    if server_url.trim().starts_with("https://") && pin.is_none() {
+        return Err(Error::Refused(
+            "an https endpoint is trusted by its certificate fingerprint: use the token the \
+             administrator printed with --tls-cert, or give --fingerprint (printed by mrm serve)"
+                .into(),
+        ));
+    }
     let req = EnrollRequest {
-        token: token.trim().to_string(),
+        token,
         team: d.team.clone(),
         mission: d.mission.clone(),
         actor: d.actor.clone(),
     };
-    let resp = enroll_request(server_url, &req).await?;
-    store.save_enrollment(server_url.trim_end_matches('/'), &resp)?;
+    let resp = enroll_request(server_url, &req, pin.as_deref()).await?;
+    store.save_enrollment(server_url.trim_end_matches('/'), &resp, pin.as_deref())?;
     Ok(resp)
 }
 

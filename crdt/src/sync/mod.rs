@@ -3,6 +3,7 @@
 //! through a callback so the CLI can draw a bar and the app can emit events.
 
 pub mod client;
+pub mod pin;
 pub mod protocol;
 pub mod transport;
 

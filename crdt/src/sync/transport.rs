@@ -2,9 +2,11 @@
 //! can put anything behind [`Transport`].
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::sync::pin::PinnedVerifier;
 use crate::sync::protocol::{EnrollRequest, EnrollResponse, ErrorBody, MeResponse, PushResponse};
 
 /// What the sync client needs from the network.
@@ -22,9 +24,30 @@ pub trait Transport: Sync {
 
 /// HTTP(S) to the mission endpoint.
 pub struct HttpTransport {
-    client: reqwest::Client,
+    client: Client,
     base: String,
     credential: String,
+}
+
+/// A reqwest client, and for a pinned endpoint what its verifier saw on a mismatch.
+struct Client {
+    http: reqwest::Client,
+    pin: Option<(String, Arc<Mutex<Option<String>>>)>,
+}
+
+impl Client {
+    /// A network error, or the certificate change that caused it.
+    fn error(&self, e: reqwest::Error) -> Error {
+        if let Some((expected, seen)) = &self.pin {
+            if let Some(found) = seen.lock().ok().and_then(|s| s.clone()) {
+                return Error::CertificateChanged {
+                    expected: expected.clone(),
+                    found,
+                };
+            }
+        }
+        network(e)
+    }
 }
 
 fn install_crypto() {
@@ -32,16 +55,29 @@ fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-fn client() -> Result<reqwest::Client> {
+/// A client; with a pin, it trusts exactly the endpoint certificate with that fingerprint.
+fn client(pin: Option<&str>) -> Result<Client> {
     install_crypto();
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         // Generous: a page over a slow satellite link takes a while; a dead link is caught by
         // the read timeout.
         .timeout(Duration::from_secs(300))
-        .read_timeout(Duration::from_secs(60))
+        .read_timeout(Duration::from_secs(60));
+    let mut pinned = None;
+    if let Some(pin) = pin {
+        let verifier = PinnedVerifier::new(pin)?;
+        pinned = Some((verifier.expected().to_string(), verifier.mismatch.clone()));
+        let tls = rustls::ClientConfig::builder()
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth();
+        builder = builder.use_preconfigured_tls(tls);
+    }
+    let http = builder
         .build()
-        .map_err(|e| Error::Network(format!("cannot set up HTTP: {e}")))
+        .map_err(|e| Error::Network(format!("cannot set up HTTP: {e}")))?;
+    Ok(Client { http, pin: pinned })
 }
 
 fn network(e: reqwest::Error) -> Error {
@@ -83,10 +119,17 @@ async fn check(resp: reqwest::Response) -> Result<reqwest::Response> {
 }
 
 impl HttpTransport {
-    /// A transport to `base` (e.g. `http://127.0.0.1:8080`) with a device credential.
-    pub fn new(base: &str, device_id: &str, secret: &str) -> Result<Self> {
+    /// A transport to `base` (e.g. `http://127.0.0.1:8080`) with a device credential; an
+    /// `https` endpoint is trusted by the certificate fingerprint `pin` only.
+    pub fn new(base: &str, device_id: &str, secret: &str, pin: Option<&str>) -> Result<Self> {
+        if base.trim().starts_with("https://") && pin.is_none() {
+            return Err(Error::Refused(
+                "this store has no certificate fingerprint for its https endpoint: re-enroll it"
+                    .into(),
+            ));
+        }
         Ok(HttpTransport {
-            client: client()?,
+            client: client(pin)?,
             base: base.trim_end_matches('/').to_string(),
             credential: format!("Bearer {device_id}:{secret}"),
         })
@@ -96,24 +139,31 @@ impl HttpTransport {
     pub async fn whoami(&self) -> Result<MeResponse> {
         let resp = self
             .client
+            .http
             .get(format!("{}/v1/me", self.base))
             .header("Authorization", &self.credential)
             .send()
             .await
-            .map_err(network)?;
+            .map_err(|e| self.client.error(e))?;
         check(resp).await?.json().await.map_err(network)
     }
 }
 
-/// Exchange an enrollment token for a credential.
-pub async fn enroll_request(base: &str, req: &EnrollRequest) -> Result<EnrollResponse> {
+/// Exchange an enrollment token for a credential (over the pinned certificate, if any).
+pub async fn enroll_request(
+    base: &str,
+    req: &EnrollRequest,
+    pin: Option<&str>,
+) -> Result<EnrollResponse> {
     let base = base.trim_end_matches('/');
-    let resp = client()?
+    let client = client(pin)?;
+    let resp = client
+        .http
         .post(format!("{base}/v1/enroll"))
         .json(req)
         .send()
         .await
-        .map_err(network)?;
+        .map_err(|e| client.error(e))?;
     check(resp).await?.json().await.map_err(network)
 }
 
@@ -121,19 +171,21 @@ impl Transport for HttpTransport {
     async fn push(&self, body: Vec<u8>) -> Result<PushResponse> {
         let resp = self
             .client
+            .http
             .post(format!("{}/v1/push", self.base))
             .header("Authorization", &self.credential)
             .header("Content-Type", "application/x-mrm-frames")
             .body(body)
             .send()
             .await
-            .map_err(network)?;
+            .map_err(|e| self.client.error(e))?;
         check(resp).await?.json().await.map_err(network)
     }
 
     async fn pull(&self, cursor: i64, limit: i64) -> Result<Vec<u8>> {
         let resp = self
             .client
+            .http
             .get(format!(
                 "{}/v1/pull?cursor={cursor}&limit={limit}",
                 self.base
@@ -141,7 +193,7 @@ impl Transport for HttpTransport {
             .header("Authorization", &self.credential)
             .send()
             .await
-            .map_err(network)?;
+            .map_err(|e| self.client.error(e))?;
         let bytes = check(resp).await?.bytes().await.map_err(network)?;
         Ok(bytes.to_vec())
     }
