@@ -24,81 +24,108 @@ impl Drop for TempDir {
     }
 }
 
-/// What one suite measures, in milliseconds unless named otherwise.
-struct Suite {
-    populate_incidents_per_s: f64,
-    edit_p50: f64,
-    edit_p95: f64,
-    list_p50: f64,
+/// One store under measurement: the encrypted one, or the unencrypted baseline.
+struct Subject {
+    dir: std::path::PathBuf,
+    key: Option<mrm_crdt::crypto::Key>,
+    store: Option<Store>,
+    ids: Vec<String>,
+    populate_s: f64,
+    edits: Vec<Duration>,
+    lists: Vec<Duration>,
+    opens: Vec<Duration>,
     matched: i64,
-    open_p50: f64,
-    changes: Vec<(String, Vec<u8>)>,
 }
 
-/// The same workload on an encrypted store (`key` given) or on the unencrypted baseline.
-fn suite(dir: &std::path::Path, incidents: usize, encrypted: bool) -> anyhow::Result<Suite> {
-    let pass = mrm_crdt::crypto::Passphrase::new("bench passphrase");
-    let mut store = if encrypted {
-        Store::init(dir, &pass, "BENCH", "Bench Officer", "A")?
-    } else {
-        Store::init_unencrypted_baseline(dir, "BENCH", "Bench Officer", "A")?
-    };
-    let key = store.key().cloned();
-    let reopen = || match &key {
-        Some(k) => Store::open_with_key(dir, k),
-        None => Store::open_unencrypted_baseline(dir),
-    };
+impl Subject {
+    fn new(dir: std::path::PathBuf, encrypted: bool, incidents: usize) -> anyhow::Result<Subject> {
+        let pass = mrm_crdt::crypto::Passphrase::new("bench passphrase");
+        let mut store = if encrypted {
+            Store::init(&dir, &pass, "BENCH", "Bench Officer", "A")?
+        } else {
+            Store::init_unencrypted_baseline(&dir, "BENCH", "Bench Officer", "A")?
+        };
+        let t = Instant::now();
+        let ids = mrm_crdt::demo::populate(&mut store, incidents, 7)?;
+        Ok(Subject {
+            key: store.key().cloned(),
+            populate_s: t.elapsed().as_secs_f64(),
+            dir,
+            store: Some(store),
+            ids,
+            edits: Vec::new(),
+            lists: Vec::new(),
+            opens: Vec::new(),
+            matched: 0,
+        })
+    }
 
-    let t = Instant::now();
-    let ids = mrm_crdt::demo::populate(&mut store, incidents, 7)?;
-    let populate_s = t.elapsed().as_secs_f64();
+    fn reopen(&self) -> mrm_crdt::Result<Store> {
+        match &self.key {
+            Some(k) => Store::open_with_key(&self.dir, k),
+            None => Store::open_unencrypted_baseline(&self.dir),
+        }
+    }
 
-    let mut edits = Vec::new();
-    for (n, id) in ids.iter().cycle().take(200).enumerate() {
+    fn store(&mut self) -> anyhow::Result<&mut Store> {
+        self.store.as_mut().context("the store is closed")
+    }
+
+    fn edit(&mut self, n: usize) -> anyhow::Result<()> {
+        let id = self.ids[n % self.ids.len()].clone();
         let patch = IncidentPatch {
             narrative: Some(format!("Edited narrative number {n}.")),
             ..IncidentPatch::default()
         };
         let t = Instant::now();
-        store.edit_incident(id, &patch)?;
-        edits.push(t.elapsed());
+        self.store()?.edit_incident(&id, &patch)?;
+        self.edits.push(t.elapsed());
+        Ok(())
     }
 
+    fn list(&mut self, filter: &IncidentFilter) -> anyhow::Result<()> {
+        let t = Instant::now();
+        self.matched = self.store()?.list_incidents(filter)?.total;
+        self.lists.push(t.elapsed());
+        Ok(())
+    }
+
+    fn open(&mut self) -> anyhow::Result<()> {
+        let t = Instant::now();
+        let s = self.reopen()?;
+        s.list_incidents(&IncidentFilter {
+            limit: Some(50),
+            ..IncidentFilter::default()
+        })?;
+        self.opens.push(t.elapsed());
+        Ok(())
+    }
+}
+
+/// Each step runs on the baseline and then on the encrypted store, alternately, so that both
+/// see the same machine load.
+fn measure(plain: &mut Subject, enc: &mut Subject) -> anyhow::Result<()> {
+    for n in 0..200 {
+        plain.edit(n)?;
+        enc.edit(n)?;
+    }
     let filter = IncidentFilter {
         kind: Some(ViolationType::Abduction),
         text: Some("kiwanja".into()),
         limit: Some(50),
         ..IncidentFilter::default()
     };
-    let mut lists = Vec::new();
-    let mut matched = 0;
     for _ in 0..50 {
-        let t = Instant::now();
-        matched = store.list_incidents(&filter)?.total;
-        lists.push(t.elapsed());
+        plain.list(&filter)?;
+        enc.list(&filter)?;
     }
-    drop(store);
-
-    let mut opens = Vec::new();
-    for _ in 0..20 {
-        let t = Instant::now();
-        let s = reopen()?;
-        s.list_incidents(&IncidentFilter {
-            limit: Some(50),
-            ..IncidentFilter::default()
-        })?;
-        opens.push(t.elapsed());
+    plain.store = None;
+    enc.store = None;
+    for _ in 0..30 {
+        plain.open()?;
+        enc.open()?;
     }
-    let changes = reopen()?.changes_missing_from(None)?;
-    Ok(Suite {
-        populate_incidents_per_s: incidents as f64 / populate_s,
-        edit_p50: percentile(&mut edits, 0.5),
-        edit_p95: percentile(&mut edits, 0.95),
-        list_p50: percentile(&mut lists, 0.5),
-        matched,
-        open_p50: percentile(&mut opens, 0.5),
-        changes,
-    })
+    Ok(())
 }
 
 fn cost_pct(with: f64, without: f64) -> f64 {
@@ -107,9 +134,10 @@ fn cost_pct(with: f64, without: f64) -> f64 {
 
 pub fn run(incidents: usize, json: bool) -> anyhow::Result<()> {
     let root = TempDir(std::env::temp_dir().join(format!("mrm-bench-{}", uuid::Uuid::now_v7())));
-    // Baseline first, then the same workload encrypted, in one run on one machine.
-    let plain = suite(&root.0.join("plain"), incidents, false)?;
-    let enc = suite(&root.0.join("a"), incidents, true)?;
+    // The same workload on an unencrypted baseline and on an encrypted store, in one run.
+    let mut plain = Subject::new(root.0.join("plain"), false, incidents)?;
+    let mut enc = Subject::new(root.0.join("a"), true, incidents)?;
+    measure(&mut plain, &mut enc)?;
 
     // Unlocking (Argon2id) is paid once per session, by design; reported on its own.
     let pass = mrm_crdt::crypto::Passphrase::new("bench passphrase");
@@ -120,7 +148,7 @@ pub fn run(incidents: usize, json: bool) -> anyhow::Result<()> {
         unlocks.push(t.elapsed());
     }
 
-    let changes = enc.changes;
+    let changes = enc.reopen()?.changes_missing_from(None)?;
     let bytes: usize = changes.iter().map(|(_, b)| b.len()).sum();
     let n_changes = changes.len();
     let mut fresh = Store::init(&root.0.join("b"), &pass, "BENCH", "Other Officer", "B")?;
@@ -130,23 +158,23 @@ pub fn run(incidents: usize, json: bool) -> anyhow::Result<()> {
 
     let figures = serde_json::json!({
         "incidents": incidents,
-        "populate_incidents_per_s": enc.populate_incidents_per_s,
-        "durable_edit_ms_p50": enc.edit_p50,
-        "durable_edit_ms_p95": enc.edit_p95,
-        "filtered_list_ms_p50": enc.list_p50,
+        "populate_incidents_per_s": incidents as f64 / enc.populate_s,
+        "durable_edit_ms_p50": percentile(&mut enc.edits, 0.5),
+        "durable_edit_ms_p95": percentile(&mut enc.edits, 0.95),
+        "filtered_list_ms_p50": percentile(&mut enc.lists, 0.5),
         "filtered_list_matches": enc.matched,
-        "open_and_first_page_ms_p50": enc.open_p50,
+        "open_and_first_page_ms_p50": percentile(&mut enc.opens, 0.5),
         "unlock_argon2id_ms_p50": percentile(&mut unlocks, 0.5),
         "import_changes": n_changes,
         "import_changes_per_s": n_changes as f64 / import_s,
         "change_bytes_per_incident": bytes as f64 / incidents.max(1) as f64,
-        "unencrypted_durable_edit_ms_p50": plain.edit_p50,
-        "unencrypted_filtered_list_ms_p50": plain.list_p50,
-        "unencrypted_open_and_first_page_ms_p50": plain.open_p50,
-        "unencrypted_populate_incidents_per_s": plain.populate_incidents_per_s,
-        "encryption_cost_durable_edit_pct": cost_pct(enc.edit_p50, plain.edit_p50),
-        "encryption_cost_filtered_list_pct": cost_pct(enc.list_p50, plain.list_p50),
-        "encryption_cost_open_pct": cost_pct(enc.open_p50, plain.open_p50),
+        "unencrypted_durable_edit_ms_p50": percentile(&mut plain.edits, 0.5),
+        "unencrypted_filtered_list_ms_p50": percentile(&mut plain.lists, 0.5),
+        "unencrypted_open_and_first_page_ms_p50": percentile(&mut plain.opens, 0.5),
+        "unencrypted_populate_incidents_per_s": incidents as f64 / plain.populate_s,
+        "encryption_cost_durable_edit_pct": cost_pct(percentile(&mut enc.edits, 0.5), percentile(&mut plain.edits, 0.5)),
+        "encryption_cost_filtered_list_pct": cost_pct(percentile(&mut enc.lists, 0.5), percentile(&mut plain.lists, 0.5)),
+        "encryption_cost_open_pct": cost_pct(percentile(&mut enc.opens, 0.5), percentile(&mut plain.opens, 0.5)),
     });
     if json {
         println!("{}", serde_json::to_string_pretty(&figures)?);

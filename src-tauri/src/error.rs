@@ -59,6 +59,7 @@ impl From<Error> for AppError {
             | Error::AlreadyInitialised(_)
             | Error::WrongMission { .. }
             | Error::MissingDependencies(_)
+            | Error::CertificateChanged { .. }
             | Error::Cancelled => AppError::new("refused", message),
             _ => AppError::internal(message),
         }

@@ -175,3 +175,42 @@ pub async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| AppError::internal(format!("background task failed: {e}")))?
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locked_until_the_passphrase_and_after_a_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = AppState::new(dir.path()).unwrap();
+        assert!(!st.locked());
+        assert_eq!(st.with_store(|_| Ok(())).unwrap_err().kind, "no_store");
+
+        let pass = Passphrase::new("state test passphrase");
+        drop(open::init_store(dir.path(), &pass, "MONUSCO", "Test O.", "Goma").unwrap());
+        assert!(st.locked());
+        assert_eq!(st.with_store(|_| Ok(())).unwrap_err().kind, "locked");
+        assert_eq!(st.with_reader(|_| Ok(())).unwrap_err().kind, "locked");
+        let wrong = st.unlock(&Passphrase::new("not the passphrase"));
+        assert_eq!(wrong.unwrap_err().kind, "wrong_passphrase");
+        assert!(st.locked());
+
+        st.unlock(&pass).unwrap();
+        assert!(!st.locked());
+        let officer = st.with_store(|s| Ok(s.device().officer.clone())).unwrap();
+        assert_eq!(officer, "Test O.");
+        st.with_reader(|_| Ok(())).unwrap();
+
+        st.lock();
+        assert!(st.locked() && st.key().is_none());
+        assert_eq!(st.with_store(|_| Ok(())).unwrap_err().kind, "locked");
+        assert_eq!(st.with_reader(|_| Ok(())).unwrap_err().kind, "locked");
+    }
+
+    #[test]
+    fn settings_default_to_a_five_minute_lock() {
+        let s: Settings = serde_json::from_str(r#"{"language": "fr"}"#).unwrap();
+        assert_eq!((s.language.as_str(), s.auto_lock_seconds), ("fr", 300));
+    }
+}

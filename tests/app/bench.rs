@@ -4,8 +4,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::helpers::{app_bin, artifacts, shot};
 use crate::webdriver::{DriverProcess, Session};
-use crate::{app_bin, artifacts, shot};
 
 /// A process tree's memory (proportional set size, so shared pages count once), in MiB: the
 /// total and each process by name.

@@ -1,194 +1,26 @@
 //! End to end, the real `mrm-field` binary under a virtual display, driven over WebDriver: first
 //! run and enrollment, a patrol and an incident with two violations through the form, the caseload
 //! counts, an edit, bad input refused next to the fields, French, a restart, a sync with a second
-//! enrolled store that edited the same incident, the conflict resolved, a verification, and
-//! screenshots of the main screens (checked non-blank) in artifacts/e2e/.
+//! enrolled store that edited the same incident, the conflict resolved, a verification, the
+//! passphrase (chosen at setup, a wrong one refused, lock, auto-lock, change), a revocation that
+//! wipes the store, and screenshots of the main screens (checked non-blank) in artifacts/e2e/.
 //!
 //! Needs `xvfb-run`, `WebKitWebDriver` and ImageMagick (scripts/bootstrap.sh installs them) and a
 //! fresh `target/debug/mrm-field` built over a built UI (`make test` does both).
 
 mod bench;
+mod helpers;
 mod webdriver;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use mrm_e2e::{mrm_bin, Device, Server, PASSPHRASE};
+use helpers::{
+    artifacts, assert_locked, caseload_counts, change_passphrase, launch, open_incident, page_text,
+    shot, step, sync_app, today, unlock, wait_saved,
+};
+use mrm_e2e::{Device, Server, PASSPHRASE};
 use serde_json::{json, Value};
-use webdriver::{DriverProcess, Session};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace")
-        .to_path_buf()
-}
-
-/// The app binary next to `mrm`, refusing one older than its sources or the built UI.
-fn app_bin() -> PathBuf {
-    let bin = mrm_bin().with_file_name("mrm-field");
-    assert!(
-        bin.is_file(),
-        "{} is missing: run `make test` (it builds the UI, then `cargo build -p mrm-field`)",
-        bin.display()
-    );
-    let built = std::fs::metadata(&bin).and_then(|m| m.modified()).unwrap();
-    for src in ["src-tauri/src", "ui/dist"] {
-        if let Some(newer) = newest(&root().join(src)).filter(|t| *t > built) {
-            panic!(
-                "{} is older than {src} ({newer:?}): run `make test`",
-                bin.display()
-            );
-        }
-    }
-    bin
-}
-
-fn newest(dir: &Path) -> Option<std::time::SystemTime> {
-    let mut best = None;
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let p = entry.path();
-        let t = if p.is_dir() {
-            newest(&p)
-        } else {
-            entry.metadata().and_then(|m| m.modified()).ok()
-        };
-        best = best.max(t);
-    }
-    best
-}
-
-fn artifacts() -> PathBuf {
-    let dir = root().join("artifacts").join("e2e");
-    std::fs::create_dir_all(&dir).expect("artifacts folder");
-    dir
-}
-
-/// Save a screenshot and check it shows something (many colours, not one flat fill).
-fn shot(d: &DriverProcess, name: &str) {
-    // Let the last change paint.
-    std::thread::sleep(Duration::from_millis(300));
-    let path = artifacts().join(format!("{name}.png"));
-    d.screenshot(&path);
-    let out = Command::new("identify")
-        .args(["-format", "%k %w %h"])
-        .arg(&path)
-        .output()
-        .expect("ImageMagick identify");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let nums: Vec<u64> = text
-        .split_whitespace()
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    assert_eq!(nums.len(), 3, "identify said {text:?}");
-    assert!(
-        nums[0] >= 16 && nums[1] >= 400 && nums[2] >= 300,
-        "{} looks blank ({} colours, {}x{})",
-        path.display(),
-        nums[0],
-        nums[1],
-        nums[2]
-    );
-}
-
-/// Today's local date, as the app sees it.
-fn today() -> String {
-    let out = Command::new("date").arg("+%F").output().expect("date");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// Print how long the scenario has run, to see where time goes.
-fn step(start: Instant, what: &str) {
-    eprintln!("[{:6.1} s] {what}", start.elapsed().as_secs_f64());
-}
-
-fn launch(d: &DriverProcess, data: &Path) -> Session {
-    let s = Session::start(d.port, &app_bin(), &["--data", data.to_str().unwrap()]);
-    s.wait("main");
-    s
-}
-
-/// The whole text of the page, to check nothing of the records remains on it.
-fn page_text(s: &Session) -> String {
-    s.js("return document.documentElement.outerHTML", json!([]))
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// Unlock a locked app with the store's passphrase.
-fn unlock(s: &Session, passphrase: &str) {
-    s.wait("[data-testid=unlock]");
-    s.type_keys("[data-testid=unlock-passphrase]", passphrase);
-    s.click("[data-testid=unlock-submit]");
-    s.wait("[data-testid=nav-caseload]");
-}
-
-/// A locked app shows the unlock screen and nothing of the records.
-fn assert_locked(s: &Session, secrets: &[&str]) {
-    s.wait("[data-testid=unlock]");
-    let page = page_text(s);
-    for secret in secrets {
-        assert!(
-            !page.contains(secret),
-            "`{secret}` is still on the locked screen"
-        );
-    }
-    assert!(!page.contains("data-testid=\"nav-caseload\""));
-}
-
-fn caseload_counts(s: &Session) -> (i64, i64, i64) {
-    s.click("[data-testid=nav-caseload]");
-    s.wait("[data-testid=case-counts]");
-    let n = |a: &str| {
-        s.attr("[data-testid=case-counts]", a)
-            .parse::<i64>()
-            .unwrap()
-    };
-    (n("data-total"), n("data-violations"), n("data-children"))
-}
-
-/// Wait for the form's autosave to report "saved".
-fn wait_saved(s: &Session) {
-    s.wait_js(
-        "the autosave",
-        "const e = document.querySelector('[data-testid=save-state]');
-         return e && e.dataset.state === 'saved';",
-        json!([]),
-    );
-}
-
-/// Press "Sync now" and wait until a sync has finished after that moment.
-fn sync_app(s: &Session) {
-    let before = s.attr("[data-testid=syncbar]", "data-last-sync");
-    s.click("[data-testid=sync-now]");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let bar = "[data-testid=syncbar]";
-        let last = s.attr(bar, "data-last-sync");
-        let err = s.attr(bar, "data-error");
-        assert!(err.is_empty(), "the app's sync failed: {err}");
-        if s.attr(bar, "data-running") == "false" && !last.is_empty() && last != before {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the app did not finish syncing");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn open_incident(s: &Session, title_part: &str) {
-    s.click("[data-testid=nav-caseload]");
-    s.set("[data-testid=filter-text]", title_part);
-    s.wait_js(
-        "the incident in the caseload",
-        "const r = document.querySelectorAll('[data-testid=case-row]');
-         return r.length === 1 && r[0].innerText.includes(arguments[0]);",
-        json!([title_part]),
-    );
-    s.click("[data-testid=case-row] td:nth-child(2)");
-    s.wait("[data-testid=detail-title]");
-}
+use webdriver::DriverProcess;
 
 #[test]
 fn the_desktop_app_end_to_end() {
@@ -406,7 +238,11 @@ fn the_desktop_app_end_to_end() {
     assert!(!page_text(&s).contains("Kiwanja"));
     s.type_keys("[data-testid=unlock-passphrase]", "wrong passphrase");
     s.click("[data-testid=unlock-submit]");
-    s.wait("[data-testid=unlock-message]");
+    s.wait_js(
+        "the wrong-passphrase message (in French)",
+        "return document.querySelector('[data-testid=unlock-message]')?.innerText.includes('incorrecte')",
+        json!([]),
+    );
     shot(&driver, "06b-unlock-wrong");
     unlock(&s, PASSPHRASE);
     s.wait_js(
@@ -517,12 +353,46 @@ fn the_desktop_app_end_to_end() {
     );
     sync_app(&s);
     // The lock button: nothing readable stays on screen; the passphrase opens it again.
+    // An edit typed just before the lock is saved, and an unsaveable new incident is forgotten.
     step(start, "lock and unlock");
+    s.click("[data-testid=detail-edit]");
+    s.wait_js(
+        "the form to load",
+        "return document.querySelector('[data-testid=f-title]').value.length > 0",
+        json!([]),
+    );
+    s.type_keys("[data-testid=f-narrative]", " Typed just before the lock.");
     s.click("[data-testid=lock]");
-    assert_locked(&s, &["Kiwanja", "Awa D.", "Group Alpha"]);
+    assert_locked(
+        &s,
+        &["Kiwanja", "Awa D.", "Group Alpha", "Typed just before"],
+    );
+    unlock(&s, PASSPHRASE);
+    open_incident(&s, "Kiwanja");
+    assert!(s
+        .text("[data-testid=detail-narrative]")
+        .contains("Typed just before the lock."));
+    s.click("[data-testid=nav-form]");
+    s.type_keys("[data-testid=f-narrative]", "Draft with no title yet");
+    s.click("[data-testid=lock]");
+    assert_locked(
+        &s,
+        &["Kiwanja", "Awa D.", "Group Alpha", "Draft with no title"],
+    );
     shot(&driver, "08b-locked");
     unlock(&s, PASSPHRASE);
     assert_eq!(caseload_counts(&s).0, 1);
+    s.click("[data-testid=nav-form]");
+    s.wait("[data-testid=incident-form]");
+    assert_eq!(
+        s.js(
+            "return [!!document.querySelector('[data-testid=draft-restored]'),
+                     document.querySelector('[data-testid=f-narrative]').value]",
+            json!([])
+        ),
+        json!([false, ""]),
+        "a lock forgets the unsaved draft"
+    );
     s.close();
 
     // An adviser's laptop (a reviewer, set up with the CLI) syncs from the app, verifies the
@@ -607,6 +477,31 @@ fn the_desktop_app_end_to_end() {
         "the app did not lock itself"
     );
     shot(&driver, "10-auto-locked");
+    // Unlock again (the settings now say 10 minutes: the app reads them on unlock), then change
+    // the passphrase: a wrong current one is refused, then the new one replaces the old.
+    step(start, "change the passphrase");
+    settings["auto_lock_seconds"] = json!(600);
+    std::fs::write(&settings_file, settings.to_string()).unwrap();
+    unlock(&s, PASSPHRASE);
+    s.click("[data-testid=nav-settings]");
+    assert_eq!(
+        s.js(
+            "return document.querySelector('[data-testid=auto-lock]').value",
+            json!([])
+        ),
+        json!("600")
+    );
+    let new_pass = "a new passphrase for the e2e";
+    change_passphrase(&s, "not the passphrase", new_pass, "is wrong");
+    change_passphrase(&s, PASSPHRASE, new_pass, "is changed");
+    s.click("[data-testid=lock]");
+    s.wait("[data-testid=unlock]");
+    s.type_keys("[data-testid=unlock-passphrase]", PASSPHRASE);
+    s.click("[data-testid=unlock-submit]");
+    s.wait("[data-testid=unlock-message]");
+    unlock(&s, new_pass);
+    s.click("[data-testid=nav-settings]");
+    change_passphrase(&s, new_pass, PASSPHRASE, "is changed");
     s.close();
     drop(driver);
     // The officer's laptop receives the decision.
@@ -651,4 +546,38 @@ fn the_desktop_app_end_to_end() {
     let listed: Value = serde_json::from_str(&listed).unwrap();
     assert_eq!(listed["total"], 1, "nothing invalid was saved");
     assert_eq!(shown["reported_on"], today);
+
+    // Revocation: the mission revokes the officer's laptop; the app's next sync wipes the store
+    // and says why, and nothing of the records stays on screen or on disk.
+    step(start, "revocation");
+    let device_id = mrm_crdt::Store::open(&data, &mrm_crdt::crypto::Passphrase::new(PASSPHRASE))
+        .unwrap()
+        .sync_state()
+        .unwrap()
+        .unwrap()
+        .device_id;
+    let driver = DriverProcess::start(
+        &[("MRM_SYNC_INTERVAL_SECS", "0"), ("MRM_LOG", "warn")],
+        &artifacts().join("webdriver.log"),
+    );
+    let s = launch(&driver, &data);
+    unlock(&s, PASSPHRASE);
+    s.wait("[data-testid=case-row]");
+    server.admin(&["device", "revoke", &device_id], None);
+    s.click("[data-testid=sync-now]");
+    s.wait("[data-testid=revoked]");
+    let page = page_text(&s);
+    for secret in ["Kiwanja", "Awa D.", "Group Alpha"] {
+        assert!(
+            !page.contains(secret),
+            "`{secret}` is on the revoked screen"
+        );
+    }
+    for file in ["mrm.sqlite", "mrm.sqlite-wal", "key.json"] {
+        assert!(!data.join(file).exists(), "{file} survived the revocation");
+    }
+    shot(&driver, "11-revoked");
+    s.click("[data-testid=revoked-again]");
+    s.wait("[data-testid=setup-passphrase]");
+    s.close();
 }

@@ -3,6 +3,7 @@
 
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import { track } from './writes';
 
 export interface FieldError {
   field: string;
@@ -254,18 +255,19 @@ export const api = {
   setSettings: (settings: Settings) => invoke<Settings>('set_settings', { settings }),
   listPatrols: () => invoke<PatrolRow[]>('list_patrols'),
   getPatrol: (id: string) => invoke<Patrol>('get_patrol', { id }),
-  addPatrol: (patch: Json) => invoke<string>('add_patrol', { patch }),
-  editPatrol: (id: string, patch: Json) => invoke<string | null>('edit_patrol', { id, patch }),
+  addPatrol: (patch: Json) => track(invoke<string>('add_patrol', { patch })),
+  editPatrol: (id: string, patch: Json) => track(invoke<string | null>('edit_patrol', { id, patch })),
   caseload: (query: CaseloadQuery) => invoke<CaseloadPage>('caseload', { query }),
   getIncident: (id: string) => invoke<IncidentDetail>('get_incident', { id }),
-  addIncident: (patch: Json) => invoke<string>('add_incident', { patch }),
-  editIncident: (id: string, patch: Json) => invoke<string | null>('edit_incident', { id, patch }),
+  addIncident: (patch: Json) => track(invoke<string>('add_incident', { patch })),
+  editIncident: (id: string, patch: Json) =>
+    track(invoke<string | null>('edit_incident', { id, patch })),
   verify: (incidentId: string, violationId: string, event: Json) =>
-    invoke<string>('verify', { incidentId, violationId, event }),
+    track(invoke<string>('verify', { incidentId, violationId, event })),
   review: (incidentId: string, action: string, comment: string | null) =>
-    invoke<string>('review', { incidentId, action, comment }),
+    track(invoke<string>('review', { incidentId, action, comment })),
   resolve: (id: string, path: string, value: unknown) =>
-    invoke<Conflict[]>('resolve', { id, path, value }),
+    track(invoke<Conflict[]>('resolve', { id, path, value })),
   dashboard: () => invoke<Dashboard>('dashboard'),
   syncStatus: () => invoke<SyncStatus>('sync_status'),
   syncNow: () => invoke<void>('sync_now'),

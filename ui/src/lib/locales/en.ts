@@ -250,6 +250,7 @@ export const en: Record<string, string> = {
   'lock.passphrase_again': 'Passphrase again',
   'lock.unlock': 'Unlock',
   'lock.wrong': 'Wrong passphrase. Nothing was opened.',
+  'lock.wrong_old': 'The current passphrase is wrong. Nothing was changed.',
   'lock.lock': 'Lock',
   'lock.choose_intro': 'Choose a passphrase: it encrypts every record on this laptop. It cannot be recovered: if it is lost, the laptop must be set up again and its unsynced work is lost.',
   'lock.too_short': 'At least {n} characters.',

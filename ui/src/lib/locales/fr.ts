@@ -250,6 +250,7 @@ export const fr: Record<string, string> = {
   'lock.passphrase_again': 'Phrase secrète (à nouveau)',
   'lock.unlock': 'Déverrouiller',
   'lock.wrong': 'Phrase secrète incorrecte. Rien n’a été ouvert.',
+  'lock.wrong_old': 'La phrase secrète actuelle est incorrecte. Rien n’a été changé.',
   'lock.lock': 'Verrouiller',
   'lock.choose_intro': 'Choisissez une phrase secrète : elle chiffre chaque dossier de cet ordinateur. Elle ne peut pas être récupérée : si elle est perdue, l’ordinateur doit être réinstallé et le travail non synchronisé est perdu.',
   'lock.too_short': 'Au moins {n} caractères.',
