@@ -41,27 +41,6 @@ fn stats(server: &Server) -> Value {
     serde_json::from_str(&server.admin(&["stats", "--json"], None)).unwrap()
 }
 
-/// A device store (not enrolled).
-fn store(root: &Path, name: &str) -> Device {
-    let d = Device {
-        dir: root.join(name),
-        name: name.to_string(),
-    };
-    d.mrm_ok(
-        &[
-            "init",
-            "--mission",
-            "MONUSCO",
-            "--officer",
-            name,
-            "--team",
-            "A",
-        ],
-        None,
-    );
-    d
-}
-
 fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
@@ -94,7 +73,7 @@ fn a_pinned_device_syncs_and_refuses_a_changed_certificate() {
     );
     let token = token.trim();
     assert!(token.contains("#sha256:"), "{token}");
-    let a1 = store(tmp.path(), "a1");
+    let a1 = Device::new(tmp.path(), "a1", "A");
     a1.mrm_ok(&["enroll", "--server", &url, "--token", token], None);
     a1.add_incident("Over TLS", "abduction");
     let report = a1.sync();
@@ -102,7 +81,7 @@ fn a_pinned_device_syncs_and_refuses_a_changed_certificate() {
 
     // Without a fingerprint, or with a wrong one, an https enrollment is refused.
     let plain = server.token("b1", "A", "officer");
-    let b1 = store(tmp.path(), "b1");
+    let b1 = Device::new(tmp.path(), "b1", "A");
     let out = b1.mrm(&["enroll", "--server", &url, "--token", &plain], None);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("fingerprint"), "{}", stderr(&out));

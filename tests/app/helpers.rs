@@ -27,7 +27,7 @@ pub fn app_bin() -> PathBuf {
     );
     let built = std::fs::metadata(&bin).and_then(|m| m.modified()).unwrap();
     for src in ["src-tauri/src", "ui/dist"] {
-        if let Some(newer) = newest(&root().join(src)).filter(|t| *t > built) {
+        if let Some(newer) = mrm_e2e::newest(&root().join(src)).filter(|t| *t > built) {
             panic!(
                 "{} is older than {src} ({newer:?}): run `make test`",
                 bin.display()
@@ -35,20 +35,6 @@ pub fn app_bin() -> PathBuf {
         }
     }
     bin
-}
-
-pub fn newest(dir: &Path) -> Option<std::time::SystemTime> {
-    let mut best = None;
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let p = entry.path();
-        let t = if p.is_dir() {
-            newest(&p)
-        } else {
-            entry.metadata().and_then(|m| m.modified()).ok()
-        };
-        best = best.max(t);
-    }
-    best
 }
 
 pub fn artifacts() -> PathBuf {

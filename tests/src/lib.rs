@@ -36,7 +36,8 @@ pub fn mrm_bin() -> PathBuf {
     bin
 }
 
-fn newest(dir: &Path) -> Option<std::time::SystemTime> {
+/// The newest modification time of any file below `dir` (to refuse stale binaries).
+pub fn newest(dir: &Path) -> Option<std::time::SystemTime> {
     let mut best = None;
     for entry in std::fs::read_dir(dir).ok()?.flatten() {
         let p = entry.path();
@@ -217,18 +218,10 @@ pub struct Device {
 }
 
 impl Device {
-    /// Create and enroll a device.
-    pub fn enrolled(
-        root: &Path,
-        name: &str,
-        team: &str,
-        role: &str,
-        server: &Server,
-        url: &str,
-    ) -> Device {
-        let dir = root.join(name);
+    /// Create a device store (not enrolled) for `name` of `team`.
+    pub fn new(root: &Path, name: &str, team: &str) -> Device {
         let d = Device {
-            dir,
+            dir: root.join(name),
             name: name.to_string(),
         };
         d.mrm_ok(
@@ -243,6 +236,19 @@ impl Device {
             ],
             None,
         );
+        d
+    }
+
+    /// Create and enroll a device.
+    pub fn enrolled(
+        root: &Path,
+        name: &str,
+        team: &str,
+        role: &str,
+        server: &Server,
+        url: &str,
+    ) -> Device {
+        let d = Device::new(root, name, team);
         let token = server.token(name, team, role);
         d.mrm_ok(&["enroll", "--server", url, "--token", &token], None);
         d
