@@ -10,7 +10,9 @@ use mrm_crdt::bundle::Frames;
 use mrm_crdt::document::{self, RecordKind, CONFIG_ID};
 use mrm_crdt::history::ChangeNote;
 use mrm_crdt::model::MissionConfig;
-use mrm_crdt::sync::protocol::{EnrollResponse, PullHeader, PushResponse, Role};
+use mrm_crdt::sync::protocol::{
+    EnrollResponse, PullHeader, PushResponse, Role, PULL_PAGE, PULL_PAGE_BYTES,
+};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::checks::Applied;
@@ -616,7 +618,7 @@ impl SqliteStorage {
         let mut conn = self.reader();
         // One read transaction: the page, its cursor and the remaining count see one snapshot.
         let tx = conn.transaction()?;
-        let limit = limit.clamp(1, mrm_crdt::sync::protocol::PULL_PAGE);
+        let limit = limit.clamp(1, PULL_PAGE);
         let whole = device.role.sees_whole_mission();
         // A device is not sent its own changes back: it made them and keeps them in its log
         // (append-only), so echoing them only cost bandwidth and an import that finds them all
@@ -665,13 +667,23 @@ impl SqliteStorage {
         };
         let mut last = cursor;
         let mut n = 0;
+        // Bytes of the page so far (history included); the page ends before the change that would
+        // pass the cap, but always holds at least one change of the log so the cursor moves.
+        let mut bytes: usize = out.iter().map(|(_, b)| b.len()).sum();
+        let mut capped = false;
         while let Some(r) = rows.next()? {
+            let change: Vec<u8> = r.get(2)?;
+            if n > 0 && bytes + change.len() > PULL_PAGE_BYTES {
+                capped = true;
+                break;
+            }
+            bytes += change.len();
             last = r.get(0)?;
-            out.push((r.get(1)?, r.get(2)?));
+            out.push((r.get(1)?, change));
             n += 1;
         }
         drop(rows);
-        let full = n == limit;
+        let full = capped || n == limit;
         let next = if full { last } else { max_seq.max(cursor) };
         let count_sql = format!(
             "SELECT COUNT(*) FROM changes c JOIN docs d ON d.doc_id = c.doc_id WHERE c.seq > ?1 AND {scope}"

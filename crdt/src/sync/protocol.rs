@@ -11,8 +11,14 @@ pub const PUSH_BATCH_CHANGES: usize = 2_000;
 pub const PUSH_BATCH_BYTES: usize = 4 * 1024 * 1024;
 /// Largest request body the endpoint accepts (compressed).
 pub const MAX_BODY: usize = 32 * 1024 * 1024;
-/// Default and largest page size of a pull, in changes.
-pub const PULL_PAGE: i64 = 5_000;
+/// Default and largest page size of a pull, in changes. A page also ends at [`PULL_PAGE_BYTES`]:
+/// what a cut re-sends is bounded by bytes, while a fresh device gets a record's creation and its
+/// edits in one page (each record a page touches costs an import; 5,000-change pages made a fresh
+/// 10,000-incident pull import most records twice).
+pub const PULL_PAGE: i64 = 50_000;
+/// A pull page stops once its change bytes (before gzip) reach this (it always holds at least one
+/// change of the log, so the cursor moves).
+pub const PULL_PAGE_BYTES: usize = 16 * 1024 * 1024;
 
 /// What a device may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
