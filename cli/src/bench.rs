@@ -156,25 +156,36 @@ pub fn run(incidents: usize, json: bool) -> anyhow::Result<()> {
     fresh.import(changes).context("import failed")?;
     let import_s = t.elapsed().as_secs_f64();
 
+    let p50 = |v: &mut Vec<Duration>| percentile(v, 0.5);
+    let (enc_edit, enc_list, enc_open) = (
+        p50(&mut enc.edits),
+        p50(&mut enc.lists),
+        p50(&mut enc.opens),
+    );
+    let (plain_edit, plain_list, plain_open) = (
+        p50(&mut plain.edits),
+        p50(&mut plain.lists),
+        p50(&mut plain.opens),
+    );
     let figures = serde_json::json!({
         "incidents": incidents,
         "populate_incidents_per_s": incidents as f64 / enc.populate_s,
-        "durable_edit_ms_p50": percentile(&mut enc.edits, 0.5),
+        "durable_edit_ms_p50": enc_edit,
         "durable_edit_ms_p95": percentile(&mut enc.edits, 0.95),
-        "filtered_list_ms_p50": percentile(&mut enc.lists, 0.5),
+        "filtered_list_ms_p50": enc_list,
         "filtered_list_matches": enc.matched,
-        "open_and_first_page_ms_p50": percentile(&mut enc.opens, 0.5),
+        "open_and_first_page_ms_p50": enc_open,
         "unlock_argon2id_ms_p50": percentile(&mut unlocks, 0.5),
         "import_changes": n_changes,
         "import_changes_per_s": n_changes as f64 / import_s,
         "change_bytes_per_incident": bytes as f64 / incidents.max(1) as f64,
-        "unencrypted_durable_edit_ms_p50": percentile(&mut plain.edits, 0.5),
-        "unencrypted_filtered_list_ms_p50": percentile(&mut plain.lists, 0.5),
-        "unencrypted_open_and_first_page_ms_p50": percentile(&mut plain.opens, 0.5),
+        "unencrypted_durable_edit_ms_p50": plain_edit,
+        "unencrypted_filtered_list_ms_p50": plain_list,
+        "unencrypted_open_and_first_page_ms_p50": plain_open,
         "unencrypted_populate_incidents_per_s": incidents as f64 / plain.populate_s,
-        "encryption_cost_durable_edit_pct": cost_pct(percentile(&mut enc.edits, 0.5), percentile(&mut plain.edits, 0.5)),
-        "encryption_cost_filtered_list_pct": cost_pct(percentile(&mut enc.lists, 0.5), percentile(&mut plain.lists, 0.5)),
-        "encryption_cost_open_pct": cost_pct(percentile(&mut enc.opens, 0.5), percentile(&mut plain.opens, 0.5)),
+        "encryption_cost_durable_edit_pct": cost_pct(enc_edit, plain_edit),
+        "encryption_cost_filtered_list_pct": cost_pct(enc_list, plain_list),
+        "encryption_cost_open_pct": cost_pct(enc_open, plain_open),
     });
     if json {
         println!("{}", serde_json::to_string_pretty(&figures)?);

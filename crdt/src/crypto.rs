@@ -164,7 +164,7 @@ pub fn seal(
         Envelope {
             kdf: KDF.into(),
             params,
-            salt: hex(&salt),
+            salt: hex::encode(salt),
             cipher: CIPHER.into(),
             nonce,
         },
@@ -185,7 +185,7 @@ pub fn open(
             env.kdf, env.cipher
         )));
     }
-    let salt = unhex(&env.salt).filter(|s| s.len() >= 16);
+    let salt = hex::decode(&env.salt).ok().filter(|s| s.len() >= 16);
     let salt = salt.ok_or_else(|| Error::Crypto("bad salt".into()))?;
     let kek = env.params.derive(pass, &salt)?;
     open_with(&kek, &env.nonce, context, sealed).map_err(|_| Error::WrongPassphrase)
@@ -205,7 +205,7 @@ pub(crate) fn seal_with(key: &Key, context: &[u8], plain: &[u8]) -> Result<(Stri
             },
         )
         .map_err(|_| Error::Crypto("encryption failed".into()))?;
-    Ok((hex(&nonce), sealed))
+    Ok((hex::encode(nonce), sealed))
 }
 
 /// Open with a key directly.
@@ -215,7 +215,8 @@ pub(crate) fn open_with(
     context: &[u8],
     sealed: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>> {
-    let nonce = unhex(nonce_hex)
+    let nonce = hex::decode(nonce_hex)
+        .ok()
         .filter(|n| n.len() == 24)
         .ok_or_else(|| Error::Crypto("bad nonce".into()))?;
     let cipher = XChaCha20Poly1305::new(key.bytes().into());
@@ -244,14 +245,6 @@ pub(crate) fn key_from(mut bytes: Zeroizing<Vec<u8>>) -> Result<Key> {
 
 fn random_bytes(buf: &mut [u8]) -> Result<()> {
     getrandom::fill(buf).map_err(|e| Error::Crypto(format!("no randomness from the system: {e}")))
-}
-
-fn hex(b: &[u8]) -> String {
-    hex::encode(b)
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    hex::decode(s).ok()
 }
 
 #[cfg(test)]
@@ -312,6 +305,6 @@ mod tests {
         let lit = k.sqlcipher_literal();
         assert_eq!(lit.len(), 67);
         assert!(lit.starts_with("x'") && lit.ends_with('\''));
-        assert_eq!(unhex(&lit[2..66]).unwrap(), k.bytes().to_vec());
+        assert_eq!(hex::decode(&lit[2..66]).unwrap(), k.bytes().to_vec());
     }
 }

@@ -127,12 +127,17 @@ impl Store {
 
     /// Stop pushing this record's local changes: the endpoint refused them for `reason`. They
     /// stay in this store (nothing is deleted) and [`Store::held_records`] lists them.
-    pub fn hold_record(&mut self, doc_id: &str, reason: &str) -> Result<()> {
+    pub fn hold_record(&mut self, doc_id: &str, reason: &str) -> Result<HeldRecord> {
+        let held = HeldRecord {
+            doc_id: doc_id.to_string(),
+            reason: reason.to_string(),
+            held_at: now_str(),
+        };
         self.conn.execute(
             "INSERT OR REPLACE INTO held_records (doc_id, reason, held_at) VALUES (?1, ?2, ?3)",
-            params![doc_id, reason, now_str()],
+            params![held.doc_id, held.reason, held.held_at],
         )?;
-        Ok(())
+        Ok(held)
     }
 
     /// Records whose local changes the endpoint refused, oldest first.

@@ -160,7 +160,16 @@ pub async fn sync<T: Transport>(
     cancel: &AtomicBool,
 ) -> Result<SyncReport> {
     let started = Instant::now();
-    let result = run(store, transport, opts, progress, cancel, started).await;
+    let result = match run(store, transport, opts, progress, cancel, started).await {
+        // Whichever step learns it (the first /v1/me, or a push or pull after a revocation in
+        // the middle of a sync): a revoked device is lost or compromised, and what is on it can
+        // endanger a child, so it wipes its store.
+        Err(Error::Server { code, .. }) if code == "revoked" => {
+            store.wipe()?;
+            return Err(Error::Revoked);
+        }
+        r => r,
+    };
     let note = match &result {
         Ok(_) => None,
         Err(Error::Revoked) => return result,
@@ -185,10 +194,6 @@ async fn run<T: Transport>(
     // Ask first: a revoked device must not send anything. It wipes its store, because a device
     // is revoked when it is lost or compromised, and what is on it can endanger a child.
     match with_retry(opts, cancel, progress, || transport.me()).await {
-        Err(Error::Server { code, .. }) if code == "revoked" => {
-            store.wipe()?;
-            return Err(Error::Revoked);
-        }
         Err(e) => return Err(e),
         Ok(Some(me)) if !me.mission.is_empty() && me.mission != mission => {
             return Err(Error::Refused(format!(
@@ -246,10 +251,6 @@ async fn run<T: Transport>(
                 // USB); pulling still helps, and the push is tried again next time.
                 report.warnings.push(message);
                 break;
-            }
-            Err(Error::Server { code, .. }) if code == "revoked" => {
-                store.wipe()?;
-                return Err(Error::Revoked);
             }
             Err(e) => return Err(e),
         }
@@ -329,13 +330,10 @@ async fn push_per_record<T: Transport>(
             }
         };
         if let Err(reason) = outcome {
-            store.hold_record(&doc, &reason)?;
             report.warnings.push(format!(
                 "the endpoint refused this device's changes to record {doc}: {reason}; they stay on this device only"
             ));
-            if let Some(h) = store.held_records()?.into_iter().find(|h| h.doc_id == doc) {
-                report.held.push(h);
-            }
+            report.held.push(store.hold_record(&doc, &reason)?);
         }
     }
     Ok(())
