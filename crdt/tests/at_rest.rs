@@ -7,7 +7,7 @@ use std::path::Path;
 
 use common::*;
 use mrm_crdt::bundle::{self, BundleHeader};
-use mrm_crdt::crypto::Passphrase;
+use mrm_crdt::crypto::{PageHmac, Passphrase};
 use mrm_crdt::input::IncidentPatch;
 use mrm_crdt::{Error, Store};
 
@@ -168,4 +168,66 @@ fn bundles_are_sealed_to_a_passphrase() {
     let mut other = new_store(&tmp.path().join("b"), "Officer B");
     other.import(opened.changes).unwrap();
     assert_eq!(other.incident(&id).unwrap().narrative, NARRATIVE);
+}
+
+/// A store made before HMAC-SHA256 became the page MAC (SQLCipher 4's default HMAC-SHA512, and a
+/// key file that does not name its MAC) still opens, with its data, and keeps its format across a
+/// passphrase change.
+#[test]
+fn a_store_with_sqlcipher_default_page_macs_still_opens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let (store, id) = store_with_narrative(&dir);
+    let key = store.key().unwrap().clone();
+    assert_eq!(key.page_hmac(), PageHmac::Sha256);
+    drop(store);
+    // Rewrite the database with SQLCipher's defaults, as an older build made it.
+    let db = dir.join(mrm_crdt::store::DB_FILE);
+    let old = dir.join("old.sqlite");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.pragma_update(None, "key", &*key.sqlcipher_literal())
+        .unwrap();
+    conn.execute_batch(key.page_hmac().sqlcipher_pragmas())
+        .unwrap();
+    conn.execute(
+        &format!(
+            "ATTACH DATABASE '{}' AS old KEY \"{}\"",
+            old.display(),
+            &*key.sqlcipher_literal()
+        ),
+        [],
+    )
+    .unwrap();
+    conn.execute_batch(
+        &PageHmac::Sha512
+            .sqlcipher_pragmas()
+            .replace("PRAGMA ", "PRAGMA old."),
+    )
+    .unwrap();
+    conn.query_row("SELECT sqlcipher_export('old')", [], |_| Ok(()))
+        .unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    conn.pragma_update(Some("old"), "user_version", version)
+        .unwrap();
+    drop(conn);
+    std::fs::rename(&old, &db).unwrap();
+    let key_file = dir.join(mrm_crdt::store::KEY_FILE);
+    let mut file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&key_file).unwrap()).unwrap();
+    assert_eq!(file["page_hmac"], "sha256");
+    file.as_object_mut().unwrap().remove("page_hmac");
+    std::fs::write(&key_file, serde_json::to_vec(&file).unwrap()).unwrap();
+
+    let s = Store::open(&dir, &pass()).unwrap();
+    assert_eq!(s.key().unwrap().page_hmac(), PageHmac::Sha512);
+    assert_eq!(s.incident(&id).unwrap().narrative, NARRATIVE);
+    drop(s);
+    let new = Passphrase::new("a new passphrase for the old store");
+    Store::change_passphrase(&dir, &pass(), &new).unwrap();
+    let s = Store::open(&dir, &new).unwrap();
+    assert_eq!(s.key().unwrap().page_hmac(), PageHmac::Sha512);
+    assert_eq!(s.incident(&id).unwrap().narrative, NARRATIVE);
+    assert_absent(&dir, NARRATIVE);
 }

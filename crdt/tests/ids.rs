@@ -55,10 +55,12 @@ fn a_store_of_schema_2_is_migrated_with_its_rows() {
     s.add_incident(&patch(incident_json("Two"))).unwrap();
     let before = snapshot(&s);
     drop(s);
-    // Put the violations table back as schema 2 had it.
+    // Put the violations table back as schema 2 had it, without what later schemas added.
     let conn = rusqlite::Connection::open(tmp.path().join(mrm_crdt::store::DB_FILE)).unwrap();
     let key = mrm_crdt::store::unlock(tmp.path(), &pass()).unwrap();
     conn.pragma_update(None, "key", &*key.sqlcipher_literal())
+        .unwrap();
+    conn.execute_batch(key.page_hmac().sqlcipher_pragmas())
         .unwrap();
     conn.execute_batch(
         "CREATE TABLE v2 (id TEXT PRIMARY KEY, incident_id TEXT NOT NULL, ord INTEGER NOT NULL,
@@ -69,6 +71,22 @@ fn a_store_of_schema_2_is_migrated_with_its_rows() {
              category, status, status_at, late FROM violations;
          DROP TABLE violations;
          ALTER TABLE v2 RENAME TO violations;
+         DROP TRIGGER incidents_count_insert;
+         DROP TRIGGER incidents_count_delete;
+         DROP TABLE counts;
+         CREATE TABLE i2 (id TEXT PRIMARY KEY, title TEXT NOT NULL, occurred_on TEXT NOT NULL,
+             reported_on TEXT NOT NULL, admin1 TEXT NOT NULL, admin2 TEXT NOT NULL,
+             place TEXT NOT NULL, patrol_id TEXT, team TEXT NOT NULL, created_by TEXT NOT NULL,
+             review_state TEXT NOT NULL, search TEXT NOT NULL, n_conflicts INTEGER NOT NULL);
+         INSERT INTO i2 SELECT i.id, i.title, i.occurred_on, i.reported_on, i.admin1, i.admin2,
+             i.place, i.patrol_id, i.team, i.created_by, i.review_state, s.search, i.n_conflicts
+             FROM incidents i JOIN incident_search s ON s.id = i.id;
+         DROP TABLE incidents;
+         DROP TABLE incident_search;
+         ALTER TABLE i2 RENAME TO incidents;
+         CREATE INDEX incidents_by_date ON incidents (occurred_on, id);
+         CREATE INDEX incidents_by_admin1 ON incidents (admin1);
+         CREATE INDEX incidents_by_patrol ON incidents (patrol_id);
          DROP TABLE held_records;
          ALTER TABLE sync_state DROP COLUMN tls_pin;
          PRAGMA user_version = 2;",

@@ -5,7 +5,9 @@
 //! `mrm-crdt`'s `list_incidents` filters the same way but only sorts by date; this adds the sort
 //! and the counts. It belongs in `crdt/src/store/query.rs` once that crate is open for it.
 
-use mrm_crdt::store::{IncidentRow, ViolationRow};
+use mrm_crdt::store::{
+    incident_count, incident_row, text_condition, IncidentRow, INCIDENT_ROW_COLUMNS,
+};
 use rusqlite::types::Value as Sql;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
@@ -55,15 +57,6 @@ pub struct CaseloadPage {
     pub violations: i64,
     pub children: ChildCounts,
     pub items: Vec<IncidentRow>,
-}
-
-fn like(s: &str) -> String {
-    let escaped = s
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 /// The ORDER BY terms for a sort key (unknown keys sort by date: no user text reaches the SQL).
@@ -124,9 +117,9 @@ pub fn query(conn: &Connection, q: &CaseloadQuery) -> CmdResult<CaseloadPage> {
     if q.conflicts {
         conds.push("i.n_conflicts > 0".into());
     }
-    for word in q.text.split_whitespace() {
-        conds.push("i.search LIKE ? ESCAPE '\\'".into());
-        args.push(Sql::Text(like(word)));
+    if let Some((cond, words)) = text_condition(&q.text) {
+        conds.push(cond);
+        args.extend(words);
     }
     let wher = if conds.is_empty() {
         String::new()
@@ -134,11 +127,7 @@ pub fn query(conn: &Connection, q: &CaseloadQuery) -> CmdResult<CaseloadPage> {
         format!("WHERE {}", conds.join(" AND "))
     };
 
-    let total: i64 = conn.query_row(
-        &format!("SELECT COUNT(*) FROM incidents i {wher}"),
-        rusqlite::params_from_iter(args.iter()),
-        |r| r.get(0),
-    )?;
+    let total = incident_count(conn, &wher, &args)?;
     // Counts over the violations that match within the matching incidents.
     let vmatch = if vconds.is_empty() {
         String::new()
@@ -175,50 +164,13 @@ pub fn query(conn: &Connection, q: &CaseloadQuery) -> CmdResult<CaseloadPage> {
         .collect::<Vec<_>>()
         .join(", ");
     let sql = format!(
-        "SELECT id, title, occurred_on, reported_on, admin1, admin2, place, patrol_id, team,
-                created_by, review_state, n_conflicts
+        "SELECT {INCIDENT_ROW_COLUMNS}
          FROM incidents i {wher} ORDER BY {order}, i.id {dir} LIMIT {limit} OFFSET {}",
         q.offset
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
-        Ok(IncidentRow {
-            id: r.get(0)?,
-            title: r.get(1)?,
-            occurred_on: r.get(2)?,
-            reported_on: r.get(3)?,
-            admin1: r.get(4)?,
-            admin2: r.get(5)?,
-            place: r.get(6)?,
-            patrol_id: r.get(7)?,
-            team: r.get(8)?,
-            created_by: r.get(9)?,
-            review_state: r.get(10)?,
-            conflicts: r.get(11)?,
-            violations: Vec::new(),
-        })
-    })?;
-    let mut items = rows.collect::<Result<Vec<_>, _>>()?;
-    let mut vstmt = conn.prepare_cached(
-        "SELECT id, type, boys, girls, sex_unknown, party, category, status, late
-         FROM violations WHERE incident_id = ?1 ORDER BY ord",
-    )?;
-    for item in &mut items {
-        let rows = vstmt.query_map([&item.id], |r| {
-            Ok(ViolationRow {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                boys: r.get(2)?,
-                girls: r.get(3)?,
-                sex_unknown: r.get(4)?,
-                party: r.get(5)?,
-                category: r.get(6)?,
-                status: r.get(7)?,
-                late: r.get(8)?,
-            })
-        })?;
-        item.violations = rows.collect::<Result<_, _>>()?;
-    }
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), incident_row)?;
+    let items = rows.collect::<Result<Vec<_>, _>>()?;
     Ok(CaseloadPage {
         total,
         violations,

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{self, Envelope, KdfParams, Key, Passphrase};
+use crate::crypto::{self, Envelope, KdfParams, Key, PageHmac, Passphrase};
 use crate::error::{Error, Result};
 
 /// The key file inside a store's folder.
@@ -25,6 +25,14 @@ struct KeyFile {
     envelope: Envelope,
     /// Hex: the 32-byte database key, sealed.
     sealed_key: String,
+    /// Absent in key files written before HMAC-SHA256 became the default: those stores use
+    /// SQLCipher 4's default, HMAC-SHA512.
+    #[serde(default = "legacy_page_hmac")]
+    page_hmac: PageHmac,
+}
+
+fn legacy_page_hmac() -> PageHmac {
+    PageHmac::Sha512
 }
 
 /// Make a new random database key and seal it under `pass`. Refuses a weak passphrase.
@@ -63,7 +71,10 @@ pub fn unlock(dir: &Path, pass: &Passphrase) -> Result<Key> {
     }
     let sealed = hex::decode(&file.sealed_key)
         .map_err(|_| Error::Crypto(format!("{} is damaged", path.display())))?;
-    crypto::key_from(crypto::open(pass, &file.envelope, CONTEXT, &sealed)?)
+    Ok(
+        crypto::key_from(crypto::open(pass, &file.envelope, CONTEXT, &sealed)?)?
+            .with_page_hmac(file.page_hmac),
+    )
 }
 
 /// Re-seal the database key under a new passphrase; the database is not touched.
@@ -79,6 +90,7 @@ fn write(dir: &Path, pass: &Passphrase, key: &Key) -> Result<()> {
         version: 1,
         envelope,
         sealed_key: hex::encode(sealed),
+        page_hmac: key.page_hmac(),
     };
     let text = serde_json::to_string_pretty(&file)?;
     let path = dir.join(KEY_FILE);

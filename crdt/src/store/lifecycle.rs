@@ -27,6 +27,7 @@ const WIPED_FILES: &[&str] = &[
 fn apply_key(conn: &Connection, key: Option<&Key>) -> Result<()> {
     if let Some(key) = key {
         conn.pragma_update(None, "key", &*key.sqlcipher_literal())?;
+        conn.execute_batch(key.page_hmac().sqlcipher_pragmas())?;
     }
     // Pages are decrypted once into the cache, so a bigger cache (64 MiB, allocated only as
     // pages are read) keeps repeated lists as fast as without encryption.

@@ -33,7 +33,10 @@ use crate::validate;
 pub use exchange::{Heads, ImportReport};
 pub use keyfile::{unlock, KEY_FILE};
 pub use lifecycle::open_reader;
-pub use query::{IncidentFilter, IncidentRow, Page, PatrolRow, Stats, ViolationRow};
+pub use query::{
+    incident_count, incident_row, text_condition, IncidentFilter, IncidentRow, Page, PatrolRow,
+    Stats, ViolationRow, INCIDENT_ROW_COLUMNS,
+};
 pub use sync_state::{HeldRecord, SyncState, Unpushed};
 
 /// The database file inside a store's folder.

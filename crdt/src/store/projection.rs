@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::model::{Incident, Patrol, Violation};
 use crate::validate::{parse_date, parse_time, quarter_end};
 
+use super::query::{violations_json, ViolationRow};
 use super::{heads_hex, now_str};
 
 /// Whether a violation's current decision came after the end of the incident's quarter.
@@ -112,26 +113,53 @@ fn project_incident(conn: &Connection, inc: &Incident, n_conflicts: usize) -> Re
     ]
     .join("\n")
     .to_lowercase();
+    let rows: Vec<ViolationRow> = inc
+        .violations
+        .iter()
+        .map(|v| ViolationRow {
+            id: v.id.clone(),
+            kind: v.kind.as_str().into(),
+            boys: v.victims.boys,
+            girls: v.victims.girls,
+            sex_unknown: v.victims.sex_unknown,
+            party: v.perpetrator.party.clone(),
+            category: v.perpetrator.category.as_str().into(),
+            status: v.status().as_str().into(),
+            late: is_late(inc, v),
+        })
+        .collect();
+    // An upsert, not INSERT OR REPLACE: the kept incident count counts inserts (schema 6).
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO incidents (id, title, occurred_on, reported_on, admin1, admin2, place,
-             patrol_id, team, created_by, review_state, search, n_conflicts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "INSERT INTO incidents (occurred_on, id, title, reported_on, admin1, admin2, place,
+             patrol_id, team, created_by, review_state, n_conflicts, violations_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT (id) DO UPDATE SET occurred_on = excluded.occurred_on,
+             title = excluded.title, reported_on = excluded.reported_on,
+             admin1 = excluded.admin1, admin2 = excluded.admin2, place = excluded.place,
+             patrol_id = excluded.patrol_id, team = excluded.team,
+             created_by = excluded.created_by, review_state = excluded.review_state,
+             n_conflicts = excluded.n_conflicts, violations_json = excluded.violations_json",
     )?
     .execute(params![
-            inc.id,
-            inc.title,
-            inc.occurred_on,
-            inc.reported_on,
-            inc.location.admin1,
-            inc.location.admin2,
-            inc.location.place,
-            inc.patrol_id,
-            inc.team,
-            inc.created_by,
-            inc.review.state.as_str(),
-            search,
-            n_conflicts as i64
+        inc.occurred_on,
+        inc.id,
+        inc.title,
+        inc.reported_on,
+        inc.location.admin1,
+        inc.location.admin2,
+        inc.location.place,
+        inc.patrol_id,
+        inc.team,
+        inc.created_by,
+        inc.review.state.as_str(),
+        n_conflicts as i64,
+        violations_json(&rows)?
     ])?;
+    conn.prepare_cached(
+        "INSERT INTO incident_search (id, search) VALUES (?1, ?2)
+         ON CONFLICT (id) DO UPDATE SET search = excluded.search",
+    )?
+    .execute(params![inc.id, search])?;
     conn.prepare_cached("DELETE FROM violations WHERE incident_id = ?1")?
         .execute([&inc.id])?;
     let mut insert = conn.prepare_cached(
@@ -139,21 +167,20 @@ fn project_incident(conn: &Connection, inc: &Incident, n_conflicts: usize) -> Re
                  party, category, status, status_at, late)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
-    for (i, v) in inc.violations.iter().enumerate() {
-        let ev = v.current_event();
+    for (i, (v, row)) in inc.violations.iter().zip(&rows).enumerate() {
         insert.execute(params![
-            v.id,
+            row.id,
             inc.id,
             i as i64 + 1,
-            v.kind.as_str(),
-            v.victims.boys,
-            v.victims.girls,
-            v.victims.sex_unknown,
-            v.perpetrator.party,
-            v.perpetrator.category.as_str(),
-            v.status().as_str(),
-            ev.map(|e| e.at.clone()),
-            is_late(inc, v)
+            row.kind,
+            row.boys,
+            row.girls,
+            row.sex_unknown,
+            row.party,
+            row.category,
+            row.status,
+            v.current_event().map(|e| e.at.clone()),
+            row.late
         ])?;
     }
     Ok(())

@@ -107,6 +107,105 @@ pub struct Stats {
     pub incidents_with_conflicts: i64,
 }
 
+/// The columns [`incident_row`] reads: all of a row of `incidents`, which is stored in the
+/// caseload's order, so that a page of the caseload is read from a few adjacent pages.
+pub const INCIDENT_ROW_COLUMNS: &str = "id, title, occurred_on, reported_on, admin1, admin2, \
+     place, patrol_id, team, created_by, review_state, n_conflicts, violations_json";
+
+/// A violation as kept in `incidents.violations_json`: a JSON array in field order, so that the
+/// rows the caseload reads stay small.
+type StoredViolation = (String, String, i64, i64, i64, String, String, String, bool);
+
+/// The `violations_json` of an incident's projection row.
+pub(crate) fn violations_json(rows: &[ViolationRow]) -> Result<String> {
+    let stored: Vec<StoredViolation> = rows
+        .iter()
+        .map(|v| {
+            (
+                v.id.clone(),
+                v.kind.clone(),
+                v.boys,
+                v.girls,
+                v.sex_unknown,
+                v.party.clone(),
+                v.category.clone(),
+                v.status.clone(),
+                v.late,
+            )
+        })
+        .collect();
+    Ok(serde_json::to_string(&stored)?)
+}
+
+/// A caseload row from a query selecting [`INCIDENT_ROW_COLUMNS`].
+pub fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentRow> {
+    let json: String = r.get(12)?;
+    let stored: Vec<StoredViolation> = serde_json::from_str(&json).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(12, rusqlite::types::Type::Text, e.into())
+    })?;
+    let violations = stored
+        .into_iter()
+        .map(
+            |(id, kind, boys, girls, sex_unknown, party, category, status, late)| ViolationRow {
+                id,
+                kind,
+                boys,
+                girls,
+                sex_unknown,
+                party,
+                category,
+                status,
+                late,
+            },
+        )
+        .collect();
+    Ok(IncidentRow {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        occurred_on: r.get(2)?,
+        reported_on: r.get(3)?,
+        admin1: r.get(4)?,
+        admin2: r.get(5)?,
+        place: r.get(6)?,
+        patrol_id: r.get(7)?,
+        team: r.get(8)?,
+        created_by: r.get(9)?,
+        review_state: r.get(10)?,
+        conflicts: r.get(11)?,
+        violations,
+    })
+}
+
+/// The condition on `incidents i` that every word is in an incident's title, narrative or place
+/// (case-insensitive), and its arguments; `None` without words.
+pub fn text_condition(text: &str) -> Option<(String, Vec<Sql>)> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.is_empty() {
+        return None;
+    }
+    let likes = vec!["s.search LIKE ? ESCAPE '\\'"; words.len()].join(" AND ");
+    Some((
+        format!("i.id IN (SELECT s.id FROM incident_search s WHERE {likes})"),
+        words.iter().map(|w| Sql::Text(like(w))).collect(),
+    ))
+}
+
+/// How many incidents a `WHERE` clause over `incidents i` matches; without one, the kept count
+/// (no scan).
+pub fn incident_count(conn: &rusqlite::Connection, wher: &str, args: &[Sql]) -> Result<i64> {
+    Ok(if wher.is_empty() {
+        conn.query_row("SELECT n FROM counts WHERE name = 'incidents'", [], |r| {
+            r.get(0)
+        })?
+    } else {
+        conn.query_row(
+            &format!("SELECT COUNT(*) FROM incidents i {wher}"),
+            rusqlite::params_from_iter(args.iter()),
+            |r| r.get(0),
+        )?
+    })
+}
+
 fn like(s: &str) -> String {
     let escaped = s
         .to_lowercase()
@@ -151,68 +250,25 @@ impl Store {
                 args.push(Sql::Text(v.clone()));
             }
         }
-        if let Some(t) = &f.text {
-            for word in t.split_whitespace() {
-                conds.push("i.search LIKE ? ESCAPE '\\'".into());
-                args.push(Sql::Text(like(word)));
-            }
+        if let Some((cond, words)) = f.text.as_deref().and_then(text_condition) {
+            conds.push(cond);
+            args.extend(words);
         }
         let wher = if conds.is_empty() {
             String::new()
         } else {
             format!("WHERE {}", conds.join(" AND "))
         };
-        let total: i64 = self.conn().query_row(
-            &format!("SELECT COUNT(*) FROM incidents i {wher}"),
-            rusqlite::params_from_iter(args.iter()),
-            |r| r.get(0),
-        )?;
+        let total = incident_count(self.conn(), &wher, &args)?;
         let limit = f.limit.map(|l| l as i64).unwrap_or(-1);
         let sql = format!(
-            "SELECT id, title, occurred_on, reported_on, admin1, admin2, place, patrol_id, team,
-                    created_by, review_state, n_conflicts
+            "SELECT {INCIDENT_ROW_COLUMNS}
              FROM incidents i {wher} ORDER BY occurred_on DESC, id DESC LIMIT {limit} OFFSET {}",
             f.offset
         );
         let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
-            Ok(IncidentRow {
-                id: r.get(0)?,
-                title: r.get(1)?,
-                occurred_on: r.get(2)?,
-                reported_on: r.get(3)?,
-                admin1: r.get(4)?,
-                admin2: r.get(5)?,
-                place: r.get(6)?,
-                patrol_id: r.get(7)?,
-                team: r.get(8)?,
-                created_by: r.get(9)?,
-                review_state: r.get(10)?,
-                conflicts: r.get(11)?,
-                violations: Vec::new(),
-            })
-        })?;
-        let mut items = rows.collect::<Result<Vec<_>, _>>()?;
-        let mut vstmt = self.conn().prepare_cached(
-            "SELECT id, type, boys, girls, sex_unknown, party, category, status, late
-             FROM violations WHERE incident_id = ?1 ORDER BY ord",
-        )?;
-        for item in &mut items {
-            let rows = vstmt.query_map([&item.id], |r| {
-                Ok(ViolationRow {
-                    id: r.get(0)?,
-                    kind: r.get(1)?,
-                    boys: r.get(2)?,
-                    girls: r.get(3)?,
-                    sex_unknown: r.get(4)?,
-                    party: r.get(5)?,
-                    category: r.get(6)?,
-                    status: r.get(7)?,
-                    late: r.get(8)?,
-                })
-            })?;
-            item.violations = rows.collect::<Result<_, _>>()?;
-        }
+        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), incident_row)?;
+        let items = rows.collect::<Result<Vec<_>, _>>()?;
         Ok(Page { total, items })
     }
 
@@ -252,7 +308,7 @@ impl Store {
     pub fn stats(&self) -> Result<Stats> {
         let c = self.conn();
         let mut s = Stats {
-            incidents: c.query_row("SELECT COUNT(*) FROM incidents", [], |r| r.get(0))?,
+            incidents: incident_count(c, "", &[])?,
             patrols: c.query_row("SELECT COUNT(*) FROM patrols", [], |r| r.get(0))?,
             violations: c.query_row("SELECT COUNT(*) FROM violations", [], |r| r.get(0))?,
             incidents_with_conflicts: c.query_row(

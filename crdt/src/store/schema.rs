@@ -148,6 +148,60 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE sync_state ADD COLUMN tls_pin TEXT;
     "#,
+    // 6: the caseload's first page from few pages. Every page SQLCipher reads is decrypted and
+    // authenticated, so opening the caseload must touch few of them: incidents are stored in the
+    // caseload's order (clustered by date and id), each row carrying its violations as compact
+    // JSON; the search text, long and only scanned by text filters, lives in its own table; and
+    // the incident count is kept rather than counted.
+    r#"
+    CREATE TABLE incidents_v6 (
+        occurred_on     TEXT NOT NULL,
+        id              TEXT NOT NULL,
+        title           TEXT NOT NULL,
+        reported_on     TEXT NOT NULL,
+        admin1          TEXT NOT NULL,
+        admin2          TEXT NOT NULL,
+        place           TEXT NOT NULL,
+        patrol_id       TEXT,
+        team            TEXT NOT NULL,
+        created_by      TEXT NOT NULL,
+        review_state    TEXT NOT NULL,
+        n_conflicts     INTEGER NOT NULL,
+        -- [[id, type, boys, girls, sex_unknown, party, category, status, late], ...] in order.
+        violations_json TEXT NOT NULL,
+        PRIMARY KEY (occurred_on, id)
+    ) WITHOUT ROWID;
+    INSERT INTO incidents_v6
+        SELECT i.occurred_on, i.id, i.title, i.reported_on, i.admin1, i.admin2, i.place,
+               i.patrol_id, i.team, i.created_by, i.review_state, i.n_conflicts,
+               (SELECT json_group_array(json_array(v.id, v.type, v.boys, v.girls, v.sex_unknown,
+                           v.party, v.category, v.status,
+                           CASE WHEN v.late THEN json('true') ELSE json('false') END)
+                           ORDER BY v.ord)
+                FROM violations v WHERE v.incident_id = i.id)
+        FROM incidents i;
+    CREATE TABLE incident_search (
+        id      TEXT PRIMARY KEY,
+        search  TEXT NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO incident_search (id, search) SELECT id, search FROM incidents;
+    DROP TABLE incidents;
+    ALTER TABLE incidents_v6 RENAME TO incidents;
+    CREATE UNIQUE INDEX incidents_by_id ON incidents (id);
+    CREATE INDEX incidents_by_admin1 ON incidents (admin1);
+    CREATE INDEX incidents_by_patrol ON incidents (patrol_id);
+    -- Kept by triggers, in the transaction that adds or removes the row. Rows are written by
+    -- upsert, never INSERT OR REPLACE, whose implicit delete would not fire the delete trigger.
+    CREATE TABLE counts (
+        name  TEXT PRIMARY KEY,
+        n     INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO counts (name, n) SELECT 'incidents', COUNT(*) FROM incidents;
+    CREATE TRIGGER incidents_count_insert AFTER INSERT ON incidents
+        BEGIN UPDATE counts SET n = n + 1 WHERE name = 'incidents'; END;
+    CREATE TRIGGER incidents_count_delete AFTER DELETE ON incidents
+        BEGIN UPDATE counts SET n = n - 1 WHERE name = 'incidents'; END;
+    "#,
 ];
 
 /// The schema version this build writes.
