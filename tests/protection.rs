@@ -58,10 +58,7 @@ fn stderr(out: &std::process::Output) -> String {
 fn only_reviewers_record_decisions_whatever_the_client_sends() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("endpoint.db"));
-    server.admin(
-        &["config", "set", "--json", "-"],
-        Some(r#"{"mission":"MONUSCO","teams":["A","B"]}"#),
-    );
+    server.set_config(r#"{"mission":"MONUSCO","teams":["A","B"]}"#);
     let url = server.url();
     let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
     let rev = Device::enrolled(tmp.path(), "rev", "HQ", "reviewer", &server, &url);
@@ -221,10 +218,7 @@ fn a_revoked_device_pushes_nothing_and_wipes_its_store() {
 fn the_audit_log_covers_configuration_and_filters_by_date() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("endpoint.db"));
-    server.admin(
-        &["config", "set", "--json", "-"],
-        Some(r#"{"mission":"MONUSCO","teams":["A"]}"#),
-    );
+    server.set_config(r#"{"mission":"MONUSCO","teams":["A"]}"#);
     let log = audit(&server, &[]);
     let config = log.iter().find(|e| e["action"] == "config_set").unwrap();
     assert_eq!(config["detail"]["mission"], "MONUSCO");

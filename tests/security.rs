@@ -67,10 +67,7 @@ fn frames(changes: &[(String, Vec<u8>)]) -> Vec<u8> {
 fn the_endpoint_refuses_what_it_must() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("endpoint.db"));
-    server.admin(
-        &["config", "set", "--json", "-"],
-        Some(r#"{"mission":"MONUSCO","teams":["A","B"]}"#),
-    );
+    server.set_config(r#"{"mission":"MONUSCO","teams":["A","B"]}"#);
     let url = server.url();
     let http = Http::new(&url);
     let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);

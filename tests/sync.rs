@@ -47,7 +47,7 @@ fn edit(d: &Device, id: &str, patch: Value) {
 fn four_devices_converge_within_their_scopes() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("endpoint.db"));
-    server.admin(&["config", "set", "--json", "-"], Some(CONFIG));
+    server.set_config(CONFIG);
     let url = server.url();
     let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
     let a2 = Device::enrolled(tmp.path(), "a2", "A", "officer", &server, &url);

@@ -40,7 +40,7 @@ fn the_desktop_app_end_to_end() {
     let config = json!({"mission": "MONUSCO", "teams": ["Goma", "HQ"],
         "parties": ["National Army", "Group Alpha", "Group Bravo"],
         "admin_areas": {"North Kivu": ["Rutshuru", "Masisi"], "Ituri": ["Djugu"]}});
-    server.admin(&["config", "set", "--json", "-"], Some(&config.to_string()));
+    server.set_config(&config.to_string());
     let rev = Device::enrolled(
         tmp.path(),
         "Reviewer R",

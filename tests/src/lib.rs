@@ -185,6 +185,11 @@ impl Server {
         mrm_ok(&all, stdin)
     }
 
+    /// Set the mission configuration (JSON) as an admin would.
+    pub fn set_config(&self, json: &str) {
+        self.admin(&["config", "set", "--json", "-"], Some(json));
+    }
+
     /// Issue an enrollment token.
     pub fn token(&self, officer: &str, team: &str, role: &str) -> String {
         self.admin(
