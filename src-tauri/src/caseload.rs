@@ -84,6 +84,11 @@ fn sort_terms(key: &str) -> &'static [&'static str] {
 pub fn query(conn: &Connection, q: &CaseloadQuery) -> CmdResult<CaseloadPage> {
     let mut conds: Vec<String> = Vec::new();
     let mut args: Vec<Sql> = Vec::new();
+    // The text condition first: SQLite tests it first, and it rejects most rows cheaply.
+    if let Some((cond, words)) = text_condition(&q.text) {
+        conds.push(cond);
+        args.extend(words);
+    }
     let mut vconds: Vec<&str> = Vec::new();
     let mut vargs: Vec<Sql> = Vec::new();
     for (cond, v) in [
@@ -116,10 +121,6 @@ pub fn query(conn: &Connection, q: &CaseloadQuery) -> CmdResult<CaseloadPage> {
     }
     if q.conflicts {
         conds.push("i.n_conflicts > 0".into());
-    }
-    if let Some((cond, words)) = text_condition(&q.text) {
-        conds.push(cond);
-        args.extend(words);
     }
     let wher = if conds.is_empty() {
         String::new()

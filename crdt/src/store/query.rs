@@ -184,8 +184,9 @@ pub fn text_condition(text: &str) -> Option<(String, Vec<Sql>)> {
         return None;
     }
     let likes = vec!["s.search LIKE ? ESCAPE '\\'"; words.len()].join(" AND ");
+    // A correlated EXISTS measured faster than `i.id IN (SELECT ...)` alone and with other filters.
     Some((
-        format!("i.id IN (SELECT s.id FROM incident_search s WHERE {likes})"),
+        format!("EXISTS (SELECT 1 FROM incident_search s WHERE s.id = i.id AND {likes})"),
         words.iter().map(|w| Sql::Text(like(w))).collect(),
     ))
 }
@@ -220,6 +221,11 @@ impl Store {
     pub fn list_incidents(&self, f: &IncidentFilter) -> Result<Page<IncidentRow>> {
         let mut conds: Vec<String> = Vec::new();
         let mut args: Vec<Sql> = Vec::new();
+        // The text condition first: SQLite tests it first, and it rejects most rows cheaply.
+        if let Some((cond, words)) = f.text.as_deref().and_then(text_condition) {
+            conds.push(cond);
+            args.extend(words);
+        }
         let mut vconds: Vec<String> = Vec::new();
         if let Some(k) = f.kind {
             vconds.push("v.type = ?".into());
@@ -249,10 +255,6 @@ impl Store {
                 conds.push(cond.into());
                 args.push(Sql::Text(v.clone()));
             }
-        }
-        if let Some((cond, words)) = f.text.as_deref().and_then(text_condition) {
-            conds.push(cond);
-            args.extend(words);
         }
         let wher = if conds.is_empty() {
             String::new()
