@@ -2,19 +2,15 @@
 //! applying what it sent. Changes are identified by hash, so applying the same batch twice stores
 //! it once, and a batch is applied whole or not at all.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
-use automerge::{Automerge, Change, ChangeHash, ReadDoc};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use automerge::{Change, ChangeHash, ReadDoc};
+use rusqlite::{params, Connection, TransactionBehavior};
 use serde::Serialize;
 
-use crate::changes::{added_since, not_applied};
-use crate::conflicts::conflicts;
-use crate::document::kind_of;
 use crate::error::{Error, Result};
-use crate::validate::is_uuid;
 
-use super::{doc_id_matches, now_str, projection, Store};
+use super::{now_str, Store};
 
 /// Heads per document id (hex hashes), what a replica tells another so it sends only what is new.
 pub type Heads = BTreeMap<String, Vec<String>>;
@@ -54,28 +50,32 @@ pub(crate) fn append_change(
     } else {
         std::borrow::Cow::Borrowed(change.raw_bytes())
     };
+    append_raw(
+        conn,
+        doc_id,
+        &change.hash().to_string(),
+        &change.actor_id().to_hex_string(),
+        local,
+        bytes.as_ref(),
+    )
+}
+
+/// [`append_change`] for a change already taken apart. Returns whether it was new.
+pub(crate) fn append_raw(
+    conn: &Connection,
+    doc_id: &str,
+    hash: &str,
+    actor: &str,
+    local: bool,
+    bytes: &[u8],
+) -> Result<bool> {
     let n = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO changes (doc_id, hash, actor, local, bytes, received_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
-        .execute(params![
-            doc_id,
-            change.hash().to_string(),
-            change.actor_id().to_hex_string(),
-            local,
-            bytes.as_ref(),
-            now_str()
-        ])?;
+        .execute(params![doc_id, hash, actor, local, bytes, now_str()])?;
     Ok(n == 1)
-}
-
-fn has_change(conn: &Connection, hash: &ChangeHash) -> Result<bool> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM changes WHERE hash = ?1")?
-        .query_row([hash.to_string()], |_| Ok(()))
-        .optional()?
-        .is_some())
 }
 
 impl Store {
@@ -133,108 +133,10 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let report = import_tx(&tx, changes)?;
+        let report = super::import::import_tx(&tx, changes)?;
         tx.commit()?;
         Ok(report)
     }
-}
-
-/// Apply changes inside an open transaction (the caller commits, possibly with more writes such
-/// as a sync cursor, so that both land together or not at all).
-pub(crate) fn import_tx(tx: &Connection, changes: Vec<(String, Vec<u8>)>) -> Result<ImportReport> {
-    // Automerge 0.12 can panic on a change that parses but is malformed inside (and then on the
-    // document it was applied to). Such input is refused like any other bad input; the caller
-    // rolls the transaction back, so nothing of it is kept.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| import_checked(tx, changes)))
-        .unwrap_or_else(|_| Err(Error::Bundle("a change is malformed".into())))
-}
-
-fn import_checked(tx: &Connection, changes: Vec<(String, Vec<u8>)>) -> Result<ImportReport> {
-    let mut report = ImportReport {
-        received: changes.len(),
-        ..ImportReport::default()
-    };
-    // Changes grouped per record: each record of the page is loaded, applied to, read, walked for
-    // conflicts and saved once, however many of its changes the page holds.
-    let mut by_doc: BTreeMap<String, Vec<Change>> = BTreeMap::new();
-    for (i, (doc_id, bytes)) in changes.into_iter().enumerate() {
-        if !is_uuid(&doc_id) {
-            return Err(Error::Bundle(format!(
-                "change {} names an invalid record id",
-                i + 1
-            )));
-        }
-        let change = Change::from_bytes(bytes).map_err(|e| {
-            Error::Bundle(format!(
-                "change {} is not a valid Automerge change: {e}",
-                i + 1
-            ))
-        })?;
-        by_doc.entry(doc_id).or_default().push(change);
-    }
-    for (doc_id, changes) in by_doc {
-        let mut seen = HashSet::new();
-        let mut fresh = Vec::new();
-        for c in changes {
-            let h = c.hash();
-            if !seen.insert(h) || has_change(tx, &h)? {
-                report.duplicates += 1;
-            } else {
-                fresh.push(c);
-            }
-        }
-        if fresh.is_empty() {
-            continue;
-        }
-        let existing = Store::load(tx, &doc_id)?;
-        let (old_kind, mut doc) = match existing {
-            Some((k, d)) => (Some(k), d),
-            None => (None, Automerge::new()),
-        };
-        let old_heads = doc.get_heads();
-        // The stored conflicts are those of the stored snapshot (rewritten with it).
-        let old_conflicts = if old_kind.is_some() {
-            stored_conflicts(tx, &doc_id)?
-        } else {
-            0
-        };
-        doc.apply_changes(fresh.iter().cloned())
-            .map_err(|e| Error::Bundle(format!("record {doc_id}: {e}")))?;
-        let missing = not_applied(&doc, &fresh);
-        if missing > 0 {
-            return Err(Error::MissingDependencies(missing));
-        }
-        let kind = kind_of(&doc)
-            .filter(|_| doc_id_matches(&doc, &doc_id))
-            .ok_or_else(|| Error::Bundle(format!("record {doc_id} is not an MRM record")))?;
-        if old_kind.is_some_and(|k| k != kind) {
-            return Err(Error::Bundle(format!("record {doc_id} changed its kind")));
-        }
-        // Read once: this refuses a malformed record and gives the projection rows.
-        let record = projection::read_record(&doc, kind)?;
-        let fresh = added_since(&doc, &old_heads, &fresh)
-            .ok_or_else(|| Error::Bundle(format!("record {doc_id}: a change is malformed")))?;
-        for c in &fresh {
-            append_change(tx, &doc_id, c, false)?;
-            report.new_changes += 1;
-        }
-        let found = conflicts(&doc);
-        projection::save_read(tx, &doc_id, kind, &doc, &record, &found)?;
-        report.new_conflicts += found.len().saturating_sub(old_conflicts);
-        if old_kind.is_none() {
-            report.records_new += 1;
-        }
-        report.records_changed.push(doc_id);
-    }
-    Ok(report)
-}
-
-/// How many conflicting fields the store lists for a record.
-fn stored_conflicts(conn: &Connection, doc_id: &str) -> Result<usize> {
-    let n: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM conflicts WHERE doc_id = ?1")?
-        .query_row([doc_id], |r| r.get(0))?;
-    Ok(n as usize)
 }
 
 /// Turn a field path (`violations.<id>.victims.boys`) and a value into the partial-record JSON that

@@ -6,6 +6,7 @@
 //! on disk; when it fails, nothing of it is.
 
 mod exchange;
+mod import;
 mod keyfile;
 mod lifecycle;
 mod projection;

@@ -43,22 +43,39 @@ pub fn read_record(doc: &Automerge, kind: RecordKind) -> Result<Record> {
     })
 }
 
-/// Store a document's snapshot and heads, and rewrite its projection rows and conflicts.
-pub fn save_doc(conn: &Connection, doc_id: &str, kind: RecordKind, doc: &Automerge) -> Result<()> {
-    let record = read_record(doc, kind)?;
-    save_read(conn, doc_id, kind, doc, &record, &conflicts(doc))
+/// Everything stored for a document, computed from the document alone, so that an import can
+/// compute it on another thread than the one writing to the database.
+pub struct Prepared {
+    pub kind: RecordKind,
+    pub record: Record,
+    pub conflicts: Vec<Conflict>,
+    pub snapshot: Vec<u8>,
+    /// The heads as stored (a JSON list of hex hashes).
+    pub heads: String,
 }
 
-/// [`save_doc`] for a document already read (`record`) and walked for conflicts (`found`).
-pub fn save_read(
-    conn: &Connection,
-    doc_id: &str,
-    kind: RecordKind,
-    doc: &Automerge,
-    record: &Record,
-    found: &[Conflict],
-) -> Result<()> {
-    let heads = serde_json::to_string(&heads_hex(&doc.get_heads()))?;
+impl Prepared {
+    /// Read `doc` strictly as a record of `kind` (a malformed document is refused), walk it for
+    /// conflicts and save it.
+    pub fn from_doc(doc: &Automerge, kind: RecordKind) -> Result<Self> {
+        let record = read_record(doc, kind)?;
+        Ok(Prepared {
+            kind,
+            record,
+            conflicts: conflicts(doc),
+            snapshot: crate::changes::snapshot(doc),
+            heads: serde_json::to_string(&heads_hex(&doc.get_heads()))?,
+        })
+    }
+}
+
+/// Store a document's snapshot and heads, and rewrite its projection rows and conflicts.
+pub fn save_doc(conn: &Connection, doc_id: &str, kind: RecordKind, doc: &Automerge) -> Result<()> {
+    save_prepared(conn, doc_id, &Prepared::from_doc(doc, kind)?)
+}
+
+/// [`save_doc`] for a document already prepared.
+pub fn save_prepared(conn: &Connection, doc_id: &str, p: &Prepared) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO docs (doc_id, kind, snapshot, heads, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (doc_id) DO UPDATE SET snapshot = excluded.snapshot, heads = excluded.heads,
@@ -66,23 +83,23 @@ pub fn save_read(
     )?
     .execute(params![
         doc_id,
-        kind.as_str(),
-        crate::changes::snapshot(doc),
-        heads,
+        p.kind.as_str(),
+        p.snapshot,
+        p.heads,
         now_str()
     ])?;
     conn.prepare_cached("DELETE FROM conflicts WHERE doc_id = ?1")?
         .execute([doc_id])?;
-    if !found.is_empty() {
+    if !p.conflicts.is_empty() {
         let mut insert = conn.prepare_cached(
             "INSERT INTO conflicts (doc_id, path, value_json) VALUES (?1, ?2, ?3)",
         )?;
-        for c in found {
+        for c in &p.conflicts {
             insert.execute(params![doc_id, c.path, serde_json::to_string(&c.values)?])?;
         }
     }
-    match record {
-        Record::Incident(inc) => project_incident(conn, inc, found.len()),
+    match &p.record {
+        Record::Incident(inc) => project_incident(conn, inc, p.conflicts.len()),
         Record::Config => Ok(()),
         Record::Patrol(p) => {
             conn.prepare_cached(

@@ -7,7 +7,8 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::sync::protocol::{EnrollResponse, Role};
 
-use super::exchange::{import_tx, ImportReport};
+use super::exchange::ImportReport;
+use super::import::import_tx;
 use super::{now_str, Store};
 
 /// The store's enrollment and sync progress.
