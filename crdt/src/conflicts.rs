@@ -3,11 +3,11 @@
 //! Automerge keeps every value written concurrently to a field and picks one deterministically;
 //! we show all of them, with who wrote each, so that a reviewer chooses instead of the merge.
 
-use automerge::{Automerge, ObjId, ObjType, ReadDoc, Value, ValueRef, ROOT};
+use automerge::{Automerge, ObjId, ReadDoc, Value};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::document::value_json;
+use crate::document::{to_json_flagged, value_json, Flagged};
 use crate::history::note_of;
 
 /// One of the concurrent values of a field.
@@ -31,57 +31,20 @@ pub struct Conflict {
 
 /// Every field of a document that holds more than one distinct value.
 pub fn conflicts(doc: &Automerge) -> Vec<Conflict> {
+    from_flagged(doc, to_json_flagged(doc).1)
+}
+
+/// The conflicts among fields flagged while reading the document ([`to_json_flagged`]): only
+/// those are looked up with `get_all`; looking up every field cost most of an import.
+pub fn from_flagged(doc: &Automerge, flagged: Vec<Flagged>) -> Vec<Conflict> {
     let mut out = Vec::new();
-    walk(doc, &ROOT, "", &mut out);
+    for f in flagged {
+        if let Ok(all) = doc.get_all(&f.obj, f.prop) {
+            push_conflict(doc, all, &f.path, &mut out);
+        }
+    }
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
-}
-
-/// One pass over each object with the range iterators: a field's `conflict` flag says whether it
-/// holds concurrent values, and only then are they all read (`get_all`). Looking up every field
-/// with `get_all` cost most of an import.
-fn walk(doc: &Automerge, obj: &ObjId, path: &str, out: &mut Vec<Conflict>) {
-    // (key, whether it holds concurrent values, the winning value's object id if it is an object)
-    let fields: Vec<(automerge::Prop, bool, Option<ObjId>)> = match doc.object_type(obj) {
-        Ok(ObjType::Map | ObjType::Table) => doc
-            .map_range(obj, ..)
-            .map(|i| {
-                let child = matches!(i.value, ValueRef::Object(_)).then(|| i.id());
-                (automerge::Prop::Map(i.key.into_owned()), i.conflict, child)
-            })
-            .collect(),
-        Ok(ObjType::List) => doc
-            .list_range(obj, ..)
-            .map(|i| {
-                let child = matches!(i.value, ValueRef::Object(_)).then(|| i.id());
-                (automerge::Prop::Seq(i.index), i.conflict, child)
-            })
-            .collect(),
-        _ => return,
-    };
-    for (prop, conflict, child) in fields {
-        let key = match &prop {
-            automerge::Prop::Map(k) => k.clone(),
-            automerge::Prop::Seq(i) => i.to_string(),
-        };
-        let here = join(path, &key);
-        if conflict {
-            if let Ok(all) = doc.get_all(obj, prop) {
-                push_conflict(doc, all, &here, out);
-            }
-        }
-        if let Some(child) = child {
-            walk(doc, &child, &here, out);
-        }
-    }
 }
 
 /// Record a field's concurrent values if they are not all equal.
@@ -123,7 +86,15 @@ mod tests {
     use automerge::transaction::Transactable;
     use automerge::{ActorId, Automerge, ObjId, ObjType, ReadDoc, Value, ROOT};
 
-    use super::{conflicts, join, push_conflict, Conflict};
+    use super::{conflicts, push_conflict, Conflict};
+
+    fn join(path: &str, key: &str) -> String {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    }
 
     /// The straightforward walk (every field looked up with `get_all`), which the flagged walk must
     /// match exactly.
@@ -185,6 +156,9 @@ mod tests {
         a.merge(&mut b).unwrap();
         let found = conflicts(&a);
         assert_eq!(found, reference(&a));
+        // The reading that flags them gives the same content as a plain reading.
+        let (j, _) = crate::document::to_json_flagged(&a);
+        assert_eq!(j, crate::document::to_json(&a));
         let paths: Vec<&str> = found.iter().map(|c| c.path.as_str()).collect();
         assert_eq!(paths, ["nested", "title", "trail.1", "victims.boys"]);
     }

@@ -19,7 +19,9 @@
 //! add one each concurrently end up with both, and an edit of one never lands on another.
 //! The verification trail and the comment thread are lists that are only ever appended to.
 
-use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, ScalarValueRef, Value, ValueRef, ROOT};
+use automerge::{
+    ObjId, ObjType, Prop, ReadDoc, ScalarValue, ScalarValueRef, Value, ValueRef, ROOT,
+};
 use serde_json::{Map, Value as Json};
 
 use crate::error::{Error, Result};
@@ -61,31 +63,104 @@ impl RecordKind {
 
 /// A document's content as JSON (the winning value wherever fields conflict).
 pub fn to_json<R: ReadDoc>(doc: &R) -> Json {
-    map_json(doc, &ROOT)
+    map_json(doc, &ROOT, &mut None)
+}
+
+/// A field that holds concurrent values (Automerge's conflict flag), found while reading.
+pub struct Flagged {
+    pub obj: ObjId,
+    pub prop: Prop,
+    /// Dotted path into the record, as [`crate::conflicts::Conflict::path`].
+    pub path: String,
+}
+
+/// [`to_json`] that also lists the fields holding concurrent values, so that an import reads a
+/// record and finds its conflicts in one pass over the document.
+pub fn to_json_flagged<R: ReadDoc>(doc: &R) -> (Json, Vec<Flagged>) {
+    let mut walk = Some(Walk {
+        path: String::new(),
+        flagged: Vec::new(),
+    });
+    let j = map_json(doc, &ROOT, &mut walk);
+    (j, walk.map(|w| w.flagged).unwrap_or_default())
+}
+
+/// The path to the object being read, and the flagged fields found so far.
+struct Walk {
+    path: String,
+    flagged: Vec<Flagged>,
+}
+
+impl Walk {
+    /// Note `prop` of `obj` if it is flagged, and return the length to cut the path back to after
+    /// reading the value (whose path is now `self.path` if it is an object).
+    fn enter(&mut self, obj: &ObjId, prop: Prop, conflict: bool, is_object: bool) -> usize {
+        let len = self.path.len();
+        if !conflict && !is_object {
+            return len;
+        }
+        if !self.path.is_empty() {
+            self.path.push('.');
+        }
+        match &prop {
+            Prop::Map(k) => self.path.push_str(k),
+            Prop::Seq(i) => self.path.push_str(&i.to_string()),
+        }
+        if conflict {
+            self.flagged.push(Flagged {
+                obj: obj.clone(),
+                prop,
+                path: self.path.clone(),
+            });
+        }
+        len
+    }
 }
 
 /// A map's winning values, in one pass over the map (`map_range`), rather than a key lookup per
 /// field: reading a record is on the path of every import.
-fn map_json<R: ReadDoc>(doc: &R, obj: &ObjId) -> Json {
+fn map_json<R: ReadDoc>(doc: &R, obj: &ObjId, walk: &mut Option<Walk>) -> Json {
     let mut out = Map::new();
     for item in doc.map_range(obj, ..) {
+        let is_object = matches!(item.value, ValueRef::Object(_));
+        let back = walk.as_mut().map(|w| {
+            w.enter(
+                obj,
+                Prop::Map(item.key.to_string()),
+                item.conflict,
+                is_object,
+            )
+        });
         let value = match item.value {
-            ValueRef::Object(t) => object_json(doc, t, &item.id()),
+            ValueRef::Object(t) => object_json(doc, t, &item.id(), walk),
             ValueRef::Scalar(s) => scalar_ref_json(&s),
         };
+        if let (Some(w), Some(len)) = (walk.as_mut(), back) {
+            w.path.truncate(len);
+        }
         out.insert(item.key.into_owned(), value);
     }
     Json::Object(out)
 }
 
-fn object_json<R: ReadDoc>(doc: &R, t: ObjType, id: &ObjId) -> Json {
+fn object_json<R: ReadDoc>(doc: &R, t: ObjType, id: &ObjId, walk: &mut Option<Walk>) -> Json {
     match t {
-        ObjType::Map | ObjType::Table => map_json(doc, id),
+        ObjType::Map | ObjType::Table => map_json(doc, id, walk),
         ObjType::List => Json::Array(
             doc.list_range(id, ..)
-                .map(|item| match item.value {
-                    ValueRef::Object(t) => object_json(doc, t, &item.id()),
-                    ValueRef::Scalar(s) => scalar_ref_json(&s),
+                .map(|item| {
+                    let is_object = matches!(item.value, ValueRef::Object(_));
+                    let back = walk
+                        .as_mut()
+                        .map(|w| w.enter(id, Prop::Seq(item.index), item.conflict, is_object));
+                    let value = match item.value {
+                        ValueRef::Object(t) => object_json(doc, t, &item.id(), walk),
+                        ValueRef::Scalar(s) => scalar_ref_json(&s),
+                    };
+                    if let (Some(w), Some(len)) = (walk.as_mut(), back) {
+                        w.path.truncate(len);
+                    }
+                    value
                 })
                 .collect(),
         ),
@@ -96,7 +171,7 @@ fn object_json<R: ReadDoc>(doc: &R, t: ObjType, id: &ObjId) -> Json {
 /// One value of a document as JSON; objects are expanded.
 pub fn value_json<R: ReadDoc>(doc: &R, v: Value<'_>, id: &ObjId) -> Json {
     match v {
-        Value::Object(t) => object_json(doc, t, id),
+        Value::Object(t) => object_json(doc, t, id, &mut None),
         Value::Scalar(s) => scalar_json(&s),
     }
 }
@@ -270,7 +345,11 @@ impl Reader<'_> {
 
 /// Read an incident document.
 pub fn read_incident<R: ReadDoc>(doc: &R) -> Result<Incident> {
-    let j = to_json(doc);
+    incident_from(doc, &to_json(doc))
+}
+
+/// [`read_incident`] from the document's content already read (`j`, from [`to_json`]).
+pub(crate) fn incident_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Incident> {
     let id = j
         .get("id")
         .and_then(Json::as_str)
@@ -283,7 +362,7 @@ pub fn read_incident<R: ReadDoc>(doc: &R) -> Result<Incident> {
     let empty = Json::Object(Map::new());
     let loc = j.get("location").unwrap_or(&empty);
     let mut sources = Vec::new();
-    for (sid, s) in r.entries(&j, "sources")? {
+    for (sid, s) in r.entries(j, "sources")? {
         sources.push(Source {
             id: sid,
             kind: r.parse(s, "kind", SourceKind::Secondary)?,
@@ -292,7 +371,7 @@ pub fn read_incident<R: ReadDoc>(doc: &R) -> Result<Incident> {
         });
     }
     let mut violations = Vec::new();
-    for (vid, v) in r.entries(&j, "violations")? {
+    for (vid, v) in r.entries(j, "violations")? {
         let kind: Option<ViolationType> = match v.get("type") {
             Some(Json::String(s)) => Some(
                 s.parse()
@@ -349,10 +428,10 @@ pub fn read_incident<R: ReadDoc>(doc: &R) -> Result<Incident> {
     }
     Ok(Incident {
         id: id.clone(),
-        title: r.str(&j, "title")?,
-        occurred_on: r.str(&j, "occurred_on")?,
-        date_precision: r.parse(&j, "date_precision", DatePrecision::Day)?,
-        reported_on: r.str(&j, "reported_on")?,
+        title: r.str(j, "title")?,
+        occurred_on: r.str(j, "occurred_on")?,
+        date_precision: r.parse(j, "date_precision", DatePrecision::Day)?,
+        reported_on: r.str(j, "reported_on")?,
         location: Location {
             admin1: r.str(loc, "admin1")?,
             admin2: r.str(loc, "admin2")?,
@@ -360,22 +439,26 @@ pub fn read_incident<R: ReadDoc>(doc: &R) -> Result<Incident> {
             lat: r.opt_f64(loc, "lat")?,
             lon: r.opt_f64(loc, "lon")?,
         },
-        narrative: r.str(&j, "narrative")?,
-        patrol_id: r.opt_str(&j, "patrol_id")?,
+        narrative: r.str(j, "narrative")?,
+        patrol_id: r.opt_str(j, "patrol_id")?,
         sources,
         violations,
         review: Review {
             state: r.parse(rev, "state", ReviewState::Draft)?,
             comments,
         },
-        created_by: r.str(&j, "created_by")?,
-        team: r.str(&j, "team")?,
+        created_by: r.str(j, "created_by")?,
+        team: r.str(j, "team")?,
     })
 }
 
 /// Read a patrol document.
 pub fn read_patrol<R: ReadDoc>(doc: &R) -> Result<Patrol> {
-    let j = to_json(doc);
+    patrol_from(doc, &to_json(doc))
+}
+
+/// [`read_patrol`] from the document's content already read (`j`, from [`to_json`]).
+pub(crate) fn patrol_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Patrol> {
     let id = j
         .get("id")
         .and_then(Json::as_str)
@@ -387,19 +470,23 @@ pub fn read_patrol<R: ReadDoc>(doc: &R) -> Result<Patrol> {
     }
     Ok(Patrol {
         id: id.clone(),
-        date: r.str(&j, "date")?,
-        team: r.str(&j, "team")?,
-        route: r.strings(&j, "route")?,
-        participants: r.strings(&j, "participants")?,
-        notes: r.str(&j, "notes")?,
-        ended_at: r.opt_str(&j, "ended_at")?,
-        created_by: r.str(&j, "created_by")?,
+        date: r.str(j, "date")?,
+        team: r.str(j, "team")?,
+        route: r.strings(j, "route")?,
+        participants: r.strings(j, "participants")?,
+        notes: r.str(j, "notes")?,
+        ended_at: r.opt_str(j, "ended_at")?,
+        created_by: r.str(j, "created_by")?,
     })
 }
 
 /// Read the mission configuration document.
 pub fn read_config<R: ReadDoc>(doc: &R) -> Result<MissionConfig> {
-    let j = to_json(doc);
+    config_from(doc, &to_json(doc))
+}
+
+/// [`read_config`] from the document's content already read (`j`, from [`to_json`]).
+pub(crate) fn config_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<MissionConfig> {
     let r = Reader { record: CONFIG_ID };
     if kind_of(doc) != Some(RecordKind::Config) {
         return Err(r.bad("kind", "is not `config`"));
@@ -416,9 +503,9 @@ pub fn read_config<R: ReadDoc>(doc: &R) -> Result<MissionConfig> {
         Some(_) => return Err(r.bad("admin_areas", "is not a map")),
     }
     Ok(MissionConfig {
-        mission: r.str(&j, "mission")?,
-        teams: r.strings(&j, "teams")?,
-        parties: r.strings(&j, "parties")?,
+        mission: r.str(j, "mission")?,
+        teams: r.strings(j, "teams")?,
+        parties: r.strings(j, "parties")?,
         admin_areas,
     })
 }

@@ -4,7 +4,7 @@
 use automerge::Automerge;
 use rusqlite::{params, Connection};
 
-use crate::conflicts::{conflicts, Conflict};
+use crate::conflicts::{self, Conflict};
 use crate::document::{self, RecordKind};
 use crate::error::Result;
 use crate::model::{Incident, Patrol, Violation};
@@ -34,15 +34,6 @@ pub enum Record {
     Config,
 }
 
-/// Read a document strictly as a record of `kind` (a malformed document is refused).
-pub fn read_record(doc: &Automerge, kind: RecordKind) -> Result<Record> {
-    Ok(match kind {
-        RecordKind::Incident => Record::Incident(document::read_incident(doc)?),
-        RecordKind::Patrol => Record::Patrol(document::read_patrol(doc)?),
-        RecordKind::Config => document::read_config(doc).map(|_| Record::Config)?,
-    })
-}
-
 /// Everything stored for a document, computed from the document alone, so that an import can
 /// compute it on another thread than the one writing to the database.
 pub struct Prepared {
@@ -58,11 +49,17 @@ impl Prepared {
     /// Read `doc` strictly as a record of `kind` (a malformed document is refused), walk it for
     /// conflicts and save it.
     pub fn from_doc(doc: &Automerge, kind: RecordKind) -> Result<Self> {
-        let record = read_record(doc, kind)?;
+        // One pass over the document gives both the record and where its conflicts are.
+        let (j, flagged) = document::to_json_flagged(doc);
+        let record = match kind {
+            RecordKind::Incident => Record::Incident(document::incident_from(doc, &j)?),
+            RecordKind::Patrol => Record::Patrol(document::patrol_from(doc, &j)?),
+            RecordKind::Config => document::config_from(doc, &j).map(|_| Record::Config)?,
+        };
         Ok(Prepared {
             kind,
             record,
-            conflicts: conflicts(doc),
+            conflicts: conflicts::from_flagged(doc, flagged),
             snapshot: crate::changes::snapshot(doc),
             heads: serde_json::to_string(&heads_hex(&doc.get_heads()))?,
         })
