@@ -152,7 +152,14 @@ fn project_incident(conn: &Connection, inc: &Incident, n_conflicts: usize) -> Re
              admin1 = excluded.admin1, admin2 = excluded.admin2, place = excluded.place,
              patrol_id = excluded.patrol_id, team = excluded.team,
              created_by = excluded.created_by, review_state = excluded.review_state,
-             n_conflicts = excluded.n_conflicts, violations_json = excluded.violations_json",
+             n_conflicts = excluded.n_conflicts, violations_json = excluded.violations_json
+         WHERE occurred_on IS NOT excluded.occurred_on OR title IS NOT excluded.title
+             OR reported_on IS NOT excluded.reported_on OR admin1 IS NOT excluded.admin1
+             OR admin2 IS NOT excluded.admin2 OR place IS NOT excluded.place
+             OR patrol_id IS NOT excluded.patrol_id OR team IS NOT excluded.team
+             OR created_by IS NOT excluded.created_by OR review_state IS NOT excluded.review_state
+             OR n_conflicts IS NOT excluded.n_conflicts
+             OR violations_json IS NOT excluded.violations_json",
     )?
     .execute(params![
         inc.occurred_on,
@@ -171,9 +178,35 @@ fn project_incident(conn: &Connection, inc: &Incident, n_conflicts: usize) -> Re
     ])?;
     conn.prepare_cached(
         "INSERT INTO incident_search (id, search) VALUES (?1, ?2)
-         ON CONFLICT (id) DO UPDATE SET search = excluded.search",
+         ON CONFLICT (id) DO UPDATE SET search = excluded.search
+         WHERE search IS NOT excluded.search",
     )?
     .execute(params![inc.id, search])?;
+    // What changed is rewritten, not the rest: a row written again dirties its page and the
+    // pages of its indexes, and every dirty page is encrypted, authenticated and synced at
+    // commit. A narrative edit touches none of these rows.
+    let wanted: Vec<StoredViolation> = inc
+        .violations
+        .iter()
+        .zip(&rows)
+        .enumerate()
+        .map(|(i, (v, row))| StoredViolation {
+            id: row.id.clone(),
+            ord: i as i64 + 1,
+            kind: row.kind.clone(),
+            boys: row.boys,
+            girls: row.girls,
+            sex_unknown: row.sex_unknown,
+            party: row.party.clone(),
+            category: row.category.clone(),
+            status: row.status.clone(),
+            status_at: v.current_event().map(|e| e.at.clone()),
+            late: row.late,
+        })
+        .collect();
+    if stored_violations(conn, &inc.id)? == wanted {
+        return Ok(());
+    }
     conn.prepare_cached("DELETE FROM violations WHERE incident_id = ?1")?
         .execute([&inc.id])?;
     let mut insert = conn.prepare_cached(
@@ -181,21 +214,60 @@ fn project_incident(conn: &Connection, inc: &Incident, n_conflicts: usize) -> Re
                  party, category, status, status_at, late)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
-    for (i, (v, row)) in inc.violations.iter().zip(&rows).enumerate() {
+    for v in &wanted {
         insert.execute(params![
-            row.id,
+            v.id,
             inc.id,
-            i as i64 + 1,
-            row.kind,
-            row.boys,
-            row.girls,
-            row.sex_unknown,
-            row.party,
-            row.category,
-            row.status,
-            v.current_event().map(|e| e.at.clone()),
-            row.late
+            v.ord,
+            v.kind,
+            v.boys,
+            v.girls,
+            v.sex_unknown,
+            v.party,
+            v.category,
+            v.status,
+            v.status_at,
+            v.late
         ])?;
     }
     Ok(())
+}
+
+/// A violation row as the `violations` table holds it.
+#[derive(Debug, PartialEq)]
+struct StoredViolation {
+    id: String,
+    ord: i64,
+    kind: String,
+    boys: i64,
+    girls: i64,
+    sex_unknown: i64,
+    party: String,
+    category: String,
+    status: String,
+    status_at: Option<String>,
+    late: bool,
+}
+
+fn stored_violations(conn: &Connection, incident_id: &str) -> Result<Vec<StoredViolation>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, ord, type, boys, girls, sex_unknown, party, category, status, status_at, late
+         FROM violations WHERE incident_id = ?1 ORDER BY ord",
+    )?;
+    let rows = stmt.query_map([incident_id], |r| {
+        Ok(StoredViolation {
+            id: r.get(0)?,
+            ord: r.get(1)?,
+            kind: r.get(2)?,
+            boys: r.get(3)?,
+            girls: r.get(4)?,
+            sex_unknown: r.get(5)?,
+            party: r.get(6)?,
+            category: r.get(7)?,
+            status: r.get(8)?,
+            status_at: r.get(9)?,
+            late: r.get(10)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
