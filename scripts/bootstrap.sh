@@ -4,6 +4,8 @@
 set -euo pipefail
 
 PACKAGES=(build-essential pkg-config curl ca-certificates
+  # SQLCipher's OpenSSL is built from source with the store (perl runs its Configure).
+  perl make
   # The desktop app (Tauri 2 on WebKitGTK).
   libwebkit2gtk-4.1-dev wget file libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
   # Its end-to-end tests: WebKitWebDriver, a virtual display, screenshots.
