@@ -92,13 +92,10 @@ struct Walk {
 }
 
 impl Walk {
-    /// Note `prop` of `obj` if it is flagged, and return the length to cut the path back to after
-    /// reading the value (whose path is now `self.path` if it is an object).
-    fn enter(&mut self, obj: &ObjId, prop: Prop, conflict: bool, is_object: bool) -> usize {
+    /// Extend the path with `prop` (a field that is flagged or holds an object), note it if it
+    /// is flagged, and return the length to cut the path back to once its value is read.
+    fn enter(&mut self, obj: &ObjId, prop: Prop, conflict: bool) -> usize {
         let len = self.path.len();
-        if !conflict && !is_object {
-            return len;
-        }
         if !self.path.is_empty() {
             self.path.push('.');
         }
@@ -117,28 +114,49 @@ impl Walk {
     }
 }
 
+/// One field of `obj` as JSON (`child`: its object id when the value is an object). Only a field
+/// that is flagged or holds an object extends the walk's path: most fields are plain values.
+fn field_json<R: ReadDoc>(
+    doc: &R,
+    walk: &mut Option<Walk>,
+    obj: &ObjId,
+    prop: impl FnOnce() -> Prop,
+    conflict: bool,
+    value: ValueRef<'_>,
+    child: Option<ObjId>,
+) -> Json {
+    let back = match walk {
+        Some(w) if conflict || child.is_some() => Some(w.enter(obj, prop(), conflict)),
+        _ => None,
+    };
+    let j = match (value, child) {
+        (ValueRef::Object(t), Some(id)) => object_json(doc, t, &id, walk),
+        (ValueRef::Scalar(s), _) => scalar_ref_json(&s),
+        (ValueRef::Object(_), None) => Json::Null,
+    };
+    if let (Some(w), Some(len)) = (walk.as_mut(), back) {
+        w.path.truncate(len);
+    }
+    j
+}
+
 /// A map's winning values, in one pass over the map (`map_range`), rather than a key lookup per
 /// field: reading a record is on the path of every import.
 fn map_json<R: ReadDoc>(doc: &R, obj: &ObjId, walk: &mut Option<Walk>) -> Json {
     let mut out = Map::new();
     for item in doc.map_range(obj, ..) {
-        let is_object = matches!(item.value, ValueRef::Object(_));
-        let back = walk.as_mut().map(|w| {
-            w.enter(
-                obj,
-                Prop::Map(item.key.to_string()),
-                item.conflict,
-                is_object,
-            )
-        });
-        let value = match item.value {
-            ValueRef::Object(t) => object_json(doc, t, &item.id(), walk),
-            ValueRef::Scalar(s) => scalar_ref_json(&s),
-        };
-        if let (Some(w), Some(len)) = (walk.as_mut(), back) {
-            w.path.truncate(len);
-        }
-        out.insert(item.key.into_owned(), value);
+        let child = matches!(item.value, ValueRef::Object(_)).then(|| item.id());
+        let key = item.key.into_owned();
+        let value = field_json(
+            doc,
+            walk,
+            obj,
+            || Prop::Map(key.clone()),
+            item.conflict,
+            item.value,
+            child,
+        );
+        out.insert(key, value);
     }
     Json::Object(out)
 }
@@ -149,18 +167,17 @@ fn object_json<R: ReadDoc>(doc: &R, t: ObjType, id: &ObjId, walk: &mut Option<Wa
         ObjType::List => Json::Array(
             doc.list_range(id, ..)
                 .map(|item| {
-                    let is_object = matches!(item.value, ValueRef::Object(_));
-                    let back = walk
-                        .as_mut()
-                        .map(|w| w.enter(id, Prop::Seq(item.index), item.conflict, is_object));
-                    let value = match item.value {
-                        ValueRef::Object(t) => object_json(doc, t, &item.id(), walk),
-                        ValueRef::Scalar(s) => scalar_ref_json(&s),
-                    };
-                    if let (Some(w), Some(len)) = (walk.as_mut(), back) {
-                        w.path.truncate(len);
-                    }
-                    value
+                    let child = matches!(item.value, ValueRef::Object(_)).then(|| item.id());
+                    let index = item.index;
+                    field_json(
+                        doc,
+                        walk,
+                        id,
+                        || Prop::Seq(index),
+                        item.conflict,
+                        item.value,
+                        child,
+                    )
                 })
                 .collect(),
         ),

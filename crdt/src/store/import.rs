@@ -11,16 +11,16 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{mpsc, Mutex};
 
 use automerge::{Automerge, Change};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use crate::changes::{added_since, not_applied};
 use crate::document::{kind_of, RecordKind};
 use crate::error::{Error, Result};
 use crate::validate::is_uuid;
 
-use super::doc_id_matches;
 use super::exchange::{append_raw, ImportReport};
 use super::projection::Prepared;
+use super::{doc_id_matches, Store};
 
 /// Below this many records the import runs on the calling thread: starting workers costs more
 /// than it saves on a small push or an incremental page.
@@ -183,11 +183,7 @@ fn drive(
 
 /// What the store holds of a record, read before its changes are applied.
 fn job(tx: &Connection, doc_id: String, changes: Vec<(usize, Vec<u8>)>) -> Result<Job> {
-    let row: Option<(String, Vec<u8>)> = tx
-        .prepare_cached("SELECT kind, snapshot FROM docs WHERE doc_id = ?1")?
-        .query_row([&doc_id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let Some((kind, snapshot)) = row else {
+    let Some(stored) = Store::load_snapshot(tx, &doc_id)? else {
         return Ok(Job {
             doc_id,
             changes,
@@ -196,8 +192,6 @@ fn job(tx: &Connection, doc_id: String, changes: Vec<(usize, Vec<u8>)>) -> Resul
             stored_conflicts: 0,
         });
     };
-    let kind = RecordKind::parse(&kind)
-        .ok_or_else(|| Error::Refused(format!("unknown record kind {kind}")))?;
     let stored_hashes = tx
         .prepare_cached("SELECT hash FROM changes WHERE doc_id = ?1")?
         .query_map([&doc_id], |r| r.get::<_, String>(0))?
@@ -209,7 +203,7 @@ fn job(tx: &Connection, doc_id: String, changes: Vec<(usize, Vec<u8>)>) -> Resul
     Ok(Job {
         doc_id,
         changes,
-        stored: Some((kind, snapshot)),
+        stored: Some(stored),
         stored_hashes,
         stored_conflicts: n as usize,
     })

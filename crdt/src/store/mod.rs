@@ -114,21 +114,24 @@ impl Store {
 
     /// Load a document from its snapshot.
     fn load(conn: &Connection, doc_id: &str) -> Result<Option<(RecordKind, Automerge)>> {
-        let row: Option<(String, Vec<u8>)> = conn
-            .query_row(
-                "SELECT kind, snapshot FROM docs WHERE doc_id = ?1",
-                [doc_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        match row {
+        match Store::load_snapshot(conn, doc_id)? {
             None => Ok(None),
-            Some((kind, snap)) => {
-                let kind = RecordKind::parse(&kind)
-                    .ok_or_else(|| Error::Refused(format!("unknown record kind {kind}")))?;
-                Ok(Some((kind, Automerge::load(&snap)?)))
-            }
+            Some((kind, snap)) => Ok(Some((kind, Automerge::load(&snap)?))),
         }
+    }
+
+    /// A document's kind and snapshot bytes, not yet decoded (an import decodes them on a worker).
+    fn load_snapshot(conn: &Connection, doc_id: &str) -> Result<Option<(RecordKind, Vec<u8>)>> {
+        let row: Option<(String, Vec<u8>)> = conn
+            .prepare_cached("SELECT kind, snapshot FROM docs WHERE doc_id = ?1")?
+            .query_row([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        row.map(|(kind, snap)| {
+            RecordKind::parse(&kind)
+                .map(|k| (k, snap))
+                .ok_or_else(|| Error::Refused(format!("unknown record kind {kind}")))
+        })
+        .transpose()
     }
 
     fn load_kind(&self, doc_id: &str, want: RecordKind) -> Result<Automerge> {
@@ -424,7 +427,9 @@ impl Store {
     /// An incident with derived statuses and conflicts.
     pub fn incident_view(&self, id: &str) -> Result<IncidentView> {
         let doc = self.load_kind(id, RecordKind::Incident)?;
-        let incident = document::read_incident(&doc)?;
+        // One pass over the document gives the incident and where its conflicts are.
+        let (j, flagged) = document::to_json_flagged(&doc);
+        let incident = document::incident_from(&doc, &j)?;
         let status = incident
             .violations
             .iter()
@@ -436,7 +441,7 @@ impl Store {
             .collect();
         Ok(IncidentView {
             status,
-            conflicts: conflicts(&doc),
+            conflicts: crate::conflicts::from_flagged(&doc, flagged),
             heads: heads_hex(&doc.get_heads()),
             incident,
         })
