@@ -13,7 +13,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use crate::crypto::{Key, Passphrase};
 use crate::error::{Error, Result};
 
-use super::{keyfile, now_str, schema, Device, Store, DB_FILE};
+use super::{keyfile, now_str, page_crypto, schema, Device, Store, DB_FILE};
 
 /// Everything a wipe destroys.
 const WIPED_FILES: &[&str] = &[
@@ -26,6 +26,7 @@ const WIPED_FILES: &[&str] = &[
 /// Key a fresh connection and prove the key fits before anything else touches the file.
 fn apply_key(conn: &Connection, key: Option<&Key>) -> Result<()> {
     if let Some(key) = key {
+        page_crypto::install();
         conn.pragma_update(None, "key", &*key.sqlcipher_literal())?;
         conn.execute_batch(key.page_hmac().sqlcipher_pragmas())?;
     }

@@ -9,6 +9,7 @@ mod exchange;
 mod import;
 mod keyfile;
 mod lifecycle;
+mod page_crypto;
 mod projection;
 mod query;
 mod schema;
