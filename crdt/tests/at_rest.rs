@@ -231,3 +231,40 @@ fn a_store_with_sqlcipher_default_page_macs_still_opens() {
     assert_eq!(s.incident(&id).unwrap().narrative, NARRATIVE);
     assert_absent(&dir, NARRATIVE);
 }
+
+/// A store written by the build before the store computed SQLCipher's pages itself (SQLCipher's
+/// OpenSSL provider, schema 6, HMAC-SHA256), kept as it was on disk: it opens, reads and takes new
+/// edits with today's page functions, and reopens after them.
+#[test]
+fn a_store_written_with_the_openssl_provider_opens_and_takes_edits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/openssl-store");
+    for name in [mrm_crdt::store::DB_FILE, mrm_crdt::store::KEY_FILE] {
+        std::fs::copy(fixture.join(name), tmp.path().join(name)).unwrap();
+    }
+    let pass = Passphrase::new("fixture passphrase");
+    let id = "01a22606-77b9-719b-9d48-00cce9114b39";
+    let written = "Fixture narrative written through the OpenSSL provider.";
+    let mut s = Store::open(tmp.path(), &pass).unwrap();
+    assert_eq!(s.incident(id).unwrap().narrative, written);
+    let page = s
+        .list_incidents(&mrm_crdt::store::IncidentFilter::default())
+        .unwrap();
+    assert_eq!(page.total, 3);
+    assert_eq!(page.items.len(), 3);
+    s.edit_incident(
+        id,
+        &IncidentPatch {
+            narrative: Some(NARRATIVE.into()),
+            ..IncidentPatch::default()
+        },
+    )
+    .unwrap();
+    drop(s);
+    let s = Store::open(tmp.path(), &pass).unwrap();
+    assert_eq!(s.incident(id).unwrap().narrative, NARRATIVE);
+    assert!(matches!(
+        Store::open(tmp.path(), &Passphrase::new("not the fixture one")),
+        Err(Error::WrongPassphrase)
+    ));
+}
