@@ -244,7 +244,22 @@ struct Reader<'a> {
     record: &'a str,
 }
 
+/// The id a record's content gives itself (`?` if none), to name it in errors.
+fn id_of(j: &Json) -> String {
+    j.get("id")
+        .and_then(Json::as_str)
+        .unwrap_or("?")
+        .to_string()
+}
+
 impl Reader<'_> {
+    fn expect_kind<R: ReadDoc>(&self, doc: &R, kind: RecordKind) -> Result<()> {
+        if kind_of(doc) == Some(kind) {
+            return Ok(());
+        }
+        Err(self.bad("kind", &format!("is not `{}`", kind.as_str())))
+    }
+
     fn bad(&self, field: &str, why: &str) -> Error {
         Error::Bundle(format!(
             "record {} is malformed: {field} {why}",
@@ -367,15 +382,9 @@ pub fn read_incident<R: ReadDoc>(doc: &R) -> Result<Incident> {
 
 /// [`read_incident`] from the document's content already read (`j`, from [`to_json`]).
 pub(crate) fn incident_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Incident> {
-    let id = j
-        .get("id")
-        .and_then(Json::as_str)
-        .unwrap_or("?")
-        .to_string();
+    let id = id_of(j);
     let r = Reader { record: &id };
-    if kind_of(doc) != Some(RecordKind::Incident) {
-        return Err(r.bad("kind", "is not `incident`"));
-    }
+    r.expect_kind(doc, RecordKind::Incident)?;
     let empty = Json::Object(Map::new());
     let loc = j.get("location").unwrap_or(&empty);
     let mut sources = Vec::new();
@@ -476,15 +485,9 @@ pub fn read_patrol<R: ReadDoc>(doc: &R) -> Result<Patrol> {
 
 /// [`read_patrol`] from the document's content already read (`j`, from [`to_json`]).
 pub(crate) fn patrol_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Patrol> {
-    let id = j
-        .get("id")
-        .and_then(Json::as_str)
-        .unwrap_or("?")
-        .to_string();
+    let id = id_of(j);
     let r = Reader { record: &id };
-    if kind_of(doc) != Some(RecordKind::Patrol) {
-        return Err(r.bad("kind", "is not `patrol`"));
-    }
+    r.expect_kind(doc, RecordKind::Patrol)?;
     Ok(Patrol {
         id: id.clone(),
         date: r.str(j, "date")?,
@@ -505,9 +508,7 @@ pub fn read_config<R: ReadDoc>(doc: &R) -> Result<MissionConfig> {
 /// [`read_config`] from the document's content already read (`j`, from [`to_json`]).
 pub(crate) fn config_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<MissionConfig> {
     let r = Reader { record: CONFIG_ID };
-    if kind_of(doc) != Some(RecordKind::Config) {
-        return Err(r.bad("kind", "is not `config`"));
-    }
+    r.expect_kind(doc, RecordKind::Config)?;
     let mut admin_areas = std::collections::BTreeMap::new();
     match j.get("admin_areas") {
         None | Some(Json::Null) => {}

@@ -174,14 +174,6 @@ unsafe fn bytes<'a>(ptr: *const u8, len: c_int) -> Option<&'a [u8]> {
     Some(std::slice::from_raw_parts(ptr, len))
 }
 
-fn status(ok: bool) -> c_int {
-    if ok {
-        SQLITE_OK
-    } else {
-        SQLITE_ERROR
-    }
-}
-
 /// HMAC of `in || in2` under `hmac_key`, written to `out` (the digest's size).
 unsafe extern "C" fn hmac(
     _ctx: *mut c_void,
@@ -204,24 +196,29 @@ unsafe extern "C" fn hmac(
     ) else {
         return SQLITE_ERROR;
     };
-    let tag = match algorithm {
-        0 => mac::<Hmac<Sha1>>(key, a, b),
-        1 => mac::<Hmac<Sha256>>(key, a, b),
-        2 => mac::<Hmac<Sha512>>(key, a, b),
-        _ => None,
-    };
-    let Some(tag) = tag else {
-        return SQLITE_ERROR;
-    };
-    std::ptr::copy_nonoverlapping(tag.as_ptr(), out, tag.len());
-    SQLITE_OK
+    match algorithm {
+        0 => mac::<Hmac<Sha1>>(key, a, b, out),
+        1 => mac::<Hmac<Sha256>>(key, a, b, out),
+        2 => mac::<Hmac<Sha512>>(key, a, b, out),
+        _ => SQLITE_ERROR,
+    }
 }
 
-fn mac<M: Mac + hmac::digest::KeyInit>(key: &[u8], a: &[u8], b: &[u8]) -> Option<Vec<u8>> {
-    let mut m = <M as Mac>::new_from_slice(key).ok()?;
+/// SAFETY: `out` must have room for `M`'s output (SQLCipher sizes it from `get_hmac_sz`).
+unsafe fn mac<M: Mac + hmac::digest::KeyInit>(
+    key: &[u8],
+    a: &[u8],
+    b: &[u8],
+    out: *mut u8,
+) -> c_int {
+    let Ok(mut m) = <M as Mac>::new_from_slice(key) else {
+        return SQLITE_ERROR;
+    };
     m.update(a);
     m.update(b);
-    Some(m.finalize().into_bytes().to_vec())
+    let tag = m.finalize().into_bytes();
+    std::ptr::copy_nonoverlapping(tag.as_ptr(), out, tag.len());
+    SQLITE_OK
 }
 
 /// PBKDF2-HMAC of `pass` and `salt`, `workfactor` rounds, into `key` (`key_sz` bytes).
@@ -285,7 +282,7 @@ unsafe extern "C" fn cipher(
     // Work in `out`, which may overlap `input`.
     std::ptr::copy(input, out, len);
     let buf = std::slice::from_raw_parts_mut(out, len);
-    let ok = match mode {
+    let done = match mode {
         CIPHER_ENCRYPT => cbc::Encryptor::<Aes256>::new(key.into(), iv.into())
             .encrypt_padded_mut::<NoPadding>(buf, len)
             .is_ok(),
@@ -294,7 +291,11 @@ unsafe extern "C" fn cipher(
             .is_ok(),
         _ => false,
     };
-    status(ok)
+    if done {
+        SQLITE_OK
+    } else {
+        SQLITE_ERROR
+    }
 }
 
 #[cfg(test)]
