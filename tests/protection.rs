@@ -93,7 +93,7 @@ fn only_reviewers_record_decisions_whatever_the_client_sends() {
         };
         let event: mrm_crdt::input::EventInput =
             serde_json::from_value(json!({"status": "verified", "note": "forged"})).unwrap();
-        mrm_crdt::edit::add_verification(tx, &v1, &event, &who).unwrap();
+        mrm_crdt::edit::add_verification(tx, &v1, &event, &who, false).unwrap();
     });
     let (st, err) = push(&server, &cred, &[forged_verified]);
     assert_eq!(st, 403, "{err}");
@@ -147,6 +147,114 @@ fn only_reviewers_record_decisions_whatever_the_client_sends() {
     let shown: Value =
         serde_json::from_str(&a1.mrm_ok(&["incident", "show", &i1, "--json"], None)).unwrap();
     assert_eq!(shown["review"]["state"], "accepted");
+
+    // Against the reviewer's decision, now on the officer's laptop: rewriting it, deleting the
+    // decided violation, negative counts, a clock years ahead. Each refused with its reason,
+    // nothing stored, the endpoint still serving.
+    let before = stats(&server);
+    let event_of = |tx: &Transaction<'_>, i: usize| {
+        let violations = map_at(tx, &ROOT, "violations");
+        let v = map_at(tx, &violations, &v1);
+        let list = map_at(tx, &v, "verification");
+        match tx.get(&list, i).unwrap() {
+            Some((AmValue::Object(_), id)) => id,
+            other => panic!("no event {i}: {other:?}"),
+        }
+    };
+    let rewrite = a1.forge(&i1, |tx| {
+        let e = event_of(tx, 1);
+        tx.put(&e, "status", "not_mrm").unwrap();
+    });
+    let (st, err) = push(&server, &cred, &[rewrite]);
+    assert_eq!(
+        (st, err["reason"].as_str()),
+        (403, Some("event_changed")),
+        "{err}"
+    );
+    let delete = a1.forge(&i1, |tx| {
+        let violations = map_at(tx, &ROOT, "violations");
+        tx.delete(&violations, v1.as_str()).unwrap();
+    });
+    let (st, err) = push(&server, &cred, &[delete]);
+    assert_eq!(st, 403, "{err}");
+    assert_eq!(err["reason"], "decided_violation_deleted", "{err}");
+    let reopen = a1.forge(&i1, |tx| {
+        let review = map_at(tx, &ROOT, "review");
+        tx.put(&review, "state", "draft").unwrap();
+    });
+    let (st, err) = push(&server, &cred, &[reopen]);
+    assert_eq!(st, 403, "{err}");
+    assert_eq!(err["reason"], "accepted_reopened", "{err}");
+    let negative = a1.forge(&i1, |tx| {
+        let violations = map_at(tx, &ROOT, "violations");
+        let v = map_at(tx, &violations, &v1);
+        let victims = map_at(tx, &v, "victims");
+        tx.put(&victims, "boys", -499i64).unwrap();
+    });
+    let (st, err) = push(&server, &cred, &[negative]);
+    assert_eq!(st, 400, "{err}");
+    assert!(err["error"].as_str().unwrap().contains("boys"), "{err}");
+    let ahead = {
+        let store = a1.store();
+        let mut doc = automerge::Automerge::new();
+        doc.apply_changes(
+            store
+                .changes_missing_from(None)
+                .unwrap()
+                .into_iter()
+                .filter(|(id, _)| id == &i1)
+                .map(|(_, b)| automerge::Change::from_bytes(b).unwrap()),
+        )
+        .unwrap();
+        doc.set_actor(automerge::ActorId::try_from(store.device().actor.as_str()).unwrap());
+        let mut tx = doc.transaction();
+        tx.put(ROOT, "narrative", "from the future").unwrap();
+        let far = chrono::Utc::now().timestamp() + 3 * 365 * 86_400;
+        tx.commit_with(automerge::transaction::CommitOptions::default().with_time(far));
+        let c = doc.get_last_local_change().unwrap();
+        (i1.clone(), c.raw_bytes().to_vec())
+    };
+    let (st, err) = push(&server, &cred, &[ahead]);
+    assert_eq!(st, 400, "{err}");
+    assert!(err["error"].as_str().unwrap().contains("clock"), "{err}");
+    assert_eq!(stats(&server), before);
+    let refused = audit(&server, &[])
+        .into_iter()
+        .filter(|e| e["action"] == "push_refused")
+        .count();
+    assert!(refused >= 8, "{refused} refusals audited");
+
+    // The stock CLI: the officer's `reported` after the decision is sent, and the mission still
+    // counts the violation verified.
+    a1.mrm_ok(&["verify", &i1, &v1, "--status", "reported"], None);
+    a1.sync();
+    rev.sync();
+    let shown: Value =
+        serde_json::from_str(&rev.mrm_ok(&["incident", "show", &i1, "--json"], None)).unwrap();
+    assert_eq!(shown["status"][0]["status"], "verified", "{shown}");
+    assert_eq!(
+        shown["violations"][0]["verification"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let out = a1.mrm(
+        &[
+            "incident",
+            "resolve",
+            &i1,
+            "--field",
+            "review.state",
+            "--value",
+            "\"draft\"",
+        ],
+        None,
+    );
+    assert!(
+        !out.status.success(),
+        "an officer reopened an accepted record"
+    );
 }
 
 #[test]

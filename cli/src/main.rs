@@ -1,6 +1,29 @@
 //! `mrm`: the MRM Field command line. A thin layer over `mrm-crdt`: it parses arguments, reads
 //! JSON input, calls the store and prints. Errors print as one line and exit non-zero.
 
+// Printing never panics: a reader that closed the pipe (`mrm incident list | head -1`) or a closed
+// terminal must not turn a command that stored its work into a crash (a script would retry it and
+// record the incident twice). These shadow the standard macros in every module below; what cannot
+// be written is dropped, and the command exits as it would have.
+macro_rules! println {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+macro_rules! print {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+macro_rules! eprintln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 mod bench;
 mod bench_sync;
 mod cmd;

@@ -44,7 +44,12 @@ pub fn incident(v: &IncidentView) {
         println!("  sources");
         for (n, s) in i.sources.iter().enumerate() {
             let consent = if s.consent { "consent" } else { "no consent" };
-            println!("    {}. {} ({consent})  {}", n + 1, s.kind, s.id);
+            let withdrawn = if s.withdrawn.is_some() {
+                "  WITHDRAWN"
+            } else {
+                ""
+            };
+            println!("    {}. {} ({consent})  {}{withdrawn}", n + 1, s.kind, s.id);
             if !s.notes.is_empty() {
                 println!("       {}", s.notes);
             }
@@ -61,13 +66,23 @@ pub fn incident(v: &IncidentView) {
         } else {
             ""
         };
+        let contested = match st.map(|s| s.contested.as_slice()) {
+            Some(c) if !c.is_empty() => {
+                let list: Vec<&str> = c.iter().map(|s| s.as_str()).collect();
+                format!(
+                    " (CONFLICTING DECISIONS: {}; counted as shown)",
+                    list.join(" / ")
+                )
+            }
+            _ => String::new(),
+        };
         let party = if viol.perpetrator.party.is_empty() {
             "party unknown".to_string()
         } else {
             viol.perpetrator.party.clone()
         };
         println!(
-            "    {}. {}  boys {} girls {} unknown {}  {} ({})  status {}{late}",
+            "    {}. {}  boys {} girls {} unknown {}  {} ({})  status {}{late}{contested}",
             n + 1,
             viol.kind,
             viol.victims.boys,
@@ -78,6 +93,18 @@ pub fn incident(v: &IncidentView) {
             viol.status()
         );
         println!("       id {}", viol.id);
+        if let Some(w) = &viol.withdrawn {
+            let why = if w.reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", w.reason)
+            };
+            println!(
+                "       WITHDRAWN {} by {}{why} (not counted in figures)",
+                short_time(&w.at),
+                w.by
+            );
+        }
         for c in &viol.victims.coded {
             let age = c.age.map(|a| format!(", age {a}")).unwrap_or_default();
             println!("       coded victim {} ({}{age})", c.code, c.sex);
@@ -100,6 +127,12 @@ pub fn incident(v: &IncidentView) {
         println!("  review comments");
         for c in &i.review.comments {
             println!("    {}  {}: {}", short_time(&c.at), c.by, c.text);
+        }
+    }
+    if !v.attention.is_empty() {
+        println!("  NEEDS ATTENTION (the merged record breaks a rule; edits stay possible)");
+        for a in &v.attention {
+            println!("    {}: {}", a.field, a.message);
         }
     }
     if !v.conflicts.is_empty() {

@@ -144,6 +144,19 @@ pub fn open_sealed(pass: &Passphrase, bytes: &[u8]) -> Result<Bundle> {
     let (env, sealed) = rest.split_at(len as usize);
     let envelope: Envelope =
         serde_json::from_slice(env).map_err(|e| Error::Bundle(format!("damaged envelope: {e}")))?;
+    // A bundle comes from anyone: its key derivation may cost at most what this program asks of
+    // the bundles it writes, so a hostile file costs a fraction of a second, not gigabytes.
+    let most = KdfParams::default();
+    let p = envelope.params;
+    if p.memory_kib > most.memory_kib
+        || p.iterations > most.iterations
+        || p.parallelism > most.parallelism
+    {
+        return Err(Error::Bundle(format!(
+            "its key derivation asks for more than this program ever writes ({} KiB, {} passes, {} lanes at most)",
+            most.memory_kib, most.iterations, most.parallelism
+        )));
+    }
     // Authentication cannot tell a wrong passphrase from a damaged file: say both.
     let plain = crypto::open(pass, &envelope, SEALED_CONTEXT, sealed).map_err(|e| match e {
         Error::WrongPassphrase => Error::BundleUnreadable,

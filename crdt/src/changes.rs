@@ -72,3 +72,33 @@ mod tests {
         assert!(added_since(&fresh, &[], &changes[1..]).is_none());
     }
 }
+
+/// Largest operation counter a change may reach: far beyond any real record (a record of a
+/// million edits has a few million operations), far below where counters overflow. A change
+/// past it once made every later edit of its record panic on every device.
+pub const MAX_OP_COUNTER: u64 = 1 << 40;
+/// Largest sequence number of one actor's changes.
+pub const MAX_SEQ: u64 = 1 << 32;
+/// Most dependencies one change may name (a merge of this many concurrent heads).
+pub const MAX_DEPS: usize = 1_024;
+
+/// Whether a received change's metadata is within bounds: operation counter, sequence number,
+/// number of dependencies, and a timestamp (seconds since 1970, as the store writes it) at most
+/// `clock.skew` ahead of `clock.now`. Errors: a sentence naming the bound.
+pub fn check_metadata(change: &Change, clock: &crate::validate::Clock) -> Result<(), String> {
+    let end = change.start_op().get().saturating_add(change.len() as u64);
+    if end > MAX_OP_COUNTER {
+        return Err(format!("its operation counter exceeds {MAX_OP_COUNTER}"));
+    }
+    if change.seq() > MAX_SEQ {
+        return Err(format!("its sequence number exceeds {MAX_SEQ}"));
+    }
+    if change.deps().len() > MAX_DEPS {
+        return Err(format!("it names more than {MAX_DEPS} dependencies"));
+    }
+    let latest = (clock.now + clock.skew).timestamp();
+    if change.timestamp() > latest {
+        return Err("it is stamped more than a day after the endpoint's clock".into());
+    }
+    Ok(())
+}

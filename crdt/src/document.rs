@@ -361,6 +361,19 @@ impl Reader<'_> {
         }
     }
 
+    /// A withdrawal (`withdrawn: {at, by, reason}`), absent or null when there is none.
+    fn withdrawal(&self, obj: &Json) -> Result<Option<Withdrawal>> {
+        match obj.get("withdrawn") {
+            None | Some(Json::Null) => Ok(None),
+            Some(w @ Json::Object(_)) => Ok(Some(Withdrawal {
+                at: self.str(w, "at")?,
+                by: self.str(w, "by")?,
+                reason: self.str(w, "reason")?,
+            })),
+            Some(_) => Err(self.bad("withdrawn", "is not an object")),
+        }
+    }
+
     fn items<'j>(&self, obj: &'j Json, field: &str) -> Result<Vec<&'j Json>> {
         match obj.get(field) {
             None | Some(Json::Null) => Ok(Vec::new()),
@@ -394,6 +407,7 @@ pub(crate) fn incident_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Incident> {
             kind: r.parse(s, "kind", SourceKind::Secondary)?,
             consent: r.bool(s, "consent")?,
             notes: r.str(s, "notes")?,
+            withdrawn: r.withdrawal(s)?,
         });
     }
     let mut violations = Vec::new();
@@ -418,13 +432,20 @@ pub(crate) fn incident_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Incident> {
         }
         let per = v.get("perpetrator").unwrap_or(&empty);
         let mut verification = Vec::new();
-        for e in r.items(v, "verification")? {
+        let items = r.items(v, "verification")?;
+        let mut ids = event_ids(doc, &vid).into_iter();
+        for e in items {
             verification.push(VerificationEvent {
+                id: ids.next().unwrap_or_default(),
                 status: r.parse(e, "status", VerificationStatus::Reported)?,
                 at: r.str(e, "at")?,
                 by: r.str(e, "by")?,
                 note: r.str(e, "note")?,
                 source_ids: r.strings(e, "source_ids")?,
+                supersedes: match e.get("supersedes") {
+                    None => None,
+                    Some(_) => Some(r.strings(e, "supersedes")?),
+                },
             });
         }
         violations.push(Violation {
@@ -441,6 +462,7 @@ pub(crate) fn incident_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Incident> {
                 category: r.parse(per, "category", PerpetratorCategory::Unknown)?,
             },
             verification,
+            withdrawn: r.withdrawal(v)?,
         });
     }
     let rev = j.get("review").unwrap_or(&empty);
@@ -476,6 +498,24 @@ pub(crate) fn incident_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Incident> {
         created_by: r.str(j, "created_by")?,
         team: r.str(j, "team")?,
     })
+}
+
+/// The object ids of a violation's verification events, in trail order: an event's identity,
+/// the same on every replica.
+pub fn event_ids<R: ReadDoc>(doc: &R, violation_id: &str) -> Vec<String> {
+    let obj = |o: &ObjId, p: Prop| match doc.get(o, p) {
+        Ok(Some((Value::Object(_), id))) => Some(id),
+        _ => None,
+    };
+    let Some(list) = obj(&ROOT, "violations".into())
+        .and_then(|m| obj(&m, violation_id.into()))
+        .and_then(|v| obj(&v, "verification".into()))
+    else {
+        return Vec::new();
+    };
+    doc.list_range(&list, ..)
+        .map(|item| item.id().to_string())
+        .collect()
 }
 
 /// Read a patrol document.

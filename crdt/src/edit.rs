@@ -215,7 +215,7 @@ pub fn apply_incident_patch<T: Transactable>(
     }
 
     for id in &p.remove {
-        log.push(remove(tx, id)?);
+        log.push(remove(tx, id, &p.remove_reason, who)?);
     }
     Ok(log)
 }
@@ -341,8 +341,19 @@ fn apply_violation<T: Transactable>(
     }
     match (&vp.verification, new) {
         (Some(events), true) => {
+            // A trail given whole (a record imported with its history): each ruling replaces
+            // the rulings before it, as the trail reads.
+            let mut rulings: Vec<String> = Vec::new();
             for e in events {
-                append_event(tx, &obj, e, who)?;
+                let supersedes = if e.status.is_decision() {
+                    std::mem::take(&mut rulings)
+                } else {
+                    Vec::new()
+                };
+                let id = append_event(tx, &obj, e, who, &supersedes)?;
+                if e.status.is_decision() {
+                    rulings.push(id);
+                }
             }
         }
         (Some(_), false) => {
@@ -360,7 +371,7 @@ fn apply_violation<T: Transactable>(
                 note: String::new(),
                 source_ids: Vec::new(),
             };
-            append_event(tx, &obj, &first, who)?;
+            append_event(tx, &obj, &first, who, &[])?;
         }
         (None, false) => {}
     }
@@ -409,12 +420,15 @@ fn apply_coded<T: Transactable>(
     Ok(())
 }
 
+/// Append an event; returns its id. `supersedes`: the rulings it replaces (always written, so an
+/// event that replaces nothing is told apart from one written before the field existed).
 fn append_event<T: Transactable>(
     tx: &mut T,
     violation: &ObjId,
     e: &EventInput,
     who: &Actor,
-) -> Result<()> {
+    supersedes: &[String],
+) -> Result<String> {
     let list = child_list(tx, violation, "verification")?;
     let at = tx.length(&list);
     let ev = tx.insert_object(&list, at, ObjType::Map)?;
@@ -430,23 +444,41 @@ fn append_event<T: Transactable>(
     for (i, s) in e.source_ids.iter().enumerate() {
         tx.insert(&ids, i, s.as_str())?;
     }
-    Ok(())
+    let sup = tx.put_object(&ev, "supersedes", ObjType::List)?;
+    for (i, s) in supersedes.iter().enumerate() {
+        tx.insert(&sup, i, s.as_str())?;
+    }
+    Ok(ev.to_string())
 }
 
-/// Remove a violation, source or coded victim by id.
-fn remove<T: Transactable>(tx: &mut T, id: &str) -> Result<String> {
+/// Mark a violation or source withdrawn (who, when, why), keeping it and its history.
+fn withdraw<T: Transactable>(tx: &mut T, obj: &ObjId, reason: &str, who: &Actor) -> Result<bool> {
+    if existing_map(tx, obj, "withdrawn")?.is_some() {
+        return Ok(false);
+    }
+    let w = tx.put_object(obj, "withdrawn", ObjType::Map)?;
+    tx.put(&w, "at", who.now_str())?;
+    tx.put(&w, "by", who.officer.as_str())?;
+    tx.put(&w, "reason", reason)?;
+    Ok(true)
+}
+
+/// Remove a violation, source or coded victim by id. A violation or a source is withdrawn, not
+/// deleted: it keeps its verification trail, and the decisions that cite it keep their source,
+/// whatever a concurrent edit did. A coded victim carries no decision and is deleted.
+fn remove<T: Transactable>(tx: &mut T, id: &str, reason: &str, who: &Actor) -> Result<String> {
     if let Some(smap) = existing_map(tx, &ROOT, "sources")? {
-        if existing_map(tx, &smap, id)?.is_some() {
+        if let Some(src) = existing_map(tx, &smap, id)? {
             let n = ordinal(tx, &smap, id);
-            tx.delete(&smap, id)?;
-            return Ok(format!("removed source {n}"));
+            withdraw(tx, &src, reason, who)?;
+            return Ok(format!("withdrew source {n}"));
         }
     }
     if let Some(vmap) = existing_map(tx, &ROOT, "violations")? {
-        if existing_map(tx, &vmap, id)?.is_some() {
+        if let Some(v) = existing_map(tx, &vmap, id)? {
             let n = ordinal(tx, &vmap, id);
-            tx.delete(&vmap, id)?;
-            return Ok(format!("removed violation {n}"));
+            withdraw(tx, &v, reason, who)?;
+            return Ok(format!("withdrew violation {n}"));
         }
         let vids: Vec<String> = tx.keys(&vmap).collect();
         for vid in vids {
@@ -473,11 +505,15 @@ fn remove<T: Transactable>(tx: &mut T, id: &str) -> Result<String> {
 }
 
 /// Append a verification event to a violation.
+///
+/// `rule`: whether the event replaces the violation's current rulings (a reviewer's event, or
+/// any decision); an officer's field event replaces nothing, so it never undoes a decision.
 pub fn add_verification<T: Transactable>(
     tx: &mut T,
     violation_id: &str,
     e: &EventInput,
     who: &Actor,
+    rule: bool,
 ) -> Result<String> {
     let vmap = existing_map(tx, &ROOT, "violations")?;
     let v = match &vmap {
@@ -490,7 +526,21 @@ pub fn add_verification<T: Transactable>(
             id: violation_id.to_string(),
         });
     };
-    append_event(tx, &v, e, who)?;
+    let supersedes: Vec<String> = if rule {
+        let current = crate::document::read_incident(&*tx)?;
+        current
+            .violation(violation_id)
+            .map(|viol| {
+                viol.ruling_heads()
+                    .into_iter()
+                    .map(|i| viol.verification[i].id.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    append_event(tx, &v, e, who, &supersedes)?;
     let n = ordinal(tx, &vmap, violation_id);
     Ok(format!("set violation {n} status to {}", e.status))
 }

@@ -56,6 +56,9 @@ pub enum Error {
     MissingDependencies(usize),
     #[error("{0}")]
     Refused(String),
+    /// The one policy refuses the write ([`crate::policy`]); nothing was written.
+    #[error("refused: {0}")]
+    Denied(#[from] crate::policy::Denial),
     #[error("the store's schema version {found} is newer than this program supports ({supported}); update mrm")]
     SchemaTooNew { found: i64, supported: i64 },
     #[error("cannot reach the sync endpoint: {0}")]

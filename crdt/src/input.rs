@@ -34,9 +34,13 @@ pub struct IncidentPatch {
     pub team: Option<String>,
     pub sources: Option<Vec<SourcePatch>>,
     pub violations: Option<Vec<ViolationPatch>>,
-    /// Ids of violations, sources or coded victims to remove.
+    /// Ids of violations, sources or coded victims to remove. A violation or a source is
+    /// withdrawn (kept with its history, left out of figures); a coded victim is deleted.
     #[serde(default)]
     pub remove: Vec<String>,
+    /// Why the violations or sources in `remove` are withdrawn (kept with the withdrawal).
+    #[serde(default)]
+    pub remove_reason: String,
 }
 
 /// A partial location; `lat`/`lon` set to `null` clear them.

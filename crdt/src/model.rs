@@ -163,6 +163,9 @@ pub struct Source {
     pub consent: bool,
     #[serde(default)]
     pub notes: String,
+    /// Set when the source was withdrawn; decisions that cite it still show it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn: Option<Withdrawal>,
 }
 
 /// A child identified by a code, never by name.
@@ -203,14 +206,43 @@ pub struct Perpetrator {
 /// One entry of a violation's append-only verification trail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerificationEvent {
+    /// The event's identity in its document (Automerge object id, `counter@actor`), the same on
+    /// every replica. Empty for an event not read from a document.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
     pub status: VerificationStatus,
-    /// RFC 3339 time of the decision.
+    /// RFC 3339 time of the decision, with the writer's UTC offset.
     pub at: String,
     pub by: String,
     #[serde(default)]
     pub note: String,
     #[serde(default)]
     pub source_ids: Vec<String>,
+    /// The rulings this event replaces (ids of events of the same violation), as its writer saw
+    /// them: a reviewer's event supersedes the decisions current when it was written, an
+    /// officer's supersedes nothing. `None`: written before this field existed, when an event
+    /// replaced every earlier ruling of its trail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<Vec<String>>,
+}
+
+impl VerificationEvent {
+    /// Whether the event rules on the violation's status: a decision, or an event that
+    /// explicitly replaces earlier rulings (a reviewer reopening a decided violation). A field
+    /// event (`reported`, `pending_verification` superseding nothing) never undoes a ruling.
+    pub fn is_ruling(&self) -> bool {
+        self.status.is_decision() || self.supersedes.as_ref().is_some_and(|s| !s.is_empty())
+    }
+}
+
+/// Why a violation or a source is no longer counted: removal keeps the record and its history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Withdrawal {
+    /// RFC 3339 time, with the writer's UTC offset.
+    pub at: String,
+    pub by: String,
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// One violation of an incident, verified on its own.
@@ -222,17 +254,55 @@ pub struct Violation {
     pub victims: Victims,
     pub perpetrator: Perpetrator,
     pub verification: Vec<VerificationEvent>,
+    /// Set when the violation was withdrawn: it stays in the record with its verification
+    /// trail, and is left out of lists and figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn: Option<Withdrawal>,
 }
 
 impl Violation {
-    /// The event that decides the current status: the latest by time; among events at the same time
-    /// the later one in the (merged, identical everywhere) list order.
+    /// Indexes (into `verification`) of the rulings no later ruling replaces, in trail order.
+    /// Several when reviewers decided concurrently, without seeing each other's decision.
+    ///
+    /// The order is causal, not by clock: an event supersedes what its writer saw (`supersedes`);
+    /// an event from before that field replaces every earlier ruling of the trail (the merged list
+    /// order puts an event after every event its writer had seen).
+    pub fn ruling_heads(&self) -> Vec<usize> {
+        let ev = &self.verification;
+        let mut replaced = vec![false; ev.len()];
+        for (i, e) in ev.iter().enumerate() {
+            if !e.is_ruling() {
+                continue;
+            }
+            match &e.supersedes {
+                Some(ids) => {
+                    for (j, f) in ev.iter().enumerate() {
+                        if j != i && !f.id.is_empty() && ids.contains(&f.id) {
+                            replaced[j] = true;
+                        }
+                    }
+                }
+                None => {
+                    for (j, f) in ev.iter().enumerate().take(i) {
+                        if f.is_ruling() {
+                            replaced[j] = true;
+                        }
+                    }
+                }
+            }
+        }
+        (0..ev.len())
+            .filter(|&i| ev[i].is_ruling() && !replaced[i])
+            .collect()
+    }
+
+    /// The event that decides the current status: the last current ruling in trail order, or,
+    /// when nothing was ruled, the last field event.
     pub fn current_event(&self) -> Option<&VerificationEvent> {
-        self.verification
-            .iter()
-            .enumerate()
-            .max_by(|(ia, a), (ib, b)| a.at.cmp(&b.at).then(ia.cmp(ib)))
-            .map(|(_, e)| e)
+        match self.ruling_heads().last() {
+            Some(&i) => self.verification.get(i),
+            None => self.verification.last(),
+        }
     }
 
     /// The derived verification status.
@@ -240,6 +310,29 @@ impl Violation {
         self.current_event()
             .map(|e| e.status)
             .unwrap_or(VerificationStatus::Reported)
+    }
+
+    /// Statuses of concurrent rulings that disagree (empty when there is one current ruling, or
+    /// several that agree): a conflict for a reviewer to settle; [`Violation::status`] is the
+    /// one the figures count until then.
+    pub fn contested(&self) -> Vec<VerificationStatus> {
+        let mut s: Vec<VerificationStatus> = self
+            .ruling_heads()
+            .into_iter()
+            .map(|i| self.verification[i].status)
+            .collect();
+        s.sort();
+        s.dedup();
+        if s.len() > 1 {
+            s
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Whether the violation still counts (not withdrawn).
+    pub fn is_live(&self) -> bool {
+        self.withdrawn.is_none()
     }
 }
 

@@ -1,39 +1,108 @@
 //! Checks a careful officer expects before a record is saved. Every problem is reported at once,
 //! each against the field it concerns, so the form can show them next to the fields.
+//!
+//! **A write is judged by what it writes, not by the merged world** ([`incident_change`]): two
+//! valid edits made apart can merge into a record that breaks a rule across fields (a date order,
+//! a decision citing a source withdrawn meanwhile). Such a record is shown as needing attention
+//! ([`incident_attention`]) and every later edit that does not add a problem of its own goes
+//! through, so a merged record always stays editable.
+//!
+//! **Dates.** An incident's calendar dates are the writer's local calendar. A date is "in the
+//! future" only when it is after today in every time zone: after the UTC date of now plus the
+//! largest zone offset ahead of UTC ([`MAX_ZONE_AHEAD_HOURS`]), so an officer at UTC+14 just after
+//! midnight and a reviewer at UTC-12 can both edit the record. Times (`at`) are RFC 3339 with the
+//! writer's offset and compared as instants.
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::error::{Error, FieldError, FieldErrors};
 use crate::model::{Incident, MissionConfig, Patrol, Sex};
 
 /// Longest free text we accept in one field; a narrative is a few pages at most.
-const MAX_TEXT: usize = 100_000;
+pub const MAX_TEXT: usize = 100_000;
 /// Longest title or short field.
-const MAX_SHORT: usize = 500;
+pub const MAX_SHORT: usize = 500;
 /// Largest plausible number of children in one violation record.
-const MAX_COUNT: i64 = 100_000;
+pub const MAX_COUNT: i64 = 100_000;
+/// The largest offset ahead of UTC of any time zone (Kiribati, UTC+14), in hours.
+pub const MAX_ZONE_AHEAD_HOURS: i64 = 14;
 
-struct Collector(Vec<FieldError>);
+/// The time a check is made at, and how far ahead of it a writer's clock may be.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub now: DateTime<Utc>,
+    /// Accepted clock difference: zero on the device that writes (it stamps with its own clock),
+    /// a day on the endpoint (docs/sync-protocol.md).
+    pub skew: Duration,
+}
+
+impl Clock {
+    /// The device's own clock.
+    pub fn local() -> Self {
+        Clock {
+            now: Utc::now(),
+            skew: Duration::zero(),
+        }
+    }
+
+    /// The latest calendar date that is today somewhere.
+    pub fn latest_day(&self) -> NaiveDate {
+        (self.now + self.skew + Duration::hours(MAX_ZONE_AHEAD_HOURS)).date_naive()
+    }
+
+    /// The latest instant a writer may stamp.
+    pub fn latest_instant(&self) -> DateTime<Utc> {
+        // A minute for a clock a little ahead of this one between two writes.
+        self.now + self.skew + Duration::minutes(1)
+    }
+}
+
+/// One problem: the field as shown (`violations[2].victims.boys`), a key that names the same
+/// field whatever other items were added or removed, and the message.
+struct Finding {
+    key: String,
+    error: FieldError,
+}
+
+struct Collector(Vec<Finding>);
 
 impl Collector {
+    /// A problem whose shown field is also its key (top-level fields).
     fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            message: message.into(),
+        let field = field.into();
+        self.push_keyed(field.clone(), field, message);
+    }
+
+    fn push_keyed(
+        &mut self,
+        key: impl Into<String>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        self.0.push(Finding {
+            key: key.into(),
+            error: FieldError {
+                field: field.into(),
+                message: message.into(),
+            },
         });
     }
 
     fn finish(self, what: &'static str) -> crate::Result<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Invalid {
-                what,
-                errors: FieldErrors(self.0),
-            })
-        }
+        into_result(what, self.0.into_iter().map(|f| f.error).collect())
+    }
+}
+
+fn into_result(what: &'static str, errors: Vec<FieldError>) -> crate::Result<()> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid {
+            what,
+            errors: FieldErrors(errors),
+        })
     }
 }
 
@@ -52,20 +121,72 @@ pub fn is_uuid(s: &str) -> bool {
     uuid::Uuid::parse_str(s).is_ok()
 }
 
-fn check_text(c: &mut Collector, field: &str, value: &str, max: usize) {
+fn check_text(c: &mut Collector, key: &str, field: &str, value: &str, max: usize) {
     if value.chars().count() > max {
-        c.push(field, format!("is too long (at most {max} characters)"));
+        c.push_keyed(
+            key,
+            field,
+            format!("is too long (at most {max} characters)"),
+        );
     }
 }
 
-/// Validate a whole incident as it would be saved. `today` is the device's date.
-pub fn incident(inc: &Incident, today: NaiveDate) -> crate::Result<()> {
+/// The first instant of `d` anywhere on Earth (its midnight at UTC+14).
+fn earliest_instant(d: NaiveDate) -> DateTime<Utc> {
+    d.and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc() - Duration::hours(MAX_ZONE_AHEAD_HOURS))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// Validate a whole incident as it would be saved (a new record, or a form's whole content).
+pub fn incident(inc: &Incident, clock: &Clock) -> crate::Result<()> {
     let mut c = Collector(Vec::new());
+    incident_findings(&mut c, inc, clock);
+    c.finish("incident")
+}
+
+/// Judge a write by what it writes: refused only for problems the record did not have before
+/// (`before`: `None` for a new record). Problems a merge left behind do not block it.
+pub fn incident_change(
+    before: Option<&Incident>,
+    after: &Incident,
+    clock: &Clock,
+) -> crate::Result<()> {
+    let mut old = Collector(Vec::new());
+    if let Some(b) = before {
+        incident_findings(&mut old, b, clock);
+    }
+    let had: HashSet<(String, String)> = old
+        .0
+        .into_iter()
+        .map(|f| (f.key, f.error.message))
+        .collect();
+    let mut new = Collector(Vec::new());
+    incident_findings(&mut new, after, clock);
+    let added: Vec<FieldError> = new
+        .0
+        .into_iter()
+        .filter(|f| !had.contains(&(f.key.clone(), f.error.message.clone())))
+        .map(|f| f.error)
+        .collect();
+    into_result("incident", added)
+}
+
+/// What a merged record breaks, for a person to settle: every problem the checks find in it as
+/// it stands. Empty for a record that needs no attention.
+pub fn incident_attention(inc: &Incident, clock: &Clock) -> Vec<FieldError> {
+    let mut c = Collector(Vec::new());
+    incident_findings(&mut c, inc, clock);
+    c.0.into_iter().map(|f| f.error).collect()
+}
+
+fn incident_findings(c: &mut Collector, inc: &Incident, clock: &Clock) {
+    let latest_day = clock.latest_day();
     if inc.title.trim().is_empty() {
         c.push("title", "is required");
     }
-    check_text(&mut c, "title", &inc.title, MAX_SHORT);
-    check_text(&mut c, "narrative", &inc.narrative, MAX_TEXT);
+    check_text(c, "title", "title", &inc.title, MAX_SHORT);
+    check_text(c, "narrative", "narrative", &inc.narrative, MAX_TEXT);
 
     let occurred = match parse_date(&inc.occurred_on) {
         Some(d) => Some(d),
@@ -96,12 +217,12 @@ pub fn incident(inc: &Incident, today: NaiveDate) -> crate::Result<()> {
         }
     };
     if let Some(d) = occurred {
-        if d > today {
+        if d > latest_day {
             c.push("occurred_on", format!("{d} is in the future"));
         }
     }
     if let Some(d) = reported {
-        if d > today {
+        if d > latest_day {
             c.push("reported_on", format!("{d} is in the future"));
         }
     }
@@ -123,7 +244,7 @@ pub fn incident(inc: &Incident, today: NaiveDate) -> crate::Result<()> {
         ("location.admin2", &loc.admin2),
         ("location.place", &loc.place),
     ] {
-        check_text(&mut c, f, v, MAX_SHORT);
+        check_text(c, f, f, v, MAX_SHORT);
     }
     match (loc.lat, loc.lon) {
         (Some(lat), Some(lon)) => {
@@ -157,143 +278,211 @@ pub fn incident(inc: &Incident, today: NaiveDate) -> crate::Result<()> {
     let mut source_ids = HashSet::new();
     for (i, s) in inc.sources.iter().enumerate() {
         let f = format!("sources[{}]", i + 1);
+        let k = format!("sources.{}", s.id);
         if !is_uuid(&s.id) {
-            c.push(format!("{f}.id"), format!("`{}` is not a UUID", s.id));
+            c.push_keyed(
+                format!("{k}.id"),
+                format!("{f}.id"),
+                format!("`{}` is not a UUID", s.id),
+            );
         }
         if !ids.insert(s.id.as_str()) {
-            c.push(format!("{f}.id"), format!("{} is used twice", s.id));
+            c.push_keyed(
+                format!("{k}.id"),
+                format!("{f}.id"),
+                format!("{} is used twice", s.id),
+            );
         }
         source_ids.insert(s.id.as_str());
-        check_text(&mut c, &format!("{f}.notes"), &s.notes, MAX_TEXT);
+        check_text(
+            c,
+            &format!("{k}.notes"),
+            &format!("{f}.notes"),
+            &s.notes,
+            MAX_TEXT,
+        );
     }
 
     for (i, v) in inc.violations.iter().enumerate() {
-        let f = format!("violations[{}]", i + 1);
-        if !is_uuid(&v.id) {
-            c.push(format!("{f}.id"), format!("`{}` is not a UUID", v.id));
-        }
-        if !ids.insert(v.id.as_str()) {
-            c.push(format!("{f}.id"), format!("{} is used twice", v.id));
-        }
-        let vic = &v.victims;
-        for (name, n) in [
-            ("boys", vic.boys),
-            ("girls", vic.girls),
-            ("sex_unknown", vic.sex_unknown),
-        ] {
-            if n < 0 {
-                c.push(
-                    format!("{f}.victims.{name}"),
-                    format!("must be 0 or more (got {n})"),
-                );
-            } else if n > MAX_COUNT {
-                c.push(
-                    format!("{f}.victims.{name}"),
-                    format!("{n} is not a plausible count (at most {MAX_COUNT})"),
-                );
-            }
-        }
-        let counts_valid = vic.boys >= 0 && vic.girls >= 0 && vic.sex_unknown >= 0;
-        if v.kind.has_child_victims() && counts_valid && vic.total() == 0 {
-            c.push(
-                format!("{f}.victims"),
-                format!("a {} violation needs at least one child", v.kind),
+        violation_findings(c, inc, i, v, &mut ids, &source_ids, clock);
+    }
+}
+
+fn violation_findings<'a>(
+    c: &mut Collector,
+    inc: &Incident,
+    i: usize,
+    v: &'a crate::model::Violation,
+    ids: &mut HashSet<&'a str>,
+    source_ids: &HashSet<&str>,
+    clock: &Clock,
+) {
+    let f = format!("violations[{}]", i + 1);
+    let k = format!("violations.{}", v.id);
+    if !is_uuid(&v.id) {
+        c.push_keyed(
+            format!("{k}.id"),
+            format!("{f}.id"),
+            format!("`{}` is not a UUID", v.id),
+        );
+    }
+    if !ids.insert(v.id.as_str()) {
+        c.push_keyed(
+            format!("{k}.id"),
+            format!("{f}.id"),
+            format!("{} is used twice", v.id),
+        );
+    }
+    let vic = &v.victims;
+    let counts = [
+        ("boys", vic.boys),
+        ("girls", vic.girls),
+        ("sex_unknown", vic.sex_unknown),
+    ];
+    for (name, n) in counts {
+        if n < 0 {
+            c.push_keyed(
+                format!("{k}.victims.{name}"),
+                format!("{f}.victims.{name}"),
+                format!("must be 0 or more (got {n})"),
+            );
+        } else if n > MAX_COUNT {
+            c.push_keyed(
+                format!("{k}.victims.{name}"),
+                format!("{f}.victims.{name}"),
+                format!("{n} is not a plausible count (at most {MAX_COUNT})"),
             );
         }
-        let mut coded_by_sex = [0i64; 3];
-        for (j, cv) in vic.coded.iter().enumerate() {
-            let g = format!("{f}.victims.coded[{}]", j + 1);
-            if !is_uuid(&cv.id) {
-                c.push(format!("{g}.id"), format!("`{}` is not a UUID", cv.id));
+    }
+    let counts_valid = vic.boys >= 0 && vic.girls >= 0 && vic.sex_unknown >= 0;
+    if v.kind.has_child_victims() && counts_valid && vic.total() == 0 && v.is_live() {
+        c.push_keyed(
+            format!("{k}.victims"),
+            format!("{f}.victims"),
+            format!("a {} violation needs at least one child", v.kind),
+        );
+    }
+    let mut coded_by_sex = [0i64; 3];
+    for (j, cv) in vic.coded.iter().enumerate() {
+        let g = format!("{f}.victims.coded[{}]", j + 1);
+        let gk = format!("{k}.victims.coded.{}", cv.id);
+        if !is_uuid(&cv.id) {
+            c.push_keyed(
+                format!("{gk}.id"),
+                format!("{g}.id"),
+                format!("`{}` is not a UUID", cv.id),
+            );
+        }
+        if !ids.insert(cv.id.as_str()) {
+            c.push_keyed(
+                format!("{gk}.id"),
+                format!("{g}.id"),
+                format!("{} is used twice", cv.id),
+            );
+        }
+        if cv.code.trim().is_empty() {
+            c.push_keyed(format!("{gk}.code"), format!("{g}.code"), "is required");
+        }
+        check_text(c, &format!("{gk}.code"), &format!("{g}.code"), &cv.code, 64);
+        if let Some(age) = cv.age {
+            if !(0..18).contains(&age) {
+                c.push_keyed(
+                    format!("{gk}.age"),
+                    format!("{g}.age"),
+                    format!("{age} is not the age of a child (0 to 17)"),
+                );
             }
-            if !ids.insert(cv.id.as_str()) {
-                c.push(format!("{g}.id"), format!("{} is used twice", cv.id));
+        }
+        coded_by_sex[match cv.sex {
+            Sex::Boy => 0,
+            Sex::Girl => 1,
+            Sex::Unknown => 2,
+        }] += 1;
+    }
+    for (n_sex, (name, n)) in counts.into_iter().enumerate() {
+        if n >= 0 && coded_by_sex[n_sex] > n {
+            c.push_keyed(
+                format!("{k}.victims.{name}"),
+                format!("{f}.victims.{name}"),
+                format!(
+                    "{n} is fewer than the {} coded victim(s) of that sex",
+                    coded_by_sex[n_sex]
+                ),
+            );
+        }
+    }
+    check_text(
+        c,
+        &format!("{k}.perpetrator.party"),
+        &format!("{f}.perpetrator.party"),
+        &v.perpetrator.party,
+        MAX_SHORT,
+    );
+    let occurred = parse_date(&inc.occurred_on);
+    for (j, e) in v.verification.iter().enumerate() {
+        let g = format!("{f}.verification[{}]", j + 1);
+        // Events are never edited, so an event's place in its trail names it.
+        let gk = format!(
+            "{k}.verification.{}",
+            if e.id.is_empty() {
+                j.to_string()
+            } else {
+                e.id.clone()
             }
-            if cv.code.trim().is_empty() {
-                c.push(format!("{g}.code"), "is required");
-            }
-            check_text(&mut c, &format!("{g}.code"), &cv.code, 64);
-            if let Some(age) = cv.age {
-                if !(0..18).contains(&age) {
-                    c.push(
-                        format!("{g}.age"),
-                        format!("{age} is not the age of a child (0 to 17)"),
+        );
+        match parse_time(&e.at) {
+            None => c.push_keyed(
+                format!("{gk}.at"),
+                format!("{g}.at"),
+                format!("`{}` is not a time", e.at),
+            ),
+            Some(t) => {
+                let t = t.with_timezone(&Utc);
+                if t > clock.latest_instant() {
+                    c.push_keyed(
+                        format!("{gk}.at"),
+                        format!("{g}.at"),
+                        format!("{} is in the future", e.at),
                     );
                 }
+                if let Some(o) = occurred {
+                    if t < earliest_instant(o) {
+                        c.push_keyed(
+                            format!("{gk}.at"),
+                            format!("{g}.at"),
+                            format!("{} is before the incident occurred ({o})", e.at),
+                        );
+                    }
+                }
             }
-            coded_by_sex[match cv.sex {
-                Sex::Boy => 0,
-                Sex::Girl => 1,
-                Sex::Unknown => 2,
-            }] += 1;
         }
-        for (k, (name, n)) in [
-            ("boys", vic.boys),
-            ("girls", vic.girls),
-            ("sex_unknown", vic.sex_unknown),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            if n >= 0 && coded_by_sex[k] > n {
-                c.push(
-                    format!("{f}.victims.{name}"),
-                    format!(
-                        "{n} is fewer than the {} coded victim(s) of that sex",
-                        coded_by_sex[k]
-                    ),
+        for s in &e.source_ids {
+            if !source_ids.contains(s.as_str()) {
+                c.push_keyed(
+                    format!("{gk}.source_ids"),
+                    format!("{g}.source_ids"),
+                    format!("this incident has no source {s}"),
                 );
             }
         }
         check_text(
-            &mut c,
-            &format!("{f}.perpetrator.party"),
-            &v.perpetrator.party,
-            MAX_SHORT,
+            c,
+            &format!("{gk}.note"),
+            &format!("{g}.note"),
+            &e.note,
+            MAX_TEXT,
         );
-        for (j, e) in v.verification.iter().enumerate() {
-            let g = format!("{f}.verification[{}]", j + 1);
-            match parse_time(&e.at) {
-                None => c.push(format!("{g}.at"), format!("`{}` is not a time", e.at)),
-                Some(t) => {
-                    // On the device's calendar, like `today` and the dates an officer types: an
-                    // instant stored in UTC falls on another day there (a reviewer in New York in
-                    // the evening, an officer in Juba just after midnight).
-                    let d = t.with_timezone(&chrono::Local).date_naive();
-                    if d > today {
-                        c.push(format!("{g}.at"), format!("{d} is in the future"));
-                    }
-                    if let Some(o) = occurred {
-                        if d < o {
-                            c.push(
-                                format!("{g}.at"),
-                                format!("{d} is before the incident occurred ({o})"),
-                            );
-                        }
-                    }
-                }
-            }
-            for s in &e.source_ids {
-                if !source_ids.contains(s.as_str()) {
-                    c.push(
-                        format!("{g}.source_ids"),
-                        format!("this incident has no source {s}"),
-                    );
-                }
-            }
-            check_text(&mut c, &format!("{g}.note"), &e.note, MAX_TEXT);
-        }
     }
-    c.finish("incident")
 }
 
 /// Validate a whole patrol as it would be saved.
-pub fn patrol(p: &Patrol, today: NaiveDate) -> crate::Result<()> {
+pub fn patrol(p: &Patrol, clock: &Clock) -> crate::Result<()> {
+    let latest_day = clock.latest_day();
     let mut c = Collector(Vec::new());
     match parse_date(&p.date) {
         None if p.date.is_empty() => c.push("date", "is required (YYYY-MM-DD)"),
         None => c.push("date", format!("`{}` is not a date (YYYY-MM-DD)", p.date)),
-        Some(d) if d > today => c.push("date", format!("{d} is in the future")),
+        Some(d) if d > latest_day => c.push("date", format!("{d} is in the future")),
         Some(_) => {}
     }
     if p.team.trim().is_empty() {
@@ -303,12 +492,14 @@ pub fn patrol(p: &Patrol, today: NaiveDate) -> crate::Result<()> {
         if place.trim().is_empty() {
             c.push(format!("route[{}]", i + 1), "is empty");
         }
-        check_text(&mut c, &format!("route[{}]", i + 1), place, MAX_SHORT);
+        let f = format!("route[{}]", i + 1);
+        check_text(&mut c, &f, &f, place, MAX_SHORT);
     }
     for (i, who) in p.participants.iter().enumerate() {
-        check_text(&mut c, &format!("participants[{}]", i + 1), who, MAX_SHORT);
+        let f = format!("participants[{}]", i + 1);
+        check_text(&mut c, &f, &f, who, MAX_SHORT);
     }
-    check_text(&mut c, "notes", &p.notes, MAX_TEXT);
+    check_text(&mut c, "notes", "notes", &p.notes, MAX_TEXT);
     if let Some(t) = &p.ended_at {
         if parse_time(t).is_none() {
             c.push("ended_at", format!("`{t}` is not a time"));

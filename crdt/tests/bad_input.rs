@@ -290,7 +290,15 @@ fn removing_a_source_that_a_verification_names() {
         source_ids: vec![src.clone()],
     };
     f.store.verify(&id, &vid, &event).unwrap();
-    edit_refused(&mut f, json!({"remove": [src]}), &["has no source"]);
+    // Removing it withdraws it: the decision that cites it keeps showing it.
+    f.store
+        .edit_incident(&id, &patch(json!({"remove": [src]})))
+        .unwrap()
+        .expect("withdrawn");
+    let inc = f.store.incident(&id).unwrap();
+    assert!(inc.sources[0].withdrawn.is_some());
+    assert_eq!(inc.violations[0].verification[1].source_ids, vec![src]);
+    assert!(f.store.incident_view(&id).unwrap().attention.is_empty());
 }
 
 #[test]

@@ -31,7 +31,9 @@ impl IntoResponse for ServerError {
         let (status, code) = match &self {
             ServerError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ServerError::Revoked => (StatusCode::FORBIDDEN, "revoked"),
-            ServerError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ServerError::Forbidden(_) | ServerError::Denied { .. } => {
+                (StatusCode::FORBIDDEN, "forbidden")
+            }
             ServerError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ServerError::MissingDependencies(_) => (StatusCode::CONFLICT, "missing_dependencies"),
             ServerError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
@@ -42,6 +44,7 @@ impl IntoResponse for ServerError {
                     Json(ErrorBody {
                         error: "internal error; see the endpoint's log".into(),
                         code: "internal".into(),
+                        reason: None,
                     }),
                 )
                     .into_response();
@@ -50,6 +53,10 @@ impl IntoResponse for ServerError {
         let body = ErrorBody {
             error: self.to_string(),
             code: code.into(),
+            reason: match &self {
+                ServerError::Denied { denial, .. } => Some(denial.code().into()),
+                _ => None,
+            },
         };
         (status, Json(body)).into_response()
     }

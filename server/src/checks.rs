@@ -6,15 +6,21 @@
 //!    another);
 //! 3. every change applies (its dependencies are on the endpoint or in the batch);
 //! 4. the resulting document is a well-formed MRM record with the id it was sent under;
-//! 5. the device's role may write that record, before and after the batch (officers: their own
-//!    team's incidents and patrols; reviewers: every incident; admins: the mission configuration).
+//! 5. the change's metadata is within bounds ([`mrm_crdt::changes::check_metadata`]: operation
+//!    counters, sequence numbers, dependency counts, a timestamp at most a day ahead);
+//! 6. the effect of the batch on the whole record, before and after, passes the one policy
+//!    ([`mrm_crdt::effect::check`], the same function a device runs before every local commit):
+//!    role and team, append-only verification events and comments, decisions and review moves by
+//!    reviewers only, decided violations and cited sources never deleted, values that pass the
+//!    field checks.
 
 use std::collections::{BTreeMap, HashSet};
 
 use automerge::{Automerge, Change, ChangeHash, ReadDoc};
 use mrm_crdt::changes::{added_since, not_applied};
 use mrm_crdt::document::{check_readable, kind_of, team_of, RecordKind};
-use mrm_crdt::sync::protocol::Role;
+use mrm_crdt::policy::Writer;
+use mrm_crdt::validate::Clock;
 
 use crate::model::Device;
 use crate::storage::{Result, ServerError};
@@ -64,6 +70,11 @@ fn check_unwinding(
     mut load: impl FnMut(&str) -> Result<Option<Automerge>>,
     mut known: impl FnMut(&ChangeHash) -> Result<bool>,
 ) -> Result<Checked> {
+    // Writers' clocks may be a day ahead of the endpoint's (docs/sync-protocol.md).
+    let clock = Clock {
+        now: chrono::Utc::now(),
+        skew: chrono::Duration::days(1),
+    };
     let actor = device
         .actor
         .as_deref()
@@ -85,22 +96,21 @@ fn check_unwinding(
                 change.actor_id().to_hex_string()
             )));
         }
+        mrm_crdt::changes::check_metadata(&change, &clock).map_err(|e| {
+            ServerError::BadRequest(format!("change {} is out of bounds: {e}", i + 1))
+        })?;
         if !seen.insert(change.hash()) || known(&change.hash())? {
             duplicates += 1;
             continue;
         }
         by_doc.entry(doc_id).or_default().push(change);
     }
+    let writer = Writer::enrolled(device.role, device.team.clone());
     let mut applied = Vec::new();
     for (doc_id, changes) in by_doc {
         let before = load(&doc_id)?;
-        let before_ops = before.as_ref().map(guarded_ops);
-        let (mut doc, kind_before, team_before) = match before {
-            Some(d) => {
-                let k = kind_of(&d);
-                let t = team_of(&d);
-                (d, k, Some(t))
-            }
+        let (mut doc, kind_before, team_before) = match &before {
+            Some(d) => (d.clone(), kind_of(d), Some(team_of(d))),
             None => (Automerge::new(), None, None),
         };
         let old_heads = doc.get_heads();
@@ -127,13 +137,17 @@ fn check_unwinding(
         }
         check_readable(&doc, kind).map_err(|e| ServerError::BadRequest(e.to_string()))?;
         let team_after = team_of(&doc);
-        may_write(device, kind, team_before.as_deref(), &team_after, &doc_id)?;
-        if kind == RecordKind::Incident {
-            check_effect(device, before_ops.as_ref(), &doc, &doc_id)?;
-        }
         let new_changes = added_since(&doc, &old_heads, &changes).ok_or_else(|| {
             ServerError::BadRequest(format!("record {doc_id}: a change is malformed"))
         })?;
+        mrm_crdt::effect::check_changes(&writer, kind, before.as_ref(), &doc, &new_changes, &clock)
+            .map_err(|e| match e {
+                mrm_crdt::Error::Denied(d) => ServerError::Denied {
+                    record: doc_id.clone(),
+                    denial: d,
+                },
+                other => ServerError::BadRequest(format!("record {doc_id}: {other}")),
+            })?;
         applied.push(Applied {
             team_changed: team_before.as_deref() != Some(team_after.as_str()),
             doc_id,
@@ -147,173 +161,4 @@ fn check_unwinding(
         applied,
         duplicates,
     })
-}
-
-/// The write permission of a role over one record.
-fn may_write(
-    device: &Device,
-    kind: RecordKind,
-    team_before: Option<&str>,
-    team_after: &str,
-    doc_id: &str,
-) -> Result<()> {
-    match (device.role, kind) {
-        (Role::Officer, RecordKind::Incident | RecordKind::Patrol) => {
-            let own = |t: &str| t == device.team;
-            if team_before.is_some_and(|t| !own(t)) {
-                return Err(refuse(format!(
-                    "{} {doc_id} belongs to team {}; an officer of team {} may not change it",
-                    kind.as_str(),
-                    team_before.unwrap_or(""),
-                    device.team
-                )));
-            }
-            if !own(team_after) {
-                return Err(refuse(format!(
-                    "an officer of team {} may not give {} {doc_id} to team {team_after}",
-                    device.team,
-                    kind.as_str()
-                )));
-            }
-            Ok(())
-        }
-        (Role::Reviewer, RecordKind::Incident) => Ok(()),
-        (Role::Admin, RecordKind::Config) => Ok(()),
-        (role, kind) => Err(refuse(format!(
-            "a device with role {} may not write {} records",
-            role.as_str(),
-            kind.as_str()
-        ))),
-    }
-}
-
-/// The operations the role rules guard, by op id: verification events (with their status) and
-/// values of the review state.
-#[derive(Default)]
-struct GuardedOps {
-    /// (violation id, event op id) -> status
-    events: BTreeMap<(String, String), String>,
-    /// review state op id -> (value, actor hex)
-    review: BTreeMap<String, (String, String)>,
-}
-
-fn op_actor(id: &automerge::ObjId) -> String {
-    match id {
-        automerge::ObjId::Id(_, actor, _) => actor.to_hex_string(),
-        automerge::ObjId::Root => String::new(),
-    }
-}
-
-fn scalar_str(v: &automerge::Value<'_>) -> String {
-    match v {
-        automerge::Value::Scalar(s) => s.as_str().unwrap_or("").to_string(),
-        _ => String::new(),
-    }
-}
-
-fn guarded_ops(doc: &Automerge) -> GuardedOps {
-    use automerge::{ObjType, Value, ROOT};
-    let mut g = GuardedOps::default();
-    let map_at = |obj: &automerge::ObjId, key: &str| match doc.get(obj, key) {
-        Ok(Some((Value::Object(ObjType::Map), id))) => Some(id),
-        _ => None,
-    };
-    if let Some(vmap) = map_at(&ROOT, "violations") {
-        for vid in doc.keys(&vmap) {
-            let Some(v) = map_at(&vmap, &vid) else {
-                continue;
-            };
-            let Ok(Some((Value::Object(ObjType::List), list))) = doc.get(&v, "verification") else {
-                continue;
-            };
-            for i in 0..doc.length(&list) {
-                if let Ok(Some((Value::Object(ObjType::Map), ev))) = doc.get(&list, i) {
-                    let status = doc
-                        .get(&ev, "status")
-                        .ok()
-                        .flatten()
-                        .map(|(v, _)| scalar_str(&v))
-                        .unwrap_or_default();
-                    g.events.insert((vid.clone(), ev.to_string()), status);
-                }
-            }
-        }
-    }
-    if let Some(review) = map_at(&ROOT, "review") {
-        for (v, id) in doc.get_all(&review, "state").unwrap_or_default() {
-            g.review
-                .insert(id.to_string(), (scalar_str(&v), op_actor(&id)));
-        }
-    }
-    g
-}
-
-/// Role rules checked on the effect of a batch (the document before and after), whatever the
-/// device's software claimed to do: only reviewers record verification decisions or accept and
-/// return records; nobody removes a verification event.
-fn check_effect(
-    device: &Device,
-    before: Option<&GuardedOps>,
-    after: &Automerge,
-    doc_id: &str,
-) -> Result<()> {
-    use mrm_crdt::model::VerificationStatus;
-    let after_ops = guarded_ops(after);
-    let empty = GuardedOps::default();
-    let before = before.unwrap_or(&empty);
-    let live_violations: HashSet<&String> = after_ops.events.keys().map(|(v, _)| v).collect();
-    for (key, _) in before.events.iter() {
-        let violation_still_there =
-            live_violations.contains(&key.0) || crate::checks::violation_exists(after, &key.0);
-        if violation_still_there && !after_ops.events.contains_key(key) {
-            return Err(refuse(format!(
-                "incident {doc_id}: verification events are append-only; this batch removes one"
-            )));
-        }
-    }
-    if device.role == Role::Reviewer {
-        return Ok(());
-    }
-    for (key, status) in &after_ops.events {
-        if before.events.contains_key(key) {
-            continue;
-        }
-        let decision = status
-            .parse::<VerificationStatus>()
-            .map(VerificationStatus::is_decision)
-            .unwrap_or(true);
-        if decision {
-            return Err(refuse(format!(
-                "incident {doc_id}: a device with role {} may not record a `{status}` verification; only reviewers may",
-                device.role.as_str()
-            )));
-        }
-    }
-    let actor = device.actor.as_deref().unwrap_or("");
-    for (op, (state, by)) in &after_ops.review {
-        if before.review.contains_key(op) || by != actor {
-            continue;
-        }
-        if matches!(state.as_str(), "accepted" | "returned") {
-            return Err(refuse(format!(
-                "incident {doc_id}: a device with role {} may not mark a record {state}; only reviewers may",
-                device.role.as_str()
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Whether the document still has a violation with this id.
-pub(crate) fn violation_exists(doc: &Automerge, vid: &str) -> bool {
-    use automerge::{ObjType, Value, ROOT};
-    match doc.get(ROOT, "violations") {
-        Ok(Some((Value::Object(ObjType::Map), vmap))) => {
-            matches!(
-                doc.get(&vmap, vid),
-                Ok(Some((Value::Object(ObjType::Map), _)))
-            )
-        }
-        _ => false,
-    }
 }

@@ -22,6 +22,12 @@ pub enum ServerError {
     Revoked,
     #[error("{0}")]
     Forbidden(String),
+    /// The one policy refuses the effect of a batch on a record.
+    #[error("record {record}: {denial}")]
+    Denied {
+        record: String,
+        denial: mrm_crdt::policy::Denial,
+    },
     #[error("{0}")]
     BadRequest(String),
     /// The batch depends on changes the endpoint does not have yet.

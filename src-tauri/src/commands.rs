@@ -33,6 +33,9 @@ pub struct AppInfo {
     pub locked: bool,
     /// The endpoint revoked this laptop; its store was wiped.
     pub revoked: bool,
+    /// What this laptop's role may do, from the one policy (`None` while locked or with no
+    /// store): the UI offers only these actions.
+    pub capabilities: Option<mrm_crdt::policy::Capabilities>,
 }
 
 fn info(st: &AppState) -> CmdResult<AppInfo> {
@@ -40,9 +43,13 @@ fn info(st: &AppState) -> CmdResult<AppInfo> {
         .store
         .lock()
         .map_err(|_| AppError::internal("the store lock is poisoned"))?;
-    let (device, config) = match guard.as_ref() {
-        Some(s) => (Some(s.device().clone()), s.mission_config()?),
-        None => (None, None),
+    let (device, config, capabilities) = match guard.as_ref() {
+        Some(s) => (
+            Some(s.device().clone()),
+            s.mission_config()?,
+            Some(mrm_crdt::policy::capabilities(&s.writer()?)),
+        ),
+        None => (None, None, None),
     };
     drop(guard);
     Ok(AppInfo {
@@ -53,6 +60,7 @@ fn info(st: &AppState) -> CmdResult<AppInfo> {
         settings: st.settings(),
         locked: st.locked(),
         revoked: st.revoked.load(std::sync::atomic::Ordering::Relaxed),
+        capabilities,
     })
 }
 

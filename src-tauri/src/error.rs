@@ -8,8 +8,12 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub struct AppError {
     /// `invalid`, `not_found`, `no_store`, `locked`, `wrong_passphrase`, `revoked`, `network`,
-    /// `server`, `refused`, `internal`.
+    /// `server`, `refused`, `denied`, `internal`.
     pub kind: &'static str,
+    /// For `denied`: the policy's reason ([`mrm_crdt::policy::Denial::code`]), for the UI to
+    /// say in the user's language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
     pub message: String,
     /// Problems per field (paths as in the record JSON, e.g. `violations[1].victims.boys`).
     pub fields: Vec<FieldError>,
@@ -21,6 +25,7 @@ impl AppError {
             kind,
             message: message.into(),
             fields: Vec::new(),
+            code: None,
         }
     }
 
@@ -47,6 +52,11 @@ impl From<Error> for AppError {
                 kind: "invalid",
                 message,
                 fields: errors.0,
+                code: None,
+            },
+            Error::Denied(d) => AppError {
+                code: Some(d.code()),
+                ..AppError::new("denied", message)
             },
             Error::Json(_) | Error::UnknownValue { .. } => AppError::new("invalid", message),
             Error::NotFound { .. } => AppError::new("not_found", message),

@@ -64,6 +64,9 @@ pub struct IncidentView {
     /// Current status per violation id (derived from the verification trail).
     pub status: Vec<ViolationStatus>,
     pub conflicts: Vec<Conflict>,
+    /// What the merged record breaks, for a person to settle (a date order, a decision citing a
+    /// source withdrawn meanwhile): never a reason to refuse an edit that does not add to it.
+    pub attention: Vec<crate::error::FieldError>,
     /// The document's current heads.
     pub heads: Vec<String>,
 }
@@ -74,6 +77,12 @@ pub struct ViolationStatus {
     pub violation_id: String,
     pub status: crate::model::VerificationStatus,
     pub late: bool,
+    /// Concurrent decisions that disagree, for a reviewer to settle; `status` is the one counted
+    /// until then. Empty when there is no such conflict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contested: Vec<crate::model::VerificationStatus>,
+    /// The violation was withdrawn: shown with its trail, left out of figures.
+    pub withdrawn: bool,
 }
 
 /// An open device store.
@@ -159,6 +168,7 @@ impl Store {
         F: FnOnce(&mut Transaction<'_>, &Actor) -> Result<Vec<String>>,
     {
         let who = self.actor();
+        let writer = self.writer()?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -186,6 +196,7 @@ impl Store {
             (None, true) => Automerge::new(),
         }
         .with_actor(self.actor.clone());
+        let before = (!create).then(|| doc.clone());
         let note = |log: &Vec<String>| {
             let note = ChangeNote {
                 by: who.officer.clone(),
@@ -203,6 +214,14 @@ impl Store {
         let Some(hash) = done.hash else {
             return Ok(None);
         };
+        // The one policy, on the effect of this commit: what the endpoint will judge at the push.
+        crate::effect::check(
+            &writer,
+            kind,
+            before.as_ref(),
+            &doc,
+            &validate::Clock::local(),
+        )?;
         let change = doc
             .get_change_by_hash(&hash)
             .ok_or_else(|| Error::Refused("the new change vanished".into()))?;
@@ -251,16 +270,13 @@ impl Store {
             ));
         }
         self.check_patrol_exists(patch)?;
-        self.check_team_target(patch.team.as_deref())?;
         let team = patch
             .team
             .clone()
             .unwrap_or_else(|| self.device.team.clone());
-        let today = today();
         self.write(&id, RecordKind::Incident, true, |t, who| {
             edit::init_incident(t, &id, &team, who)?;
             edit::apply_incident_patch(t, patch, who)?;
-            validate::incident(&document::read_incident(&*t)?, today)?;
             Ok(vec!["recorded the incident".to_string()])
         })?;
         Ok(id)
@@ -272,13 +288,8 @@ impl Store {
             return Err(Error::invalid("incident", "id", "cannot be changed"));
         }
         self.check_patrol_exists(patch)?;
-        self.check_role(id, None)?;
-        self.check_team_target(patch.team.as_deref())?;
-        let today = today();
         self.write(id, RecordKind::Incident, false, |t, who| {
-            let log = edit::apply_incident_patch(t, patch, who)?;
-            validate::incident(&document::read_incident(&*t)?, today)?;
-            Ok(log)
+            edit::apply_incident_patch(t, patch, who)
         })
     }
 
@@ -289,15 +300,12 @@ impl Store {
         violation_id: &str,
         event: &EventInput,
     ) -> Result<String> {
-        let decision = event
-            .status
-            .is_decision()
-            .then(|| format!("record a `{}` verification", event.status));
-        self.check_role(incident_id, decision.as_deref())?;
-        let today = today();
+        let writer = self.writer()?;
+        crate::policy::may_record_status(&writer, event.status)?;
+        // A reviewer's event replaces the current rulings; an officer's never does.
+        let rule = writer.role == Some(crate::policy::Role::Reviewer) || event.status.is_decision();
         let hash = self.write(incident_id, RecordKind::Incident, false, |t, who| {
-            let msg = edit::add_verification(t, violation_id, event, who)?;
-            validate::incident(&document::read_incident(&*t)?, today)?;
+            let msg = edit::add_verification(t, violation_id, event, who, rule)?;
             Ok(vec![msg])
         })?;
         hash.ok_or_else(|| Error::Refused("the verification was not recorded".into()))
@@ -310,12 +318,6 @@ impl Store {
         action: ReviewAction,
         comment: Option<&str>,
     ) -> Result<String> {
-        let decision = match action {
-            ReviewAction::Accept => Some("accept a record"),
-            ReviewAction::Return => Some("return a record to the field"),
-            ReviewAction::Submit | ReviewAction::Comment => None,
-        };
-        self.check_role(incident_id, decision)?;
         let hash = self.write(incident_id, RecordKind::Incident, false, |t, who| {
             let n = document::read_incident(&*t)?.violations.len();
             Ok(vec![edit::review(t, action, comment, n, who)?])
@@ -340,26 +342,20 @@ impl Store {
                 })
             }
         };
-        let today = today();
         match kind {
             RecordKind::Incident => {
                 if path == "review.state" {
                     let state: ReviewState = serde_json::from_value(value.clone())?;
-                    let decision = matches!(state, ReviewState::Accepted | ReviewState::Returned)
-                        .then(|| format!("mark a record {state}"));
-                    self.check_role(id, decision.as_deref())?;
                     return self.write(id, kind, false, |t, _| {
                         edit::resolve_review_state(t, state)?;
                         Ok(vec!["resolved review state".to_string()])
                     });
                 }
-                self.check_role(id, None)?;
                 let patch: IncidentPatch =
                     serde_json::from_value(exchange::path_to_patch(path, value)?)
                         .map_err(|e| Error::invalid("incident", path, e.to_string()))?;
                 self.write(id, kind, false, |t, who| {
                     edit::apply_incident_patch(t, &patch, who)?;
-                    validate::incident(&document::read_incident(&*t)?, today)?;
                     Ok(vec![format!("resolved {path}")])
                 })
             }
@@ -373,7 +369,6 @@ impl Store {
                         .map_err(|e| Error::invalid("patrol", path, e.to_string()))?;
                 self.write(id, kind, false, |t, _| {
                     edit::apply_patrol_patch(t, &patch)?;
-                    validate::patrol(&document::read_patrol(&*t)?, today)?;
                     Ok(vec![format!("resolved {path}")])
                 })
             }
@@ -397,11 +392,9 @@ impl Store {
             .team
             .clone()
             .unwrap_or_else(|| self.device.team.clone());
-        let today = today();
         self.write(&id, RecordKind::Patrol, true, |t, who| {
             edit::init_patrol(t, &id, &team, who)?;
             edit::apply_patrol_patch(t, patch)?;
-            validate::patrol(&document::read_patrol(&*t)?, today)?;
             Ok(vec!["started the patrol".to_string()])
         })?;
         Ok(id)
@@ -412,11 +405,8 @@ impl Store {
         if patch.id.as_deref().is_some_and(|p| p != id) {
             return Err(Error::invalid("patrol", "id", "cannot be changed"));
         }
-        let today = today();
         self.write(id, RecordKind::Patrol, false, |t, _| {
-            let log = edit::apply_patrol_patch(t, patch)?;
-            validate::patrol(&document::read_patrol(&*t)?, today)?;
-            Ok(log)
+            edit::apply_patrol_patch(t, patch)
         })
     }
 
@@ -438,10 +428,13 @@ impl Store {
                 violation_id: v.id.clone(),
                 status: v.status(),
                 late: projection::is_late(&incident, v),
+                contested: v.contested(),
+                withdrawn: v.withdrawn.is_some(),
             })
             .collect();
         Ok(IncidentView {
             status,
+            attention: validate::incident_attention(&incident, &validate::Clock::local()),
             conflicts: crate::conflicts::from_flagged(&doc, flagged),
             heads: heads_hex(&doc.get_heads()),
             incident,
@@ -529,56 +522,14 @@ impl Store {
         Ok(self.sync_state()?.map(|s| s.role))
     }
 
-    /// Refuse locally what the endpoint would refuse for this device's role, so that the CLI and
-    /// the app do not offer it (and the device does not queue changes it can never push).
-    fn check_role(&self, incident_id: &str, decision: Option<&str>) -> Result<()> {
-        use crate::sync::protocol::Role;
-        let Some(role) = self.role()? else {
-            return Ok(());
-        };
-        if role == Role::Reviewer {
-            return Ok(());
-        }
-        if let Some(what) = decision {
-            return Err(Error::Refused(format!(
-                "only reviewers may {what}; this device is enrolled as {}",
-                role.as_str()
-            )));
-        }
-        if role == Role::Admin {
-            return Err(Error::Refused(
-                "a device enrolled as admin may not write incidents".into(),
-            ));
-        }
-        if role == Role::Officer {
-            let team: Option<String> = self
-                .conn
-                .query_row(
-                    "SELECT team FROM incidents WHERE id = ?1",
-                    [incident_id],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if let Some(team) = team.filter(|t| t != &self.device.team) {
-                return Err(Error::Refused(format!(
-                    "incident {incident_id} belongs to team {team}; this device is enrolled for team {}",
-                    self.device.team
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    /// An officer's device may not give an incident to another team (the endpoint would refuse it).
-    fn check_team_target(&self, team: Option<&str>) -> Result<()> {
-        use crate::sync::protocol::Role;
-        match (self.role()?, team) {
-            (Some(Role::Officer), Some(t)) if t != self.device.team => Err(Error::Refused(format!(
-                "this device is enrolled for team {}; only a reviewer may give an incident to team {t}",
-                self.device.team
-            ))),
-            _ => Ok(()),
-        }
+    /// Who this store writes as: its enrolled role and team, or an unenrolled store of its team.
+    pub fn writer(&self) -> Result<crate::policy::Writer> {
+        use crate::policy::Writer;
+        let team = self.device.team.clone();
+        Ok(match self.role()? {
+            Some(role) => Writer::enrolled(role, team),
+            None => Writer::unenrolled(team),
+        })
     }
 
     pub(crate) fn conn(&self) -> &Connection {

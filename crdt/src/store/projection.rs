@@ -127,8 +127,9 @@ fn project_incident(conn: &Connection, inc: &Incident, n_conflicts: usize) -> Re
     ]
     .join("\n")
     .to_lowercase();
-    let rows: Vec<ViolationRow> = inc
-        .violations
+    // A withdrawn violation stays in its record, not in lists or figures.
+    let live: Vec<&Violation> = inc.violations.iter().filter(|v| v.is_live()).collect();
+    let rows: Vec<ViolationRow> = live
         .iter()
         .map(|v| ViolationRow {
             id: v.id.clone(),
@@ -185,8 +186,7 @@ fn project_incident(conn: &Connection, inc: &Incident, n_conflicts: usize) -> Re
     // What changed is rewritten, not the rest: a row written again dirties its page and the
     // pages of its indexes, and every dirty page is encrypted, authenticated and synced at
     // commit. A narrative edit touches none of these rows.
-    let wanted: Vec<StoredViolation> = inc
-        .violations
+    let wanted: Vec<StoredViolation> = live
         .iter()
         .zip(&rows)
         .enumerate()

@@ -20,41 +20,7 @@ pub const PULL_PAGE: i64 = 50_000;
 /// change of the log, so the cursor moves).
 pub const PULL_PAGE_BYTES: usize = 16 * 1024 * 1024;
 
-/// What a device may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Writes incidents and patrols of its own team; reads its team's records.
-    Officer,
-    /// Writes every incident (verification, review); reads the whole mission.
-    Reviewer,
-    /// Writes the mission configuration; reads the whole mission.
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Officer => "officer",
-            Role::Reviewer => "reviewer",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "officer" => Some(Role::Officer),
-            "reviewer" => Some(Role::Reviewer),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
-    /// Whether the device reads every team's records.
-    pub fn sees_whole_mission(self) -> bool {
-        !matches!(self, Role::Officer)
-    }
-}
+pub use crate::policy::Role;
 
 /// `POST /v1/enroll` request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -119,4 +85,7 @@ pub struct ErrorBody {
     /// `missing_dependencies`, `not_found`, `internal`.
     #[serde(default)]
     pub code: String,
+    /// For `forbidden` by the one policy: its reason ([`crate::policy::Denial::code`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }

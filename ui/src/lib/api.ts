@@ -4,26 +4,40 @@
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import { track } from './writes';
+import { i18n } from './i18n.svelte';
+import { appErrorText } from './i18n';
 
 export interface FieldError {
   field: string;
   message: string;
 }
 
-/** What every failed command returns. */
+/**
+ * What every failed command returns. `kind` is `invalid`, `not_found`, `no_store`, `locked`,
+ * `wrong_passphrase`, `revoked`, `network`, `server`, `refused`, `denied` or `internal`; for
+ * `denied`, `code` names the policy's reason (see `DENIED_CODES` in vocab.ts).
+ */
 export interface AppError {
   kind: string;
   message: string;
   fields: FieldError[];
+  code?: string;
 }
 
 export function isAppError(e: unknown): e is AppError {
   return typeof e === 'object' && e !== null && 'kind' in e && 'message' in e;
 }
 
+/** A failed command in words, in the current language where the UI knows the reason. */
 export function errorText(e: unknown): string {
-  if (isAppError(e)) return e.message;
-  return String(e);
+  return appErrorText(i18n.lang, e);
+}
+
+/** Who withdrew a violation or a source, when and why. */
+export interface Withdrawal {
+  at: string;
+  by: string;
+  reason: string;
 }
 
 export interface Device {
@@ -56,6 +70,18 @@ export interface AppInfo {
   locked: boolean;
   /** The mission endpoint revoked this laptop and its store was wiped. */
   revoked: boolean;
+  /** What this laptop's role may do, from the one policy in the Rust core (null while locked). */
+  capabilities?: Capabilities | null;
+}
+
+/** A role's capabilities (crdt/src/policy.rs `Capabilities`). */
+export interface Capabilities {
+  record_incidents: boolean;
+  record_patrols: boolean;
+  edit_other_teams: boolean;
+  statuses: string[];
+  accept_and_return: boolean;
+  move_team: boolean;
 }
 
 export interface VerificationEvent {
@@ -64,6 +90,10 @@ export interface VerificationEvent {
   by: string;
   note: string;
   source_ids: string[];
+  /** The event's identity. */
+  id?: string;
+  /** Ids of the rulings this event replaces. */
+  supersedes?: string[] | null;
 }
 
 export interface Violation {
@@ -77,6 +107,17 @@ export interface Violation {
   };
   perpetrator: { party: string; category: string };
   verification: VerificationEvent[];
+  /** Set when the violation was withdrawn: kept with its trail, left out of figures. */
+  withdrawn?: Withdrawal | null;
+}
+
+export interface Source {
+  id: string;
+  kind: string;
+  consent: boolean;
+  notes: string;
+  /** Set when the source was withdrawn; decisions that cite it still show it. */
+  withdrawn?: Withdrawal | null;
 }
 
 export interface Incident {
@@ -88,7 +129,7 @@ export interface Incident {
   location: { admin1: string; admin2: string; place: string; lat?: number | null; lon?: number | null };
   narrative: string;
   patrol_id: string | null;
-  sources: { id: string; kind: string; consent: boolean; notes: string }[];
+  sources: Source[];
   violations: Violation[];
   review: { state: string; comments: { at: string; by: string; text: string }[] };
   created_by: string;
@@ -115,9 +156,22 @@ export interface HistoryEntry {
   message: string;
 }
 
+export interface ViolationStatus {
+  violation_id: string;
+  /** The status counted (while `contested`, until a reviewer records a new decision). */
+  status: string;
+  late: boolean;
+  /** Statuses of concurrent reviewer decisions that disagree; absent when none. */
+  contested?: string[];
+  withdrawn: boolean;
+}
+
 export interface IncidentDetail extends Incident {
-  status: { violation_id: string; status: string; late: boolean }[];
+  status: ViolationStatus[];
   conflicts: Conflict[];
+  /** Problems a merge left in the record (a date order, a decision citing a withdrawn source):
+   *  for a person to settle, never a reason to refuse an edit. */
+  attention: FieldError[];
   heads: string[];
   history: HistoryEntry[];
   warnings: FieldError[];

@@ -58,6 +58,35 @@ export function conflictLabel(path: string, inc: Incident, lang: Lang): string {
   return out.join(' › ');
 }
 
+const INDEXED_KEYS: Record<string, string> = {
+  violations: 'form.violation_n',
+  sources: 'form.source_n',
+  coded: 'detail.coded_n',
+  verification: 'detail.verification_n',
+};
+
+/**
+ * A field path as the store reports problems (`violations[2].victims.boys`, `occurred_on`) in
+ * words: "Violation 2 › Boys". Items are numbered over the whole record in id order, as the
+ * detail view lists them (withdrawn ones included).
+ */
+export function fieldLabel(path: string, lang: Lang): string {
+  if (!path) return '';
+  const out: string[] = [];
+  for (const part of path.split('.')) {
+    const m = /^(\w+)\[(\d+)\]$/.exec(part);
+    if (m) {
+      const key = INDEXED_KEYS[m[1]];
+      out.push(key ? translate(lang, key, { n: m[2] }) : `${m[1]} ${m[2]}`);
+    } else if (['victims', 'perpetrator', 'location', 'review'].includes(part)) {
+      continue;
+    } else {
+      out.push(FIELD_KEYS[part] ? translate(lang, FIELD_KEYS[part]) : part);
+    }
+  }
+  return out.join(' › ') || path;
+}
+
 /** A conflicting value as text. */
 export function valueText(v: unknown): string {
   if (v === null || v === undefined) return '—';

@@ -100,7 +100,11 @@ export function emptyForm(today: string, patrolId = ''): IncidentForm {
 const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 const num = (n: number | null | undefined) => (n === null || n === undefined ? '' : String(n));
 
-/** The form for a stored incident (items in id order, as the store numbers them). */
+/**
+ * The form for a stored incident (items in id order, as the store numbers them). Withdrawn
+ * violations and sources stay in the record but are not editable, so the form leaves them out
+ * (and so never removes them again).
+ */
 export function formFromIncident(inc: Incident): IncidentForm {
   return {
     id: inc.id,
@@ -116,9 +120,11 @@ export function formFromIncident(inc: Incident): IncidentForm {
     narrative: inc.narrative,
     patrol_id: inc.patrol_id ?? '',
     sources: inc.sources
+      .filter((s) => !s.withdrawn)
       .map((s) => ({ id: s.id, kind: s.kind, consent: s.consent, notes: s.notes }))
       .sort(byId),
     violations: inc.violations
+      .filter((v) => !v.withdrawn)
       .map((v) => ({
         id: v.id,
         type: v.type,
@@ -271,9 +277,15 @@ function violationPatch(v: ViolationForm, base?: ViolationForm): Json | null {
 /**
  * The patch that turns `base` into `cur`: every field of a new incident (`base` null), or only
  * what changed, so a save never overwrites values a sync brought in for fields nobody touched
- * here. `null` when nothing changed.
+ * here. `null` when nothing changed. Items of `base` missing from `cur` go in `remove`: the store
+ * withdraws a violation or a source (kept with its history, left out of figures; `removeReason`
+ * says why) and deletes a coded victim.
  */
-export function toPatch(base: IncidentForm | null, cur: IncidentForm): Json | null {
+export function toPatch(
+  base: IncidentForm | null,
+  cur: IncidentForm,
+  removeReason = '',
+): Json | null {
   const out: Json = {};
   if (!base) out.id = cur.id;
   for (const k of ['title', 'occurred_on', 'date_precision', 'reported_on', 'narrative'] as const) {
@@ -325,16 +337,50 @@ export function toPatch(base: IncidentForm | null, cur: IncidentForm): Json | nu
       if (!curIds.has(v.id)) remove.push(v.id);
       else for (const c of v.coded) if (!curIds.has(c.id)) remove.push(c.id);
     }
-    if (remove.length) out.remove = remove;
+    if (remove.length) {
+      out.remove = remove;
+      if (removeReason.trim()) out.remove_reason = removeReason.trim();
+    }
   }
   return Object.keys(out).length ? out : null;
 }
 
-/** Store errors (per field path) as form messages. */
-export function storeErrors(fields: { field: string; message: string }[]): Errors {
+/** Ids of the withdrawn violations and sources of a stored incident (left out of its form). */
+export interface Hidden {
+  violations: string[];
+  sources: string[];
+}
+
+export function withdrawnIds(inc: Incident): Hidden {
+  return {
+    violations: inc.violations.filter((v) => v.withdrawn).map((v) => v.id),
+    sources: inc.sources.filter((s) => s.withdrawn).map((s) => s.id),
+  };
+}
+
+/**
+ * Store errors (per field path) as form messages. The store numbers items over the whole record
+ * in id order, withdrawn ones included; given the form and the withdrawn ids left out of it, a
+ * path such as `violations[3].type` is renumbered to the same item's place in the form.
+ */
+export function storeErrors(
+  fields: { field: string; message: string }[],
+  form?: IncidentForm,
+  hidden?: Hidden,
+): Errors {
   const e: Errors = {};
-  for (const f of fields) e[f.field] = { text: f.message };
+  for (const f of fields) e[form ? formPath(f.field, form, hidden) : f.field] = { text: f.message };
   return e;
+}
+
+function formPath(path: string, form: IncidentForm, hidden?: Hidden): string {
+  const m = /^(violations|sources)\[(\d+)\](.*)$/.exec(path);
+  if (!m) return path;
+  const list = m[1] as 'violations' | 'sources';
+  const shown = form[list].map((x) => x.id);
+  const all = [...new Set([...shown, ...(hidden?.[list] ?? [])])].sort();
+  const at = shown.indexOf(all[Number(m[2]) - 1]);
+  return at < 0 ? path : `${list}[${at + 1}]${m[3]}`;
 }
 
 /** Children counted in a violation of the form (invalid counts count as 0). */

@@ -26,3 +26,17 @@ export function pickLanguage(setting: string, system: string): Lang {
   }
   return 'en';
 }
+
+/**
+ * A failed command's message in `lang`: for a `denied` error, the sentence for its `code` when
+ * there is one, else the store's own message (English).
+ */
+export function appErrorText(lang: Lang, e: unknown): string {
+  if (typeof e !== 'object' || e === null || !('kind' in e) || !('message' in e)) return String(e);
+  const err = e as { kind: unknown; message: unknown; code?: unknown };
+  if (err.kind === 'denied' && typeof err.code === 'string' && err.code) {
+    const key = `denied.${err.code}`;
+    if (DICTS[lang]?.[key] ?? en[key]) return translate(lang, key);
+  }
+  return String(err.message);
+}

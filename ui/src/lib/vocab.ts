@@ -46,9 +46,33 @@ export const SEXES = ['boy', 'girl', 'unknown'] as const;
 export const PRECISIONS = ['day', 'month', 'year'] as const;
 export const REVIEW_STATES = ['draft', 'submitted', 'returned', 'accepted'] as const;
 
+/** Statuses that are a reviewer's decision (the store refuses them from field officers). */
+export function isDecision(status: string): boolean {
+  return status !== 'reported' && status !== 'pending_verification';
+}
+
+/** Why the store refuses a change (`AppError.code` when `kind` is `denied`). */
+export const DENIED_CODES = [
+  'kind_not_allowed',
+  'other_team',
+  'team_move',
+  'decision_by_non_reviewer',
+  'supersede_by_non_reviewer',
+  'supersedes_unknown',
+  'event_changed',
+  'comment_changed',
+  'review_decision',
+  'accepted_reopened',
+  'decided_violation_deleted',
+  'cited_source_deleted',
+  'decided_violation_withdrawn',
+  'withdrawal_changed',
+  'immutable',
+] as const;
+
 /** Statuses a device may record: deciding ones (verified, not verified, ...) are for reviewers. */
 export function allowedStatuses(role: string | null | undefined): readonly string[] {
-  return role === 'officer' ? ['reported', 'pending_verification'] : STATUSES;
+  return role === 'officer' ? STATUSES.filter((s) => !isDecision(s)) : STATUSES;
 }
 
 /** Whether this device may start patrols (the endpoint takes patrols from field officers only). */

@@ -1,0 +1,351 @@
+//! The effect of a write on a record, judged against the [`crate::policy`]: an allow-list over
+//! the whole record before and after, whatever software made the change.
+//!
+//! The same function judges a local commit (the store, before it persists anything) and a pushed
+//! batch (the endpoint, before it stores anything), so a device never queues what the endpoint
+//! would refuse.
+//!
+//! What is allowed, beyond the role and team rules of [`crate::policy::may_write`]:
+//! - existing verification events and comments never change nor disappear (compared by their
+//!   operations, so even a losing concurrent value written into one is refused);
+//! - a new event's status and the rulings it replaces are the writer's to record
+//!   ([`crate::policy::may_record_status`]; only reviewers replace rulings);
+//! - review moves follow [`crate::policy::may_set_review_state`];
+//! - a violation that carries a decision, or a source a decision cites, is never deleted, only
+//!   withdrawn; only reviewers withdraw or restore a decided violation; a withdrawal, once
+//!   written, keeps who made it and why;
+//! - the record's id, kind and author never change;
+//! - the values written pass the field checks ([`crate::validate::incident_change`]: problems a
+//!   merge left behind do not count against the writer).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::{ObjId, ObjType, Prop, ReadDoc, Value, ROOT};
+
+use crate::document::{self, RecordKind};
+use crate::error::{Error, Result};
+use crate::model::{Incident, ReviewState};
+use crate::policy::{self, Denial, Writer};
+use crate::validate::{self, Clock};
+
+/// Judge the effect of a write on one record: `before` is the record as it was (`None`: new),
+/// `after` as it would be. `kind` is the record's kind after the write; the caller checks it did
+/// not change. Errors: [`Error::Denied`] for a policy refusal, [`Error::Invalid`] for values
+/// that fail the field checks, [`Error::Bundle`] for a document that is not a well-formed record.
+pub fn check<R: ReadDoc>(
+    writer: &Writer,
+    kind: RecordKind,
+    before: Option<&R>,
+    after: &R,
+    clock: &Clock,
+) -> Result<()> {
+    let team_before = before.map(document::team_of);
+    let team_after = document::team_of(after);
+    policy::may_write(writer, kind, team_before.as_deref(), &team_after)?;
+    match kind {
+        RecordKind::Incident => check_incident(writer, before, after, clock),
+        RecordKind::Patrol => {
+            let after_p = document::read_patrol(after)?;
+            if let Some(b) = before {
+                let b = document::read_patrol(b)?;
+                immutable(&b.created_by, &after_p.created_by, "author")?;
+                let had = match validate::patrol(&b, clock) {
+                    Err(Error::Invalid { errors, .. }) => errors.0,
+                    _ => Vec::new(),
+                };
+                return match validate::patrol(&after_p, clock) {
+                    Err(Error::Invalid { what, errors }) => {
+                        let added: Vec<_> =
+                            errors.0.into_iter().filter(|e| !had.contains(e)).collect();
+                        if added.is_empty() {
+                            Ok(())
+                        } else {
+                            Err(Error::Invalid {
+                                what,
+                                errors: crate::FieldErrors(added),
+                            })
+                        }
+                    }
+                    other => other,
+                };
+            }
+            validate::patrol(&after_p, clock)
+        }
+        RecordKind::Config => document::read_config(after).map(drop),
+    }
+}
+
+fn immutable(before: &str, after: &str, field: &'static str) -> Result<()> {
+    if before != after {
+        return Err(Denial::Immutable { field }.into());
+    }
+    Ok(())
+}
+
+/// What the rules compare by identity: each guarded object's operations, printed.
+#[derive(Default)]
+struct Guarded {
+    /// event id -> (violation id, operations)
+    events: BTreeMap<String, (String, String)>,
+    /// comment id -> operations
+    comments: BTreeMap<String, String>,
+    /// violation or source id -> the operations of its withdrawal
+    withdrawals: BTreeMap<String, String>,
+    /// review state op ids -> value
+    review_ops: BTreeMap<String, String>,
+}
+
+fn object<R: ReadDoc>(doc: &R, obj: &ObjId, prop: impl Into<Prop>) -> Option<(ObjType, ObjId)> {
+    match doc.get(obj, prop) {
+        Ok(Some((Value::Object(t), id))) => Some((t, id)),
+        _ => None,
+    }
+}
+
+/// Every operation under `obj`, with its op id, in a deterministic text: two prints are equal
+/// only if nobody wrote into the object (even a value that lost to a concurrent one).
+fn print<R: ReadDoc>(doc: &R, obj: &ObjId, out: &mut String) {
+    use std::fmt::Write;
+    let entry = |prop: Prop, out: &mut String| {
+        for (v, id) in doc.get_all(obj, prop.clone()).unwrap_or_default() {
+            let _ = write!(out, "{prop:?}@{id}=");
+            match v {
+                Value::Scalar(s) => {
+                    let _ = write!(out, "{s:?};");
+                }
+                Value::Object(_) => {
+                    out.push('{');
+                    print(doc, &id, out);
+                    out.push('}');
+                }
+            }
+        }
+    };
+    match doc.object_type(obj) {
+        Ok(ObjType::List | ObjType::Text) => {
+            for i in 0..doc.length(obj) {
+                entry(Prop::Seq(i), out);
+            }
+        }
+        _ => {
+            for k in doc.keys(obj) {
+                entry(Prop::Map(k), out);
+            }
+        }
+    }
+}
+
+fn printed<R: ReadDoc>(doc: &R, obj: &ObjId) -> String {
+    let mut s = String::new();
+    print(doc, obj, &mut s);
+    s
+}
+
+fn guarded<R: ReadDoc>(doc: &R) -> Guarded {
+    let mut g = Guarded::default();
+    if let Some((_, vmap)) = object(doc, &ROOT, "violations") {
+        for vid in doc.keys(&vmap) {
+            let Some((_, v)) = object(doc, &vmap, vid.as_str()) else {
+                continue;
+            };
+            if let Some((_, list)) = object(doc, &v, "verification") {
+                for item in doc.list_range(&list, ..) {
+                    let id = item.id();
+                    g.events
+                        .insert(id.to_string(), (vid.clone(), printed(doc, &id)));
+                }
+            }
+            if let Some((_, w)) = object(doc, &v, "withdrawn") {
+                g.withdrawals.insert(vid.clone(), printed(doc, &w));
+            }
+        }
+    }
+    if let Some((_, smap)) = object(doc, &ROOT, "sources") {
+        for sid in doc.keys(&smap) {
+            if let Some((_, s)) = object(doc, &smap, sid.as_str()) {
+                if let Some((_, w)) = object(doc, &s, "withdrawn") {
+                    g.withdrawals.insert(sid.clone(), printed(doc, &w));
+                }
+            }
+        }
+    }
+    if let Some((_, review)) = object(doc, &ROOT, "review") {
+        for (v, id) in doc.get_all(&review, "state").unwrap_or_default() {
+            let value = match v {
+                Value::Scalar(s) => s.as_str().unwrap_or("").to_string(),
+                Value::Object(_) => String::new(),
+            };
+            g.review_ops.insert(id.to_string(), value);
+        }
+        if let Some((_, list)) = object(doc, &review, "comments") {
+            for item in doc.list_range(&list, ..) {
+                let id = item.id();
+                g.comments.insert(id.to_string(), printed(doc, &id));
+            }
+        }
+    }
+    g
+}
+
+fn has_decision(inc: &Incident, violation_id: &str) -> bool {
+    inc.violation(violation_id)
+        .is_some_and(|v| v.verification.iter().any(|e| e.status.is_decision()))
+}
+
+fn check_incident<R: ReadDoc>(
+    writer: &Writer,
+    before: Option<&R>,
+    after: &R,
+    clock: &Clock,
+) -> Result<()> {
+    let after_inc = document::read_incident(after)?;
+    let after_g = guarded(after);
+    let (before_inc, before_g) = match before {
+        Some(b) => (Some(document::read_incident(b)?), guarded(b)),
+        None => (None, Guarded::default()),
+    };
+    if let Some(b) = &before_inc {
+        immutable(&b.id, &after_inc.id, "id")?;
+        immutable(&b.created_by, &after_inc.created_by, "author")?;
+    }
+    let violation_ids: BTreeSet<&str> =
+        after_inc.violations.iter().map(|v| v.id.as_str()).collect();
+
+    // Existing events: untouched, unless their violation is gone (judged below).
+    for (eid, (vid, ops)) in &before_g.events {
+        if !violation_ids.contains(vid.as_str()) {
+            continue;
+        }
+        if after_g.events.get(eid).map(|(_, o)| o) != Some(ops) {
+            return Err(Denial::EventChanged.into());
+        }
+    }
+    // New events: the writer's to record, replacing only events of their own violation.
+    for v in &after_inc.violations {
+        for e in &v.verification {
+            if before_g.events.contains_key(&e.id) {
+                continue;
+            }
+            policy::may_record_status(writer, e.status)?;
+            if let Some(ids) = &e.supersedes {
+                if !ids.is_empty() && !writer.decides() {
+                    return Err(Denial::SupersedeByNonReviewer.into());
+                }
+                if ids
+                    .iter()
+                    .any(|id| id == &e.id || !v.verification.iter().any(|f| &f.id == id))
+                {
+                    return Err(Denial::SupersedesUnknown.into());
+                }
+            }
+        }
+    }
+    if let Some(b) = &before_inc {
+        // Deleted violations and sources: never one a decision rests on.
+        for v in &b.violations {
+            if !violation_ids.contains(v.id.as_str()) && has_decision(b, &v.id) {
+                return Err(Denial::DecidedViolationDeleted.into());
+            }
+        }
+        let cited: BTreeSet<&str> = b
+            .violations
+            .iter()
+            .chain(&after_inc.violations)
+            .flat_map(|v| &v.verification)
+            .filter(|e| e.status.is_decision())
+            .flat_map(|e| e.source_ids.iter().map(String::as_str))
+            .collect();
+        for s in &b.sources {
+            let kept = after_inc.sources.iter().any(|a| a.id == s.id);
+            if !kept && cited.contains(s.id.as_str()) {
+                return Err(Denial::CitedSourceDeleted.into());
+            }
+        }
+    }
+    // Withdrawals: kept as written; a decided violation's only by reviewers.
+    let ids: BTreeSet<&String> = before_g
+        .withdrawals
+        .keys()
+        .chain(after_g.withdrawals.keys())
+        .collect();
+    for id in ids {
+        let (was, is) = (before_g.withdrawals.get(id), after_g.withdrawals.get(id));
+        if was == is {
+            continue;
+        }
+        if was.is_some() && is.is_some() {
+            return Err(Denial::WithdrawalChanged.into());
+        }
+        let decided = has_decision(&after_inc, id)
+            || before_inc.as_ref().is_some_and(|b| has_decision(b, id));
+        if decided && !writer.decides() {
+            return Err(Denial::DecidedViolationWithdrawn.into());
+        }
+    }
+    // Review: every new value of the state is a move the writer may make from the state before.
+    let from = before_inc
+        .as_ref()
+        .map(|b| b.review.state)
+        .unwrap_or(ReviewState::Draft);
+    for (op, value) in &after_g.review_ops {
+        if before_g.review_ops.contains_key(op) {
+            continue;
+        }
+        let to: ReviewState = value
+            .parse()
+            .map_err(|_| Error::Bundle(format!("review state `{value}` is unknown")))?;
+        policy::may_set_review_state(writer, from, to)?;
+    }
+    for (cid, ops) in &before_g.comments {
+        if after_g.comments.get(cid) != Some(ops) {
+            return Err(Denial::CommentChanged.into());
+        }
+    }
+    validate::incident_change(before_inc.as_ref(), &after_inc, clock)
+}
+
+/// Judge received changes one by one, each in the context its writer saw: the record at the
+/// change's own dependencies, before and after the change. A change is never judged against
+/// concurrent work its writer could not see (an officer's withdrawal made before a reviewer's
+/// decision reached them is theirs to make; the merge shows both).
+///
+/// `before`: the record as the judge held it (`None`: new); `merged`: it with every change of
+/// `new_changes` applied; `new_changes`: in causal order (as [`crate::changes::added_since`]
+/// returns them). Errors: as [`check`], or [`Error::Bundle`] when a change does not apply in
+/// its own context (it refers to what its writer had not seen).
+pub fn check_changes(
+    writer: &Writer,
+    kind: RecordKind,
+    before: Option<&automerge::Automerge>,
+    merged: &automerge::Automerge,
+    new_changes: &[automerge::Change],
+    clock: &Clock,
+) -> Result<()> {
+    use automerge::Automerge;
+    // The common case is a line of changes on the judge's heads: each context is the previous
+    // one plus the change, and history is replayed only for a change made concurrently.
+    let mut line: Automerge = before.cloned().unwrap_or_default();
+    for change in new_changes {
+        let context = if change.deps() == line.get_heads().as_slice() {
+            line.clone()
+        } else {
+            merged
+                .fork_at(change.deps())
+                .map_err(|e| Error::Bundle(format!("a change's dependencies: {e}")))?
+        };
+        let mut after = context.clone();
+        after.apply_changes([change.clone()]).map_err(|e| {
+            Error::Bundle(format!("a change does not apply where it was made: {e}"))
+        })?;
+        if after.get_missing_deps(&[]).len() > 0 || after.get_heads() == context.get_heads() {
+            return Err(Error::Bundle(
+                "a change does not apply where it was made".into(),
+            ));
+        }
+        let before_ctx = document::kind_of(&context).map(|_| &context);
+        check(writer, kind, before_ctx, &after, clock)?;
+        line.apply_changes([change.clone()])
+            .map_err(|e| Error::Bundle(format!("a change does not apply: {e}")))?;
+    }
+    Ok(())
+}

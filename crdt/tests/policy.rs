@@ -1,0 +1,528 @@
+//! The one policy (crdt/src/policy.rs) and its judge of effects (crdt/src/effect.rs): a table of
+//! role x record kind x team x action, run through the pure functions and through real stores
+//! enrolled with each role; forged effects written with the automerge crate; and merges that must
+//! leave every record editable with no decision lost.
+
+mod common;
+
+use common::*;
+use mrm_crdt::document::RecordKind;
+use mrm_crdt::edit::ReviewAction;
+use mrm_crdt::input::EventInput;
+use mrm_crdt::model::{ReviewState, VerificationStatus};
+use mrm_crdt::policy::{self, Role, Writer};
+use mrm_crdt::sync::protocol::EnrollResponse;
+use mrm_crdt::{Error, Store};
+use serde_json::json;
+
+fn enroll(store: &mut Store, role: Role) {
+    let d = store.device().clone();
+    store
+        .save_enrollment(
+            "http://127.0.0.1:9",
+            &EnrollResponse {
+                device_id: format!("dev-{}", d.officer),
+                secret: "0".repeat(64),
+                officer: d.officer.clone(),
+                team: d.team.clone(),
+                role,
+                mission: d.mission.clone(),
+            },
+            None,
+        )
+        .unwrap();
+}
+
+fn denial(r: Result<impl std::fmt::Debug, Error>) -> &'static str {
+    match r {
+        Err(Error::Denied(d)) => d.code(),
+        other => panic!("expected a denial, got {other:?}"),
+    }
+}
+
+fn event(status: VerificationStatus) -> EventInput {
+    EventInput {
+        status,
+        at: None,
+        by: None,
+        note: String::new(),
+        source_ids: Vec::new(),
+    }
+}
+
+/// Send `to` everything `from` has that `to` lacks, as a bundle would.
+fn send(from: &Store, to: &mut Store) {
+    let changes = from
+        .changes_missing_from(Some(&to.heads().unwrap()))
+        .unwrap();
+    to.import(changes).unwrap();
+}
+
+#[test]
+fn the_policy_table() {
+    use RecordKind::*;
+    let officer = Writer::enrolled(Role::Officer, "A");
+    let reviewer = Writer::enrolled(Role::Reviewer, "A");
+    let admin = Writer::enrolled(Role::Admin, "HQ");
+    let fresh = Writer::unenrolled("A");
+    // (writer, kind, team before, team after) -> Ok or the denial's code
+    let table: Vec<(&Writer, RecordKind, Option<&str>, &str, Result<(), &str>)> = vec![
+        (&officer, Incident, None, "A", Ok(())),
+        (&officer, Incident, Some("A"), "A", Ok(())),
+        (&officer, Incident, Some("B"), "B", Err("other_team")),
+        (&officer, Incident, Some("A"), "B", Err("team_move")),
+        (&officer, Incident, None, "B", Err("team_move")),
+        (&officer, Patrol, None, "A", Ok(())),
+        (&officer, Patrol, Some("B"), "B", Err("other_team")),
+        (&officer, Config, None, "", Err("kind_not_allowed")),
+        (&reviewer, Incident, Some("B"), "C", Ok(())),
+        (&reviewer, Patrol, None, "A", Err("kind_not_allowed")),
+        (&reviewer, Config, None, "", Err("kind_not_allowed")),
+        (&admin, Incident, None, "HQ", Err("kind_not_allowed")),
+        (&admin, Patrol, None, "HQ", Err("kind_not_allowed")),
+        (&admin, Config, None, "", Ok(())),
+        (&fresh, Incident, None, "A", Ok(())),
+        (&fresh, Patrol, None, "A", Ok(())),
+        (&fresh, Config, None, "", Err("kind_not_allowed")),
+    ];
+    for (w, kind, before, after, want) in table {
+        let got = policy::may_write(w, kind, before, after).map_err(|d| d.code());
+        assert_eq!(got, want, "{w:?} {kind:?} {before:?} -> {after}");
+    }
+    for s in VerificationStatus::ALL {
+        assert_eq!(
+            policy::may_record_status(&officer, *s).is_ok(),
+            !s.is_decision(),
+            "officer {s}"
+        );
+        assert!(policy::may_record_status(&reviewer, *s).is_ok());
+    }
+    use ReviewState::*;
+    let moves = [
+        (Draft, Submitted, Ok(())),
+        (Returned, Submitted, Ok(())),
+        (Submitted, Accepted, Err("review_decision")),
+        (Submitted, Returned, Err("review_decision")),
+        (Accepted, Draft, Err("accepted_reopened")),
+        (Accepted, Submitted, Err("accepted_reopened")),
+    ];
+    for (from, to, want) in moves {
+        let got = policy::may_set_review_state(&officer, from, to).map_err(|d| d.code());
+        assert_eq!(got, want, "officer {from} -> {to}");
+        assert!(policy::may_set_review_state(&reviewer, from, to).is_ok());
+    }
+    let caps = policy::capabilities(&officer);
+    assert!(caps.record_incidents && caps.record_patrols && !caps.accept_and_return);
+    assert!(!caps.statuses.contains(&VerificationStatus::Verified));
+    let caps = policy::capabilities(&reviewer);
+    assert!(caps.record_incidents && !caps.record_patrols && caps.accept_and_return);
+    assert!(caps.move_team && caps.edit_other_teams);
+}
+
+#[test]
+fn a_store_refuses_locally_what_its_role_may_not_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut reviewer = new_store(&tmp.path().join("r"), "Rose R.");
+    enroll(&mut reviewer, Role::Reviewer);
+    let patrol: mrm_crdt::input::PatrolPatch =
+        serde_json::from_value(json!({"date": days_ago(1)})).unwrap();
+    assert_eq!(denial(reviewer.add_patrol(&patrol)), "kind_not_allowed");
+    let mut admin = new_store(&tmp.path().join("adm"), "Ada A.");
+    enroll(&mut admin, Role::Admin);
+    assert_eq!(
+        denial(admin.add_incident(&patch(incident_json("By an admin")))),
+        "kind_not_allowed"
+    );
+    // Nothing was written by either.
+    assert_eq!(reviewer.change_count().unwrap(), 0);
+    assert_eq!(admin.change_count().unwrap(), 0);
+}
+
+/// An officer's incident, verified by a reviewer, back on the officer's store.
+fn verified_incident(root: &std::path::Path) -> (Store, Store, String, String) {
+    let mut officer = new_store(&root.join("o"), "Omar O.");
+    let mut reviewer = new_store(&root.join("r"), "Rose R.");
+    enroll(&mut officer, Role::Officer);
+    enroll(&mut reviewer, Role::Reviewer);
+    let id = officer
+        .add_incident(&patch(incident_json("Attack on Kiwanja")))
+        .unwrap();
+    let vid = officer.incident(&id).unwrap().violations[0].id.clone();
+    send(&officer, &mut reviewer);
+    reviewer
+        .verify(&id, &vid, &event(VerificationStatus::Verified))
+        .unwrap();
+    send(&reviewer, &mut officer);
+    (officer, reviewer, id, vid)
+}
+
+#[test]
+fn an_officer_never_undoes_or_forges_a_decision() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut officer, mut reviewer, id, vid) = verified_incident(tmp.path());
+    assert_eq!(
+        officer.incident(&id).unwrap().violations[0].status(),
+        VerificationStatus::Verified
+    );
+    // A decision, an acceptance, a withdrawal of the decided violation: refused locally.
+    assert_eq!(
+        denial(officer.verify(&id, &vid, &event(VerificationStatus::NotMrm))),
+        "decision_by_non_reviewer"
+    );
+    let remove = patch(json!({"remove": [vid]}));
+    assert_eq!(
+        denial(officer.edit_incident(&id, &remove)),
+        "decided_violation_withdrawn"
+    );
+    // A field event after the decision is recorded but does not change the status.
+    officer
+        .verify(&id, &vid, &event(VerificationStatus::Reported))
+        .unwrap();
+    send(&officer, &mut reviewer);
+    for s in [&officer, &reviewer] {
+        let v = &s.incident(&id).unwrap().violations[0];
+        assert_eq!(v.verification.len(), 3);
+        assert_eq!(v.status(), VerificationStatus::Verified);
+    }
+    // A reviewer's own later event does replace the decision.
+    reviewer
+        .verify(&id, &vid, &event(VerificationStatus::PendingVerification))
+        .unwrap();
+    assert_eq!(
+        reviewer.incident(&id).unwrap().violations[0].status(),
+        VerificationStatus::PendingVerification
+    );
+    // A new violation whose first event is a decision: refused for the officer.
+    let decided = patch(json!({"violations": [{"type": "maiming",
+        "victims": {"girls": 1}, "verification": [{"status": "verified"}]}]}));
+    assert_eq!(
+        denial(officer.edit_incident(&id, &decided)),
+        "decision_by_non_reviewer"
+    );
+    // An accepted record cannot be reopened by the officer, through review or resolve.
+    reviewer
+        .review(&id, ReviewAction::Comment, Some("ok"))
+        .unwrap();
+    send(&reviewer, &mut officer);
+    officer.review(&id, ReviewAction::Submit, None).unwrap();
+    send(&officer, &mut reviewer);
+    reviewer.review(&id, ReviewAction::Accept, None).unwrap();
+    send(&reviewer, &mut officer);
+    assert_eq!(
+        denial(officer.resolve(&id, "review.state", &json!("draft"))),
+        "accepted_reopened"
+    );
+    assert_eq!(
+        officer.incident(&id).unwrap().review.state,
+        ReviewState::Accepted
+    );
+}
+
+/// A change written with the automerge crate under the officer's actor, judged as the endpoint
+/// judges a push.
+fn forged(
+    store: &Store,
+    id: &str,
+    edit: impl FnOnce(&mut automerge::transaction::Transaction<'_>, &automerge::Automerge),
+) -> Result<(), Error> {
+    let mut doc = automerge::Automerge::new();
+    let changes = store
+        .changes_missing_from(None)
+        .unwrap()
+        .into_iter()
+        .filter(|(d, _)| d == id)
+        .map(|(_, b)| automerge::Change::from_bytes(b).unwrap());
+    doc.apply_changes(changes).unwrap();
+    let before = doc.clone();
+    doc.set_actor(automerge::ActorId::try_from(store.device().actor.as_str()).unwrap());
+    let snapshot = doc.clone();
+    let mut tx = doc.transaction();
+    edit(&mut tx, &snapshot);
+    tx.commit();
+    let new = doc.get_changes(&before.get_heads());
+    let writer = store.writer().unwrap();
+    mrm_crdt::effect::check_changes(
+        &writer,
+        RecordKind::Incident,
+        Some(&before),
+        &doc,
+        &new,
+        &mrm_crdt::validate::Clock::local(),
+    )
+}
+
+fn obj(
+    doc: &automerge::Automerge,
+    o: &automerge::ObjId,
+    p: impl Into<automerge::Prop>,
+) -> automerge::ObjId {
+    use automerge::ReadDoc;
+    match doc.get(o, p).unwrap() {
+        Some((automerge::Value::Object(_), id)) => id,
+        other => panic!("not an object: {other:?}"),
+    }
+}
+
+#[test]
+fn forged_effects_are_refused_whatever_wrote_them() {
+    use automerge::transaction::Transactable;
+    use automerge::ROOT;
+    let tmp = tempfile::tempdir().unwrap();
+    let (officer, _reviewer, id, vid) = verified_incident(tmp.path());
+    let event_at = |doc: &automerge::Automerge, i: usize| {
+        let v = obj(doc, &obj(doc, &ROOT, "violations"), vid.as_str());
+        obj(doc, &obj(doc, &v, "verification"), i)
+    };
+    // Any field of an existing event, the reviewer's or the officer's own.
+    for (i, field, value) in [
+        (1, "status", "not_mrm"),
+        (0, "status", "verified"),
+        (1, "by", "Omar O."),
+        (1, "at", "2020-01-01T00:00:00Z"),
+        (0, "note", "rewritten"),
+    ] {
+        let r = forged(&officer, &id, |tx, doc| {
+            tx.put(&event_at(doc, i), field, value).unwrap();
+        });
+        assert_eq!(denial(r), "event_changed", "event {i} {field}");
+    }
+    let r = forged(&officer, &id, |tx, doc| {
+        let list = obj(
+            doc,
+            &obj(doc, &obj(doc, &ROOT, "violations"), vid.as_str()),
+            "verification",
+        );
+        tx.delete(&list, 1).unwrap();
+    });
+    assert_eq!(denial(r), "event_changed");
+    // Deleting the decided violation.
+    let r = forged(&officer, &id, |tx, doc| {
+        tx.delete(&obj(doc, &ROOT, "violations"), vid.as_str())
+            .unwrap();
+    });
+    assert_eq!(denial(r), "decided_violation_deleted");
+    // A decision appended by hand, and a field event that claims to replace the decision.
+    let r = forged(&officer, &id, |tx, doc| {
+        let list = obj(
+            doc,
+            &obj(doc, &obj(doc, &ROOT, "violations"), vid.as_str()),
+            "verification",
+        );
+        let e = tx.insert_object(&list, 2, automerge::ObjType::Map).unwrap();
+        tx.put(&e, "status", "verified").unwrap();
+        tx.put(&e, "at", chrono::Utc::now().to_rfc3339()).unwrap();
+        tx.put(&e, "by", "Omar O.").unwrap();
+    });
+    assert_eq!(denial(r), "decision_by_non_reviewer");
+    let r = forged(&officer, &id, |tx, doc| {
+        let list = obj(
+            doc,
+            &obj(doc, &obj(doc, &ROOT, "violations"), vid.as_str()),
+            "verification",
+        );
+        let decision = event_at(doc, 1).to_string();
+        let e = tx.insert_object(&list, 2, automerge::ObjType::Map).unwrap();
+        tx.put(&e, "status", "reported").unwrap();
+        tx.put(&e, "at", chrono::Utc::now().to_rfc3339()).unwrap();
+        tx.put(&e, "by", "Omar O.").unwrap();
+        let sup = tx
+            .put_object(&e, "supersedes", automerge::ObjType::List)
+            .unwrap();
+        tx.insert(&sup, 0, decision).unwrap();
+    });
+    assert_eq!(denial(r), "supersede_by_non_reviewer");
+    // The review state set to accepted, or moved off accepted, by hand.
+    let r = forged(&officer, &id, |tx, doc| {
+        tx.put(&obj(doc, &ROOT, "review"), "state", "accepted")
+            .unwrap();
+    });
+    assert_eq!(denial(r), "review_decision");
+    // Out-of-range values and a gutted record: field errors, not stored.
+    for (what, edit) in [
+        (
+            "negative count",
+            Box::new(
+                |tx: &mut automerge::transaction::Transaction<'_>, doc: &automerge::Automerge| {
+                    let v = obj(doc, &obj(doc, &ROOT, "violations"), vid.as_str());
+                    tx.put(&obj(doc, &v, "victims"), "boys", -500i64).unwrap();
+                },
+            )
+                as Box<
+                    dyn FnOnce(&mut automerge::transaction::Transaction<'_>, &automerge::Automerge),
+                >,
+        ),
+        (
+            "empty title",
+            Box::new(
+                |tx: &mut automerge::transaction::Transaction<'_>, _: &automerge::Automerge| {
+                    tx.put(ROOT, "title", "").unwrap();
+                },
+            ),
+        ),
+        (
+            "no date",
+            Box::new(
+                |tx: &mut automerge::transaction::Transaction<'_>, _: &automerge::Automerge| {
+                    tx.put(ROOT, "occurred_on", "someday").unwrap();
+                },
+            ),
+        ),
+    ] {
+        match forged(&officer, &id, edit) {
+            Err(Error::Invalid { .. }) => {}
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+    // The author of the record never changes.
+    let r = forged(&officer, &id, |tx, _| {
+        tx.put(ROOT, "created_by", "Someone else").unwrap();
+    });
+    assert_eq!(denial(r), "immutable");
+    // And a legitimate edit by the same route passes.
+    forged(&officer, &id, |tx, _| {
+        tx.put(ROOT, "narrative", "More detail.").unwrap();
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_withdrawal_concurrent_with_a_decision_keeps_both_and_stays_editable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut officer = new_store(&tmp.path().join("o"), "Omar O.");
+    let mut reviewer = new_store(&tmp.path().join("r"), "Rose R.");
+    enroll(&mut officer, Role::Officer);
+    enroll(&mut reviewer, Role::Reviewer);
+    let id = officer
+        .add_incident(&patch(incident_json("Attack on Kiwanja")))
+        .unwrap();
+    let inc = officer.incident(&id).unwrap();
+    let (vid, sid) = (inc.violations[0].id.clone(), inc.sources[0].id.clone());
+    send(&officer, &mut reviewer);
+    // Apart: the officer withdraws the violation and the source; the reviewer verifies the
+    // violation citing the source.
+    officer
+        .edit_incident(
+            &id,
+            &patch(json!({"remove": [vid, sid], "remove_reason": "recorded twice"})),
+        )
+        .unwrap();
+    let mut e = event(VerificationStatus::Verified);
+    e.source_ids = vec![sid.clone()];
+    reviewer.verify(&id, &vid, &e).unwrap();
+    send(&officer, &mut reviewer);
+    send(&reviewer, &mut officer);
+    for s in [&mut officer, &mut reviewer] {
+        let view = s.incident_view(&id).unwrap();
+        let v = &view.incident.violations[0];
+        // The decision is kept, and so is the withdrawal: both are shown.
+        assert_eq!(v.status(), VerificationStatus::Verified);
+        assert!(v.withdrawn.is_some());
+        assert_eq!(v.withdrawn.as_ref().unwrap().reason, "recorded twice");
+        assert!(view.status[0].withdrawn);
+        assert!(view.incident.sources[0].withdrawn.is_some());
+        // Left out of the figures.
+        assert_eq!(s.stats().unwrap().violations, 0);
+        // Still editable by whoever may.
+        s.edit_incident(&id, &patch(json!({"narrative": "Edited after the merge."})))
+            .unwrap();
+    }
+    reviewer
+        .review(&id, ReviewAction::Comment, Some("seen"))
+        .unwrap();
+}
+
+#[test]
+fn concurrent_decisions_are_a_conflict_a_later_decision_settles() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut a = new_store(&tmp.path().join("a"), "Rose R.");
+    let mut b = new_store(&tmp.path().join("b"), "Ravi R.");
+    enroll(&mut a, Role::Reviewer);
+    enroll(&mut b, Role::Reviewer);
+    let id = a
+        .add_incident(&patch(incident_json("Attack on Kiwanja")))
+        .unwrap();
+    let vid = a.incident(&id).unwrap().violations[0].id.clone();
+    send(&a, &mut b);
+    a.verify(&id, &vid, &event(VerificationStatus::Verified))
+        .unwrap();
+    b.verify(&id, &vid, &event(VerificationStatus::NotVerified))
+        .unwrap();
+    send(&a, &mut b);
+    send(&b, &mut a);
+    let va = a.incident(&id).unwrap().violations[0].clone();
+    let vb = b.incident(&id).unwrap().violations[0].clone();
+    assert_eq!(va.status(), vb.status());
+    assert_eq!(
+        va.contested(),
+        vec![
+            VerificationStatus::Verified,
+            VerificationStatus::NotVerified
+        ]
+    );
+    assert_eq!(a.incident_view(&id).unwrap().status[0].contested.len(), 2);
+    // A decision that saw both settles it, everywhere.
+    a.verify(&id, &vid, &event(VerificationStatus::Verified))
+        .unwrap();
+    send(&a, &mut b);
+    for s in [&a, &b] {
+        let v = &s.incident(&id).unwrap().violations[0];
+        assert!(v.contested().is_empty());
+        assert_eq!(v.status(), VerificationStatus::Verified);
+        assert_eq!(v.verification.len(), 4, "no decision lost");
+    }
+}
+
+#[test]
+fn dates_hold_across_time_zones_and_merged_problems_never_block_an_edit() {
+    use chrono::{Duration, TimeZone, Utc};
+    use mrm_crdt::validate::{self, Clock};
+    // At 10:30 UTC it is already tomorrow at UTC+14: that date is nobody's future.
+    let now = Utc.with_ymd_and_hms(2026, 11, 29, 10, 30, 0).unwrap();
+    let clock = Clock {
+        now,
+        skew: Duration::zero(),
+    };
+    let tomorrow = (now + Duration::hours(14)).date_naive().to_string();
+    let after = (now + Duration::days(2)).date_naive().to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = new_store(tmp.path(), "Omar O.");
+    let id = s.add_incident(&patch(incident_json("Attack"))).unwrap();
+    let mut inc = s.incident(&id).unwrap();
+    inc.occurred_on = tomorrow.clone();
+    inc.reported_on = tomorrow;
+    inc.violations[0].verification[0].at = now.to_rfc3339();
+    assert!(
+        validate::incident(&inc, &clock).is_ok(),
+        "{:?}",
+        validate::incident(&inc, &clock)
+    );
+    inc.occurred_on = after;
+    assert!(validate::incident(&inc, &clock).is_err());
+    // A verification stamped in New York's evening, for an incident dated at UTC+14's today.
+    let mut inc = s.incident(&id).unwrap();
+    inc.occurred_on = "2026-11-30".into();
+    inc.reported_on = "2026-11-30".into();
+    inc.violations[0].verification[0].at = "2026-11-29T17:30:00-05:00".into();
+    let clock = Clock {
+        now: Utc.with_ymd_and_hms(2026, 11, 29, 23, 0, 0).unwrap(),
+        skew: Duration::zero(),
+    };
+    assert!(
+        validate::incident(&inc, &clock).is_ok(),
+        "{:?}",
+        validate::incident(&inc, &clock)
+    );
+    // A problem the record already has (a merge left it) does not block another edit...
+    let before = inc.clone();
+    let mut broken = before.clone();
+    broken.violations[0].verification[0].source_ids = vec![uuid::Uuid::now_v7().to_string()];
+    assert!(validate::incident(&broken, &clock).is_err());
+    let mut edited = broken.clone();
+    edited.narrative = "edited".into();
+    assert!(validate::incident_change(Some(&broken), &edited, &clock).is_ok());
+    assert_eq!(validate::incident_attention(&edited, &clock).len(), 1);
+    // ...but a write that adds a problem of its own is refused.
+    let mut worse = broken.clone();
+    worse.violations[0].victims.boys = -1;
+    assert!(validate::incident_change(Some(&broken), &worse, &clock).is_err());
+}
