@@ -44,35 +44,6 @@ pub fn snapshot(doc: &Automerge) -> Vec<u8> {
     doc.save_nocompress()
 }
 
-#[cfg(test)]
-mod tests {
-    use automerge::transaction::Transactable;
-    use automerge::{Automerge, ROOT};
-
-    use super::{added_since, not_applied};
-
-    #[test]
-    fn missing_dependencies_and_added_changes() {
-        let mut doc = Automerge::new();
-        for i in 0..3 {
-            let mut tx = doc.transaction();
-            tx.put(ROOT, "n", i).unwrap();
-            tx.commit();
-        }
-        let changes = doc.get_changes(&[]);
-        let mut fresh = Automerge::new();
-        fresh.apply_changes(changes[1..].iter().cloned()).unwrap();
-        assert_eq!(not_applied(&fresh, &changes[1..]), 2);
-        fresh.apply_changes([changes[0].clone()]).unwrap();
-        assert_eq!(not_applied(&fresh, &changes), 0);
-        assert_eq!(fresh.get_heads(), doc.get_heads());
-        let added = added_since(&fresh, &[], &changes).unwrap();
-        let hashes = |v: &[automerge::Change]| v.iter().map(|c| c.hash()).collect::<Vec<_>>();
-        assert_eq!(hashes(&added), hashes(&changes));
-        assert!(added_since(&fresh, &[], &changes[1..]).is_none());
-    }
-}
-
 /// Largest operation counter a change may reach: far beyond any real record (a record of a
 /// million edits has a few million operations), far below where counters overflow. A change
 /// past it once made every later edit of its record panic on every device.
@@ -101,4 +72,33 @@ pub fn check_metadata(change: &Change, clock: &crate::validate::Clock) -> Result
         return Err("it is stamped more than a day after the endpoint's clock".into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{Automerge, ROOT};
+
+    use super::{added_since, not_applied};
+
+    #[test]
+    fn missing_dependencies_and_added_changes() {
+        let mut doc = Automerge::new();
+        for i in 0..3 {
+            let mut tx = doc.transaction();
+            tx.put(ROOT, "n", i).unwrap();
+            tx.commit();
+        }
+        let changes = doc.get_changes(&[]);
+        let mut fresh = Automerge::new();
+        fresh.apply_changes(changes[1..].iter().cloned()).unwrap();
+        assert_eq!(not_applied(&fresh, &changes[1..]), 2);
+        fresh.apply_changes([changes[0].clone()]).unwrap();
+        assert_eq!(not_applied(&fresh, &changes), 0);
+        assert_eq!(fresh.get_heads(), doc.get_heads());
+        let added = added_since(&fresh, &[], &changes).unwrap();
+        let hashes = |v: &[automerge::Change]| v.iter().map(|c| c.hash()).collect::<Vec<_>>();
+        assert_eq!(hashes(&added), hashes(&changes));
+        assert!(added_since(&fresh, &[], &changes[1..]).is_none());
+    }
 }

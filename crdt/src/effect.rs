@@ -337,7 +337,7 @@ pub fn check_changes(
         after.apply_changes([change.clone()]).map_err(|e| {
             Error::Bundle(format!("a change does not apply where it was made: {e}"))
         })?;
-        if after.get_missing_deps(&[]).len() > 0 || after.get_heads() == context.get_heads() {
+        if !after.get_missing_deps(&[]).is_empty() || after.get_heads() == context.get_heads() {
             return Err(Error::Bundle(
                 "a change does not apply where it was made".into(),
             ));

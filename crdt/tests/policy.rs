@@ -66,7 +66,14 @@ fn the_policy_table() {
     let admin = Writer::enrolled(Role::Admin, "HQ");
     let fresh = Writer::unenrolled("A");
     // (writer, kind, team before, team after) -> Ok or the denial's code
-    let table: Vec<(&Writer, RecordKind, Option<&str>, &str, Result<(), &str>)> = vec![
+    type Case<'a> = (
+        &'a Writer,
+        RecordKind,
+        Option<&'a str>,
+        &'a str,
+        Result<(), &'a str>,
+    );
+    let table: Vec<Case> = vec![
         (&officer, Incident, None, "A", Ok(())),
         (&officer, Incident, Some("A"), "A", Ok(())),
         (&officer, Incident, Some("B"), "B", Err("other_team")),
@@ -282,7 +289,7 @@ fn forged_effects_are_refused_whatever_wrote_them() {
         (0, "note", "rewritten"),
     ] {
         let r = forged(&officer, &id, |tx, doc| {
-            tx.put(&event_at(doc, i), field, value).unwrap();
+            tx.put(event_at(doc, i), field, value).unwrap();
         });
         assert_eq!(denial(r), "event_changed", "event {i} {field}");
     }
@@ -297,7 +304,7 @@ fn forged_effects_are_refused_whatever_wrote_them() {
     assert_eq!(denial(r), "event_changed");
     // Deleting the decided violation.
     let r = forged(&officer, &id, |tx, doc| {
-        tx.delete(&obj(doc, &ROOT, "violations"), vid.as_str())
+        tx.delete(obj(doc, &ROOT, "violations"), vid.as_str())
             .unwrap();
     });
     assert_eq!(denial(r), "decided_violation_deleted");
@@ -333,7 +340,7 @@ fn forged_effects_are_refused_whatever_wrote_them() {
     assert_eq!(denial(r), "supersede_by_non_reviewer");
     // The review state set to accepted, or moved off accepted, by hand.
     let r = forged(&officer, &id, |tx, doc| {
-        tx.put(&obj(doc, &ROOT, "review"), "state", "accepted")
+        tx.put(obj(doc, &ROOT, "review"), "state", "accepted")
             .unwrap();
     });
     assert_eq!(denial(r), "review_decision");
@@ -344,7 +351,7 @@ fn forged_effects_are_refused_whatever_wrote_them() {
             Box::new(
                 |tx: &mut automerge::transaction::Transaction<'_>, doc: &automerge::Automerge| {
                     let v = obj(doc, &obj(doc, &ROOT, "violations"), vid.as_str());
-                    tx.put(&obj(doc, &v, "victims"), "boys", -500i64).unwrap();
+                    tx.put(obj(doc, &v, "victims"), "boys", -500i64).unwrap();
                 },
             )
                 as Box<

@@ -131,6 +131,7 @@ pub async fn enroll(
                 field: "server_url".into(),
                 message: "must start with http:// or https://".into(),
             }],
+            code: None,
         });
     }
     blocking(move || {
