@@ -519,8 +519,20 @@ fn caseload_end_to_end() {
     );
     assert_eq!(shown["sources"].as_array().unwrap().len(), 2);
     let shown_c = json_of(&d, &["incident", "show", &c, "--json"]);
-    assert_eq!(shown_c["violations"].as_array().unwrap().len(), 1);
-    assert_eq!(shown_c["violations"][0]["type"], "attack_school");
+    // Removed is withdrawn: kept with its trail, out of lists and figures.
+    let live: Vec<&Value> = shown_c["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["withdrawn"].is_null())
+        .collect();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0]["type"], "attack_school");
+    assert!(shown_c["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["type"] == "recruitment_use" && v["withdrawn"].is_object()));
     assert_eq!(id_set(&list(&["--type", "recruitment_use"])), set(&[]));
 
     // History: readable messages, oldest first, with who made them.
@@ -544,7 +556,7 @@ fn caseload_end_to_end() {
         assert_eq!(h["hash"].as_str().unwrap().len(), 64);
     }
     let history_c = json_of(&d, &["incident", "history", &c, "--json"]);
-    assert_eq!(history_c[1]["message"], "removed violation 2");
+    assert_eq!(history_c[1]["message"], "withdrew violation 2");
     let text = ok(&d, &["incident", "history", &a]);
     assert!(
         text.contains("set violation 1 status to verified"),
