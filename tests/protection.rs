@@ -69,10 +69,10 @@ fn only_reviewers_record_decisions_whatever_the_client_sends() {
     // The CLI does not offer an officer what the role cannot do; the field statuses are fine.
     let out = a1.mrm(&["verify", &i1, &v1, "--status", "verified"], None);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("only reviewers"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("only a reviewer"), "{}", stderr(&out));
     let out = a1.mrm(&["incident", "accept", &i1], None);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("only reviewers"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("only a reviewer"), "{}", stderr(&out));
     a1.mrm_ok(
         &["verify", &i1, &v1, "--status", "pending_verification"],
         None,
