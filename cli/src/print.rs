@@ -44,12 +44,10 @@ pub fn incident(v: &IncidentView) {
         println!("  sources");
         for (n, s) in i.sources.iter().enumerate() {
             let consent = if s.consent { "consent" } else { "no consent" };
-            let withdrawn = if s.withdrawn.is_some() {
-                "  WITHDRAWN"
-            } else {
-                ""
-            };
-            println!("    {}. {} ({consent})  {}{withdrawn}", n + 1, s.kind, s.id);
+            println!("    {}. {} ({consent})  {}", n + 1, s.kind, s.id);
+            if let Some(w) = &s.withdrawn {
+                println!("       {}", withdrawal(w));
+            }
             if !s.notes.is_empty() {
                 println!("       {}", s.notes);
             }
@@ -94,32 +92,19 @@ pub fn incident(v: &IncidentView) {
         );
         println!("       id {}", viol.id);
         if let Some(w) = &viol.withdrawn {
-            let why = if w.reason.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", w.reason)
-            };
-            println!(
-                "       WITHDRAWN {} by {}{why} (not counted in figures)",
-                short_time(&w.at),
-                w.by
-            );
+            println!("       {} (not counted in figures)", withdrawal(w));
         }
         for c in &viol.victims.coded {
             let age = c.age.map(|a| format!(", age {a}")).unwrap_or_default();
             println!("       coded victim {} ({}{age})", c.code, c.sex);
         }
         for e in &viol.verification {
-            let note = if e.note.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", e.note)
-            };
             println!(
-                "       {}  {} by {}{note}",
+                "       {}  {} by {}{}",
                 short_time(&e.at),
                 e.status,
-                e.by
+                e.by,
+                said(&e.note)
             );
         }
     }
@@ -142,6 +127,25 @@ pub fn incident(v: &IncidentView) {
         );
         conflicts(&v.conflicts);
     }
+}
+
+/// `": text"`, or nothing for an empty text.
+fn said(text: &str) -> String {
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(": {text}")
+    }
+}
+
+/// A withdrawal in one line: when, who and why.
+fn withdrawal(w: &mrm_crdt::model::Withdrawal) -> String {
+    format!(
+        "WITHDRAWN {} by {}{}",
+        short_time(&w.at),
+        w.by,
+        said(&w.reason)
+    )
 }
 
 pub fn conflicts(list: &[Conflict]) {

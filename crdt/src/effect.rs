@@ -46,30 +46,11 @@ pub fn check<R: ReadDoc>(
         RecordKind::Incident => check_incident(writer, before, after, clock),
         RecordKind::Patrol => {
             let after_p = document::read_patrol(after)?;
-            if let Some(b) = before {
-                let b = document::read_patrol(b)?;
+            let before_p = before.map(document::read_patrol).transpose()?;
+            if let Some(b) = &before_p {
                 immutable(&b.created_by, &after_p.created_by, "author")?;
-                let had = match validate::patrol(&b, clock) {
-                    Err(Error::Invalid { errors, .. }) => errors.0,
-                    _ => Vec::new(),
-                };
-                return match validate::patrol(&after_p, clock) {
-                    Err(Error::Invalid { what, errors }) => {
-                        let added: Vec<_> =
-                            errors.0.into_iter().filter(|e| !had.contains(e)).collect();
-                        if added.is_empty() {
-                            Ok(())
-                        } else {
-                            Err(Error::Invalid {
-                                what,
-                                errors: crate::FieldErrors(added),
-                            })
-                        }
-                    }
-                    other => other,
-                };
             }
-            validate::patrol(&after_p, clock)
+            validate::patrol_change(before_p.as_ref(), &after_p, clock)
         }
         RecordKind::Config => document::read_config(after).map(drop),
     }
@@ -287,6 +268,9 @@ fn check_incident<R: ReadDoc>(
         .as_ref()
         .map(|b| b.review.state)
         .unwrap_or(ReviewState::Draft);
+    // The state as read (a review map deleted or replaced moves it too)...
+    policy::may_set_review_state(writer, from, after_inc.review.state)?;
+    // ...and every value written, even one that loses to a concurrent value.
     for (op, value) in &after_g.review_ops {
         if before_g.review_ops.contains_key(op) {
             continue;
@@ -326,26 +310,34 @@ pub fn check_changes(
     // one plus the change, and history is replayed only for a change made concurrently.
     let mut line: Automerge = before.cloned().unwrap_or_default();
     for change in new_changes {
-        let context = if change.deps() == line.get_heads().as_slice() {
-            line.clone()
+        let on_line = change.deps() == line.get_heads().as_slice();
+        let context = if on_line {
+            None
         } else {
-            merged
-                .fork_at(change.deps())
-                .map_err(|e| Error::Bundle(format!("a change's dependencies: {e}")))?
+            Some(
+                merged
+                    .fork_at(change.deps())
+                    .map_err(|e| Error::Bundle(format!("a change's dependencies: {e}")))?,
+            )
         };
-        let mut after = context.clone();
+        let context_ref = context.as_ref().unwrap_or(&line);
+        let mut after = context_ref.clone();
         after.apply_changes([change.clone()]).map_err(|e| {
             Error::Bundle(format!("a change does not apply where it was made: {e}"))
         })?;
-        if !after.get_missing_deps(&[]).is_empty() || after.get_heads() == context.get_heads() {
+        if !after.get_missing_deps(&[]).is_empty() || after.get_heads() == context_ref.get_heads() {
             return Err(Error::Bundle(
                 "a change does not apply where it was made".into(),
             ));
         }
-        let before_ctx = document::kind_of(&context).map(|_| &context);
+        let before_ctx = document::kind_of(context_ref).map(|_| context_ref);
         check(writer, kind, before_ctx, &after, clock)?;
-        line.apply_changes([change.clone()])
-            .map_err(|e| Error::Bundle(format!("a change does not apply: {e}")))?;
+        if on_line {
+            line = after;
+        } else {
+            line.apply_changes([change.clone()])
+                .map_err(|e| Error::Bundle(format!("a change does not apply: {e}")))?;
+        }
     }
     Ok(())
 }

@@ -56,9 +56,10 @@ pub enum Error {
     MissingDependencies(usize),
     #[error("{0}")]
     Refused(String),
-    /// The one policy refuses the write ([`crate::policy`]); nothing was written.
+    /// The one policy refuses the write ([`crate::policy`]); nothing was written. (Not a
+    /// `#[from]` source: the sentence is said once, not again as its cause.)
     #[error("refused: {0}")]
-    Denied(#[from] crate::policy::Denial),
+    Denied(crate::policy::Denial),
     #[error("the store's schema version {found} is newer than this program supports ({supported}); update mrm")]
     SchemaTooNew { found: i64, supported: i64 },
     #[error("cannot reach the sync endpoint: {0}")]
@@ -94,6 +95,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<crate::policy::Denial> for Error {
+    fn from(d: crate::policy::Denial) -> Self {
+        Error::Denied(d)
+    }
 }
 
 impl Error {

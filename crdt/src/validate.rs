@@ -152,9 +152,26 @@ pub fn incident_change(
     after: &Incident,
     clock: &Clock,
 ) -> crate::Result<()> {
+    change("incident", before, after, |c, r| {
+        incident_findings(c, r, clock)
+    })
+}
+
+/// [`incident_change`] for a patrol.
+pub fn patrol_change(before: Option<&Patrol>, after: &Patrol, clock: &Clock) -> crate::Result<()> {
+    change("patrol", before, after, |c, p| patrol_findings(c, p, clock))
+}
+
+/// The problems `findings` reports for `after` and not for `before`, as an error.
+fn change<T>(
+    what: &'static str,
+    before: Option<&T>,
+    after: &T,
+    findings: impl Fn(&mut Collector, &T),
+) -> crate::Result<()> {
     let mut old = Collector(Vec::new());
     if let Some(b) = before {
-        incident_findings(&mut old, b, clock);
+        findings(&mut old, b);
     }
     let had: HashSet<(String, String)> = old
         .0
@@ -162,14 +179,14 @@ pub fn incident_change(
         .map(|f| (f.key, f.error.message))
         .collect();
     let mut new = Collector(Vec::new());
-    incident_findings(&mut new, after, clock);
+    findings(&mut new, after);
     let added: Vec<FieldError> = new
         .0
         .into_iter()
         .filter(|f| !had.contains(&(f.key.clone(), f.error.message.clone())))
         .map(|f| f.error)
         .collect();
-    into_result("incident", added)
+    into_result(what, added)
 }
 
 /// What a merged record breaks, for a person to settle: every problem the checks find in it as
@@ -477,8 +494,13 @@ fn violation_findings<'a>(
 
 /// Validate a whole patrol as it would be saved.
 pub fn patrol(p: &Patrol, clock: &Clock) -> crate::Result<()> {
-    let latest_day = clock.latest_day();
     let mut c = Collector(Vec::new());
+    patrol_findings(&mut c, p, clock);
+    c.finish("patrol")
+}
+
+fn patrol_findings(c: &mut Collector, p: &Patrol, clock: &Clock) {
+    let latest_day = clock.latest_day();
     match parse_date(&p.date) {
         None if p.date.is_empty() => c.push("date", "is required (YYYY-MM-DD)"),
         None => c.push("date", format!("`{}` is not a date (YYYY-MM-DD)", p.date)),
@@ -493,19 +515,18 @@ pub fn patrol(p: &Patrol, clock: &Clock) -> crate::Result<()> {
             c.push(format!("route[{}]", i + 1), "is empty");
         }
         let f = format!("route[{}]", i + 1);
-        check_text(&mut c, &f, &f, place, MAX_SHORT);
+        check_text(c, &f, &f, place, MAX_SHORT);
     }
     for (i, who) in p.participants.iter().enumerate() {
         let f = format!("participants[{}]", i + 1);
-        check_text(&mut c, &f, &f, who, MAX_SHORT);
+        check_text(c, &f, &f, who, MAX_SHORT);
     }
-    check_text(&mut c, "notes", "notes", &p.notes, MAX_TEXT);
+    check_text(c, "notes", "notes", &p.notes, MAX_TEXT);
     if let Some(t) = &p.ended_at {
         if parse_time(t).is_none() {
             c.push("ended_at", format!("`{t}` is not a time"));
         }
     }
-    c.finish("patrol")
 }
 
 /// End of the calendar quarter that contains `d`.

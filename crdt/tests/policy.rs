@@ -5,15 +5,23 @@
 
 mod common;
 
+use automerge::transaction::Transactable;
 use common::*;
 use mrm_crdt::document::RecordKind;
 use mrm_crdt::edit::ReviewAction;
 use mrm_crdt::input::EventInput;
 use mrm_crdt::model::{ReviewState, VerificationStatus};
-use mrm_crdt::policy::{self, Role, Writer};
+use mrm_crdt::policy::{self, Denial, Role, Writer};
 use mrm_crdt::sync::protocol::EnrollResponse;
 use mrm_crdt::{Error, Store};
 use serde_json::json;
+
+/// A new store in `root/dir` for `officer`, enrolled with `role`.
+fn enrolled(root: &std::path::Path, dir: &str, officer: &str, role: Role) -> Store {
+    let mut s = new_store(&root.join(dir), officer);
+    enroll(&mut s, role);
+    s
+}
 
 fn enroll(store: &mut Store, role: Role) {
     let d = store.device().clone();
@@ -129,13 +137,11 @@ fn the_policy_table() {
 #[test]
 fn a_store_refuses_locally_what_its_role_may_not_write() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut reviewer = new_store(&tmp.path().join("r"), "Rose R.");
-    enroll(&mut reviewer, Role::Reviewer);
+    let mut reviewer = enrolled(tmp.path(), "r", "Rose R.", Role::Reviewer);
     let patrol: mrm_crdt::input::PatrolPatch =
         serde_json::from_value(json!({"date": days_ago(1)})).unwrap();
     assert_eq!(denial(reviewer.add_patrol(&patrol)), "kind_not_allowed");
-    let mut admin = new_store(&tmp.path().join("adm"), "Ada A.");
-    enroll(&mut admin, Role::Admin);
+    let mut admin = enrolled(tmp.path(), "adm", "Ada A.", Role::Admin);
     assert_eq!(
         denial(admin.add_incident(&patch(incident_json("By an admin")))),
         "kind_not_allowed"
@@ -147,10 +153,8 @@ fn a_store_refuses_locally_what_its_role_may_not_write() {
 
 /// An officer's incident, verified by a reviewer, back on the officer's store.
 fn verified_incident(root: &std::path::Path) -> (Store, Store, String, String) {
-    let mut officer = new_store(&root.join("o"), "Omar O.");
-    let mut reviewer = new_store(&root.join("r"), "Rose R.");
-    enroll(&mut officer, Role::Officer);
-    enroll(&mut reviewer, Role::Reviewer);
+    let mut officer = enrolled(root, "o", "Omar O.", Role::Officer);
+    let mut reviewer = enrolled(root, "r", "Rose R.", Role::Reviewer);
     let id = officer
         .add_incident(&patch(incident_json("Attack on Kiwanja")))
         .unwrap();
@@ -223,6 +227,19 @@ fn an_officer_never_undoes_or_forges_a_decision() {
         officer.incident(&id).unwrap().review.state,
         ReviewState::Accepted
     );
+    // Nor by deleting the review map, which reads back as a draft.
+    let r = forged(&officer, &id, |tx, _| {
+        tx.delete(automerge::ROOT, "review").unwrap();
+    });
+    assert!(
+        matches!(
+            r,
+            Err(Error::Denied(
+                Denial::AcceptedReopened | Denial::CommentChanged
+            ))
+        ),
+        "{r:?}"
+    );
 }
 
 /// A change written with the automerge crate under the officer's actor, judged as the endpoint
@@ -272,7 +289,6 @@ fn obj(
 
 #[test]
 fn forged_effects_are_refused_whatever_wrote_them() {
-    use automerge::transaction::Transactable;
     use automerge::ROOT;
     let tmp = tempfile::tempdir().unwrap();
     let (officer, _reviewer, id, vid) = verified_incident(tmp.path());
@@ -302,6 +318,18 @@ fn forged_effects_are_refused_whatever_wrote_them() {
         tx.delete(&list, 1).unwrap();
     });
     assert_eq!(denial(r), "event_changed");
+    // The same kinds of effect by other routes: the whole trail replaced by a new list, every
+    // violation deleted at once.
+    let r = forged(&officer, &id, |tx, doc| {
+        let v = obj(doc, &obj(doc, &ROOT, "violations"), vid.as_str());
+        tx.put_object(&v, "verification", automerge::ObjType::List)
+            .unwrap();
+    });
+    assert_eq!(denial(r), "event_changed");
+    let r = forged(&officer, &id, |tx, _| {
+        tx.delete(ROOT, "violations").unwrap();
+    });
+    assert_eq!(denial(r), "decided_violation_deleted");
     // Deleting the decided violation.
     let r = forged(&officer, &id, |tx, doc| {
         tx.delete(obj(doc, &ROOT, "violations"), vid.as_str())
@@ -395,10 +423,8 @@ fn forged_effects_are_refused_whatever_wrote_them() {
 #[test]
 fn a_withdrawal_concurrent_with_a_decision_keeps_both_and_stays_editable() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut officer = new_store(&tmp.path().join("o"), "Omar O.");
-    let mut reviewer = new_store(&tmp.path().join("r"), "Rose R.");
-    enroll(&mut officer, Role::Officer);
-    enroll(&mut reviewer, Role::Reviewer);
+    let mut officer = enrolled(tmp.path(), "o", "Omar O.", Role::Officer);
+    let mut reviewer = enrolled(tmp.path(), "r", "Rose R.", Role::Reviewer);
     let id = officer
         .add_incident(&patch(incident_json("Attack on Kiwanja")))
         .unwrap();
@@ -441,10 +467,8 @@ fn a_withdrawal_concurrent_with_a_decision_keeps_both_and_stays_editable() {
 #[test]
 fn concurrent_decisions_are_a_conflict_a_later_decision_settles() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut a = new_store(&tmp.path().join("a"), "Rose R.");
-    let mut b = new_store(&tmp.path().join("b"), "Ravi R.");
-    enroll(&mut a, Role::Reviewer);
-    enroll(&mut b, Role::Reviewer);
+    let mut a = enrolled(tmp.path(), "a", "Rose R.", Role::Reviewer);
+    let mut b = enrolled(tmp.path(), "b", "Ravi R.", Role::Reviewer);
     let id = a
         .add_incident(&patch(incident_json("Attack on Kiwanja")))
         .unwrap();

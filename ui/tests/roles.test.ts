@@ -13,3 +13,21 @@ describe('what each role is offered', () => {
     expect(mayRecordPatrols('reviewer')).toBe(false);
   });
 });
+
+describe('capabilities from the one policy', () => {
+  it('decide over the role when the app has them', () => {
+    const caps = {
+      record_incidents: true,
+      record_patrols: false,
+      edit_other_teams: true,
+      statuses: ['reported', 'verified'],
+      accept_and_return: true,
+      move_team: true,
+    };
+    // A role name the UI would read as an officer's, with a reviewer's capabilities.
+    expect(allowedStatuses('officer', caps)).toEqual(['reported', 'verified']);
+    expect(mayDecide('officer', caps)).toBe(true);
+    expect(mayRecordPatrols('officer', caps)).toBe(false);
+    expect(mayRecordPatrols('officer', null)).toBe(true);
+  });
+});

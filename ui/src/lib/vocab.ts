@@ -1,4 +1,5 @@
 // The design.md vocabulary, as the store spells it.
+import type { Capabilities } from './api';
 
 export const VIOLATION_TYPES = [
   'killing',
@@ -70,17 +71,30 @@ export const DENIED_CODES = [
   'immutable',
 ] as const;
 
-/** Statuses a device may record: deciding ones (verified, not verified, ...) are for reviewers. */
-export function allowedStatuses(role: string | null | undefined): readonly string[] {
+/**
+ * Statuses a device may record: deciding ones (verified, not verified, ...) are for reviewers.
+ * `caps` (from the Rust core's one policy, in `AppInfo`) decides whenever the app has it; the
+ * role alone is a fallback for a store the app could not read.
+ */
+export function allowedStatuses(
+  role: string | null | undefined,
+  caps?: Capabilities | null,
+): readonly string[] {
+  if (caps) return caps.statuses;
   return role === 'officer' ? STATUSES.filter((s) => !isDecision(s)) : STATUSES;
 }
 
 /** Whether this device may start patrols (the endpoint takes patrols from field officers only). */
-export function mayRecordPatrols(role: string | null | undefined): boolean {
+export function mayRecordPatrols(
+  role: string | null | undefined,
+  caps?: Capabilities | null,
+): boolean {
+  if (caps) return caps.record_patrols;
   return !role || role === 'officer';
 }
 
 /** Whether this device may return or accept records (the endpoint takes that from reviewers). */
-export function mayDecide(role: string | null | undefined): boolean {
+export function mayDecide(role: string | null | undefined, caps?: Capabilities | null): boolean {
+  if (caps) return caps.accept_and_return;
   return role !== 'officer';
 }
