@@ -570,3 +570,45 @@ fn init_asks_for_the_passphrase_twice_on_a_terminal() {
     let all = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success() && all.contains("team A"), "{all}");
 }
+
+/// An impostor at the endpoint's address (or anyone on the base's network) answering `revoked`
+/// to every request: it cannot prove the revocation, so the laptop keeps its store.
+#[test]
+fn an_impostor_answering_revoked_wipes_nothing() {
+    use std::io::{Read, Write};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&tmp.path().join("endpoint.db"));
+    let url = server.url();
+    let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
+    a1.sync();
+    let unsynced = a1.add_incident("Recorded after the last sync", "abduction");
+    let addr = server.addr.clone();
+    server.kill();
+    let listener = (0..50)
+        .find_map(|_| {
+            std::net::TcpListener::bind(&addr)
+                .map_err(|_| std::thread::sleep(std::time::Duration::from_millis(100)))
+                .ok()
+        })
+        .expect("bind the endpoint's address");
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = [0u8; 65536];
+            let _ = conn.read(&mut buf);
+            let body = r#"{"error":"this device has been revoked","code":"revoked","proof":"00"}"#;
+            let _ = write!(
+                conn,
+                "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let out = a1.mrm(&["sync", "--attempts", "1"], None);
+    assert!(!out.status.success());
+    let msg = stderr(&out);
+    assert!(msg.contains("could not prove"), "{msg}");
+    // The store is intact, unsynced work included.
+    let shown = a1.mrm_ok(&["incident", "show", &unsynced, "--json"], None);
+    assert!(shown.contains("Recorded after the last sync"), "{shown}");
+}

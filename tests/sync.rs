@@ -279,7 +279,7 @@ fn sync_resumes_after_cuts_and_a_server_crash() {
 }
 
 #[test]
-fn a_refused_record_is_held_and_does_not_block_the_others() {
+fn an_edit_made_before_a_reassignment_arrives_is_kept() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("endpoint.db"));
     let url = server.url();
@@ -289,35 +289,65 @@ fn a_refused_record_is_held_and_does_not_block_the_others() {
     a1.sync();
     rv.sync();
 
-    // Offline, a1 keeps editing i1 and records i2; meanwhile the reviewer gives i1 to team B.
+    // Offline, a1 keeps editing i1; meanwhile the reviewer gives i1 to team B. The officer's
+    // edit was theirs to make when they made it: the endpoint judges it as its writer saw the
+    // record, so nothing typed on patrol is lost.
     edit(
         &a1,
         &i1,
         json!({"narrative": "written on patrol, before the reassignment"}),
     );
-    let i2 = a1.add_incident("Recorded on the same patrol", "maiming");
     edit(&rv, &i1, json!({"team": "B"}));
     rv.sync();
+    let report = a1.sync();
+    assert!(report["held"].as_array().unwrap().is_empty(), "{report}");
+    rv.sync();
+    let shown = rv.mrm_ok(&["incident", "show", &i1, "--json"], None);
+    assert!(shown.contains("written on patrol"), "{shown}");
+    assert!(shown.contains("\"team\":\"B\""), "{shown}");
+}
+
+#[test]
+fn a_refused_record_is_held_retried_and_does_not_block_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let url = server.url();
+    // A store used before it is enrolled records a decision, then enrolls as an officer: the
+    // endpoint refuses that record, and only that record.
+    let a1 = Device::new(tmp.path(), "a1", "A");
+    let i1 = a1.add_incident("Decided before enrollment", "abduction");
+    let v1: Value =
+        serde_json::from_str(&a1.mrm_ok(&["incident", "show", &i1, "--json"], None)).unwrap();
+    let v1 = v1["violations"][0]["id"].as_str().unwrap().to_string();
+    a1.mrm_ok(&["verify", &i1, &v1, "--status", "verified"], None);
+    let token = server.token("a1", "A", "officer");
+    a1.mrm_ok(&["enroll", "--server", &url, "--token", &token], None);
+    let i2 = a1.add_incident("Recorded after enrollment", "maiming");
+    let rv = Device::enrolled(tmp.path(), "rv", "HQ", "reviewer", &server, &url);
 
     let report = a1.sync();
-    let warnings = report["warnings"].to_string();
+    assert_eq!(report["held"][0]["doc_id"], i1.as_str(), "{report}");
     assert!(
-        warnings.contains(&i1) && warnings.contains("team B"),
+        report["held"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("only a reviewer"),
         "{report}"
     );
-    assert_eq!(report["held"][0]["doc_id"], i1.as_str());
     // i2 went up all the same.
     rv.sync();
     assert!(
         records(&rv).contains_key(&i2),
         "the other record was blocked"
     );
-    // The edit stays on a1 (nothing deleted) and is not sent again.
+    assert!(!records(&rv).contains_key(&i1));
+    // The record stays on a1 (nothing deleted), is named by `status`, and is tried again at
+    // every sync, never silently dropped.
     let status = a1.mrm_ok(&["status"], None);
     assert!(status.contains("held") && status.contains(&i1), "{status}");
     let again = a1.sync();
+    assert_eq!(again["held"][0]["doc_id"], i1.as_str(), "{again}");
     assert_eq!(again["pushed"], 0, "{again}");
-    assert!(again["warnings"].as_array().unwrap().is_empty(), "{again}");
     let shown = a1.mrm_ok(&["incident", "show", &i1, "--json"], None);
-    assert!(shown.contains("written on patrol"), "{shown}");
+    assert!(shown.contains("Decided before enrollment"), "{shown}");
 }

@@ -281,7 +281,8 @@ pub fn sync(data: &Path, json: bool, attempts: u32, page: i64) -> anyhow::Result
         &state.device_id,
         &state.secret,
         state.tls_pin.as_deref(),
-    )?;
+    )?
+    .with_revocation_key(state.revocation_key.clone());
     let bar = Bar {
         tty: std::io::stderr().is_terminal() && !json,
     };

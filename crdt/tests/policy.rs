@@ -35,6 +35,7 @@ fn enroll(store: &mut Store, role: Role) {
                 team: d.team.clone(),
                 role,
                 mission: d.mission.clone(),
+                revocation_key: None,
             },
             None,
         )

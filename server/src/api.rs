@@ -30,7 +30,9 @@ impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
             ServerError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            ServerError::Revoked => (StatusCode::FORBIDDEN, "revoked"),
+            ServerError::Revoked | ServerError::RevokedProven(_) => {
+                (StatusCode::FORBIDDEN, "revoked")
+            }
             ServerError::Forbidden(_) | ServerError::Denied { .. } => {
                 (StatusCode::FORBIDDEN, "forbidden")
             }
@@ -45,6 +47,7 @@ impl IntoResponse for ServerError {
                         error: "internal error; see the endpoint's log".into(),
                         code: "internal".into(),
                         reason: None,
+                        proof: None,
                     }),
                 )
                     .into_response();
@@ -55,6 +58,10 @@ impl IntoResponse for ServerError {
             code: code.into(),
             reason: match &self {
                 ServerError::Denied { denial, .. } => Some(denial.code().into()),
+                _ => None,
+            },
+            proof: match &self {
+                ServerError::RevokedProven(p) => Some(p.clone()),
                 _ => None,
             },
         };
@@ -105,8 +112,27 @@ async fn authenticate<S: Storage>(
         .split_once(':')
         .ok_or_else(|| ServerError::Unauthorized("malformed device credential".into()))?;
     let (id, secret) = (id.to_string(), secret.to_string());
+    let nonce = headers
+        .get(mrm_crdt::sync::protocol::NONCE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|n| n.len() <= crate::storage::MAX_NONCE)
+        .map(str::to_string);
     let st = state.clone();
-    let device = blocking(move || st.storage.authenticate(&id, &secret)).await;
+    let device = blocking(move || {
+        // A revoked device is told so with a proof it can check (only a device holding the
+        // right credential gets this far), so an impostor's "revoked" wipes nothing.
+        st.storage
+            .authenticate(&id, &secret)
+            .map_err(|e| match (e, nonce) {
+                (ServerError::Revoked, Some(n)) => st
+                    .storage
+                    .revocation_proof(&id, &n)
+                    .map(ServerError::RevokedProven)
+                    .unwrap_or(ServerError::Revoked),
+                (e, _) => e,
+            })
+    })
+    .await;
     if let Err(e) = &device {
         tracing::warn!(reason = %e, "refused credential");
     }

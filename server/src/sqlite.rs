@@ -10,7 +10,9 @@ use mrm_crdt::bundle::Frames;
 use mrm_crdt::document::{self, RecordKind, CONFIG_ID};
 use mrm_crdt::history::ChangeNote;
 use mrm_crdt::model::MissionConfig;
-use mrm_crdt::sync::protocol::{EnrollResponse, PullHeader, PushResponse, Role};
+use mrm_crdt::sync::protocol::{
+    revocation_key, revocation_proof, EnrollResponse, PullHeader, PushResponse, Role,
+};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::checks::Applied;
@@ -102,6 +104,8 @@ pub struct SqliteStorage {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     actor: ActorId,
+    /// The endpoint's secret from which each device's revocation key is derived (hex).
+    revocation_master: String,
 }
 
 fn now() -> String {
@@ -214,6 +218,24 @@ impl SqliteStorage {
                 a
             }
         };
+        let revocation_master: String = match writer
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'revocation_master'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+        {
+            Some(m) => m,
+            None => {
+                let m = crate::secret::new_secret();
+                writer.execute(
+                    "INSERT INTO meta (key, value) VALUES ('revocation_master', ?1)",
+                    [&m],
+                )?;
+                m
+            }
+        };
         let readers = (0..READERS)
             .map(|_| open(path).map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
@@ -222,6 +244,7 @@ impl SqliteStorage {
             readers,
             next_reader: AtomicUsize::new(0),
             actor,
+            revocation_master,
         })
     }
 
@@ -325,11 +348,12 @@ impl SqliteStorage {
         )?;
         tx.commit()?;
         Ok(EnrollResponse {
-            device_id,
             secret,
             officer: device.officer,
             team: device.team,
             role: device.role,
+            revocation_key: revocation_key(&self.revocation_master, &device_id),
+            device_id,
             mission: served,
         })
     }
@@ -411,6 +435,11 @@ impl Storage for SqliteStorage {
 
     fn revoke(&self, device_id: &str) -> Result<Device> {
         self.revoke_inner(device_id)
+    }
+
+    fn revocation_proof(&self, device_id: &str, nonce: &str) -> Option<String> {
+        revocation_key(&self.revocation_master, device_id)
+            .and_then(|k| revocation_proof(&k, device_id, nonce))
     }
 
     fn push(&self, device: &Device, changes: Frames) -> Result<PushResponse> {

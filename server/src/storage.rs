@@ -20,6 +20,9 @@ pub enum ServerError {
     Unauthorized(String),
     #[error("this device has been revoked; it may not sync")]
     Revoked,
+    /// [`ServerError::Revoked`] with the proof for the request's nonce.
+    #[error("this device has been revoked; it may not sync")]
+    RevokedProven(String),
     #[error("{0}")]
     Forbidden(String),
     /// The one policy refuses the effect of a batch on a record.
@@ -53,6 +56,9 @@ impl From<mrm_crdt::Error> for ServerError {
         }
     }
 }
+
+/// Longest nonce a request may carry (hex of 16 bytes is 32 characters).
+pub const MAX_NONCE: usize = 128;
 
 /// Result of the storage layer.
 pub type Result<T, E = ServerError> = std::result::Result<T, E>;
@@ -89,6 +95,11 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Revoke a device: its next request is refused.
     fn revoke(&self, device_id: &str) -> Result<Device>;
+
+    /// The proof, bound to a request's `nonce` (at most [`MAX_NONCE`] characters), that this
+    /// endpoint revoked `device_id` (`mrm_crdt::sync::protocol::revocation_proof` with the
+    /// device's revocation key): what lets a revoked device wipe itself, and an impostor not.
+    fn revocation_proof(&self, device_id: &str, nonce: &str) -> Option<String>;
 
     /// Check and store a batch of changes from `device`, all or nothing.
     fn push(&self, device: &Device, changes: Vec<(String, Vec<u8>)>) -> Result<PushResponse>;

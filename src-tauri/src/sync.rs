@@ -196,7 +196,7 @@ fn once(
         &state.secret,
         state.tls_pin.as_deref(),
     ) {
-        Ok(t) => t,
+        Ok(t) => t.with_revocation_key(state.revocation_key.clone()),
         Err(e) => {
             control.update(app, |s| s.last_error = Some(e.to_string()));
             return;

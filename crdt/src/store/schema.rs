@@ -202,6 +202,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER incidents_count_delete AFTER DELETE ON incidents
         BEGIN UPDATE counts SET n = n - 1 WHERE name = 'incidents'; END;
     "#,
+    // 7: the key with which the endpoint proves a revocation (an unproven "revoked" wipes nothing).
+    r#"
+    ALTER TABLE sync_state ADD COLUMN revocation_key TEXT;
+    "#,
 ];
 
 /// `sql` without comments and without the whitespace that only lays it out. SQLite keeps each

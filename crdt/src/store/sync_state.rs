@@ -25,6 +25,9 @@ pub struct SyncState {
     pub last_error: Option<String>,
     /// The endpoint's certificate fingerprint, pinned at enrollment (HTTPS endpoints).
     pub tls_pin: Option<String>,
+    /// The key with which the endpoint proves a revocation (hex; from enrollment).
+    #[serde(skip)]
+    pub revocation_key: Option<String>,
 }
 
 /// A record whose local changes the endpoint refused.
@@ -49,7 +52,7 @@ impl Store {
             .conn()
             .query_row(
                 "SELECT server_url, device_id, secret, role, pull_cursor, push_seq, last_sync_at,
-                        last_error, tls_pin
+                        last_error, tls_pin, revocation_key
                  FROM sync_state",
                 [],
                 |r| {
@@ -64,6 +67,7 @@ impl Store {
                         last_sync_at: r.get(6)?,
                         last_error: r.get(7)?,
                         tls_pin: r.get(8)?,
+                        revocation_key: r.get(9)?,
                     })
                 },
             )
@@ -79,9 +83,17 @@ impl Store {
         tls_pin: Option<&str>,
     ) -> Result<()> {
         self.conn.execute(
-            "INSERT OR REPLACE INTO sync_state (singleton, server_url, device_id, secret, role, tls_pin)
-             VALUES (1, ?1, ?2, ?3, ?4, ?5)",
-            params![server_url, e.device_id, e.secret, e.role.as_str(), tls_pin],
+            "INSERT OR REPLACE INTO sync_state
+                 (singleton, server_url, device_id, secret, role, tls_pin, revocation_key)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                server_url,
+                e.device_id,
+                e.secret,
+                e.role.as_str(),
+                tls_pin,
+                e.revocation_key
+            ],
         )?;
         Ok(())
     }
@@ -139,6 +151,23 @@ impl Store {
             params![held.doc_id, held.reason, held.held_at],
         )?;
         Ok(held)
+    }
+
+    /// Every local change of a held record, oldest first: what a retry sends (the endpoint skips
+    /// the ones it already has).
+    pub fn held_changes(&self, doc_id: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT doc_id, bytes FROM changes WHERE local = 1 AND doc_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The endpoint took a held record's changes: push it again like any other.
+    pub fn release_record(&mut self, doc_id: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM held_records WHERE doc_id = ?1", [doc_id])?;
+        Ok(())
     }
 
     /// Records whose local changes the endpoint refused, oldest first.

@@ -204,6 +204,30 @@ async fn run<T: Transport>(
         Ok(_) => {}
     }
 
+    // Held records first: the rule that held one may no longer apply (a reviewer gave the
+    // record back to this team, a colleague's changes it built on arrived), so each sync tries
+    // them again, one record at a time, and releases those the endpoint now takes.
+    let header = serde_json::json!({ "mission": mission, "device": state.device_id });
+    for held in store.held_records()? {
+        let changes = store.held_changes(&held.doc_id)?;
+        if changes.is_empty() {
+            store.release_record(&held.doc_id)?;
+            continue;
+        }
+        let body = bundle::encode_frames(&header, &changes)?;
+        match with_retry(opts, cancel, progress, || transport.push(body.clone())).await {
+            Ok(r) => {
+                report.pushed += r.accepted;
+                report.push_duplicates += r.duplicates;
+                store.release_record(&held.doc_id)?;
+            }
+            Err(Error::Server { code, message, .. }) if refuses_records(&code) => {
+                report.held.push(store.hold_record(&held.doc_id, &message)?);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+
     // Push.
     let total = store.unpushed_count()? as usize;
     let mut done = 0;
@@ -216,7 +240,6 @@ async fn run<T: Transport>(
         let n = batch.len();
         let frames: Vec<(String, Vec<u8>)> =
             batch.into_iter().map(|u| (u.doc_id, u.bytes)).collect();
-        let header = serde_json::json!({ "mission": mission, "device": state.device_id });
         let body = bundle::encode_frames(&header, &frames)?;
         let pushed = with_retry(opts, cancel, progress, || transport.push(body.clone())).await;
         match pushed {
@@ -227,9 +250,10 @@ async fn run<T: Transport>(
                 done += n;
                 progress(Progress::Pushing { done, total });
             }
-            Err(Error::Server { code, message, .. }) if code == "forbidden" => {
-                // One record the role may no longer write (reassigned while offline) must not
-                // block every other record: push record by record and hold the refused ones.
+            Err(Error::Server { code, message, .. }) if refuses_records(&code) => {
+                // One record the endpoint refuses (reassigned while offline, or judged otherwise
+                // than this device judged it) must not block every other record: push record by
+                // record and hold the refused ones.
                 push_per_record(
                     store,
                     transport,
@@ -292,6 +316,12 @@ async fn run<T: Transport>(
     Ok(report)
 }
 
+/// Whether a refusal names something in the records sent (the role's rules, or values the
+/// endpoint judges invalid), so pushing record by record lets the others through.
+fn refuses_records(code: &str) -> bool {
+    matches!(code, "forbidden" | "bad_request")
+}
+
 /// After a batch was refused: push its records one at a time; a refused record is held (its
 /// changes stay on this device, are not sent again, and the report says why).
 #[allow(clippy::too_many_arguments)]
@@ -325,7 +355,7 @@ async fn push_per_record<T: Transport>(
                     report.push_duplicates += r.duplicates;
                     Ok(())
                 }
-                Err(Error::Server { code, message, .. }) if code == "forbidden" => Err(message),
+                Err(Error::Server { code, message, .. }) if refuses_records(&code) => Err(message),
                 Err(e) => return Err(e),
             }
         };

@@ -44,6 +44,60 @@ pub struct EnrollResponse {
     pub team: String,
     pub role: Role,
     pub mission: String,
+    /// Hex key (32 bytes) with which the endpoint proves a revocation to this device, shown once
+    /// at enrollment and never sent back: an answer "revoked" wipes the device only with a valid
+    /// [`revocation_proof`]. Absent from endpoints older than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_key: Option<String>,
+}
+
+/// The request header carrying a fresh random nonce (hex), which a revocation answer must be
+/// bound to so that an old answer cannot be replayed.
+pub const NONCE_HEADER: &str = "x-mrm-nonce";
+
+/// HMAC-SHA256 keyed by `key` (hex) over each part followed by a zero byte. `None` for a key
+/// that is not hex.
+fn mac(key: &str, parts: &[&[u8]]) -> Option<hmac::Hmac<sha2::Sha256>> {
+    use hmac::Mac;
+    let key = hex::decode(key).ok()?;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).ok()?;
+    for part in parts {
+        mac.update(part);
+        mac.update(&[0]);
+    }
+    Some(mac)
+}
+
+/// The MAC that proves a revocation, keyed by the device's revocation key.
+fn revocation_mac(key: &str, device_id: &str, nonce: &str) -> Option<hmac::Hmac<sha2::Sha256>> {
+    mac(
+        key,
+        &[b"mrm-revoked", device_id.as_bytes(), nonce.as_bytes()],
+    )
+}
+
+/// A device's revocation key (hex), derived by the endpoint from its own secret `master` (hex),
+/// so the endpoint stores one secret, not one per device.
+pub fn revocation_key(master: &str, device_id: &str) -> Option<String> {
+    use hmac::Mac;
+    mac(master, &[b"mrm-revocation-key", device_id.as_bytes()])
+        .map(|m| hex::encode(m.finalize().into_bytes()))
+}
+
+/// The proof that the endpoint holding `key` (hex) revoked `device_id`, bound to the request's
+/// `nonce`, as hex.
+pub fn revocation_proof(key: &str, device_id: &str, nonce: &str) -> Option<String> {
+    use hmac::Mac;
+    revocation_mac(key, device_id, nonce).map(|m| hex::encode(m.finalize().into_bytes()))
+}
+
+/// Whether `proof` is [`revocation_proof`] for these values, compared in constant time.
+pub fn revocation_proven(key: &str, device_id: &str, nonce: &str, proof: &str) -> bool {
+    use hmac::Mac;
+    match (revocation_mac(key, device_id, nonce), hex::decode(proof)) {
+        (Some(mac), Ok(proof)) => mac.verify_slice(&proof).is_ok(),
+        _ => false,
+    }
 }
 
 /// `POST /v1/push` response.
@@ -88,4 +142,33 @@ pub struct ErrorBody {
     /// For `forbidden` by the one policy: its reason ([`crate::policy::Denial::code`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For `revoked`: [`revocation_proof`] over the request's nonce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_revocation_proves_itself_only_for_its_device_nonce_and_key() {
+        let master = "11".repeat(32);
+        let key = revocation_key(&master, "dev-1").unwrap();
+        assert_ne!(key, revocation_key(&master, "dev-2").unwrap());
+        let proof = revocation_proof(&key, "dev-1", "n1").unwrap();
+        assert!(revocation_proven(&key, "dev-1", "n1", &proof));
+        assert!(!revocation_proven(&key, "dev-1", "n2", &proof), "replayed");
+        assert!(
+            !revocation_proven(&key, "dev-2", "n1", &proof),
+            "another device"
+        );
+        let other = revocation_key(&"22".repeat(32), "dev-1").unwrap();
+        assert!(
+            !revocation_proven(&other, "dev-1", "n1", &proof),
+            "another endpoint"
+        );
+        assert!(!revocation_proven(&key, "dev-1", "n1", "zz"));
+        assert!(!revocation_proven("not hex", "dev-1", "n1", &proof));
+    }
 }

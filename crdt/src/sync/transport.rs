@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::sync::pin::PinnedVerifier;
-use crate::sync::protocol::{EnrollRequest, EnrollResponse, ErrorBody, MeResponse, PushResponse};
+use crate::sync::protocol::{
+    revocation_proven, EnrollRequest, EnrollResponse, ErrorBody, MeResponse, PushResponse,
+    NONCE_HEADER,
+};
 
 /// What the sync client needs from the network.
 pub trait Transport: Sync {
@@ -27,6 +30,9 @@ pub struct HttpTransport {
     client: Client,
     base: String,
     credential: String,
+    device_id: String,
+    /// The key the endpoint proves a revocation with (from enrollment).
+    revocation_key: Option<String>,
 }
 
 /// A reqwest client, and for a pinned endpoint what its verifier saw on a mismatch.
@@ -91,7 +97,23 @@ fn network(e: reqwest::Error) -> Error {
     Error::Network(msg)
 }
 
-async fn check(resp: reqwest::Response) -> Result<reqwest::Response> {
+/// A fresh random nonce for [`NONCE_HEADER`], as hex.
+fn nonce() -> String {
+    let mut b = [0u8; 16];
+    // Without randomness the answer cannot be bound to this request; an all-zero nonce only
+    // weakens replay protection, never lets an unproven answer wipe anything.
+    let _ = getrandom::fill(&mut b);
+    hex::encode(b)
+}
+
+/// The outcome of a request whose answer is not a success, as a typed error. A `revoked` answer
+/// stays `revoked` only when it proves itself for this device and this request's `nonce`
+/// (`revocation`: the device id and its key); otherwise it becomes `revoked_unproven`, which
+/// wipes nothing: anyone on the network path can answer "revoked".
+async fn check(
+    resp: reqwest::Response,
+    revocation: Option<(&str, &str, &str)>,
+) -> Result<reqwest::Response> {
     let status = resp.status();
     if status.is_success() {
         return Ok(resp);
@@ -99,6 +121,25 @@ async fn check(resp: reqwest::Response) -> Result<reqwest::Response> {
     let body = resp.bytes().await.unwrap_or_default();
     let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
     let (code, message) = match parsed {
+        Some(b) if b.code == "revoked" => {
+            let proven = match (revocation, b.proof.as_deref()) {
+                (Some((device, key, nonce)), Some(proof)) => {
+                    revocation_proven(key, device, nonce, proof)
+                }
+                _ => false,
+            };
+            if proven {
+                (b.code, b.error)
+            } else {
+                (
+                    "revoked_unproven".to_string(),
+                    "the endpoint answered that this device is revoked, but could not prove it \
+                     was the mission's endpoint; nothing was wiped and nothing was sent. Check the \
+                     endpoint address, or ask the mission whether this laptop was revoked"
+                        .to_string(),
+                )
+            }
+        }
         Some(b) => (b.code, b.error),
         None => (
             String::new(),
@@ -132,20 +173,40 @@ impl HttpTransport {
             client: client(pin)?,
             base: base.trim_end_matches('/').to_string(),
             credential: format!("Bearer {device_id}:{secret}"),
+            device_id: device_id.to_string(),
+            revocation_key: None,
         })
+    }
+
+    /// The key with which this device's endpoint proves a revocation ([`SyncState`]'s
+    /// `revocation_key`); without it, a `revoked` answer never wipes the store.
+    ///
+    /// [`SyncState`]: crate::store::SyncState
+    pub fn with_revocation_key(mut self, key: Option<String>) -> Self {
+        self.revocation_key = key;
+        self
+    }
+
+    /// Send an authenticated request with a fresh nonce and judge its answer.
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response> {
+        let nonce = nonce();
+        let resp = req
+            .header("Authorization", &self.credential)
+            .header(NONCE_HEADER, &nonce)
+            .send()
+            .await
+            .map_err(|e| self.client.error(e))?;
+        let revocation = self
+            .revocation_key
+            .as_deref()
+            .map(|k| (self.device_id.as_str(), k, nonce.as_str()));
+        check(resp, revocation).await
     }
 
     /// Who the endpoint thinks this device is (also how a device learns it was revoked).
     pub async fn whoami(&self) -> Result<MeResponse> {
-        let resp = self
-            .client
-            .http
-            .get(format!("{}/v1/me", self.base))
-            .header("Authorization", &self.credential)
-            .send()
-            .await
-            .map_err(|e| self.client.error(e))?;
-        check(resp).await?.json().await.map_err(network)
+        let req = self.client.http.get(format!("{}/v1/me", self.base));
+        self.send(req).await?.json().await.map_err(network)
     }
 }
 
@@ -164,37 +225,26 @@ pub async fn enroll_request(
         .send()
         .await
         .map_err(|e| client.error(e))?;
-    check(resp).await?.json().await.map_err(network)
+    check(resp, None).await?.json().await.map_err(network)
 }
 
 impl Transport for HttpTransport {
     async fn push(&self, body: Vec<u8>) -> Result<PushResponse> {
-        let resp = self
+        let req = self
             .client
             .http
             .post(format!("{}/v1/push", self.base))
-            .header("Authorization", &self.credential)
             .header("Content-Type", "application/x-mrm-frames")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| self.client.error(e))?;
-        check(resp).await?.json().await.map_err(network)
+            .body(body);
+        self.send(req).await?.json().await.map_err(network)
     }
 
     async fn pull(&self, cursor: i64, limit: i64) -> Result<Vec<u8>> {
-        let resp = self
-            .client
-            .http
-            .get(format!(
-                "{}/v1/pull?cursor={cursor}&limit={limit}",
-                self.base
-            ))
-            .header("Authorization", &self.credential)
-            .send()
-            .await
-            .map_err(|e| self.client.error(e))?;
-        let bytes = check(resp).await?.bytes().await.map_err(network)?;
+        let req = self.client.http.get(format!(
+            "{}/v1/pull?cursor={cursor}&limit={limit}",
+            self.base
+        ));
+        let bytes = self.send(req).await?.bytes().await.map_err(network)?;
         Ok(bytes.to_vec())
     }
 
