@@ -29,33 +29,59 @@ pub const MAX_COUNT: i64 = 100_000;
 /// The largest offset ahead of UTC of any time zone (Kiribati, UTC+14), in hours.
 pub const MAX_ZONE_AHEAD_HOURS: i64 = 14;
 
-/// The time a check is made at, and how far ahead of it a writer's clock may be.
+/// The time a check is made at, how far ahead of it a writer's clock may be, and how far ahead
+/// of UTC a writer's calendar may be.
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
     pub now: DateTime<Utc>,
     /// Accepted clock difference: zero on the device that writes (it stamps with its own clock),
     /// a day on the endpoint (docs/sync-protocol.md).
     pub skew: Duration,
+    /// How far ahead of UTC a writer's calendar may run: the largest zone offset
+    /// ([`MAX_ZONE_AHEAD_HOURS`]), or the device's own offset if it is further ahead (a date
+    /// that is today on the writer's own calendar is never "in the future" for them).
+    pub ahead: Duration,
 }
 
 impl Clock {
-    /// The device's own clock.
-    pub fn local() -> Self {
+    /// A clock at `now`, with `skew` allowed, for writers in any time zone.
+    pub fn at(now: DateTime<Utc>, skew: Duration) -> Self {
         Clock {
-            now: Utc::now(),
-            skew: Duration::zero(),
+            now,
+            skew,
+            ahead: Duration::hours(MAX_ZONE_AHEAD_HOURS),
+        }
+    }
+
+    /// The device's own clock and calendar.
+    pub fn local() -> Self {
+        let now = Utc::now();
+        let offset = Duration::seconds(i64::from(
+            now.with_timezone(&chrono::Local).offset().local_minus_utc(),
+        ));
+        Clock {
+            ahead: offset.max(Duration::hours(MAX_ZONE_AHEAD_HOURS)),
+            ..Clock::at(now, Duration::zero())
         }
     }
 
     /// The latest calendar date that is today somewhere.
     pub fn latest_day(&self) -> NaiveDate {
-        (self.now + self.skew + Duration::hours(MAX_ZONE_AHEAD_HOURS)).date_naive()
+        (self.now + self.skew + self.ahead).date_naive()
     }
 
     /// The latest instant a writer may stamp.
     pub fn latest_instant(&self) -> DateTime<Utc> {
         // A minute for a clock a little ahead of this one between two writes.
         self.now + self.skew + Duration::minutes(1)
+    }
+
+    /// The first instant of `d` anywhere on Earth (its midnight in the zone furthest ahead),
+    /// less the clock difference allowed.
+    fn earliest_instant(&self, d: NaiveDate) -> DateTime<Utc> {
+        d.and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc() - self.ahead - self.skew)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 }
 
@@ -129,13 +155,6 @@ fn check_text(c: &mut Collector, key: &str, field: &str, value: &str, max: usize
             format!("is too long (at most {max} characters)"),
         );
     }
-}
-
-/// The first instant of `d` anywhere on Earth (its midnight at UTC+14).
-fn earliest_instant(d: NaiveDate) -> DateTime<Utc> {
-    d.and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc() - Duration::hours(MAX_ZONE_AHEAD_HOURS))
-        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 /// Validate a whole incident as it would be saved (a new record, or a form's whole content).
@@ -463,7 +482,7 @@ fn violation_findings<'a>(
                     );
                 }
                 if let Some(o) = occurred {
-                    if t < earliest_instant(o) {
+                    if t < clock.earliest_instant(o) {
                         c.push_keyed(
                             format!("{gk}.at"),
                             format!("{g}.at"),

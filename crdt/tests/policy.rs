@@ -510,10 +510,7 @@ fn dates_hold_across_time_zones_and_merged_problems_never_block_an_edit() {
     use mrm_crdt::validate::{self, Clock};
     // At 10:30 UTC it is already tomorrow at UTC+14: that date is nobody's future.
     let now = Utc.with_ymd_and_hms(2026, 11, 29, 10, 30, 0).unwrap();
-    let clock = Clock {
-        now,
-        skew: Duration::zero(),
-    };
+    let clock = Clock::at(now, Duration::zero());
     let tomorrow = (now + Duration::hours(14)).date_naive().to_string();
     let after = (now + Duration::days(2)).date_naive().to_string();
     let tmp = tempfile::tempdir().unwrap();
@@ -535,10 +532,10 @@ fn dates_hold_across_time_zones_and_merged_problems_never_block_an_edit() {
     inc.occurred_on = "2026-11-30".into();
     inc.reported_on = "2026-11-30".into();
     inc.violations[0].verification[0].at = "2026-11-29T17:30:00-05:00".into();
-    let clock = Clock {
-        now: Utc.with_ymd_and_hms(2026, 11, 29, 23, 0, 0).unwrap(),
-        skew: Duration::zero(),
-    };
+    let clock = Clock::at(
+        Utc.with_ymd_and_hms(2026, 11, 29, 23, 0, 0).unwrap(),
+        Duration::zero(),
+    );
     assert!(
         validate::incident(&inc, &clock).is_ok(),
         "{:?}",

@@ -71,10 +71,7 @@ fn check_unwinding(
     mut known: impl FnMut(&ChangeHash) -> Result<bool>,
 ) -> Result<Checked> {
     // Writers' clocks may be a day ahead of the endpoint's (docs/sync-protocol.md).
-    let clock = Clock {
-        now: chrono::Utc::now(),
-        skew: chrono::Duration::days(1),
-    };
+    let clock = Clock::at(chrono::Utc::now(), chrono::Duration::days(1));
     let actor = device
         .actor
         .as_deref()
