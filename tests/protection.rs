@@ -192,8 +192,14 @@ fn only_reviewers_record_decisions_whatever_the_client_sends() {
         tx.put(&victims, "boys", -499i64).unwrap();
     });
     let (st, err) = push(&server, &cred, &[negative]);
+    assert_eq!(st, 403, "{err}");
+    assert_eq!(err["reason"], "decided_violation_changed", "{err}");
+    let untitled = a1.forge(&i1, |tx| {
+        tx.put(ROOT, "title", "").unwrap();
+    });
+    let (st, err) = push(&server, &cred, &[untitled]);
     assert_eq!(st, 400, "{err}");
-    assert!(err["error"].as_str().unwrap().contains("boys"), "{err}");
+    assert!(err["error"].as_str().unwrap().contains("title"), "{err}");
     let ahead = {
         let store = a1.store();
         let mut doc = automerge::Automerge::new();
@@ -222,7 +228,7 @@ fn only_reviewers_record_decisions_whatever_the_client_sends() {
         .into_iter()
         .filter(|e| e["action"] == "push_refused")
         .count();
-    assert!(refused >= 8, "{refused} refusals audited");
+    assert!(refused >= 9, "{refused} refusals audited");
 
     // The stock CLI: the officer's `reported` after the decision is sent, and the mission still
     // counts the violation verified.
@@ -232,12 +238,13 @@ fn only_reviewers_record_decisions_whatever_the_client_sends() {
     let shown: Value =
         serde_json::from_str(&rev.mrm_ok(&["incident", "show", &i1, "--json"], None)).unwrap();
     assert_eq!(shown["status"][0]["status"], "verified", "{shown}");
+    // reported, a1's pending_verification, the reviewer's verified, a1's reported.
     assert_eq!(
         shown["violations"][0]["verification"]
             .as_array()
             .unwrap()
             .len(),
-        3
+        4
     );
     let out = a1.mrm(
         &[

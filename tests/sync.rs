@@ -279,7 +279,7 @@ fn sync_resumes_after_cuts_and_a_server_crash() {
 }
 
 #[test]
-fn an_edit_made_before_a_reassignment_arrives_is_kept() {
+fn a_record_reassigned_while_offline_is_held_and_does_not_block_the_others() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("endpoint.db"));
     let url = server.url();
@@ -289,22 +289,38 @@ fn an_edit_made_before_a_reassignment_arrives_is_kept() {
     a1.sync();
     rv.sync();
 
-    // Offline, a1 keeps editing i1; meanwhile the reviewer gives i1 to team B. The officer's
-    // edit was theirs to make when they made it: the endpoint judges it as its writer saw the
-    // record, so nothing typed on patrol is lost.
+    // Offline, a1 keeps editing i1 and records i2; meanwhile the reviewer gives i1 to team B.
     edit(
         &a1,
         &i1,
         json!({"narrative": "written on patrol, before the reassignment"}),
     );
+    let i2 = a1.add_incident("Recorded on the same patrol", "maiming");
     edit(&rv, &i1, json!({"team": "B"}));
     rv.sync();
+
     let report = a1.sync();
-    assert!(report["held"].as_array().unwrap().is_empty(), "{report}");
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains(&i1) && warnings.contains("team B"),
+        "{report}"
+    );
+    assert_eq!(report["held"][0]["doc_id"], i1.as_str());
+    // i2 went up all the same.
     rv.sync();
-    let shown = rv.mrm_ok(&["incident", "show", &i1, "--json"], None);
+    assert!(
+        records(&rv).contains_key(&i2),
+        "the other record was blocked"
+    );
+    // The edit stays on a1 (nothing deleted); each sync tries it again and still names it.
+    let status = a1.mrm_ok(&["status"], None);
+    assert!(status.contains("held") && status.contains(&i1), "{status}");
+    let again = a1.sync();
+    assert_eq!(again["pushed"], 0, "{again}");
+    assert_eq!(again["held"][0]["doc_id"], i1.as_str(), "{again}");
+    assert!(again["warnings"].as_array().unwrap().is_empty(), "{again}");
+    let shown = a1.mrm_ok(&["incident", "show", &i1, "--json"], None);
     assert!(shown.contains("written on patrol"), "{shown}");
-    assert!(shown.contains("\"team\":\"B\""), "{shown}");
 }
 
 #[test]

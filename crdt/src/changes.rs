@@ -45,9 +45,9 @@ pub fn snapshot(doc: &Automerge) -> Vec<u8> {
 }
 
 /// Largest operation counter a change may reach: far beyond any real record (a record of a
-/// million edits has a few million operations), far below where counters overflow. A change
-/// past it once made every later edit of its record panic on every device.
-pub const MAX_OP_COUNTER: u64 = 1 << 40;
+/// million edits has a few million operations), far below 2^32, where Automerge 0.12's counters
+/// overflow: a change near that made every later edit of its record panic on every device.
+pub const MAX_OP_COUNTER: u64 = 1 << 31;
 /// Largest sequence number of one actor's changes.
 pub const MAX_SEQ: u64 = 1 << 32;
 /// Most dependencies one change may name (a merge of this many concurrent heads).

@@ -39,20 +39,54 @@ pub fn check<R: ReadDoc>(
     after: &R,
     clock: &Clock,
 ) -> Result<()> {
+    rules(writer, kind, before, after)?;
+    values(kind, before, after, clock)
+}
+
+/// The policy's rules on the effect of a write (everything but the field checks).
+fn rules<R: ReadDoc>(
+    writer: &Writer,
+    kind: RecordKind,
+    before: Option<&R>,
+    after: &R,
+) -> Result<()> {
     let team_before = before.map(document::team_of);
     let team_after = document::team_of(after);
     policy::may_write(writer, kind, team_before.as_deref(), &team_after)?;
     match kind {
-        RecordKind::Incident => check_incident(writer, before, after, clock),
+        RecordKind::Incident => incident_rules(writer, before, after),
         RecordKind::Patrol => {
             let after_p = document::read_patrol(after)?;
-            let before_p = before.map(document::read_patrol).transpose()?;
-            if let Some(b) = &before_p {
-                immutable(&b.created_by, &after_p.created_by, "author")?;
+            if let Some(b) = before {
+                immutable(
+                    &document::read_patrol(b)?.created_by,
+                    &after_p.created_by,
+                    "author",
+                )?;
             }
-            validate::patrol_change(before_p.as_ref(), &after_p, clock)
+            Ok(())
         }
         RecordKind::Config => document::read_config(after).map(drop),
+    }
+}
+
+/// The field checks on what a write adds ([`validate::incident_change`]).
+fn values<R: ReadDoc>(
+    kind: RecordKind,
+    before: Option<&R>,
+    after: &R,
+    clock: &Clock,
+) -> Result<()> {
+    match kind {
+        RecordKind::Incident => {
+            let b = before.map(document::read_incident).transpose()?;
+            validate::incident_change(b.as_ref(), &document::read_incident(after)?, clock)
+        }
+        RecordKind::Patrol => {
+            let b = before.map(document::read_patrol).transpose()?;
+            validate::patrol_change(b.as_ref(), &document::read_patrol(after)?, clock)
+        }
+        RecordKind::Config => Ok(()),
     }
 }
 
@@ -173,12 +207,7 @@ fn has_decision(inc: &Incident, violation_id: &str) -> bool {
         .is_some_and(|v| v.verification.iter().any(|e| e.status.is_decision()))
 }
 
-fn check_incident<R: ReadDoc>(
-    writer: &Writer,
-    before: Option<&R>,
-    after: &R,
-    clock: &Clock,
-) -> Result<()> {
+fn incident_rules<R: ReadDoc>(writer: &Writer, before: Option<&R>, after: &R) -> Result<()> {
     let after_inc = document::read_incident(after)?;
     let after_g = guarded(after);
     let (before_inc, before_g) = match before {
@@ -285,18 +314,41 @@ fn check_incident<R: ReadDoc>(
             return Err(Denial::CommentChanged.into());
         }
     }
-    validate::incident_change(before_inc.as_ref(), &after_inc, clock)
+    // What a decision verified (type, children, perpetrator) is a reviewer's to change.
+    if let Some(b) = &before_inc {
+        if !writer.decides() {
+            for v in b.violations.iter().filter(|v| v.status().is_decision()) {
+                if let Some(a) = after_inc.violation(&v.id) {
+                    if a.kind != v.kind || a.victims != v.victims || a.perpetrator != v.perpetrator
+                    {
+                        return Err(Denial::DecidedViolationChanged.into());
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
-/// Judge received changes one by one, each in the context its writer saw: the record at the
-/// change's own dependencies, before and after the change. A change is never judged against
-/// concurrent work its writer could not see (an officer's withdrawal made before a reviewer's
-/// decision reached them is theirs to make; the merge shows both).
+/// Judge received changes: the policy's rules on their whole effect on the record as the judge
+/// holds it (`before` to `merged`), and the field checks on each change in the context its writer
+/// saw (the record at the change's own dependencies, before and after it).
+///
+/// Why two contexts: a change names its dependencies itself, so a modified client could claim
+/// an old one to delete a decision it had already received; the rules (what may be changed or
+/// removed, by whom) are therefore judged against everything the judge holds. The field checks
+/// only ask whether the values a change writes are sound, and a merge of two sound writes made
+/// apart must never be refused because of each other (a date edited on one laptop, a decision
+/// stamped on another), so they are judged where each change was made.
+///
+/// Every change must also number its operations exactly as Automerge does (its first operation
+/// right after the largest of its dependencies'): a forged counter would win every conflict, or
+/// push a record's counters to where every later edit panics.
 ///
 /// `before`: the record as the judge held it (`None`: new); `merged`: it with every change of
 /// `new_changes` applied; `new_changes`: in causal order (as [`crate::changes::added_since`]
-/// returns them). Errors: as [`check`], or [`Error::Bundle`] when a change does not apply in
-/// its own context (it refers to what its writer had not seen).
+/// returns them). Errors: as [`check`], or [`Error::Bundle`] for a change that does not apply
+/// where it was made or numbers its operations otherwise.
 pub fn check_changes(
     writer: &Writer,
     kind: RecordKind,
@@ -306,10 +358,24 @@ pub fn check_changes(
     clock: &Clock,
 ) -> Result<()> {
     use automerge::Automerge;
+    rules(writer, kind, before, merged)?;
     // The common case is a line of changes on the judge's heads: each context is the previous
     // one plus the change, and history is replayed only for a change made concurrently.
     let mut line: Automerge = before.cloned().unwrap_or_default();
     for change in new_changes {
+        let mut first_op = 1u64;
+        for dep in change.deps() {
+            let d = merged
+                .get_change_by_hash(dep)
+                .ok_or_else(|| Error::Bundle("a change's dependency is missing".into()))?;
+            first_op = first_op.max(d.start_op().get().saturating_add(d.len() as u64));
+        }
+        if change.start_op().get() != first_op {
+            return Err(Error::Bundle(format!(
+                "a change numbers its operations from {} where they continue from {first_op}",
+                change.start_op()
+            )));
+        }
         let on_line = change.deps() == line.get_heads().as_slice();
         let context = if on_line {
             None
@@ -331,7 +397,7 @@ pub fn check_changes(
             ));
         }
         let before_ctx = document::kind_of(context_ref).map(|_| context_ref);
-        check(writer, kind, before_ctx, &after, clock)?;
+        values(kind, before_ctx, &after, clock)?;
         if on_line {
             line = after;
         } else {

@@ -131,6 +131,8 @@ pub enum Denial {
     DecidedViolationWithdrawn,
     #[error("a withdrawal, once recorded, keeps who made it and why")]
     WithdrawalChanged,
+    #[error("only a reviewer may change the type, children or perpetrator of a violation a reviewer decided")]
+    DecidedViolationChanged,
     #[error("the record's {field} never changes once it is recorded")]
     Immutable { field: &'static str },
 }
@@ -153,6 +155,7 @@ impl Denial {
             Denial::CitedSourceDeleted => "cited_source_deleted",
             Denial::DecidedViolationWithdrawn => "decided_violation_withdrawn",
             Denial::WithdrawalChanged => "withdrawal_changed",
+            Denial::DecidedViolationChanged => "decided_violation_changed",
             Denial::Immutable { .. } => "immutable",
         }
     }

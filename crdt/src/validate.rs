@@ -67,20 +67,26 @@ impl Clock {
 
     /// The latest calendar date that is today somewhere.
     pub fn latest_day(&self) -> NaiveDate {
-        (self.now + self.skew + self.ahead).date_naive()
+        self.now
+            .checked_add_signed(self.skew + self.ahead)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+            .date_naive()
     }
 
     /// The latest instant a writer may stamp.
     pub fn latest_instant(&self) -> DateTime<Utc> {
         // A minute for a clock a little ahead of this one between two writes.
-        self.now + self.skew + Duration::minutes(1)
+        self.now
+            .checked_add_signed(self.skew + Duration::minutes(1))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     /// The first instant of `d` anywhere on Earth (its midnight in the zone furthest ahead),
     /// less the clock difference allowed.
     fn earliest_instant(&self, d: NaiveDate) -> DateTime<Utc> {
+        // Checked: a date at the edge of the calendar must not overflow (a panic on reading).
         d.and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc() - self.ahead - self.skew)
+            .and_then(|t| t.and_utc().checked_sub_signed(self.ahead + self.skew))
             .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 }
@@ -130,6 +136,12 @@ fn into_result(what: &'static str, errors: Vec<FieldError>) -> crate::Result<()>
             errors: FieldErrors(errors),
         })
     }
+}
+
+/// The earliest date a record may carry: MRM reporting concerns living children, and the edges
+/// of the calendar are where date arithmetic overflows.
+pub fn earliest_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN)
 }
 
 /// Parse a `YYYY-MM-DD` date.
@@ -252,14 +264,13 @@ fn incident_findings(c: &mut Collector, inc: &Incident, clock: &Clock) {
             None
         }
     };
-    if let Some(d) = occurred {
-        if d > latest_day {
-            c.push("occurred_on", format!("{d} is in the future"));
-        }
-    }
-    if let Some(d) = reported {
-        if d > latest_day {
-            c.push("reported_on", format!("{d} is in the future"));
+    for (field, date) in [("occurred_on", occurred), ("reported_on", reported)] {
+        match date {
+            Some(d) if d > latest_day => c.push(field, format!("{d} is in the future")),
+            Some(d) if d < earliest_day() => {
+                c.push(field, format!("{d} is not a plausible date (before 1900)"))
+            }
+            _ => {}
         }
     }
     if let (Some(o), Some(r)) = (occurred, reported) {
@@ -524,6 +535,9 @@ fn patrol_findings(c: &mut Collector, p: &Patrol, clock: &Clock) {
         None if p.date.is_empty() => c.push("date", "is required (YYYY-MM-DD)"),
         None => c.push("date", format!("`{}` is not a date (YYYY-MM-DD)", p.date)),
         Some(d) if d > latest_day => c.push("date", format!("{d} is in the future")),
+        Some(d) if d < earliest_day() => {
+            c.push("date", format!("{d} is not a plausible date (before 1900)"))
+        }
         Some(_) => {}
     }
     if p.team.trim().is_empty() {

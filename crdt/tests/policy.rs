@@ -405,9 +405,28 @@ fn forged_effects_are_refused_whatever_wrote_them() {
         ),
     ] {
         match forged(&officer, &id, edit) {
-            Err(Error::Invalid { .. }) => {}
+            // The decided violation's count is a reviewer's to change at all; the others are
+            // field errors.
+            Err(Error::Denied(Denial::DecidedViolationChanged)) if what == "negative count" => {}
+            Err(Error::Invalid { .. }) if what != "negative count" => {}
             other => panic!("{what}: {other:?}"),
         }
+    }
+    // On a violation nobody decided yet, a negative count is a field error.
+    let mut officer = officer;
+    let fresh = officer
+        .add_incident(&patch(incident_json("Undecided")))
+        .unwrap();
+    let fresh_vid = officer.incident(&fresh).unwrap().violations[0].id.clone();
+    let r = forged(&officer, &fresh, |tx, doc| {
+        let v = obj(doc, &obj(doc, &ROOT, "violations"), fresh_vid.as_str());
+        tx.put(obj(doc, &v, "victims"), "boys", -500i64).unwrap();
+    });
+    match r {
+        Err(Error::Invalid { errors, .. }) => {
+            assert!(errors.to_string().contains("boys"), "{errors}")
+        }
+        other => panic!("negative count: {other:?}"),
     }
     // The author of the record never changes.
     let r = forged(&officer, &id, |tx, _| {
@@ -554,4 +573,143 @@ fn dates_hold_across_time_zones_and_merged_problems_never_block_an_edit() {
     let mut worse = broken.clone();
     worse.violations[0].victims.boys = -1;
     assert!(validate::incident_change(Some(&broken), &worse, &clock).is_err());
+}
+
+/// A change judged by the endpoint: `base` is what the endpoint holds, `change` what arrives.
+fn judged(
+    store: &Store,
+    base: &automerge::Automerge,
+    change: automerge::Change,
+) -> Result<(), Error> {
+    let mut merged = base.clone();
+    merged.apply_changes([change.clone()]).unwrap();
+    mrm_crdt::effect::check_changes(
+        &store.writer().unwrap(),
+        RecordKind::Incident,
+        Some(base),
+        &merged,
+        &[change],
+        &mrm_crdt::validate::Clock::at(chrono::Utc::now(), chrono::Duration::days(1)),
+    )
+}
+
+/// The record's document from the store's change log, with only the changes `keep` selects.
+fn doc_of(
+    store: &Store,
+    id: &str,
+    keep: impl Fn(&automerge::Change) -> bool,
+) -> automerge::Automerge {
+    let mut doc = automerge::Automerge::new();
+    let changes: Vec<automerge::Change> = store
+        .changes_missing_from(None)
+        .unwrap()
+        .into_iter()
+        .filter(|(d, _)| d == id)
+        .map(|(_, b)| automerge::Change::from_bytes(b).unwrap())
+        .filter(|c| keep(c))
+        .collect();
+    doc.apply_changes(changes).unwrap();
+    doc
+}
+
+#[test]
+fn a_change_that_claims_an_old_context_cannot_erase_a_decision() {
+    use automerge::ROOT;
+    let tmp = tempfile::tempdir().unwrap();
+    let (officer, _reviewer, id, vid) = verified_incident(tmp.path());
+    let me = automerge::ActorId::try_from(officer.device().actor.as_str()).unwrap();
+    let held = doc_of(&officer, &id, |_| true);
+    // The officer builds on their own changes only, as if the decision had never arrived.
+    let mut old = doc_of(&officer, &id, |c| c.actor_id() == &me);
+    old.set_actor(me.clone());
+    let context = old.clone();
+    let forge = |edit: &dyn Fn(&mut automerge::transaction::Transaction<'_>)| {
+        let mut d = context.clone();
+        let mut tx = d.transaction();
+        edit(&mut tx);
+        tx.commit();
+        d.get_last_local_change().unwrap().clone()
+    };
+    let vmap = obj(&context, &ROOT, "violations");
+    let v = obj(&context, &vmap, vid.as_str());
+    for (what, change, code) in [
+        (
+            "delete the violation",
+            forge(&|tx| tx.delete(&vmap, vid.as_str()).unwrap()),
+            "decided_violation_deleted",
+        ),
+        (
+            "replace the violations",
+            forge(&|tx| {
+                tx.put_object(ROOT, "violations", automerge::ObjType::Map)
+                    .unwrap();
+            }),
+            "decided_violation_deleted",
+        ),
+        (
+            "withdraw it",
+            forge(&|tx| {
+                let w = tx
+                    .put_object(&v, "withdrawn", automerge::ObjType::Map)
+                    .unwrap();
+                tx.put(&w, "by", "Rose R.").unwrap();
+            }),
+            "decided_violation_withdrawn",
+        ),
+        (
+            "raise its children",
+            forge(&|tx| {
+                let vic = obj(&context, &v, "victims");
+                tx.put(&vic, "boys", 900i64).unwrap();
+            }),
+            "decided_violation_changed",
+        ),
+    ] {
+        assert_eq!(denial(judged(&officer, &held, change)), code, "{what}");
+    }
+}
+
+#[test]
+fn a_change_must_number_its_operations_as_automerge_does() {
+    use automerge::ROOT;
+    let tmp = tempfile::tempdir().unwrap();
+    let (officer, _reviewer, id, _vid) = verified_incident(tmp.path());
+    let held = doc_of(&officer, &id, |_| true);
+    let mut d = held.clone();
+    d.set_actor(automerge::ActorId::try_from(officer.device().actor.as_str()).unwrap());
+    let mut tx = d.transaction();
+    tx.put(ROOT, "narrative", "a fair edit").unwrap();
+    tx.commit();
+    let honest = d.get_last_local_change().unwrap().clone();
+    judged(&officer, &held, honest.clone()).unwrap();
+    // The same edit with its counter pushed up (it would win every conflict, or freeze the
+    // record near 2^32): refused.
+    for start in [1u64 << 30, (1u64 << 32) - 2] {
+        let mut e = automerge::ExpandedChange::from(&honest);
+        e.start_op = std::num::NonZeroU64::new(start).unwrap();
+        e.hash = None;
+        let forged = automerge::Change::from(e);
+        match judged(&officer, &held, forged) {
+            Err(Error::Bundle(m)) => assert!(m.contains("numbers its operations"), "{m}"),
+            other => panic!("counter {start}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn dates_at_the_edge_of_the_calendar_are_refused_not_a_crash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = new_store(tmp.path(), "Omar O.");
+    let id = s.add_incident(&patch(incident_json("Attack"))).unwrap();
+    for date in ["-262143-01-01", "0001-01-01", "1899-12-31"] {
+        let r = s.edit_incident(
+            &id,
+            &patch(json!({"occurred_on": date, "reported_on": date})),
+        );
+        assert!(matches!(r, Err(Error::Invalid { .. })), "{date}: {r:?}");
+    }
+    let mut inc = s.incident(&id).unwrap();
+    inc.occurred_on = "-262143-01-01".into();
+    // Reading such a record (a merge from an older version could hold one) never panics.
+    let _ = mrm_crdt::validate::incident_attention(&inc, &mrm_crdt::validate::Clock::local());
 }

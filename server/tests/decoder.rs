@@ -36,6 +36,8 @@ fn valid_batch(actor: &ActorId) -> Vec<u8> {
     doc.put(automerge::ROOT, "kind", "patrol").unwrap();
     doc.put(automerge::ROOT, "id", id).unwrap();
     doc.put(automerge::ROOT, "team", "A").unwrap();
+    // A patrol the endpoint takes: its values pass the same checks as a local write.
+    doc.put(automerge::ROOT, "date", "2026-01-15").unwrap();
     doc.commit();
     let changes: Vec<(String, Vec<u8>)> = doc
         .get_changes(&[])

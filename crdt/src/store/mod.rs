@@ -318,6 +318,16 @@ impl Store {
         action: ReviewAction,
         comment: Option<&str>,
     ) -> Result<String> {
+        // Say who may before saying what the workflow allows: an officer asking to accept a
+        // draft learns that accepting is a reviewer's decision, not that drafts wait.
+        let decision = match action {
+            ReviewAction::Accept => Some(ReviewState::Accepted),
+            ReviewAction::Return => Some(ReviewState::Returned),
+            ReviewAction::Submit | ReviewAction::Comment => None,
+        };
+        if let Some(to) = decision {
+            crate::policy::may_set_review_state(&self.writer()?, ReviewState::Submitted, to)?;
+        }
         let hash = self.write(incident_id, RecordKind::Incident, false, |t, who| {
             let n = document::read_incident(&*t)?.violations.len();
             Ok(vec![edit::review(t, action, comment, n, who)?])

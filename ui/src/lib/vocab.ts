@@ -68,6 +68,7 @@ export const DENIED_CODES = [
   'cited_source_deleted',
   'decided_violation_withdrawn',
   'withdrawal_changed',
+  'decided_violation_changed',
   'immutable',
 ] as const;
 

@@ -217,6 +217,7 @@ export const en: Record<string, string> = {
   'denied.cited_source_deleted': 'A source cited by a verification decision is never deleted; it may be withdrawn.',
   'denied.decided_violation_withdrawn': 'Only a reviewer may withdraw or restore a violation that has a verification decision.',
   'denied.withdrawal_changed': 'A withdrawal, once recorded, keeps who made it and why; it cannot be changed.',
+  'denied.decided_violation_changed': 'A reviewer decided this violation; only a reviewer may change its type, children or perpetrator.',
   'denied.immutable': 'This part of the record never changes once it is recorded.',
 
   'dash.title': 'Dashboard',

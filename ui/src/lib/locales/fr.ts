@@ -217,6 +217,7 @@ export const fr: Record<string, string> = {
   'denied.cited_source_deleted': 'Une source citée par une décision de vérification n\'est jamais supprimée ; elle peut être retirée.',
   'denied.decided_violation_withdrawn': 'Seul un réviseur peut retirer ou rétablir une violation qui a une décision de vérification.',
   'denied.withdrawal_changed': 'Un retrait enregistré garde son auteur et son motif ; il ne peut pas être modifié.',
+  'denied.decided_violation_changed': 'Un réviseur a statué sur cette violation ; seul un réviseur peut en modifier le type, les enfants ou l\'auteur.',
   'denied.immutable': 'Cette partie du dossier ne change plus une fois enregistrée.',
 
   'dash.title': 'Tableau de bord',
