@@ -53,6 +53,12 @@ fn rules<R: ReadDoc>(
     let team_before = before.map(document::team_of);
     let team_after = document::team_of(after);
     policy::may_write(writer, kind, team_before.as_deref(), &team_after)?;
+    if let Some(path) = unknown_field(kind, before, after) {
+        return Err(Error::Bundle(format!(
+            "`{path}` is not a field of an MRM {} record",
+            kind.as_str()
+        )));
+    }
     match kind {
         RecordKind::Incident => incident_rules(writer, before, after),
         RecordKind::Patrol => {
@@ -88,6 +94,130 @@ fn values<R: ReadDoc>(
         }
         RecordKind::Config => Ok(()),
     }
+}
+
+/// The fields each object of a record may hold (crate::document's layout), `*` for the entries
+/// of a map keyed by id.
+fn allowed(kind: RecordKind, path: &[&str]) -> Option<&'static [&'static str]> {
+    const INCIDENT: &[&str] = &[
+        "kind",
+        "id",
+        "title",
+        "occurred_on",
+        "date_precision",
+        "reported_on",
+        "narrative",
+        "patrol_id",
+        "team",
+        "created_by",
+        "created_at",
+        "location",
+        "sources",
+        "violations",
+        "review",
+    ];
+    const PATROL: &[&str] = &[
+        "kind",
+        "id",
+        "date",
+        "team",
+        "route",
+        "participants",
+        "notes",
+        "ended_at",
+        "created_by",
+        "created_at",
+    ];
+    const WITHDRAWN: &[&str] = &["at", "by", "reason"];
+    Some(match (kind, path) {
+        (RecordKind::Incident, []) => INCIDENT,
+        (RecordKind::Incident, ["location"]) => &["admin1", "admin2", "place", "lat", "lon"],
+        (RecordKind::Incident, ["sources", _]) => &["kind", "consent", "notes", "withdrawn"],
+        (RecordKind::Incident, ["sources", _, "withdrawn"]) => WITHDRAWN,
+        (RecordKind::Incident, ["violations", _]) => &[
+            "type",
+            "victims",
+            "perpetrator",
+            "verification",
+            "withdrawn",
+        ],
+        (RecordKind::Incident, ["violations", _, "withdrawn"]) => WITHDRAWN,
+        (RecordKind::Incident, ["violations", _, "victims"]) => {
+            &["boys", "girls", "sex_unknown", "coded"]
+        }
+        (RecordKind::Incident, ["violations", _, "victims", "coded", _]) => &["code", "sex", "age"],
+        (RecordKind::Incident, ["violations", _, "perpetrator"]) => &["party", "category"],
+        (RecordKind::Incident, ["violations", _, "verification", _]) => {
+            &["status", "at", "by", "note", "source_ids", "supersedes"]
+        }
+        (RecordKind::Incident, ["review"]) => &["state", "comments"],
+        (RecordKind::Incident, ["review", "comments", _]) => &["at", "by", "text"],
+        (RecordKind::Patrol, []) => PATROL,
+        _ => return None,
+    })
+}
+
+/// The first field `after` holds that the record's layout does not and `before` did not hold
+/// (an unknown field is a channel for data nobody sees or bounds, such as a child's name); an
+/// unknown field already held is left alone, so a merge with a newer version never blocks.
+fn unknown_field<R: ReadDoc>(kind: RecordKind, before: Option<&R>, after: &R) -> Option<String> {
+    fn walk(
+        kind: RecordKind,
+        j: &serde_json::Value,
+        old: Option<&serde_json::Value>,
+        path: &mut Vec<String>,
+    ) -> Option<String> {
+        let serde_json::Value::Object(map) = j else {
+            if let serde_json::Value::Array(items) = j {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(i.to_string());
+                    let found = walk(kind, item, old.and_then(|o| o.get(i)), path);
+                    path.pop();
+                    if found.is_some() {
+                        return found;
+                    }
+                }
+            }
+            return None;
+        };
+        let owned = path.clone();
+        let p: Vec<&str> = owned.iter().map(String::as_str).collect();
+        // Maps keyed by id: their keys are ids, their entries are checked one level down.
+        let keyed = matches!(
+            p.as_slice(),
+            ["sources"] | ["violations"] | ["violations", _, "victims", "coded"]
+        );
+        let fields = if keyed { None } else { allowed(kind, &p) };
+        for (k, v) in map {
+            let was = old.and_then(|o| o.get(k));
+            if let Some(fields) = fields {
+                if !fields.contains(&k.as_str()) && was.is_none() {
+                    return Some(if p.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{}.{k}", p.join("."))
+                    });
+                }
+            }
+            path.push(k.clone());
+            let found = walk(kind, v, was, path);
+            path.pop();
+            if found.is_some() {
+                return found;
+            }
+        }
+        None
+    }
+    if kind == RecordKind::Config {
+        return None;
+    }
+    let old = before.map(document::to_json);
+    walk(
+        kind,
+        &document::to_json(after),
+        old.as_ref(),
+        &mut Vec::new(),
+    )
 }
 
 fn immutable(before: &str, after: &str, field: &'static str) -> Result<()> {

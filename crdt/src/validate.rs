@@ -3,7 +3,7 @@
 //!
 //! **A write is judged by what it writes, not by the merged world** ([`incident_change`]): two
 //! valid edits made apart can merge into a record that breaks a rule across fields (a date order,
-//! a decision citing a source withdrawn meanwhile). Such a record is shown as needing attention
+//! a count below the coded victims two edits left). Such a record is shown as needing attention
 //! ([`incident_attention`]) and every later edit that does not add a problem of its own goes
 //! through, so a merged record always stays editable.
 //!
@@ -352,6 +352,73 @@ fn incident_findings(c: &mut Collector, inc: &Incident, clock: &Clock) {
 
     for (i, v) in inc.violations.iter().enumerate() {
         violation_findings(c, inc, i, v, &mut ids, &source_ids, clock);
+        if let Some(w) = &v.withdrawn {
+            let k = format!("violations.{}.withdrawn", v.id);
+            stamp_findings(
+                c,
+                &k,
+                &format!("violations[{}].withdrawn", i + 1),
+                &w.at,
+                clock,
+            );
+            check_text(
+                c,
+                &format!("{k}.reason"),
+                &format!("violations[{}].withdrawn.reason", i + 1),
+                &w.reason,
+                MAX_TEXT,
+            );
+        }
+    }
+    for (i, s) in inc.sources.iter().enumerate() {
+        if let Some(w) = &s.withdrawn {
+            let k = format!("sources.{}.withdrawn", s.id);
+            stamp_findings(
+                c,
+                &k,
+                &format!("sources[{}].withdrawn", i + 1),
+                &w.at,
+                clock,
+            );
+            check_text(
+                c,
+                &format!("{k}.reason"),
+                &format!("sources[{}].withdrawn.reason", i + 1),
+                &w.reason,
+                MAX_TEXT,
+            );
+        }
+    }
+    // Comments are append-only, so a comment's place in the thread names it.
+    for (i, cm) in inc.review.comments.iter().enumerate() {
+        let f = format!("review.comments[{}]", i + 1);
+        stamp_findings(c, &f, &f, &cm.at, clock);
+        check_text(
+            c,
+            &format!("{f}.text"),
+            &format!("{f}.text"),
+            &cm.text,
+            MAX_TEXT,
+        );
+        check_text(c, &format!("{f}.by"), &format!("{f}.by"), &cm.by, MAX_SHORT);
+    }
+}
+
+/// A time stamped by a writer (`at` of a comment or a withdrawal): a time, and not ahead of the
+/// clock.
+fn stamp_findings(c: &mut Collector, key: &str, field: &str, at: &str, clock: &Clock) {
+    match parse_time(at) {
+        None => c.push_keyed(
+            format!("{key}.at"),
+            format!("{field}.at"),
+            format!("`{at}` is not a time"),
+        ),
+        Some(t) if t.with_timezone(&Utc) > clock.latest_instant() => c.push_keyed(
+            format!("{key}.at"),
+            format!("{field}.at"),
+            format!("{at} is in the future"),
+        ),
+        Some(_) => {}
     }
 }
 

@@ -6,6 +6,7 @@
 mod common;
 
 use automerge::transaction::Transactable;
+use automerge::ReadDoc;
 use common::*;
 use mrm_crdt::document::RecordKind;
 use mrm_crdt::edit::ReviewAction;
@@ -712,4 +713,49 @@ fn dates_at_the_edge_of_the_calendar_are_refused_not_a_crash() {
     inc.occurred_on = "-262143-01-01".into();
     // Reading such a record (a merge from an older version could hold one) never panics.
     let _ = mrm_crdt::validate::incident_attention(&inc, &mrm_crdt::validate::Clock::local());
+}
+
+#[test]
+fn unknown_fields_and_forged_comments_are_refused() {
+    use automerge::ROOT;
+    let tmp = tempfile::tempdir().unwrap();
+    let (officer, _reviewer, id, vid) = verified_incident(tmp.path());
+    // A field the layout does not have, at the root or deep in a violation: a hidden channel.
+    let r = forged(&officer, &id, |tx, _| {
+        tx.put(ROOT, "place_note", "a child's name").unwrap();
+    });
+    assert!(
+        matches!(r, Err(Error::Bundle(ref m)) if m.contains("place_note")),
+        "{r:?}"
+    );
+    let r = forged(&officer, &id, |tx, doc| {
+        let v = obj(doc, &obj(doc, &ROOT, "violations"), vid.as_str());
+        tx.put(obj(doc, &v, "perpetrator"), "commander", "x")
+            .unwrap();
+    });
+    assert!(
+        matches!(r, Err(Error::Bundle(ref m)) if m.contains("commander")),
+        "{r:?}"
+    );
+    // A comment stamped in the future or of absurd length.
+    for (at, text) in [
+        ("2999-01-01T00:00:00Z", "from the future".to_string()),
+        ("2026-01-01T00:00:00Z", "x".repeat(200_000)),
+    ] {
+        let r = forged(&officer, &id, |tx, doc| {
+            let review = obj(doc, &ROOT, "review");
+            let list = match doc.get(&review, "comments").unwrap() {
+                Some((automerge::Value::Object(_), l)) => l,
+                _ => tx
+                    .put_object(&review, "comments", automerge::ObjType::List)
+                    .unwrap(),
+            };
+            let n = tx.length(&list);
+            let c = tx.insert_object(&list, n, automerge::ObjType::Map).unwrap();
+            tx.put(&c, "at", at).unwrap();
+            tx.put(&c, "by", "Omar O.").unwrap();
+            tx.put(&c, "text", text.as_str()).unwrap();
+        });
+        assert!(matches!(r, Err(Error::Invalid { .. })), "{at}: {r:?}");
+    }
 }

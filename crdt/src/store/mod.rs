@@ -64,8 +64,8 @@ pub struct IncidentView {
     /// Current status per violation id (derived from the verification trail).
     pub status: Vec<ViolationStatus>,
     pub conflicts: Vec<Conflict>,
-    /// What the merged record breaks, for a person to settle (a date order, a decision citing a
-    /// source withdrawn meanwhile): never a reason to refuse an edit that does not add to it.
+    /// What the merged record breaks, for a person to settle (a date order, a count below the
+    /// coded victims two edits left): never a reason to refuse an edit that does not add to it.
     pub attention: Vec<crate::error::FieldError>,
     /// The document's current heads.
     pub heads: Vec<String>,
