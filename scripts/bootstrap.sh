@@ -11,7 +11,9 @@ PACKAGES=(build-essential pkg-config curl ca-certificates
   # Its end-to-end tests: WebKitWebDriver, a virtual display, screenshots.
   webkit2gtk-driver xvfb xauth imagemagick
   # TLS tests make self-signed certificates; terminal-prompt tests use script (bsdutils).
-  openssl bsdutils)
+  openssl bsdutils
+  # The command-line walkthrough (scripts/walkthrough.sh) reads JSON with python3.
+  python3)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
