@@ -1,0 +1,272 @@
+//! Merges are always valid: replicas (officers and reviewers) make random concurrent edits,
+//! withdrawals, verifications, comments and resolves, and exchange in random orders and subsets.
+//! After a full exchange every replica holds the same state, every verification event any replica
+//! made is still there, and every replica can still do on every record what its role allows.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+use mrm_crdt::edit::ReviewAction;
+use mrm_crdt::input::EventInput;
+use mrm_crdt::model::VerificationStatus;
+use mrm_crdt::policy::Role;
+use mrm_crdt::sync::protocol::EnrollResponse;
+use mrm_crdt::Store;
+use proptest::prelude::*;
+use serde_json::json;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Narrative {
+        r: usize,
+        inc: usize,
+    },
+    Count {
+        r: usize,
+        inc: usize,
+        boys: i64,
+    },
+    AddViolation {
+        r: usize,
+        inc: usize,
+    },
+    Withdraw {
+        r: usize,
+        inc: usize,
+        what: usize,
+    },
+    Verify {
+        r: usize,
+        inc: usize,
+        status: usize,
+    },
+    Comment {
+        r: usize,
+        inc: usize,
+    },
+    Submit {
+        r: usize,
+        inc: usize,
+    },
+    /// Dates moved apart on two laptops can merge into an order neither wrote.
+    Occurred {
+        r: usize,
+        inc: usize,
+        days: u64,
+    },
+    Reported {
+        r: usize,
+        inc: usize,
+        days: u64,
+    },
+    /// Send what `from` has to `to`.
+    Send {
+        from: usize,
+        to: usize,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let r = 0..4usize;
+    let i = 0..3usize;
+    prop_oneof![
+        (r.clone(), i.clone()).prop_map(|(r, inc)| Op::Narrative { r, inc }),
+        (r.clone(), i.clone(), 1..5i64).prop_map(|(r, inc, boys)| Op::Count { r, inc, boys }),
+        (r.clone(), i.clone()).prop_map(|(r, inc)| Op::AddViolation { r, inc }),
+        (r.clone(), i.clone(), 0..4usize).prop_map(|(r, inc, what)| Op::Withdraw { r, inc, what }),
+        (r.clone(), i.clone(), 0..6usize).prop_map(|(r, inc, status)| Op::Verify {
+            r,
+            inc,
+            status
+        }),
+        (r.clone(), i.clone()).prop_map(|(r, inc)| Op::Comment { r, inc }),
+        (r.clone(), i.clone()).prop_map(|(r, inc)| Op::Submit { r, inc }),
+        (r.clone(), i.clone(), 8..11u64).prop_map(|(r, inc, days)| Op::Occurred { r, inc, days }),
+        (r.clone(), i.clone(), 8..11u64).prop_map(|(r, inc, days)| Op::Reported { r, inc, days }),
+        (r.clone(), r).prop_map(|(from, to)| Op::Send { from, to }),
+    ]
+}
+
+fn send(from: &Store, to: &mut Store) {
+    let changes = from
+        .changes_missing_from(Some(&to.heads().unwrap()))
+        .unwrap();
+    to.import(changes).unwrap();
+}
+
+fn event(status: VerificationStatus) -> EventInput {
+    EventInput {
+        status,
+        at: None,
+        by: None,
+        note: String::new(),
+        source_ids: Vec::new(),
+    }
+}
+
+/// Two officers of team Goma and two reviewers, sharing three incidents.
+fn replicas(root: &std::path::Path) -> (Vec<Store>, Vec<String>) {
+    let roles = [Role::Officer, Role::Officer, Role::Reviewer, Role::Reviewer];
+    let mut stores: Vec<Store> = roles
+        .iter()
+        .enumerate()
+        .map(|(i, role)| {
+            let mut s = new_store(&root.join(format!("r{i}")), &format!("Person {i}"));
+            let d = s.device().clone();
+            s.save_enrollment(
+                "http://127.0.0.1:9",
+                &EnrollResponse {
+                    device_id: format!("dev-{i}"),
+                    secret: "0".repeat(64),
+                    officer: d.officer,
+                    team: d.team,
+                    role: *role,
+                    mission: d.mission,
+                    revocation_key: None,
+                },
+                None,
+            )
+            .unwrap();
+            s
+        })
+        .collect();
+    let ids: Vec<String> = (0..3)
+        .map(|n| {
+            stores[0]
+                .add_incident(&patch(incident_json(&format!("Incident {n}"))))
+                .unwrap()
+        })
+        .collect();
+    for i in 1..stores.len() {
+        let (a, b) = stores.split_at_mut(i);
+        send(&a[0], &mut b[0]);
+    }
+    (stores, ids)
+}
+
+/// Every verification event of every record, by identity.
+fn events(s: &Store, ids: &[String]) -> BTreeSet<String> {
+    ids.iter()
+        .flat_map(|id| s.incident(id).unwrap().violations)
+        .flat_map(|v| v.verification.into_iter().map(|e| e.id))
+        .collect()
+}
+
+fn apply(stores: &mut [Store], ids: &[String], op: &Op) {
+    // Refusals are fine (the policy refuses what a role may not do); panics and corrupt stores
+    // are not.
+    let statuses = VerificationStatus::ALL;
+    match *op {
+        Op::Narrative { r, inc } => {
+            let _ =
+                stores[r].edit_incident(&ids[inc], &patch(json!({"narrative": format!("by {r}")})));
+        }
+        Op::Count { r, inc, boys } => {
+            let i = stores[r].incident(&ids[inc]).unwrap();
+            if let Some(v) = i.violations.iter().find(|v| v.is_live()) {
+                let p = patch(json!({"violations": [{"id": v.id, "victims": {"boys": boys}}]}));
+                let _ = stores[r].edit_incident(&ids[inc], &p);
+            }
+        }
+        Op::AddViolation { r, inc } => {
+            let p = patch(json!({"violations": [{"type": "abduction", "victims": {"girls": 1}}]}));
+            let _ = stores[r].edit_incident(&ids[inc], &p);
+        }
+        Op::Withdraw { r, inc, what } => {
+            let i = stores[r].incident(&ids[inc]).unwrap();
+            let targets: Vec<String> = i
+                .violations
+                .iter()
+                .map(|v| v.id.clone())
+                .chain(i.sources.iter().map(|s| s.id.clone()))
+                .collect();
+            if !targets.is_empty() {
+                let id = &targets[what % targets.len()];
+                let _ = stores[r].edit_incident(&ids[inc], &patch(json!({"remove": [id]})));
+            }
+        }
+        Op::Verify { r, inc, status } => {
+            let i = stores[r].incident(&ids[inc]).unwrap();
+            if let Some(v) = i.violations.first() {
+                let _ =
+                    stores[r].verify(&ids[inc], &v.id, &event(statuses[status % statuses.len()]));
+            }
+        }
+        Op::Comment { r, inc } => {
+            let _ = stores[r].review(&ids[inc], ReviewAction::Comment, Some("noted"));
+        }
+        Op::Submit { r, inc } => {
+            let _ = stores[r].review(&ids[inc], ReviewAction::Submit, None);
+        }
+        Op::Occurred { r, inc, days } => {
+            let _ =
+                stores[r].edit_incident(&ids[inc], &patch(json!({"occurred_on": days_ago(days)})));
+        }
+        Op::Reported { r, inc, days } => {
+            let _ =
+                stores[r].edit_incident(&ids[inc], &patch(json!({"reported_on": days_ago(days)})));
+        }
+        Op::Send { from, to } if from != to => {
+            let (a, b) = if from < to {
+                let (x, y) = stores.split_at_mut(to);
+                (&x[from], &mut y[0])
+            } else {
+                let (x, y) = stores.split_at_mut(from);
+                (&y[0], &mut x[to])
+            };
+            send(a, b);
+        }
+        Op::Send { .. } => {}
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn after_any_merge_every_record_stays_editable_and_no_decision_is_lost(
+        ops in proptest::collection::vec(op(), 1..40)
+    ) {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut stores, ids) = replicas(tmp.path());
+        let mut made = BTreeSet::new();
+        for op in &ops {
+            apply(&mut stores, &ids, op);
+            for s in &stores {
+                made.extend(events(s, &ids));
+            }
+        }
+        // Full exchange, twice round so everything reaches everyone.
+        for _ in 0..2 {
+            for from in 0..stores.len() {
+                for to in 0..stores.len() {
+                    apply(&mut stores, &ids, &Op::Send { from, to });
+                }
+            }
+        }
+        let first = snapshot(&stores[0]);
+        for s in &stores {
+            prop_assert_eq!(&snapshot(s), &first);
+            prop_assert_eq!(&events(s, &ids), &made, "a verification event was lost");
+        }
+        // Everyone can still do what their role allows, on every record.
+        for (r, s) in stores.iter_mut().enumerate() {
+            for id in &ids {
+                s.review(id, ReviewAction::Comment, Some(&format!("still editable by {r}")))
+                    .map_err(|e| TestCaseError::fail(format!("comment by {r}: {e}")))?;
+                s.edit_incident(id, &patch(json!({"narrative": format!("final {r}")})))
+                    .map_err(|e| TestCaseError::fail(format!("edit by {r}: {e}")))?;
+                let vid = s.incident(id).unwrap().violations[0].id.clone();
+                let status = if r >= 2 {
+                    VerificationStatus::Verified
+                } else {
+                    VerificationStatus::PendingVerification
+                };
+                s.verify(id, &vid, &event(status))
+                    .map_err(|e| TestCaseError::fail(format!("verify by {r}: {e}")))?;
+            }
+        }
+    }
+}
