@@ -759,3 +759,31 @@ fn unknown_fields_and_forged_comments_are_refused() {
         assert!(matches!(r, Err(Error::Invalid { .. })), "{at}: {r:?}");
     }
 }
+
+#[test]
+fn a_bundle_with_a_forged_counter_is_refused_and_changes_nothing() {
+    use automerge::ROOT;
+    let tmp = tempfile::tempdir().unwrap();
+    let (officer, mut reviewer, id, _vid) = verified_incident(tmp.path());
+    let held = doc_of(&officer, &id, |_| true);
+    let mut d = held.clone();
+    d.set_actor(automerge::ActorId::try_from(officer.device().actor.as_str()).unwrap());
+    let mut tx = d.transaction();
+    tx.put(ROOT, "narrative", "x").unwrap();
+    tx.commit();
+    let mut e = automerge::ExpandedChange::from(&d.get_last_local_change().unwrap().clone());
+    e.start_op = std::num::NonZeroU64::new((1u64 << 32) - 2).unwrap();
+    e.hash = None;
+    let forged = automerge::Change::from(e);
+    let before = snapshot(&reviewer);
+    let r = reviewer.import(vec![(id.clone(), forged.raw_bytes().to_vec())]);
+    assert!(
+        matches!(r, Err(Error::Bundle(ref m)) if m.contains("out of bounds")),
+        "{r:?}"
+    );
+    assert_eq!(snapshot(&reviewer), before);
+    // The reviewer goes on working on the record.
+    reviewer
+        .review(&id, ReviewAction::Comment, Some("still fine"))
+        .unwrap();
+}

@@ -67,6 +67,11 @@ struct Update {
 
 /// Apply changes inside an open transaction (the caller commits, possibly with more writes such
 /// as a sync cursor, so that both land together or not at all).
+/// The clock received changes are bounded by: now, with the day's difference the endpoint allows.
+fn metadata_clock() -> crate::validate::Clock {
+    crate::validate::Clock::at(chrono::Utc::now(), chrono::Duration::days(1))
+}
+
 pub(crate) fn import_tx(tx: &Connection, changes: Vec<(String, Vec<u8>)>) -> Result<ImportReport> {
     // Automerge 0.12 can panic on a change that parses but is malformed inside (workers catch
     // their own panics); this catches one of this thread's. The caller rolls back either way.
@@ -225,6 +230,14 @@ fn compute(job: Job) -> Result<Done> {
         let change = Change::from_bytes(bytes).map_err(|e| {
             Error::Bundle(format!(
                 "change {} is not a valid Automerge change: {e}",
+                i + 1
+            ))
+        })?;
+        // What the endpoint bounds, a USB bundle must not bring in by the side door: a counter
+        // near 2^32 freezes every later edit of its record.
+        crate::changes::check_metadata(&change, &metadata_clock()).map_err(|e| {
+            Error::Bundle(format!(
+                "change {} of record {doc_id} is out of bounds: {e}",
                 i + 1
             ))
         })?;
