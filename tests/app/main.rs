@@ -560,9 +560,77 @@ fn the_desktop_app_end_to_end() {
         &[("MRM_SYNC_INTERVAL_SECS", "0"), ("MRM_LOG", "warn")],
         &artifacts().join("webdriver.log"),
     );
+    // Merges the app shows as data: two reviewers move the dates apart on two laptops (each
+    // edit sound on its own, the merge not), and one withdraws the abduction with a reason. The
+    // officer's app shows the withdrawn violation and what needs attention, in both languages.
+    step(start, "withdrawn and needs attention");
+    let days_ago =
+        |n: i64| (chrono::Local::now().date_naive() - chrono::Duration::days(n)).to_string();
+    let abduction = shown["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["type"] == "abduction")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let patch_file = tmp.path().join("patch.json");
+    let adv_edit = |patch: Value| {
+        std::fs::write(&patch_file, patch.to_string()).unwrap();
+        adv(&[
+            "incident",
+            "edit",
+            &inc.id,
+            "--json",
+            patch_file.to_str().unwrap(),
+        ])
+    };
+    adv(&["sync"]);
+    adv_edit(
+        json!({"occurred_on": days_ago(2), "remove": [abduction], "remove_reason": "counted twice"}),
+    );
+    adv(&["sync"]);
+    rev.sync();
+    adv_edit(json!({"occurred_on": days_ago(1)}));
+    rev.mrm_ok(
+        &["incident", "edit", &inc.id, "--json", "-"],
+        Some(&json!({"reported_on": days_ago(2)}).to_string()),
+    );
+    adv(&["sync"]);
+    rev.sync();
     let s = launch(&driver, &data);
     unlock(&s, PASSPHRASE);
     s.wait("[data-testid=case-row]");
+    sync_app(&s);
+    open_incident(&s, "Kiwanja");
+    s.wait("[data-testid=violation-withdrawn]");
+    s.wait("[data-testid=attention]");
+    assert!(s
+        .text("[data-testid=violation-withdrawal]")
+        .contains("counted twice"));
+    assert!(s
+        .text("[data-testid=attention]")
+        .contains("Needs attention"));
+    shot(&driver, "10b-withdrawn-attention");
+    s.set("[data-testid=language]", "fr");
+    s.wait_js(
+        "the withdrawal and the attention in French",
+        "return document.querySelector('[data-testid=violation-withdrawn]')?.innerText === 'Retiré'
+             && document.querySelector('[data-testid=attention]')?.innerText.includes('À régler')",
+        json!([]),
+    );
+    shot(&driver, "10c-withdrawn-attention-fr");
+    s.set("[data-testid=language]", "en");
+    // Still editable by the officer: the merge broke a rule, the record is not frozen.
+    s.click("[data-testid=detail-edit]");
+    s.wait_js(
+        "the form to load",
+        "return document.querySelector('[data-testid=f-title]').value.length > 0",
+        json!([]),
+    );
+    s.type_keys("[data-testid=f-narrative]", " Seen after the merge.");
+    wait_saved(&s);
     server.admin(&["device", "revoke", &device_id], None);
     s.click("[data-testid=sync-now]");
     s.wait("[data-testid=revoked]");
