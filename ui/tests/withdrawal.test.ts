@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formFromIncident, storeErrors, toPatch, withdrawnIds } from '../src/lib/form';
+import { blockingErrors, formFromIncident, storeErrors, toPatch, withdrawnIds } from '../src/lib/form';
 import { fieldLabel } from '../src/lib/detail';
 import { appErrorText } from '../src/lib/i18n';
 import { en } from '../src/lib/locales/en';
@@ -147,5 +147,22 @@ describe('attention and denied errors', () => {
     expect(allowedStatuses('officer').every((s) => !isDecision(s))).toBe(true);
     expect(allowedStatuses('reviewer')).toEqual(STATUSES);
     expect(isDecision('not_verified')).toBe(true);
+  });
+});
+
+describe('a merged record that breaks a rule', () => {
+  it('stays editable: only problems the edit adds stop a save', () => {
+    const base = formFromIncident(stored());
+    // Two laptops moved the dates apart: the record as loaded already breaks the date order.
+    base.occurred_on = '2026-11-22';
+    base.reported_on = '2026-11-21';
+    const cur = structuredClone(base);
+    cur.narrative = 'Seen after the merge.';
+    expect(blockingErrors(base, cur, '2026-11-28')).toEqual({});
+    // A new problem of the edit's own still stops it.
+    cur.title = '';
+    expect(Object.keys(blockingErrors(base, cur, '2026-11-28'))).toEqual(['title']);
+    // A new incident must be valid whole.
+    expect(Object.keys(blockingErrors(null, base, '2026-11-28')).length).toBeGreaterThan(0);
   });
 });

@@ -359,6 +359,23 @@ export function withdrawnIds(inc: Incident): Hidden {
 }
 
 /**
+ * The errors that stop a save: those of `cur` that `base` (the record as loaded or last saved)
+ * did not already have. A record merged from two laptops can break a rule neither broke (dates
+ * moved apart on each); it stays editable, as the store judges a write by what it adds
+ * (crdt/src/validate.rs `incident_change`). A new incident (`base` null) must be valid whole.
+ */
+export function blockingErrors(base: IncidentForm | null, cur: IncidentForm, today: string): Errors {
+  const now = validate(cur, today);
+  if (!base) return now;
+  const had = validate(base, today);
+  const out: Errors = {};
+  for (const [path, msg] of Object.entries(now)) {
+    if (JSON.stringify(had[path]) !== JSON.stringify(msg)) out[path] = msg;
+  }
+  return out;
+}
+
+/**
  * Store errors (per field path) as form messages. The store numbers items over the whole record
  * in id order, withdrawn ones included; given the form and the withdrawn ids left out of it, a
  * path such as `violations[3].type` is renumbered to the same item's place in the form.
