@@ -139,6 +139,10 @@ enum Command {
         /// The endpoint's certificate SHA-256 fingerprint, if the token does not carry it.
         #[arg(long)]
         fingerprint: Option<String>,
+        /// Allow plain http to an endpoint on another machine (only on a network you trust:
+        /// anyone on it could read the records and answer in the endpoint's place).
+        #[arg(long)]
+        allow_plain_http: bool,
     },
     /// Sync with the endpoint this store is enrolled with.
     Sync {
@@ -283,7 +287,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             server,
             token,
             fingerprint,
-        } => net::enroll(&data, &server, &token, fingerprint.as_deref()),
+            allow_plain_http,
+        } => {
+            if allow_plain_http {
+                // Read by the sync client's check; this process does nothing else concurrently.
+                std::env::set_var(mrm_crdt::sync::client::ALLOW_PLAIN_HTTP, "1");
+            }
+            net::enroll(&data, &server, &token, fingerprint.as_deref())
+        }
         Command::Sync {
             json,
             attempts,

@@ -113,6 +113,36 @@ where
     }
 }
 
+/// The environment variable that allows plain `http://` to an endpoint that is not on this
+/// machine (`mrm enroll --allow-plain-http` sets it).
+pub const ALLOW_PLAIN_HTTP: &str = "MRM_ALLOW_PLAIN_HTTP";
+
+/// Whether this store may talk to `server_url`: HTTPS anywhere, plain HTTP only to this machine
+/// (loopback) unless [`ALLOW_PLAIN_HTTP`] is `1`. On a base's network, plain HTTP lets anyone
+/// read the records and the credential, and answer in the endpoint's place (docs/data-protection.md).
+pub fn plain_http_allowed(server_url: &str) -> Result<()> {
+    let url = reqwest::Url::parse(server_url.trim())
+        .map_err(|e| Error::Refused(format!("`{server_url}` is not an endpoint address: {e}")))?;
+    if url.scheme() != "http" {
+        return Ok(());
+    }
+    let host = url.host_str().unwrap_or("");
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback || std::env::var(ALLOW_PLAIN_HTTP).is_ok_and(|v| v == "1") {
+        return Ok(());
+    }
+    Err(Error::Refused(format!(
+        "{server_url} is plain http to another machine: anyone on the network could read the \
+         records and answer in the endpoint's place. Use the endpoint's https address (mrm serve \
+         --tls-cert), or, on a network you trust, enroll with --allow-plain-http"
+    )))
+}
+
 /// Enroll this store with an endpoint using a one-time token, and remember the credential.
 pub async fn enroll(
     store: &mut Store,
@@ -133,6 +163,7 @@ pub async fn enroll(
         }
         (a, b) => a.or(b),
     };
+    plain_http_allowed(server_url)?;
     if server_url.trim().starts_with("https://") && pin.is_none() {
         return Err(Error::Refused(
             "an https endpoint is trusted by its certificate fingerprint: use the token the \
@@ -367,4 +398,28 @@ async fn push_per_record<T: Transport>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_http_allowed;
+
+    #[test]
+    fn plain_http_only_to_this_machine() {
+        for ok in [
+            "http://127.0.0.1:8787",
+            "http://localhost:1",
+            "http://[::1]:9/",
+            "https://10.0.0.5:8443",
+        ] {
+            assert!(plain_http_allowed(ok).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://10.0.0.5:8787",
+            "http://mission.example",
+            "not a url",
+        ] {
+            assert!(plain_http_allowed(refused).is_err(), "{refused}");
+        }
+    }
 }
