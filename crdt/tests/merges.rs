@@ -9,10 +9,8 @@ use std::collections::BTreeSet;
 
 use common::*;
 use mrm_crdt::edit::ReviewAction;
-use mrm_crdt::input::EventInput;
 use mrm_crdt::model::VerificationStatus;
 use mrm_crdt::policy::Role;
-use mrm_crdt::sync::protocol::EnrollResponse;
 use mrm_crdt::Store;
 use proptest::prelude::*;
 use serde_json::json;
@@ -89,48 +87,13 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn send(from: &Store, to: &mut Store) {
-    let changes = from
-        .changes_missing_from(Some(&to.heads().unwrap()))
-        .unwrap();
-    to.import(changes).unwrap();
-}
-
-fn event(status: VerificationStatus) -> EventInput {
-    EventInput {
-        status,
-        at: None,
-        by: None,
-        note: String::new(),
-        source_ids: Vec::new(),
-    }
-}
-
 /// Two officers of team Goma and two reviewers, sharing three incidents.
 fn replicas(root: &std::path::Path) -> (Vec<Store>, Vec<String>) {
     let roles = [Role::Officer, Role::Officer, Role::Reviewer, Role::Reviewer];
     let mut stores: Vec<Store> = roles
         .iter()
         .enumerate()
-        .map(|(i, role)| {
-            let mut s = new_store(&root.join(format!("r{i}")), &format!("Person {i}"));
-            let d = s.device().clone();
-            s.save_enrollment(
-                "http://127.0.0.1:9",
-                &EnrollResponse {
-                    device_id: format!("dev-{i}"),
-                    secret: "0".repeat(64),
-                    officer: d.officer,
-                    team: d.team,
-                    role: *role,
-                    mission: d.mission,
-                    revocation_key: None,
-                },
-                None,
-            )
-            .unwrap();
-            s
-        })
+        .map(|(i, role)| enrolled(root, &format!("r{i}"), &format!("Person {i}"), *role))
         .collect();
     let ids: Vec<String> = (0..3)
         .map(|n| {
@@ -141,7 +104,7 @@ fn replicas(root: &std::path::Path) -> (Vec<Store>, Vec<String>) {
         .collect();
     for i in 1..stores.len() {
         let (a, b) = stores.split_at_mut(i);
-        send(&a[0], &mut b[0]);
+        send_all(&a[0], &mut b[0]);
     }
     (stores, ids)
 }
@@ -190,8 +153,11 @@ fn apply(stores: &mut [Store], ids: &[String], op: &Op) {
         Op::Verify { r, inc, status } => {
             let i = stores[r].incident(&ids[inc]).unwrap();
             if let Some(v) = i.violations.first() {
-                let _ =
-                    stores[r].verify(&ids[inc], &v.id, &event(statuses[status % statuses.len()]));
+                let _ = stores[r].verify(
+                    &ids[inc],
+                    &v.id,
+                    &verification(statuses[status % statuses.len()]),
+                );
             }
         }
         Op::Comment { r, inc } => {
@@ -216,7 +182,7 @@ fn apply(stores: &mut [Store], ids: &[String], op: &Op) {
                 let (x, y) = stores.split_at_mut(from);
                 (&y[0], &mut x[to])
             };
-            send(a, b);
+            send_all(a, b);
         }
         Op::Send { .. } => {}
     }
@@ -264,7 +230,7 @@ proptest! {
                 } else {
                     VerificationStatus::PendingVerification
                 };
-                s.verify(id, &vid, &event(status))
+                s.verify(id, &vid, &verification(status))
                     .map_err(|e| TestCaseError::fail(format!("verify by {r}: {e}")))?;
             }
         }

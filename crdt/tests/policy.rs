@@ -10,62 +10,16 @@ use automerge::ReadDoc;
 use common::*;
 use mrm_crdt::document::RecordKind;
 use mrm_crdt::edit::ReviewAction;
-use mrm_crdt::input::EventInput;
 use mrm_crdt::model::{ReviewState, VerificationStatus};
 use mrm_crdt::policy::{self, Denial, Role, Writer};
-use mrm_crdt::sync::protocol::EnrollResponse;
 use mrm_crdt::{Error, Store};
 use serde_json::json;
-
-/// A new store in `root/dir` for `officer`, enrolled with `role`.
-fn enrolled(root: &std::path::Path, dir: &str, officer: &str, role: Role) -> Store {
-    let mut s = new_store(&root.join(dir), officer);
-    enroll(&mut s, role);
-    s
-}
-
-fn enroll(store: &mut Store, role: Role) {
-    let d = store.device().clone();
-    store
-        .save_enrollment(
-            "http://127.0.0.1:9",
-            &EnrollResponse {
-                device_id: format!("dev-{}", d.officer),
-                secret: "0".repeat(64),
-                officer: d.officer.clone(),
-                team: d.team.clone(),
-                role,
-                mission: d.mission.clone(),
-                revocation_key: None,
-            },
-            None,
-        )
-        .unwrap();
-}
 
 fn denial(r: Result<impl std::fmt::Debug, Error>) -> &'static str {
     match r {
         Err(Error::Denied(d)) => d.code(),
         other => panic!("expected a denial, got {other:?}"),
     }
-}
-
-fn event(status: VerificationStatus) -> EventInput {
-    EventInput {
-        status,
-        at: None,
-        by: None,
-        note: String::new(),
-        source_ids: Vec::new(),
-    }
-}
-
-/// Send `to` everything `from` has that `to` lacks, as a bundle would.
-fn send(from: &Store, to: &mut Store) {
-    let changes = from
-        .changes_missing_from(Some(&to.heads().unwrap()))
-        .unwrap();
-    to.import(changes).unwrap();
 }
 
 #[test]
@@ -161,11 +115,11 @@ fn verified_incident(root: &std::path::Path) -> (Store, Store, String, String) {
         .add_incident(&patch(incident_json("Attack on Kiwanja")))
         .unwrap();
     let vid = officer.incident(&id).unwrap().violations[0].id.clone();
-    send(&officer, &mut reviewer);
+    send_all(&officer, &mut reviewer);
     reviewer
-        .verify(&id, &vid, &event(VerificationStatus::Verified))
+        .verify(&id, &vid, &verification(VerificationStatus::Verified))
         .unwrap();
-    send(&reviewer, &mut officer);
+    send_all(&reviewer, &mut officer);
     (officer, reviewer, id, vid)
 }
 
@@ -179,7 +133,7 @@ fn an_officer_never_undoes_or_forges_a_decision() {
     );
     // A decision, an acceptance, a withdrawal of the decided violation: refused locally.
     assert_eq!(
-        denial(officer.verify(&id, &vid, &event(VerificationStatus::NotMrm))),
+        denial(officer.verify(&id, &vid, &verification(VerificationStatus::NotMrm))),
         "decision_by_non_reviewer"
     );
     let remove = patch(json!({"remove": [vid]}));
@@ -189,9 +143,9 @@ fn an_officer_never_undoes_or_forges_a_decision() {
     );
     // A field event after the decision is recorded but does not change the status.
     officer
-        .verify(&id, &vid, &event(VerificationStatus::Reported))
+        .verify(&id, &vid, &verification(VerificationStatus::Reported))
         .unwrap();
-    send(&officer, &mut reviewer);
+    send_all(&officer, &mut reviewer);
     for s in [&officer, &reviewer] {
         let v = &s.incident(&id).unwrap().violations[0];
         assert_eq!(v.verification.len(), 3);
@@ -199,7 +153,11 @@ fn an_officer_never_undoes_or_forges_a_decision() {
     }
     // A reviewer's own later event does replace the decision.
     reviewer
-        .verify(&id, &vid, &event(VerificationStatus::PendingVerification))
+        .verify(
+            &id,
+            &vid,
+            &verification(VerificationStatus::PendingVerification),
+        )
         .unwrap();
     assert_eq!(
         reviewer.incident(&id).unwrap().violations[0].status(),
@@ -216,11 +174,11 @@ fn an_officer_never_undoes_or_forges_a_decision() {
     reviewer
         .review(&id, ReviewAction::Comment, Some("ok"))
         .unwrap();
-    send(&reviewer, &mut officer);
+    send_all(&reviewer, &mut officer);
     officer.review(&id, ReviewAction::Submit, None).unwrap();
-    send(&officer, &mut reviewer);
+    send_all(&officer, &mut reviewer);
     reviewer.review(&id, ReviewAction::Accept, None).unwrap();
-    send(&reviewer, &mut officer);
+    send_all(&reviewer, &mut officer);
     assert_eq!(
         denial(officer.resolve(&id, "review.state", &json!("draft"))),
         "accepted_reopened"
@@ -451,7 +409,7 @@ fn a_withdrawal_concurrent_with_a_decision_keeps_both_and_stays_editable() {
         .unwrap();
     let inc = officer.incident(&id).unwrap();
     let (vid, sid) = (inc.violations[0].id.clone(), inc.sources[0].id.clone());
-    send(&officer, &mut reviewer);
+    send_all(&officer, &mut reviewer);
     // Apart: the officer withdraws the violation and the source; the reviewer verifies the
     // violation citing the source.
     officer
@@ -460,11 +418,11 @@ fn a_withdrawal_concurrent_with_a_decision_keeps_both_and_stays_editable() {
             &patch(json!({"remove": [vid, sid], "remove_reason": "recorded twice"})),
         )
         .unwrap();
-    let mut e = event(VerificationStatus::Verified);
+    let mut e = verification(VerificationStatus::Verified);
     e.source_ids = vec![sid.clone()];
     reviewer.verify(&id, &vid, &e).unwrap();
-    send(&officer, &mut reviewer);
-    send(&reviewer, &mut officer);
+    send_all(&officer, &mut reviewer);
+    send_all(&reviewer, &mut officer);
     for s in [&mut officer, &mut reviewer] {
         let view = s.incident_view(&id).unwrap();
         let v = &view.incident.violations[0];
@@ -494,13 +452,13 @@ fn concurrent_decisions_are_a_conflict_a_later_decision_settles() {
         .add_incident(&patch(incident_json("Attack on Kiwanja")))
         .unwrap();
     let vid = a.incident(&id).unwrap().violations[0].id.clone();
-    send(&a, &mut b);
-    a.verify(&id, &vid, &event(VerificationStatus::Verified))
+    send_all(&a, &mut b);
+    a.verify(&id, &vid, &verification(VerificationStatus::Verified))
         .unwrap();
-    b.verify(&id, &vid, &event(VerificationStatus::NotVerified))
+    b.verify(&id, &vid, &verification(VerificationStatus::NotVerified))
         .unwrap();
-    send(&a, &mut b);
-    send(&b, &mut a);
+    send_all(&a, &mut b);
+    send_all(&b, &mut a);
     let va = a.incident(&id).unwrap().violations[0].clone();
     let vb = b.incident(&id).unwrap().violations[0].clone();
     assert_eq!(va.status(), vb.status());
@@ -513,9 +471,9 @@ fn concurrent_decisions_are_a_conflict_a_later_decision_settles() {
     );
     assert_eq!(a.incident_view(&id).unwrap().status[0].contested.len(), 2);
     // A decision that saw both settles it, everywhere.
-    a.verify(&id, &vid, &event(VerificationStatus::Verified))
+    a.verify(&id, &vid, &verification(VerificationStatus::Verified))
         .unwrap();
-    send(&a, &mut b);
+    send_all(&a, &mut b);
     for s in [&a, &b] {
         let v = &s.incident(&id).unwrap().violations[0];
         assert!(v.contested().is_empty());

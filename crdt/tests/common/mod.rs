@@ -32,6 +32,47 @@ pub fn new_store(dir: &Path, officer: &str) -> Store {
     Store::init(dir, &pass(), MISSION, officer, "Goma").expect("init a store")
 }
 
+/// A new store in `root/dir` for `officer`, enrolled with `role` (as an endpoint's answer would
+/// record it; no endpoint is contacted).
+pub fn enrolled(root: &Path, dir: &str, officer: &str, role: mrm_crdt::policy::Role) -> Store {
+    let mut s = new_store(&root.join(dir), officer);
+    let d = s.device().clone();
+    s.save_enrollment(
+        "http://127.0.0.1:9",
+        &mrm_crdt::sync::protocol::EnrollResponse {
+            device_id: format!("dev-{}", d.officer),
+            secret: "0".repeat(64),
+            officer: d.officer,
+            team: d.team,
+            role,
+            mission: d.mission,
+            revocation_key: None,
+        },
+        None,
+    )
+    .expect("record the enrollment");
+    s
+}
+
+/// A verification event of `status`, now, by the store's officer.
+pub fn verification(status: VerificationStatus) -> mrm_crdt::input::EventInput {
+    mrm_crdt::input::EventInput {
+        status,
+        at: None,
+        by: None,
+        note: String::new(),
+        source_ids: Vec::new(),
+    }
+}
+
+/// Send `to` everything `from` has that `to` lacks, as a USB bundle would.
+pub fn send_all(from: &Store, to: &mut Store) {
+    let changes = from
+        .changes_missing_from(Some(&to.heads().expect("heads")))
+        .expect("changes");
+    to.import(changes).expect("import");
+}
+
 /// Open the store in `dir` with the test passphrase.
 pub fn open_store(dir: &Path) -> Store {
     Store::open(dir, &pass()).expect("open the store")
