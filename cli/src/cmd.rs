@@ -81,6 +81,10 @@ pub enum IncidentCmd {
         text: Option<String>,
         #[arg(long)]
         patrol: Option<String>,
+        /// Only incidents a merge left with something to settle (dates out of order, a citation
+        /// of a withdrawn source, concurrent decisions).
+        #[arg(long)]
+        needs_attention: bool,
         #[arg(long)]
         limit: Option<usize>,
         #[arg(long, default_value_t = 0)]
@@ -289,6 +293,7 @@ pub fn incident(data: &Path, c: IncidentCmd) -> anyhow::Result<()> {
             party,
             text,
             patrol,
+            needs_attention,
             limit,
             offset,
         } => {
@@ -310,6 +315,7 @@ pub fn incident(data: &Path, c: IncidentCmd) -> anyhow::Result<()> {
                 party,
                 text,
                 patrol_id: patrol,
+                needs_attention,
                 limit,
                 offset,
             };

@@ -13,8 +13,15 @@ pub fn changed(hash: Option<String>) {
     }
 }
 
-fn short_time(t: &str) -> &str {
-    t.get(..16).unwrap_or(t)
+/// A stored time (RFC 3339, in its writer's offset) as the reader's local time, to the minute.
+fn short_time(t: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(t) {
+        Ok(at) => at
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        Err(_) => t.to_string(),
+    }
 }
 
 pub fn incident(v: &IncidentView) {
@@ -177,11 +184,14 @@ pub fn incidents(page: &Page<IncidentRow>) {
             .iter()
             .map(|v| v.boys + v.girls + v.sex_unknown)
             .sum();
-        let conflict = if i.conflicts > 0 {
+        let mut conflict = if i.conflicts > 0 {
             format!("  {} conflict(s)", i.conflicts)
         } else {
             String::new()
         };
+        if i.attention > 0 {
+            conflict.push_str(&format!("  NEEDS ATTENTION ({})", i.attention));
+        }
         println!(
             "{}  {}  {:<12} {}  [{}] children {}  {}{conflict}",
             i.occurred_on,

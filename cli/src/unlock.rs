@@ -76,7 +76,27 @@ pub fn open(data: &Path) -> anyhow::Result<Store> {
         // Say there is no store before asking for a passphrase to open it.
         return Err(mrm_crdt::Error::NotInitialised(data.display().to_string()).into());
     }
-    Ok(Store::open(data, &passphrase(false)?)?)
+    let mut store = Store::open(data, &passphrase(false)?)?;
+    store.set_device_clock(device_clock()?);
+    Ok(store)
+}
+
+/// The environment variable that makes this run act as a laptop whose clock is off by that many
+/// seconds (negative: behind), for drills and tests of merges across wrong clocks. The zone is
+/// the system's (`TZ`).
+pub const CLOCK_ERROR_ENV: &str = "MRM_CLOCK_ERROR_SECS";
+
+fn device_clock() -> anyhow::Result<mrm_crdt::validate::DeviceClock> {
+    let error = match std::env::var(CLOCK_ERROR_ENV) {
+        Ok(s) => s
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .and_then(chrono::Duration::try_seconds)
+            .ok_or_else(|| anyhow::anyhow!("{CLOCK_ERROR_ENV}={s} is not a number of seconds"))?,
+        Err(_) => chrono::Duration::zero(),
+    };
+    Ok(mrm_crdt::validate::DeviceClock { error, zone: None })
 }
 
 /// A new passphrase for `passphrase change`: from `--new-passphrase-file`, then

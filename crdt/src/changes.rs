@@ -67,7 +67,10 @@ pub fn check_metadata(change: &Change, clock: &crate::validate::Clock) -> Result
     if change.deps().len() > MAX_DEPS {
         return Err(format!("it names more than {MAX_DEPS} dependencies"));
     }
-    let latest = (clock.now + clock.skew).timestamp();
+    let latest = clock
+        .now
+        .checked_add_signed(clock.skew)
+        .map_or(i64::MAX, |t| t.timestamp());
     if change.timestamp() > latest {
         return Err("it is stamped more than a day after the endpoint's clock".into());
     }

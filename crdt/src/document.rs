@@ -369,6 +369,10 @@ impl Reader<'_> {
                 at: self.str(w, "at")?,
                 by: self.str(w, "by")?,
                 reason: self.str(w, "reason")?,
+                overrides: match w.get("overrides") {
+                    None | Some(Json::Null) => None,
+                    Some(_) => Some(self.strings(w, "overrides")?),
+                },
             })),
             Some(_) => Err(self.bad("withdrawn", "is not an object")),
         }

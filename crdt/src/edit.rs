@@ -20,17 +20,18 @@ use crate::input::*;
 use crate::model::{ReviewState, VerificationStatus};
 use crate::validate::is_uuid;
 
-/// Who acts, and when.
+/// Who acts, and when, on which device clock.
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub officer: String,
     pub now: DateTime<Utc>,
+    pub clock: crate::validate::DeviceClock,
 }
 
 impl Actor {
+    /// `now` as stored: in the writer's offset ([`crate::validate::DeviceClock::stamp`]).
     fn now_str(&self) -> String {
-        self.now
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        self.clock.stamp(self.now)
     }
 }
 
@@ -214,6 +215,12 @@ pub fn apply_incident_patch<T: Transactable>(
         }
     }
 
+    for id in &p.restore {
+        let done = restore(tx, id)?;
+        if !done.is_empty() {
+            log.push(done);
+        }
+    }
     for id in &p.remove {
         log.push(remove(tx, id, &p.remove_reason, who)?);
     }
@@ -452,15 +459,51 @@ fn append_event<T: Transactable>(
 }
 
 /// Mark a violation or source withdrawn (who, when, why), keeping it and its history.
-fn withdraw<T: Transactable>(tx: &mut T, obj: &ObjId, reason: &str, who: &Actor) -> Result<bool> {
-    if existing_map(tx, obj, "withdrawn")?.is_some() {
+/// `overrides`: of a violation, the decisions in effect that the withdrawal sets aside, and
+/// `contested`: whether its present withdrawal was made apart from a decision (then it is written
+/// again, over the decision; the policy lets only a reviewer do that).
+fn withdraw<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    reason: &str,
+    who: &Actor,
+    overrides: Option<Vec<String>>,
+    contested: bool,
+) -> Result<bool> {
+    if existing_map(tx, obj, "withdrawn")?.is_some() && !contested {
         return Ok(false);
     }
     let w = tx.put_object(obj, "withdrawn", ObjType::Map)?;
     tx.put(&w, "at", who.now_str())?;
     tx.put(&w, "by", who.officer.as_str())?;
     tx.put(&w, "reason", reason)?;
+    if let Some(ids) = overrides {
+        let list = tx.put_object(&w, "overrides", ObjType::List)?;
+        for (i, id) in ids.iter().enumerate() {
+            tx.insert(&list, i, id.as_str())?;
+        }
+    }
     Ok(true)
+}
+
+/// Restore a withdrawn violation or source (the withdrawal is deleted; its trail was kept).
+fn restore<T: Transactable>(tx: &mut T, id: &str) -> Result<String> {
+    for (map, what) in [("sources", "source"), ("violations", "violation")] {
+        if let Some(m) = existing_map(tx, &ROOT, map)? {
+            if let Some(obj) = existing_map(tx, &m, id)? {
+                let n = ordinal(tx, &m, id);
+                if existing_map(tx, &obj, "withdrawn")?.is_none() {
+                    return Ok(String::new());
+                }
+                tx.delete(&obj, "withdrawn")?;
+                return Ok(format!("restored {what} {n}"));
+            }
+        }
+    }
+    Err(Error::NotFound {
+        kind: "violation or source",
+        id: id.to_string(),
+    })
 }
 
 /// Remove a violation, source or coded victim by id. A violation or a source is withdrawn, not
@@ -470,14 +513,27 @@ fn remove<T: Transactable>(tx: &mut T, id: &str, reason: &str, who: &Actor) -> R
     if let Some(smap) = existing_map(tx, &ROOT, "sources")? {
         if let Some(src) = existing_map(tx, &smap, id)? {
             let n = ordinal(tx, &smap, id);
-            withdraw(tx, &src, reason, who)?;
+            withdraw(tx, &src, reason, who, None, false)?;
             return Ok(format!("withdrew source {n}"));
         }
     }
     if let Some(vmap) = existing_map(tx, &ROOT, "violations")? {
         if let Some(v) = existing_map(tx, &vmap, id)? {
             let n = ordinal(tx, &vmap, id);
-            withdraw(tx, &v, reason, who)?;
+            let inc = crate::document::read_incident(&*tx)?;
+            let current = inc.violations.iter().find(|x| x.id == id);
+            let overrides: Vec<String> = current
+                .map(|x| {
+                    x.ruling_heads()
+                        .into_iter()
+                        .map(|i| &x.verification[i])
+                        .filter(|e| e.status.is_decision())
+                        .map(|e| e.id.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let contested = current.is_some_and(|x| x.withdrawal_contested());
+            withdraw(tx, &v, reason, who, Some(overrides), contested)?;
             return Ok(format!("withdrew violation {n}"));
         }
         let vids: Vec<String> = tx.keys(&vmap).collect();

@@ -128,7 +128,7 @@ fn allowed(kind: RecordKind, path: &[&str]) -> Option<&'static [&'static str]> {
         "created_by",
         "created_at",
     ];
-    const WITHDRAWN: &[&str] = &["at", "by", "reason"];
+    const WITHDRAWN: &[&str] = &["at", "by", "reason", "overrides"];
     Some(match (kind, path) {
         (RecordKind::Incident, []) => INCIDENT,
         (RecordKind::Incident, ["location"]) => &["admin1", "admin2", "place", "lat", "lon"],
@@ -413,7 +413,8 @@ fn incident_rules<R: ReadDoc>(writer: &Writer, before: Option<&R>, after: &R) ->
         if was == is {
             continue;
         }
-        if was.is_some() && is.is_some() {
+        // A reviewer settles a contested withdrawal by writing it again.
+        if was.is_some() && is.is_some() && !writer.decides() {
             return Err(Denial::WithdrawalChanged.into());
         }
         let decided = has_decision(&after_inc, id)

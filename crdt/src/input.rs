@@ -41,6 +41,10 @@ pub struct IncidentPatch {
     /// Why the violations or sources in `remove` are withdrawn (kept with the withdrawal).
     #[serde(default)]
     pub remove_reason: String,
+    /// Ids of withdrawn violations or sources to count again (their withdrawal is deleted; a
+    /// decided violation's only by a reviewer).
+    #[serde(default)]
+    pub restore: Vec<String>,
 }
 
 /// A partial location; `lat`/`lon` set to `null` clear them.

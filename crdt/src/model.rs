@@ -243,6 +243,12 @@ pub struct Withdrawal {
     pub by: String,
     #[serde(default)]
     pub reason: String,
+    /// Of a violation: the ids of the decisions in effect when it was withdrawn, the ones its
+    /// writer saw and set aside. A decision recorded apart (concurrently) is not among them, and
+    /// contests the withdrawal ([`Violation::withdrawal_contested`]). `None` on withdrawals
+    /// written before the field existed, and on sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overrides: Option<Vec<String>>,
 }
 
 /// One violation of an incident, verified on its own.
@@ -330,9 +336,29 @@ impl Violation {
         }
     }
 
-    /// Whether the violation still counts (not withdrawn).
+    /// The decisions in effect (current rulings that decide) its withdrawal did not see: made
+    /// apart from the withdrawal, on another laptop. Empty when it is not withdrawn.
+    pub fn decisions_unseen_by_withdrawal(&self) -> Vec<&VerificationEvent> {
+        let Some(Some(seen)) = self.withdrawn.as_ref().map(|w| w.overrides.as_ref()) else {
+            return Vec::new();
+        };
+        self.ruling_heads()
+            .into_iter()
+            .map(|i| &self.verification[i])
+            .filter(|e| e.status.is_decision() && !seen.contains(&e.id))
+            .collect()
+    }
+
+    /// A withdrawal made apart from a decision it never saw: the decision is kept, the
+    /// violation keeps counting, and a reviewer settles it (withdraw it again, or restore it).
+    pub fn withdrawal_contested(&self) -> bool {
+        !self.decisions_unseen_by_withdrawal().is_empty()
+    }
+
+    /// Whether the violation still counts: not withdrawn, or withdrawn apart from a decision
+    /// that stands (no decision is lost to a concurrent removal).
     pub fn is_live(&self) -> bool {
-        self.withdrawn.is_none()
+        self.withdrawn.is_none() || self.withdrawal_contested()
     }
 }
 

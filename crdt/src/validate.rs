@@ -55,14 +55,13 @@ impl Clock {
 
     /// The device's own clock and calendar.
     pub fn local() -> Self {
-        let now = Utc::now();
-        let offset = Duration::seconds(i64::from(
-            now.with_timezone(&chrono::Local).offset().local_minus_utc(),
-        ));
-        Clock {
-            ahead: offset.max(Duration::hours(MAX_ZONE_AHEAD_HOURS)),
-            ..Clock::at(now, Duration::zero())
-        }
+        DeviceClock::default().judge()
+    }
+
+    /// A clock for checks that must not change as time passes (the caseload's "needs
+    /// attention"): nothing is "in the future" for it, every other rule holds.
+    pub fn timeless() -> Self {
+        Clock::at(DateTime::<Utc>::MAX_UTC, Duration::zero())
     }
 
     /// The latest calendar date that is today somewhere.
@@ -91,11 +90,65 @@ impl Clock {
     }
 }
 
+/// How a device reads time: the system's clock and zone, or, for drills and tests, a clock that
+/// runs `error` off the system's in a fixed zone. Every time a store stamps (`at` of events,
+/// comments, withdrawals, `created_at`) and every "today" it defaults to comes from here.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeviceClock {
+    /// How far this device's clock runs ahead of the system's (negative: behind).
+    pub error: Duration,
+    /// The device's zone; `None`: the system's (`TZ`, /etc/localtime).
+    pub zone: Option<chrono::FixedOffset>,
+}
+
+impl DeviceClock {
+    /// Now, as this device reads it (UTC).
+    pub fn now(&self) -> DateTime<Utc> {
+        let now = Utc::now();
+        now.checked_add_signed(self.error).unwrap_or(now)
+    }
+
+    /// The device's offset from UTC at `at`.
+    pub fn offset(&self, at: DateTime<Utc>) -> chrono::FixedOffset {
+        self.zone
+            .unwrap_or_else(|| *at.with_timezone(&chrono::Local).offset())
+    }
+
+    /// A time stamp as stored: RFC 3339 in the writer's offset, to the millisecond
+    /// (`2026-11-30T00:30:00.000+14:00`), so it is one instant everywhere and still says what the
+    /// writer's clock read.
+    pub fn stamp(&self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.offset(at))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
+
+    /// Today on this device's calendar.
+    pub fn today(&self) -> NaiveDate {
+        let now = self.now();
+        now.with_timezone(&self.offset(now)).date_naive()
+    }
+
+    /// The clock a write made on this device is judged with: its own now, no difference allowed
+    /// (it stamps with this very clock), and its own calendar never "in the future".
+    pub fn judge(&self) -> Clock {
+        let now = self.now();
+        let offset = Duration::seconds(i64::from(self.offset(now).local_minus_utc()));
+        Clock {
+            ahead: offset.max(Duration::hours(MAX_ZONE_AHEAD_HOURS)),
+            ..Clock::at(now, Duration::zero())
+        }
+    }
+}
+
 /// One problem: the field as shown (`violations[2].victims.boys`), a key that names the same
 /// field whatever other items were added or removed, and the message.
 struct Finding {
     key: String,
     error: FieldError,
+    /// Whether a write that adds this problem is refused. A device's own time stamps are taken
+    /// as its clock reads them: one before the incident's date says the clock or the date is
+    /// wrong, which is shown to settle, never a reason to refuse a decision.
+    blocks: bool,
 }
 
 struct Collector(Vec<Finding>);
@@ -119,7 +172,16 @@ impl Collector {
                 field: field.into(),
                 message: message.into(),
             },
+            blocks: true,
         });
+    }
+
+    /// A problem shown on the record that never refuses a write (see [`Finding::blocks`]).
+    fn note(&mut self, key: String, field: String, message: String) {
+        self.push_keyed(key, field, message);
+        if let Some(f) = self.0.last_mut() {
+            f.blocks = false;
+        }
     }
 
     fn finish(self, what: &'static str) -> crate::Result<()> {
@@ -214,7 +276,7 @@ fn change<T>(
     let added: Vec<FieldError> = new
         .0
         .into_iter()
-        .filter(|f| !had.contains(&(f.key.clone(), f.error.message.clone())))
+        .filter(|f| f.blocks && !had.contains(&(f.key.clone(), f.error.message.clone())))
         .map(|f| f.error)
         .collect();
     into_result(what, added)
@@ -354,6 +416,17 @@ fn incident_findings(c: &mut Collector, inc: &Incident, clock: &Clock) {
         violation_findings(c, inc, i, v, &mut ids, &source_ids, clock);
         if let Some(w) = &v.withdrawn {
             let k = format!("violations.{}.withdrawn", v.id);
+            for e in v.decisions_unseen_by_withdrawal() {
+                c.note(
+                    k.clone(),
+                    format!("violations[{}].withdrawn", i + 1),
+                    format!(
+                        "withdrawn by {} while {} recorded \"{}\" apart: the decision stands and \
+                         the violation counts until a reviewer withdraws it again or restores it",
+                        w.by, e.by, e.status
+                    ),
+                );
+            }
             stamp_findings(
                 c,
                 &k,
@@ -561,7 +634,7 @@ fn violation_findings<'a>(
                 }
                 if let Some(o) = occurred {
                     if t < clock.earliest_instant(o) {
-                        c.push_keyed(
+                        c.note(
                             format!("{gk}.at"),
                             format!("{g}.at"),
                             format!("{} is before the incident occurred ({o})", e.at),
@@ -586,6 +659,23 @@ fn violation_findings<'a>(
             &e.note,
             MAX_TEXT,
         );
+    }
+}
+
+/// A decision time typed by the writer (not stamped by their clock): refused before the
+/// incident occurred. A stamped time before it is only shown ([`Finding::blocks`]).
+///
+/// Errors: [`Error::Invalid`] on `verification.at`.
+pub fn typed_event_time(inc: &Incident, at: &str, clock: &Clock) -> crate::Result<()> {
+    match (parse_time(at), parse_date(&inc.occurred_on)) {
+        (Some(t), Some(o)) if t.with_timezone(&Utc) < clock.earliest_instant(o) => {
+            Err(Error::invalid(
+                "verification",
+                "at",
+                format!("{at} is before the incident occurred ({o})"),
+            ))
+        }
+        _ => Ok(()),
     }
 }
 

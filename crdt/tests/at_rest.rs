@@ -252,6 +252,16 @@ fn a_store_written_with_the_openssl_provider_opens_and_takes_edits() {
         .unwrap();
     assert_eq!(page.total, 3);
     assert_eq!(page.items.len(), 3);
+    // Schema 8's column, computed from the documents at the first open.
+    for row in &page.items {
+        let inc = s.incident(&row.id).unwrap();
+        assert_eq!(
+            row.attention,
+            mrm_crdt::store::attention(&inc),
+            "{}",
+            row.id
+        );
+    }
     s.edit_incident(
         id,
         &IncidentPatch {

@@ -1,5 +1,6 @@
-//! Merges are always valid: replicas (officers and reviewers) make random concurrent edits,
-//! withdrawals, verifications, comments and resolves, and exchange in random orders and subsets.
+//! Merges are always valid: replicas (officers and reviewers) in random time zones, their clocks
+//! off by hours to years, make random concurrent edits, withdrawals, verifications, comments and
+//! resolves, and exchange in random orders and subsets.
 //! After a full exchange every replica holds the same state, every verification event any replica
 //! made is still there, and every replica can still do on every record what its role allows.
 
@@ -11,6 +12,7 @@ use common::*;
 use mrm_crdt::edit::ReviewAction;
 use mrm_crdt::model::VerificationStatus;
 use mrm_crdt::policy::Role;
+use mrm_crdt::validate::DeviceClock;
 use mrm_crdt::Store;
 use proptest::prelude::*;
 use serde_json::json;
@@ -64,6 +66,28 @@ enum Op {
         from: usize,
         to: usize,
     },
+}
+
+/// A laptop's clock and zone: any zone from UTC-12 to UTC+14 (in quarter hours), its clock right,
+/// or off by hours, days or years either way.
+fn device_clock() -> impl Strategy<Value = DeviceClock> {
+    let error = prop_oneof![
+        Just(0i64),
+        (-48i64..48).prop_map(|h| h * 3600),
+        (-60i64..60).prop_map(|d| d * 86_400),
+        (-3i64..=3).prop_map(|y| y * 365 * 86_400),
+    ];
+    (error, -48i32..=56).prop_map(|(error, quarters)| DeviceClock {
+        error: chrono::Duration::seconds(error),
+        zone: chrono::FixedOffset::east_opt(quarters * 900),
+    })
+}
+
+/// `days` before `store`'s own today, as its officer would type it.
+fn their_days_ago(store: &Store, days: u64) -> String {
+    (store.today() - chrono::Days::new(days))
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -167,12 +191,12 @@ fn apply(stores: &mut [Store], ids: &[String], op: &Op) {
             let _ = stores[r].review(&ids[inc], ReviewAction::Submit, None);
         }
         Op::Occurred { r, inc, days } => {
-            let _ =
-                stores[r].edit_incident(&ids[inc], &patch(json!({"occurred_on": days_ago(days)})));
+            let d = their_days_ago(&stores[r], days);
+            let _ = stores[r].edit_incident(&ids[inc], &patch(json!({"occurred_on": d})));
         }
         Op::Reported { r, inc, days } => {
-            let _ =
-                stores[r].edit_incident(&ids[inc], &patch(json!({"reported_on": days_ago(days)})));
+            let d = their_days_ago(&stores[r], days);
+            let _ = stores[r].edit_incident(&ids[inc], &patch(json!({"reported_on": d})));
         }
         Op::Send { from, to } if from != to => {
             let (a, b) = if from < to {
@@ -193,10 +217,14 @@ proptest! {
 
     #[test]
     fn after_any_merge_every_record_stays_editable_and_no_decision_is_lost(
+        clocks in proptest::collection::vec(device_clock(), 4),
         ops in proptest::collection::vec(op(), 1..40)
     ) {
         let tmp = tempfile::tempdir().unwrap();
         let (mut stores, ids) = replicas(tmp.path());
+        for (s, c) in stores.iter_mut().zip(clocks) {
+            s.set_device_clock(c);
+        }
         let mut made = BTreeSet::new();
         for op in &ops {
             apply(&mut stores, &ids, op);

@@ -12,6 +12,7 @@ use mrm_crdt::document::RecordKind;
 use mrm_crdt::edit::ReviewAction;
 use mrm_crdt::model::{ReviewState, VerificationStatus};
 use mrm_crdt::policy::{self, Denial, Role, Writer};
+use mrm_crdt::store::IncidentFilter;
 use mrm_crdt::{Error, Store};
 use serde_json::json;
 
@@ -426,14 +427,28 @@ fn a_withdrawal_concurrent_with_a_decision_keeps_both_and_stays_editable() {
     for s in [&mut officer, &mut reviewer] {
         let view = s.incident_view(&id).unwrap();
         let v = &view.incident.violations[0];
-        // The decision is kept, and so is the withdrawal: both are shown.
+        // The decision is kept, and so is the withdrawal: both are shown, as a conflict.
         assert_eq!(v.status(), VerificationStatus::Verified);
         assert!(v.withdrawn.is_some());
         assert_eq!(v.withdrawn.as_ref().unwrap().reason, "recorded twice");
-        assert!(view.status[0].withdrawn);
+        assert!(v.withdrawal_contested());
+        assert!(!view.status[0].withdrawn);
+        assert!(view.status[0].withdrawal_contested);
+        assert!(
+            view.attention
+                .iter()
+                .any(|f| f.message.contains("withdrawn by Omar O.")),
+            "{:?}",
+            view.attention
+        );
         assert!(view.incident.sources[0].withdrawn.is_some());
-        // Left out of the figures.
-        assert_eq!(s.stats().unwrap().violations, 0);
+        // The decision still counts: the verified figures do not drop behind anyone's back.
+        assert_eq!(s.stats().unwrap().verified_violations, 1);
+        let needing = IncidentFilter {
+            needs_attention: true,
+            ..IncidentFilter::default()
+        };
+        assert_eq!(s.list_incidents(&needing).unwrap().total, 1);
         // Still editable by whoever may.
         s.edit_incident(&id, &patch(json!({"narrative": "Edited after the merge."})))
             .unwrap();
@@ -441,6 +456,30 @@ fn a_withdrawal_concurrent_with_a_decision_keeps_both_and_stays_editable() {
     reviewer
         .review(&id, ReviewAction::Comment, Some("seen"))
         .unwrap();
+    // The officer cannot settle it by writing the withdrawal again; the reviewer can.
+    send_all(&reviewer, &mut officer);
+    let again = patch(json!({"remove": [vid], "remove_reason": "again"}));
+    assert_eq!(
+        denial(officer.edit_incident(&id, &again)),
+        "withdrawal_changed"
+    );
+    reviewer
+        .edit_incident(
+            &id,
+            &patch(json!({"remove": [vid], "remove_reason": "recorded twice, confirmed"})),
+        )
+        .unwrap();
+    let view = reviewer.incident_view(&id).unwrap();
+    assert!(view.status[0].withdrawn && !view.status[0].withdrawal_contested);
+    assert!(view.attention.is_empty(), "{:?}", view.attention);
+    assert_eq!(reviewer.stats().unwrap().violations, 0);
+    // And a reviewer may count it again.
+    reviewer
+        .edit_incident(&id, &patch(json!({"restore": [vid]})))
+        .unwrap();
+    assert_eq!(reviewer.stats().unwrap().verified_violations, 1);
+    send_all(&reviewer, &mut officer);
+    assert_eq!(officer.stats().unwrap().verified_violations, 1);
 }
 
 #[test]

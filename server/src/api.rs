@@ -171,6 +171,7 @@ async fn me<S: Storage>(
         team: d.team,
         role: d.role,
         mission,
+        now: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
     }))
 }
 

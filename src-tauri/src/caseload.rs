@@ -32,6 +32,8 @@ pub struct CaseloadQuery {
     pub patrol_id: String,
     /// Only incidents holding conflicting values.
     pub conflicts: bool,
+    /// Only incidents a merge left with something to settle (`IncidentRow::attention`).
+    pub needs_attention: bool,
     /// `occurred_on` (default), `reported_on`, `title`, `place`, `review_state`, `children`,
     /// `violations`, `conflicts`.
     pub sort: String,
@@ -121,6 +123,9 @@ pub fn query(conn: &Connection, q: &CaseloadQuery) -> CmdResult<CaseloadPage> {
     }
     if q.conflicts {
         conds.push("i.n_conflicts > 0".into());
+    }
+    if q.needs_attention {
+        conds.push("i.n_attention > 0".into());
     }
     let wher = if conds.is_empty() {
         String::new()

@@ -56,6 +56,9 @@ pub struct Summary {
     pub records_changed: usize,
     pub new_conflicts: usize,
     pub warnings: Vec<String>,
+    /// This laptop's clock ahead of the endpoint's, in seconds (negative: behind), when more than
+    /// a day either way: the bar tells the officer to set it.
+    pub clock_ahead_secs: Option<i64>,
 }
 
 /// Shared between commands and the sync thread.
@@ -274,6 +277,7 @@ fn once(
                     records_changed: r.records_changed.len(),
                     new_conflicts: r.new_conflicts,
                     warnings: r.warnings,
+                    clock_ahead_secs: r.clock_ahead_secs,
                 });
             }
             // Stopped by a lock: not a failure worth showing after the next unlock.

@@ -58,8 +58,14 @@ pub const BUNDLE_PASSPHRASE: &str = "e2e bundle passphrase";
 
 /// Run `mrm` with arguments; returns the output whatever the exit status.
 pub fn mrm(args: &[&str], stdin: Option<&str>) -> Output {
+    mrm_env(args, stdin, &[])
+}
+
+/// [`mrm`] with more environment variables (a time zone, a wrong clock).
+pub fn mrm_env(args: &[&str], stdin: Option<&str>, env: &[(String, String)]) -> Output {
     let mut cmd = Command::new(mrm_bin());
     cmd.args(args)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("MRM_PASSPHRASE", PASSPHRASE)
         .env("MRM_BUNDLE_PASSPHRASE", BUNDLE_PASSPHRASE)
         .stdin(if stdin.is_some() {
@@ -220,6 +226,8 @@ impl Drop for Server {
 pub struct Device {
     pub dir: PathBuf,
     pub name: String,
+    /// Environment every `mrm` run of this device gets (`TZ`, `MRM_CLOCK_ERROR_SECS`).
+    pub env: Vec<(String, String)>,
 }
 
 impl Device {
@@ -228,6 +236,7 @@ impl Device {
         let d = Device {
             dir: root.join(name),
             name: name.to_string(),
+            env: Vec::new(),
         };
         d.mrm_ok(
             &[
@@ -265,12 +274,26 @@ impl Device {
         v
     }
 
+    /// From now on, run this device's `mrm` with `key=value` in its environment.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+    }
+
     pub fn mrm(&self, rest: &[&str], stdin: Option<&str>) -> Output {
-        mrm(&self.args(rest), stdin)
+        mrm_env(&self.args(rest), stdin, &self.env)
     }
 
     pub fn mrm_ok(&self, rest: &[&str], stdin: Option<&str>) -> String {
-        mrm_ok(&self.args(rest), stdin)
+        let args = self.args(rest);
+        let out = self.mrm(rest, stdin);
+        assert!(
+            out.status.success(),
+            "mrm {:?} failed: {}",
+            args,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
     }
 
     /// Sync and return the JSON report.

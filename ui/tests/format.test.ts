@@ -56,6 +56,13 @@ describe('detail helpers', () => {
       { at: '2026-11-02T00:00:00Z', s: 3 },
     ]);
     expect(t.map((e) => e.s)).toEqual([1, 2, 3]);
+    // Goma just after midnight is still the evening before in New York: as text the Goma stamp
+    // sorts first, as an instant it came 4 h later.
+    const zones = timeline([
+      { at: '2026-11-30T00:30:00.000+02:00', s: 'goma' },
+      { at: '2026-11-29T14:30:00.000-05:00', s: 'new york' },
+    ]);
+    expect(zones.map((e) => e.s)).toEqual(['new york', 'goma']);
   });
 });
 

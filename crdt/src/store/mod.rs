@@ -35,6 +35,7 @@ use crate::validate;
 pub use exchange::{Heads, ImportReport};
 pub use keyfile::{unlock, KEY_FILE};
 pub use lifecycle::open_reader;
+pub use projection::attention;
 pub use query::{
     incident_count, incident_row, text_condition, IncidentFilter, IncidentRow, Page, PatrolRow,
     Stats, ViolationRow, INCIDENT_ROW_COLUMNS,
@@ -81,8 +82,12 @@ pub struct ViolationStatus {
     /// until then. Empty when there is no such conflict.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contested: Vec<crate::model::VerificationStatus>,
-    /// The violation was withdrawn: shown with its trail, left out of figures.
+    /// The violation's withdrawal is in effect: shown with its trail, left out of figures.
     pub withdrawn: bool,
+    /// It was withdrawn apart from a decision that stands: it still counts, and needs a
+    /// reviewer (see [`crate::model::Violation::withdrawal_contested`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withdrawal_contested: bool,
 }
 
 /// An open device store.
@@ -93,15 +98,17 @@ pub struct Store {
     actor: ActorId,
     /// The database key while the store is open (`None` only for benchmark baselines).
     key: Option<crate::crypto::Key>,
+    /// The clock and calendar every stamp and check of this store uses.
+    clock: validate::DeviceClock,
 }
 
 fn now_str() -> String {
     Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// Today's date where the device is.
+/// Today's date where the device is (the system's clock and zone).
 pub fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
+    validate::DeviceClock::default().today()
 }
 
 impl Store {
@@ -118,8 +125,25 @@ impl Store {
     fn actor(&self) -> Actor {
         Actor {
             officer: self.device.officer.clone(),
-            now: Utc::now(),
+            now: self.clock.now(),
+            clock: self.clock,
         }
+    }
+
+    /// The clock and calendar this store stamps and checks with.
+    pub fn device_clock(&self) -> validate::DeviceClock {
+        self.clock
+    }
+
+    /// Act as a device whose clock and zone are `clock` (drills, and tests of merges across
+    /// zones and wrong clocks). The system's clock and zone otherwise.
+    pub fn set_device_clock(&mut self, clock: validate::DeviceClock) {
+        self.clock = clock;
+    }
+
+    /// Today on this store's calendar.
+    pub fn today(&self) -> NaiveDate {
+        self.clock.today()
     }
 
     /// Load a document from its snapshot.
@@ -201,7 +225,7 @@ impl Store {
             let note = ChangeNote {
                 by: who.officer.clone(),
                 device: self.device.device_id.clone(),
-                at: who.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                at: who.clock.stamp(who.now),
                 msg: log.join(", "),
             };
             automerge::transaction::CommitOptions::default()
@@ -215,13 +239,7 @@ impl Store {
             return Ok(None);
         };
         // The one policy, on the effect of this commit: what the endpoint will judge at the push.
-        crate::effect::check(
-            &writer,
-            kind,
-            before.as_ref(),
-            &doc,
-            &validate::Clock::local(),
-        )?;
+        crate::effect::check(&writer, kind, before.as_ref(), &doc, &self.clock.judge())?;
         let change = doc
             .get_change_by_hash(&hash)
             .ok_or_else(|| Error::Refused("the new change vanished".into()))?;
@@ -304,7 +322,11 @@ impl Store {
         // officer's decision is refused by the policy in `write`).
         let rule =
             self.role()? == Some(crate::policy::Role::Reviewer) || event.status.is_decision();
+        let judge = self.clock.judge();
         let hash = self.write(incident_id, RecordKind::Incident, false, |t, who| {
+            if let Some(at) = &event.at {
+                validate::typed_event_time(&document::read_incident(&*t)?, at, &judge)?;
+            }
             let msg = edit::add_verification(t, violation_id, event, who, rule)?;
             Ok(vec![msg])
         })?;
@@ -439,12 +461,13 @@ impl Store {
                 status: v.status(),
                 late: projection::is_late(&incident, v),
                 contested: v.contested(),
-                withdrawn: v.withdrawn.is_some(),
+                withdrawn: !v.is_live(),
+                withdrawal_contested: v.withdrawal_contested(),
             })
             .collect();
         Ok(IncidentView {
             status,
-            attention: validate::incident_attention(&incident, &validate::Clock::local()),
+            attention: validate::incident_attention(&incident, &self.clock.judge()),
             conflicts: crate::conflicts::from_flagged(&doc, flagged),
             heads: heads_hex(&doc.get_heads()),
             incident,

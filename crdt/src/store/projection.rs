@@ -96,7 +96,7 @@ pub fn save_prepared(conn: &Connection, doc_id: &str, p: &Prepared) -> Result<()
         }
     }
     match &p.record {
-        Record::Incident(inc) => project_incident(conn, inc, p.conflicts.len()),
+        Record::Incident(inc) => project_incident(conn, inc, p.conflicts.len(), attention(inc)),
         Record::Config => Ok(()),
         Record::Patrol(p) => {
             conn.prepare_cached(
@@ -117,7 +117,24 @@ pub fn save_prepared(conn: &Connection, doc_id: &str, p: &Prepared) -> Result<()
     }
 }
 
-fn project_incident(conn: &Connection, inc: &Incident, n_conflicts: usize) -> Result<()> {
+/// How many problems a merge left in `inc` for a person to settle: rules across fields that do
+/// not depend on today's date (the row is not rewritten as days pass) and contested statuses.
+pub fn attention(inc: &Incident) -> i64 {
+    let findings = crate::validate::incident_attention(inc, &crate::validate::Clock::timeless());
+    let contested = inc
+        .violations
+        .iter()
+        .filter(|v| v.is_live() && !v.contested().is_empty())
+        .count();
+    (findings.len() + contested) as i64
+}
+
+fn project_incident(
+    conn: &Connection,
+    inc: &Incident,
+    n_conflicts: usize,
+    n_attention: i64,
+) -> Result<()> {
     let search = [
         inc.title.as_str(),
         inc.narrative.as_str(),
@@ -146,21 +163,23 @@ fn project_incident(conn: &Connection, inc: &Incident, n_conflicts: usize) -> Re
     // An upsert, not INSERT OR REPLACE: the kept incident count counts inserts (schema 6).
     conn.prepare_cached(
         "INSERT INTO incidents (occurred_on, id, title, reported_on, admin1, admin2, place,
-             patrol_id, team, created_by, review_state, n_conflicts, violations_json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             patrol_id, team, created_by, review_state, n_conflicts, violations_json, n_attention)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT (id) DO UPDATE SET occurred_on = excluded.occurred_on,
              title = excluded.title, reported_on = excluded.reported_on,
              admin1 = excluded.admin1, admin2 = excluded.admin2, place = excluded.place,
              patrol_id = excluded.patrol_id, team = excluded.team,
              created_by = excluded.created_by, review_state = excluded.review_state,
-             n_conflicts = excluded.n_conflicts, violations_json = excluded.violations_json
+             n_conflicts = excluded.n_conflicts, violations_json = excluded.violations_json,
+             n_attention = excluded.n_attention
          WHERE occurred_on IS NOT excluded.occurred_on OR title IS NOT excluded.title
              OR reported_on IS NOT excluded.reported_on OR admin1 IS NOT excluded.admin1
              OR admin2 IS NOT excluded.admin2 OR place IS NOT excluded.place
              OR patrol_id IS NOT excluded.patrol_id OR team IS NOT excluded.team
              OR created_by IS NOT excluded.created_by OR review_state IS NOT excluded.review_state
              OR n_conflicts IS NOT excluded.n_conflicts
-             OR violations_json IS NOT excluded.violations_json",
+             OR violations_json IS NOT excluded.violations_json
+             OR n_attention IS NOT excluded.n_attention",
     )?
     .execute(params![
         inc.occurred_on,
@@ -175,7 +194,8 @@ fn project_incident(conn: &Connection, inc: &Incident, n_conflicts: usize) -> Re
         inc.created_by,
         inc.review.state.as_str(),
         n_conflicts as i64,
-        violations_json(&rows)?
+        violations_json(&rows)?,
+        n_attention
     ])?;
     conn.prepare_cached(
         "INSERT INTO incident_search (id, search) VALUES (?1, ?2)

@@ -25,6 +25,8 @@ pub struct IncidentFilter {
     /// Words to find in title, narrative or place (case-insensitive).
     pub text: Option<String>,
     pub patrol_id: Option<String>,
+    /// Only incidents a merge left with something to settle ([`IncidentRow::attention`] > 0).
+    pub needs_attention: bool,
     pub limit: Option<usize>,
     pub offset: usize,
 }
@@ -59,6 +61,9 @@ pub struct IncidentRow {
     pub created_by: String,
     pub review_state: String,
     pub conflicts: i64,
+    /// Problems a merge left to settle: rules across fields the merged record breaks (the ones
+    /// that do not depend on today's date) and violations with concurrent decisions.
+    pub attention: i64,
     pub violations: Vec<ViolationRow>,
 }
 
@@ -110,7 +115,7 @@ pub struct Stats {
 /// The columns [`incident_row`] reads: all of a row of `incidents`, which is stored in the
 /// caseload's order, so that a page of the caseload is read from a few adjacent pages.
 pub const INCIDENT_ROW_COLUMNS: &str = "id, title, occurred_on, reported_on, admin1, admin2, \
-     place, patrol_id, team, created_by, review_state, n_conflicts, violations_json";
+     place, patrol_id, team, created_by, review_state, n_conflicts, violations_json, n_attention";
 
 /// A violation as kept in `incidents.violations_json`: a JSON array in field order, so that the
 /// rows the caseload reads stay small.
@@ -172,6 +177,7 @@ pub fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentRow> {
         created_by: r.get(9)?,
         review_state: r.get(10)?,
         conflicts: r.get(11)?,
+        attention: r.get(13)?,
         violations,
     })
 }
@@ -255,6 +261,9 @@ impl Store {
                 conds.push(cond.into());
                 args.push(Sql::Text(v.clone()));
             }
+        }
+        if f.needs_attention {
+            conds.push("i.n_attention > 0".into());
         }
         let wher = if conds.is_empty() {
             String::new()

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::bundle;
 use crate::error::{Error, Result};
 use crate::store::Store;
+use crate::sync::protocol;
 use crate::sync::protocol::{
     EnrollRequest, EnrollResponse, PullHeader, PULL_PAGE, PUSH_BATCH_BYTES, PUSH_BATCH_CHANGES,
 };
@@ -50,6 +51,10 @@ pub struct SyncReport {
     pub warnings: Vec<String>,
     /// Records whose local changes the endpoint refused in this sync (kept on this device only).
     pub held: Vec<crate::store::HeldRecord>,
+    /// How far (seconds) this device's clock runs ahead of the endpoint's (negative: behind),
+    /// when more than a day either way ([`protocol::clock_difference`]); the warning says it in
+    /// words.
+    pub clock_ahead_secs: Option<i64>,
 }
 
 /// Tuning of retries and page sizes.
@@ -232,7 +237,14 @@ async fn run<T: Transport>(
                 me.mission
             )))
         }
-        Ok(_) => {}
+        Ok(Some(me)) => {
+            let now = store.device_clock().now();
+            report.clock_ahead_secs = protocol::clock_difference(now, me.now.as_deref());
+            report
+                .warnings
+                .extend(protocol::clock_advice(now, me.now.as_deref()));
+        }
+        Ok(None) => {}
     }
 
     // Held records first: the rule that held one may no longer apply (a reviewer gave the

@@ -129,6 +129,63 @@ pub struct MeResponse {
     pub team: String,
     pub role: Role,
     pub mission: String,
+    /// The endpoint's clock when it answered (RFC 3339, UTC); absent from endpoints before it
+    /// was added. A device compares its own clock with it ([`clock_advice`]).
+    #[serde(default)]
+    pub now: Option<String>,
+}
+
+/// How far a device's clock may differ from the endpoint's before it is told: the endpoint
+/// refuses changes stamped more than this after its own clock (docs/sync-protocol.md).
+pub const MAX_CLOCK_DIFFERENCE_SECS: i64 = 86_400;
+
+/// Plain words for a device whose clock differs from the endpoint's by more than
+/// [`MAX_CLOCK_DIFFERENCE_SECS`]; `None` when it does not (or the endpoint did not say its time).
+/// `device_now` is the device's clock; `endpoint_now` the endpoint's, RFC 3339.
+pub fn clock_advice(
+    device_now: chrono::DateTime<chrono::Utc>,
+    endpoint_now: Option<&str>,
+) -> Option<String> {
+    let ahead = clock_difference(device_now, endpoint_now)?;
+    let endpoint = device_now - chrono::Duration::seconds(ahead);
+    let amount = describe_duration(ahead.unsigned_abs());
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    Some(if ahead > 0 {
+        format!(
+            "This laptop's clock is {amount} ahead of the mission endpoint's (it reads {}, the              endpoint {}). The endpoint refuses work stamped more than a day after its own              clock, so what you record now stays on this laptop: set this laptop's date, time              and time zone, then sync again.",
+            fmt(device_now),
+            fmt(endpoint)
+        )
+    } else {
+        format!(
+            "This laptop's clock is {amount} behind the mission endpoint's (it reads {}, the              endpoint {}). What you record is stamped with the wrong date and time, and              verifications may be counted in the wrong quarter: set this laptop's date, time              and time zone.",
+            fmt(device_now),
+            fmt(endpoint)
+        )
+    })
+}
+
+/// How far (seconds) the device's clock runs ahead of the endpoint's (negative: behind), when that
+/// is more than [`MAX_CLOCK_DIFFERENCE_SECS`] either way; `None` otherwise or when the endpoint
+/// did not say its time.
+pub fn clock_difference(
+    device_now: chrono::DateTime<chrono::Utc>,
+    endpoint_now: Option<&str>,
+) -> Option<i64> {
+    let endpoint = chrono::DateTime::parse_from_rfc3339(endpoint_now?).ok()?;
+    let ahead = device_now.signed_duration_since(endpoint).num_seconds();
+    (ahead.abs() > MAX_CLOCK_DIFFERENCE_SECS).then_some(ahead)
+}
+
+/// `secs` as a person says it: "3 days", "2 years", "26 hours".
+fn describe_duration(secs: u64) -> String {
+    let hours = secs / 3600;
+    let days = hours / 24;
+    match () {
+        _ if days >= 730 => format!("{} years", days / 365),
+        _ if days >= 2 => format!("{days} days"),
+        _ => format!("{hours} hours"),
+    }
 }
 
 /// Error body of every non-2xx response.

@@ -202,6 +202,8 @@ export interface IncidentRow {
   created_by: string;
   review_state: string;
   conflicts: number;
+  /** Problems a merge left to settle (rules across fields, concurrent decisions). */
+  attention: number;
   violations: ViolationRow[];
 }
 
@@ -215,6 +217,7 @@ export interface CaseloadQuery {
   text: string;
   patrol_id: string;
   conflicts: boolean;
+  needs_attention: boolean;
   sort: string;
   asc: boolean;
   limit: number;
@@ -292,6 +295,8 @@ export interface SyncStatus {
     records_changed: number;
     new_conflicts: number;
     warnings: string[];
+    /** This laptop's clock ahead of the endpoint's (s; negative: behind), past a day either way. */
+    clock_ahead_secs: number | null;
   } | null;
 }
 

@@ -14,6 +14,7 @@ export function blankQuery(): CaseloadQuery {
     text: '',
     patrol_id: '',
     conflicts: false,
+    needs_attention: false,
     sort: 'occurred_on',
     asc: false,
     limit: PAGE_SIZE,

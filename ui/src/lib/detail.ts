@@ -94,10 +94,18 @@ export function valueText(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** An RFC 3339 time as milliseconds since the epoch; unreadable times sort first. */
+function instant(at: string): number {
+  const t = Date.parse(at);
+  return Number.isNaN(t) ? -Infinity : t;
+}
+
 /** The verification trail of a violation, oldest first (by time, then as listed). */
 export function timeline<T extends { at: string }>(events: T[]): T[] {
   return events
     .map((e, i) => [e, i] as const)
-    .sort((a, b) => (a[0].at < b[0].at ? -1 : a[0].at > b[0].at ? 1 : a[1] - b[1]))
+    // Stamps carry their writer's offset, so they are compared as instants, not as text.
+    .map(([e, i]) => [e, i, instant(e.at)] as const)
+    .sort((a, b) => (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : a[1] - b[1]))
     .map(([e]) => e);
 }

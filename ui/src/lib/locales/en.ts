@@ -23,6 +23,10 @@ export const en: Record<string, string> = {
   'sync.retrying': 'Connection problem, trying again (attempt {attempt})',
   'sync.report': 'Sent {pushed}, received {pulled}, {records} record(s) updated, {conflicts} new conflict(s)',
   'sync.show_conflicts': 'Show them',
+  'sync.clock_ahead':
+    "This laptop's clock is {days} day(s) ahead of the mission endpoint's: what you record now is refused until you set its date, time and time zone.",
+  'sync.clock_behind':
+    "This laptop's clock is {days} day(s) behind the mission endpoint's: set its date, time and time zone so your work is stamped correctly.",
   'sync.error': 'Sync failed: {error}',
 
   'setup.title': 'Set up this laptop',
@@ -140,6 +144,8 @@ export const en: Record<string, string> = {
   'case.text_placeholder': 'Words in title, narrative, place',
   'case.any': 'Any',
   'case.conflicts_only': 'Only with conflicting values',
+  'case.attention_only': 'Only needing attention',
+  'case.attention_badge': 'needs attention',
   'case.patrol_only': 'This patrol only',
   'case.clear': 'Clear filters',
   'case.counts': '{incidents} incident(s), {violations} violation(s), {children} child(ren): {boys} boys, {girls} girls, {unknown} sex unknown',

@@ -23,6 +23,10 @@ export const fr: Record<string, string> = {
   'sync.retrying': 'Problème de connexion, nouvel essai (tentative {attempt})',
   'sync.report': '{pushed} envoyée(s), {pulled} reçue(s), {records} dossier(s) mis à jour, {conflicts} nouveau(x) conflit(s)',
   'sync.show_conflicts': 'Les afficher',
+  'sync.clock_ahead':
+    "L'horloge de cet ordinateur avance de {days} jour(s) sur celle du serveur de la mission : ce que vous enregistrez est refusé tant que sa date, son heure et son fuseau horaire ne sont pas corrigés.",
+  'sync.clock_behind':
+    "L'horloge de cet ordinateur retarde de {days} jour(s) sur celle du serveur de la mission : corrigez sa date, son heure et son fuseau horaire pour que votre travail soit daté correctement.",
   'sync.error': 'Échec de la synchronisation : {error}',
 
   'setup.title': 'Configurer cet ordinateur',
@@ -140,6 +144,8 @@ export const fr: Record<string, string> = {
   'case.text_placeholder': 'Mots du titre, du récit, du lieu',
   'case.any': 'Tous',
   'case.conflicts_only': 'Seulement avec des valeurs en conflit',
+  'case.attention_only': 'Seulement ceux à régler',
+  'case.attention_badge': 'à régler',
   'case.patrol_only': 'Cette patrouille seulement',
   'case.clear': 'Effacer les filtres',
   'case.counts': '{incidents} incident(s), {violations} violation(s), {children} enfant(s) : {boys} garçons, {girls} filles, {unknown} sexe inconnu',
