@@ -152,13 +152,19 @@ pub fn clock_advice(
     let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
     Some(if ahead > 0 {
         format!(
-            "This laptop's clock is {amount} ahead of the mission endpoint's (it reads {}, the              endpoint {}). The endpoint refuses work stamped more than a day after its own              clock, so what you record now stays on this laptop: set this laptop's date, time              and time zone, then sync again.",
+            "This laptop's clock is {amount} ahead of the mission endpoint's (it reads {}, the \
+             endpoint {}). The endpoint refuses work stamped more than a day after its own \
+             clock: what this laptop records now waits on it until the endpoint's clock reaches \
+             its stamps. Set this laptop's date, time and time zone, then sync again.",
             fmt(device_now),
             fmt(endpoint)
         )
     } else {
         format!(
-            "This laptop's clock is {amount} behind the mission endpoint's (it reads {}, the              endpoint {}). What you record is stamped with the wrong date and time, and              verifications may be counted in the wrong quarter: set this laptop's date, time              and time zone.",
+            "This laptop's clock is {amount} behind the mission endpoint's (it reads {}, the \
+             endpoint {}). What you record is stamped with the wrong date and time, and \
+             verifications may be counted in the wrong quarter: set this laptop's date, time \
+             and time zone.",
             fmt(device_now),
             fmt(endpoint)
         )
