@@ -264,3 +264,64 @@ fn a_laptop_whose_clock_is_days_ahead_is_told_at_sync_and_its_work_waits_for_the
     assert!(show(&colleague, &later)["title"].is_string());
     assert!(show(&officer, &id)["title"].is_string());
 }
+
+#[test]
+fn two_incidents_recorded_under_one_id_are_split_by_a_reviewer_through_the_endpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let url = server.url();
+    let amina = Device::enrolled(tmp.path(), "amina", "A", "officer", &server, &url);
+    let bruno = Device::enrolled(tmp.path(), "bruno", "A", "officer", &server, &url);
+    let rose = Device::enrolled(tmp.path(), "rose", "HQ", "reviewer", &server, &url);
+    // Both templates carried the same id.
+    let id = "01a22b00-0000-7000-8000-0000000000aa";
+    for (d, title, place) in [
+        (&amina, "School attacked", "Kiwanja"),
+        (&bruno, "Two boys abducted", "Rubare"),
+    ] {
+        let mut j: Value = serde_json::from_str(&incident(title, "2026-10-01")).unwrap();
+        j["id"] = json!(id);
+        j["location"]["place"] = json!(place);
+        d.mrm_ok(&["incident", "add", "--json", "-"], Some(&j.to_string()));
+    }
+    for report in [amina.sync(), bruno.sync(), rose.sync()] {
+        assert_eq!(report["held"], json!([]), "{report}");
+    }
+    let merged = show(&rose, id);
+    assert!(
+        merged["attention"].to_string().contains("recorded twice"),
+        "{merged}"
+    );
+    let listed = rose.mrm_ok(&["incident", "list", "--needs-attention"], None);
+    assert!(listed.contains(id), "{listed}");
+    // An officer may not split; a reviewer does.
+    let refused = amina.mrm(&["incident", "split", id], None);
+    assert!(!refused.status.success());
+    let new_id = rose
+        .mrm_ok(&["incident", "split", id], None)
+        .trim()
+        .to_string();
+    for report in [rose.sync(), amina.sync(), bruno.sync()] {
+        assert_eq!(report["held"], json!([]), "{report}");
+    }
+    for d in [&amina, &bruno, &rose] {
+        let (kept, moved) = (show(d, id), show(d, &new_id));
+        let mut titles = vec![
+            kept["title"].as_str().unwrap().to_string(),
+            moved["title"].as_str().unwrap().to_string(),
+        ];
+        titles.sort();
+        assert_eq!(titles, ["School attacked", "Two boys abducted"]);
+        for v in [&kept, &moved] {
+            assert_eq!(v["conflicts"], json!([]), "{v}");
+            assert_eq!(v["attention"], json!([]), "{v}");
+        }
+        assert_eq!(moved["split_from"]["record"], id);
+    }
+    // Each officer edits their own incident, without retyping anything.
+    still_editable(&amina, id, "pending_verification");
+    still_editable(&bruno, &new_id, "pending_verification");
+    for report in [amina.sync(), bruno.sync()] {
+        assert_eq!(report["held"], json!([]), "{report}");
+    }
+}

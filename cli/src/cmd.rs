@@ -96,6 +96,10 @@ pub enum IncidentCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Split an incident recorded twice under one id (two officers' templates carried the same
+    /// id) into two records, each with what its officer recorded (reviewers only). Prints the
+    /// new record's id.
+    Split { id: String },
     /// Fields holding concurrent values.
     Conflicts {
         id: String,
@@ -331,6 +335,13 @@ pub fn incident(data: &Path, c: IncidentCmd) -> anyhow::Result<()> {
                 return json_out(&h);
             }
             print::history(&h);
+        }
+        IncidentCmd::Split { id } => {
+            let new_id = store.split_incident(&id)?;
+            println!("{new_id}");
+            eprintln!(
+                "incident {new_id} now holds what was recorded apart under {id}; {id} keeps the rest"
+            );
         }
         IncidentCmd::Conflicts { id, json } => {
             let c = store.conflicts(&id)?;

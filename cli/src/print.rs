@@ -121,6 +121,12 @@ pub fn incident(v: &IncidentView) {
             println!("    {}  {}: {}", short_time(&c.at), c.by, c.text);
         }
     }
+    if let Some(s) = &i.split_from {
+        println!("  split from  {} (recorded apart under that id)", s.record);
+    }
+    for s in &i.split_off {
+        println!("  split into  {} (recorded apart under this id)", s.record);
+    }
     if !v.attention.is_empty() {
         println!("  NEEDS ATTENTION (the merged record breaks a rule; edits stay possible)");
         for a in &v.attention {

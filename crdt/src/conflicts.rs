@@ -36,11 +36,22 @@ pub fn conflicts(doc: &Automerge) -> Vec<Conflict> {
 
 /// The conflicts among fields flagged while reading the document ([`to_json_flagged`]): only
 /// those are looked up with `get_all`; looking up every field cost most of an import.
+///
+/// Values written by a branch the record split off ([`crate::split`]) are not its values any
+/// more: they are left out, and a field whose remaining values agree is no conflict.
 pub fn from_flagged(doc: &Automerge, flagged: Vec<Flagged>) -> Vec<Conflict> {
     let mut out = Vec::new();
+    if flagged.is_empty() {
+        return out;
+    }
+    let gone: std::collections::HashSet<String> =
+        crate::split::split_off_changes(doc, &crate::split::split_off_roots(doc))
+            .into_iter()
+            .map(|h| h.to_string())
+            .collect();
     for f in flagged {
         if let Ok(all) = doc.get_all(&f.obj, f.prop) {
-            push_conflict(doc, all, &f.path, &mut out);
+            push_conflict(doc, all, &f.path, &gone, &mut out);
         }
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
@@ -52,6 +63,7 @@ fn push_conflict(
     doc: &Automerge,
     all: Vec<(Value<'_>, ObjId)>,
     here: &str,
+    gone: &std::collections::HashSet<String>,
     out: &mut Vec<Conflict>,
 ) {
     if all.len() < 2 {
@@ -71,6 +83,10 @@ fn push_conflict(
             }
         })
         .collect();
+    values.retain(|v| !gone.contains(&v.change));
+    if values.len() < 2 {
+        return;
+    }
     values.sort_by(|a, b| a.change.cmp(&b.change));
     let first = &values[0].value;
     if values.iter().any(|v| &v.value != first) {
@@ -109,7 +125,13 @@ mod tests {
             };
             for prop in props {
                 let here = join(path, &prop.to_string());
-                push_conflict(doc, doc.get_all(obj, prop.clone()).unwrap(), &here, out);
+                push_conflict(
+                    doc,
+                    doc.get_all(obj, prop.clone()).unwrap(),
+                    &here,
+                    &Default::default(),
+                    out,
+                );
                 if let Ok(Some((Value::Object(_), child))) = doc.get(obj, prop) {
                     walk(doc, &child, &here, out);
                 }

@@ -361,6 +361,17 @@ impl Reader<'_> {
         }
     }
 
+    /// A split link (`{record, root}`).
+    fn split_link(&self, obj: &Json) -> Result<SplitLink> {
+        if !obj.is_object() {
+            return Err(self.bad("split", "is not an object"));
+        }
+        Ok(SplitLink {
+            record: self.str(obj, "record")?,
+            root: self.str(obj, "root")?,
+        })
+    }
+
     /// A withdrawal (`withdrawn: {at, by, reason}`), absent or null when there is none.
     fn withdrawal(&self, obj: &Json) -> Result<Option<Withdrawal>> {
         match obj.get("withdrawn") {
@@ -501,6 +512,15 @@ pub(crate) fn incident_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Incident> {
         },
         created_by: r.str(j, "created_by")?,
         team: r.str(j, "team")?,
+        split_from: match j.get("split_from") {
+            None | Some(Json::Null) => None,
+            Some(s) => Some(r.split_link(s)?),
+        },
+        split_off: r
+            .items(j, "split_off")?
+            .into_iter()
+            .map(|s| r.split_link(s))
+            .collect::<Result<_>>()?,
     })
 }
 

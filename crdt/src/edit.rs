@@ -17,7 +17,7 @@ use serde_json::Value as Json;
 use crate::document::RecordKind;
 use crate::error::{Error, Result};
 use crate::input::*;
-use crate::model::{ReviewState, VerificationStatus};
+use crate::model::{Incident, ReviewState, SplitLink, VerificationStatus, Withdrawal};
 use crate::validate::is_uuid;
 
 /// Who acts, and when, on which device clock.
@@ -772,4 +772,184 @@ pub fn apply_config<T: Transactable>(
         }
     }
     Ok(log)
+}
+
+/// Lay out, in a new document, the incident `inc` as read from another record's branch (a split,
+/// [`crate::split`]): its fields, sources, violations, verification trails (each event with its
+/// time and author, the rulings it replaced mapped to the copies), withdrawals, review state and
+/// thread, and `split_from`. `created_at` is the original creation's, so two reviewers who split
+/// the same record apart write the same values.
+pub fn copy_incident<T: Transactable>(
+    tx: &mut T,
+    inc: &Incident,
+    new_id: &str,
+    created_at: &str,
+    link: &SplitLink,
+    who: &Actor,
+) -> Result<()> {
+    init_incident(tx, new_id, &inc.team, who)?;
+    tx.put(ROOT, "created_by", inc.created_by.as_str())?;
+    tx.put(ROOT, "created_at", created_at)?;
+    let l = &inc.location;
+    let patch = IncidentPatch {
+        title: Some(inc.title.clone()),
+        occurred_on: Some(inc.occurred_on.clone()),
+        date_precision: Some(inc.date_precision),
+        reported_on: Some(inc.reported_on.clone()),
+        location: Some(LocationPatch {
+            admin1: Some(l.admin1.clone()),
+            admin2: Some(l.admin2.clone()),
+            place: Some(l.place.clone()),
+            lat: Some(l.lat),
+            lon: Some(l.lon),
+        }),
+        narrative: Some(inc.narrative.clone()),
+        patrol_id: Some(inc.patrol_id.clone()),
+        sources: Some(
+            inc.sources
+                .iter()
+                .map(|s| SourcePatch {
+                    id: Some(s.id.clone()),
+                    kind: Some(s.kind),
+                    consent: Some(s.consent),
+                    notes: Some(s.notes.clone()),
+                })
+                .collect(),
+        ),
+        violations: Some(
+            inc.violations
+                .iter()
+                .map(|v| ViolationPatch {
+                    id: Some(v.id.clone()),
+                    kind: Some(v.kind),
+                    victims: Some(VictimsPatch {
+                        boys: Some(v.victims.boys),
+                        girls: Some(v.victims.girls),
+                        sex_unknown: Some(v.victims.sex_unknown),
+                        coded: Some(
+                            v.victims
+                                .coded
+                                .iter()
+                                .map(|c| CodedVictimPatch {
+                                    id: Some(c.id.clone()),
+                                    code: Some(c.code.clone()),
+                                    sex: Some(c.sex),
+                                    age: Some(c.age),
+                                })
+                                .collect(),
+                        ),
+                    }),
+                    perpetrator: Some(PerpetratorPatch {
+                        party: Some(v.perpetrator.party.clone()),
+                        category: Some(v.perpetrator.category),
+                    }),
+                    // The trail is copied below, event by event; an empty one here keeps the
+                    // "reported" event a new violation would get.
+                    verification: Some(Vec::new()),
+                })
+                .collect(),
+        ),
+        ..IncidentPatch::default()
+    };
+    apply_incident_patch(tx, &patch, who)?;
+
+    let vmap = child_map(tx, &ROOT, "violations")?;
+    let smap = child_map(tx, &ROOT, "sources")?;
+    for v in &inc.violations {
+        let obj = child_map(tx, &vmap, &v.id)?;
+        let mut copied: std::collections::HashMap<&str, String> = Default::default();
+        let mut rulings: Vec<String> = Vec::new();
+        for e in &v.verification {
+            let supersedes: Vec<String> = match &e.supersedes {
+                Some(ids) => ids
+                    .iter()
+                    .filter_map(|i| copied.get(i.as_str()).cloned())
+                    .collect(),
+                // Written before `supersedes` existed: it replaced every ruling before it.
+                None if e.is_ruling() => rulings.clone(),
+                None => Vec::new(),
+            };
+            let input = EventInput {
+                status: e.status,
+                at: Some(e.at.clone()),
+                by: Some(e.by.clone()),
+                note: e.note.clone(),
+                source_ids: e.source_ids.clone(),
+            };
+            let new = append_event(tx, &obj, &input, who, &supersedes)?;
+            if e.is_ruling() {
+                rulings.push(new.clone());
+            }
+            copied.insert(e.id.as_str(), new);
+        }
+        if let Some(w) = &v.withdrawn {
+            let overrides = w.overrides.as_ref().map(|ids| {
+                ids.iter()
+                    .filter_map(|i| copied.get(i.as_str()).cloned())
+                    .collect::<Vec<_>>()
+            });
+            copy_withdrawal(tx, &obj, w, overrides)?;
+        }
+    }
+    for s in &inc.sources {
+        if let Some(w) = &s.withdrawn {
+            let obj = child_map(tx, &smap, &s.id)?;
+            copy_withdrawal(tx, &obj, w, None)?;
+        }
+    }
+    let review = child_map(tx, &ROOT, "review")?;
+    tx.put(&review, "state", inc.review.state.as_str())?;
+    let comments = child_list(tx, &review, "comments")?;
+    for (i, c) in inc.review.comments.iter().enumerate() {
+        let m = tx.insert_object(&comments, i, ObjType::Map)?;
+        tx.put(&m, "at", c.at.as_str())?;
+        tx.put(&m, "by", c.by.as_str())?;
+        tx.put(&m, "text", c.text.as_str())?;
+    }
+    let from = tx.put_object(ROOT, "split_from", ObjType::Map)?;
+    put_link(tx, &from, link)?;
+    Ok(())
+}
+
+fn copy_withdrawal<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    w: &Withdrawal,
+    overrides: Option<Vec<String>>,
+) -> Result<()> {
+    let m = tx.put_object(obj, "withdrawn", ObjType::Map)?;
+    tx.put(&m, "at", w.at.as_str())?;
+    tx.put(&m, "by", w.by.as_str())?;
+    tx.put(&m, "reason", w.reason.as_str())?;
+    if let Some(ids) = overrides {
+        let list = tx.put_object(&m, "overrides", ObjType::List)?;
+        for (i, id) in ids.iter().enumerate() {
+            tx.insert(&list, i, id.as_str())?;
+        }
+    }
+    Ok(())
+}
+
+fn put_link<T: Transactable>(tx: &mut T, obj: &ObjId, link: &SplitLink) -> Result<()> {
+    tx.put(obj, "record", link.record.as_str())?;
+    tx.put(obj, "root", link.root.as_str())?;
+    Ok(())
+}
+
+/// In the record split from: list the split (`split_off`) and write `repairs`, the top-level
+/// values the kept record wrote where the split-off branch's won ([`crate::split::repairs`]), so
+/// the record reads as its own officer recorded it.
+pub fn record_split<T: Transactable>(
+    tx: &mut T,
+    link: &SplitLink,
+    repairs: &[(String, ScalarValue)],
+) -> Result<()> {
+    let list = child_list(tx, &ROOT, "split_off")?;
+    let at = tx.length(&list);
+    let m = tx.insert_object(&list, at, ObjType::Map)?;
+    put_link(tx, &m, link)?;
+    for (key, v) in repairs {
+        tx.put(ROOT, key.as_str(), v.clone())?;
+    }
+    Ok(())
 }

@@ -62,13 +62,11 @@ fn rules<R: ReadDoc>(
     match kind {
         RecordKind::Incident => incident_rules(writer, before, after),
         RecordKind::Patrol => {
-            let after_p = document::read_patrol(after)?;
+            // Both read strictly: a malformed patrol is refused before any rule.
+            document::read_patrol(after)?;
             if let Some(b) = before {
-                immutable(
-                    &document::read_patrol(b)?.created_by,
-                    &after_p.created_by,
-                    "author",
-                )?;
+                document::read_patrol(b)?;
+                kept_as_written(b, after, "created_by", "author")?;
             }
             Ok(())
         }
@@ -115,6 +113,8 @@ fn allowed(kind: RecordKind, path: &[&str]) -> Option<&'static [&'static str]> {
         "sources",
         "violations",
         "review",
+        "split_from",
+        "split_off",
     ];
     const PATROL: &[&str] = &[
         "kind",
@@ -151,6 +151,7 @@ fn allowed(kind: RecordKind, path: &[&str]) -> Option<&'static [&'static str]> {
             &["status", "at", "by", "note", "source_ids", "supersedes"]
         }
         (RecordKind::Incident, ["review"]) => &["state", "comments"],
+        (RecordKind::Incident, ["split_from"] | ["split_off", _]) => &["record", "root"],
         (RecordKind::Incident, ["review", "comments", _]) => &["at", "by", "text"],
         (RecordKind::Patrol, []) => PATROL,
         _ => return None,
@@ -225,6 +226,31 @@ fn immutable(before: &str, after: &str, field: &'static str) -> Result<()> {
         return Err(Denial::Immutable { field }.into());
     }
     Ok(())
+}
+
+/// A top-level field written once, at the record's creation, is never written over: every value
+/// it held before is still held, by its operation. A record created twice apart (two officers'
+/// templates carrying one id) holds two values, neither written over; that is shown as recorded
+/// twice, for a reviewer to split ([`crate::split`]), not refused.
+fn kept_as_written<R: ReadDoc>(
+    before: &R,
+    after: &R,
+    key: &str,
+    field: &'static str,
+) -> Result<()> {
+    let ops = |d: &R| -> BTreeSet<String> {
+        d.get_all(ROOT, key)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(_, id)| id.to_string())
+            .collect()
+    };
+    let after_ops = ops(after);
+    if ops(before).iter().all(|op| after_ops.contains(op)) {
+        Ok(())
+    } else {
+        Err(Denial::Immutable { field }.into())
+    }
 }
 
 /// What the rules compare by identity: each guarded object's operations, printed.
@@ -344,9 +370,20 @@ fn incident_rules<R: ReadDoc>(writer: &Writer, before: Option<&R>, after: &R) ->
         Some(b) => (Some(document::read_incident(b)?), guarded(b)),
         None => (None, Guarded::default()),
     };
-    if let Some(b) = &before_inc {
+    if let (Some(b), Some(bdoc)) = (&before_inc, before) {
         immutable(&b.id, &after_inc.id, "id")?;
-        immutable(&b.created_by, &after_inc.created_by, "author")?;
+        kept_as_written(bdoc, after, "created_by", "author")?;
+    }
+    // A split hides a branch's values from the record: only a reviewer's to make.
+    let (split_off_before, split_from_before) = before_inc
+        .as_ref()
+        .map(|b| (b.split_off.as_slice(), b.split_from.as_ref()))
+        .unwrap_or((&[], None));
+    if (split_off_before != after_inc.split_off.as_slice()
+        || split_from_before != after_inc.split_from.as_ref())
+        && !writer.decides()
+    {
+        return Err(Denial::SplitByNonReviewer.into());
     }
     let violation_ids: BTreeSet<&str> =
         after_inc.violations.iter().map(|v| v.id.as_str()).collect();

@@ -20,6 +20,7 @@ pub mod history;
 pub mod input;
 pub mod model;
 pub mod policy;
+pub mod split;
 pub mod store;
 pub mod sync;
 pub mod validate;

@@ -403,6 +403,22 @@ pub struct Incident {
     pub review: Review,
     pub created_by: String,
     pub team: String,
+    /// Set on a record split out of another ([`crate::split`]): the record it was recorded in
+    /// under the same id, and the creation it carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_from: Option<SplitLink>,
+    /// The records split out of this one, each with the creation it took.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub split_off: Vec<SplitLink>,
+}
+
+/// One side of a split: the other record and the creation (change hash, hex) that moved. Who
+/// split it, and when, is in the record's history: two reviewers who split the same record apart
+/// write equal links, which merge without a conflict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitLink {
+    pub record: String,
+    pub root: String,
 }
 
 impl Incident {

@@ -135,6 +135,8 @@ pub enum Denial {
     DecidedViolationChanged,
     #[error("the record's {field} never changes once it is recorded")]
     Immutable { field: &'static str },
+    #[error("only a reviewer may split a record created twice under one id")]
+    SplitByNonReviewer,
 }
 
 impl Denial {
@@ -157,6 +159,7 @@ impl Denial {
             Denial::WithdrawalChanged => "withdrawal_changed",
             Denial::DecidedViolationChanged => "decided_violation_changed",
             Denial::Immutable { .. } => "immutable",
+            Denial::SplitByNonReviewer => "split_by_non_reviewer",
         }
     }
 }

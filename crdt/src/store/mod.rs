@@ -13,6 +13,7 @@ mod page_crypto;
 mod projection;
 mod query;
 mod schema;
+mod split;
 mod sync_state;
 
 use std::path::{Path, PathBuf};
@@ -40,6 +41,7 @@ pub use query::{
     incident_count, incident_row, text_condition, IncidentFilter, IncidentRow, Page, PatrolRow,
     Stats, ViolationRow, INCIDENT_ROW_COLUMNS,
 };
+pub use split::ExtraCreation;
 pub use sync_state::{HeldRecord, SyncState, Unpushed};
 
 /// The database file inside a store's folder.
@@ -465,10 +467,27 @@ impl Store {
                 withdrawal_contested: v.withdrawal_contested(),
             })
             .collect();
+        let conflicts = crate::conflicts::from_flagged(&doc, flagged);
+        let mut attention = validate::incident_attention(&incident, &self.clock.judge());
+        if let Some(c) = conflicts
+            .iter()
+            .find(|c| c.path == projection::RECORDED_TWICE_PATH)
+        {
+            let who: Vec<String> = c.values.iter().map(|v| v.by.clone()).collect();
+            attention.push(crate::error::FieldError {
+                field: "id".into(),
+                message: format!(
+                    "recorded twice under this id, apart ({}): two incidents merged into one \
+                     record; a reviewer splits them with `mrm incident split {}`",
+                    who.join(" and "),
+                    incident.id
+                ),
+            });
+        }
         Ok(IncidentView {
             status,
-            attention: validate::incident_attention(&incident, &self.clock.judge()),
-            conflicts: crate::conflicts::from_flagged(&doc, flagged),
+            attention,
+            conflicts,
             heads: heads_hex(&doc.get_heads()),
             incident,
         })

@@ -96,7 +96,10 @@ pub fn save_prepared(conn: &Connection, doc_id: &str, p: &Prepared) -> Result<()
         }
     }
     match &p.record {
-        Record::Incident(inc) => project_incident(conn, inc, p.conflicts.len(), attention(inc)),
+        Record::Incident(inc) => {
+            let twice = i64::from(p.conflicts.iter().any(|c| c.path == RECORDED_TWICE_PATH));
+            project_incident(conn, inc, p.conflicts.len(), attention(inc) + twice)
+        }
         Record::Config => Ok(()),
         Record::Patrol(p) => {
             conn.prepare_cached(
@@ -116,6 +119,10 @@ pub fn save_prepared(conn: &Connection, doc_id: &str, p: &Prepared) -> Result<()
         }
     }
 }
+
+/// The field two creations of one id always disagree on (each stamps its own): a conflict there
+/// means the record was recorded twice, apart ([`crate::split`]).
+pub const RECORDED_TWICE_PATH: &str = "created_at";
 
 /// How many problems a merge left in `inc` for a person to settle: rules across fields that do
 /// not depend on today's date (the row is not rewritten as days pass) and contested statuses.
