@@ -3,11 +3,20 @@
 use std::fmt;
 
 /// One problem with one field of a record, as shown next to that field.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FieldError {
     /// A path into the record as in JSON, e.g. `violations[2].victims.boys`.
     pub field: String,
+    /// In English, for the CLI and logs.
     pub message: String,
+    /// A stable name of the problem, for the app to say it in the reader's language (`None`
+    /// where only the English message exists): `date_order`, `in_future`, `before_occurred`,
+    /// `unknown_source`, `fewer_than_coded`, `withdrawal_contested`, `recorded_twice`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    /// The values the message names, by name, for the translated text.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub params: std::collections::BTreeMap<&'static str, String>,
 }
 
 /// Every problem found in a record, so a form can show them all at once.
@@ -115,6 +124,7 @@ impl Error {
             errors: FieldErrors(vec![FieldError {
                 field: field.into(),
                 message: message.into(),
+                ..Default::default()
             }]),
         }
     }

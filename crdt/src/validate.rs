@@ -41,6 +41,10 @@ pub struct Clock {
     /// ([`MAX_ZONE_AHEAD_HOURS`]), or the device's own offset if it is further ahead (a date
     /// that is today on the writer's own calendar is never "in the future" for them).
     pub ahead: Duration,
+    /// Judge a write that settles concurrent values (a resolve keeps one of the values already
+    /// written, each judged when it was): refused only for problems at fields that had none
+    /// before, whatever values those problems name.
+    pub settling: bool,
 }
 
 impl Clock {
@@ -50,6 +54,7 @@ impl Clock {
             now,
             skew,
             ahead: Duration::hours(MAX_ZONE_AHEAD_HOURS),
+            settling: false,
         }
     }
 
@@ -171,9 +176,18 @@ impl Collector {
             error: FieldError {
                 field: field.into(),
                 message: message.into(),
+                ..Default::default()
             },
             blocks: true,
         });
+    }
+
+    /// Name the last problem pushed, with the values its message names, for translation.
+    fn code(&mut self, code: &'static str, params: &[(&'static str, String)]) {
+        if let Some(f) = self.0.last_mut() {
+            f.error.code = Some(code);
+            f.error.params = params.iter().cloned().collect();
+        }
     }
 
     /// A problem shown on the record that never refuses a write (see [`Finding::blocks`]).
@@ -245,21 +259,25 @@ pub fn incident_change(
     after: &Incident,
     clock: &Clock,
 ) -> crate::Result<()> {
-    change("incident", before, after, |c, r| {
+    change("incident", before, after, clock.settling, |c, r| {
         incident_findings(c, r, clock)
     })
 }
 
 /// [`incident_change`] for a patrol.
 pub fn patrol_change(before: Option<&Patrol>, after: &Patrol, clock: &Clock) -> crate::Result<()> {
-    change("patrol", before, after, |c, p| patrol_findings(c, p, clock))
+    change("patrol", before, after, clock.settling, |c, p| {
+        patrol_findings(c, p, clock)
+    })
 }
 
-/// The problems `findings` reports for `after` and not for `before`, as an error.
+/// The problems `findings` reports for `after` and not for `before`, as an error; `by_field`:
+/// a problem counts as there before when its field had any ([`Clock::settling`]).
 fn change<T>(
     what: &'static str,
     before: Option<&T>,
     after: &T,
+    by_field: bool,
     findings: impl Fn(&mut Collector, &T),
 ) -> crate::Result<()> {
     let mut old = Collector(Vec::new());
@@ -269,14 +287,30 @@ fn change<T>(
     let had: HashSet<(String, String)> = old
         .0
         .into_iter()
-        .map(|f| (f.key, f.error.message))
+        .map(|f| {
+            (
+                f.key,
+                if by_field {
+                    String::new()
+                } else {
+                    f.error.message
+                },
+            )
+        })
         .collect();
     let mut new = Collector(Vec::new());
     findings(&mut new, after);
     let added: Vec<FieldError> = new
         .0
         .into_iter()
-        .filter(|f| f.blocks && !had.contains(&(f.key.clone(), f.error.message.clone())))
+        .filter(|f| {
+            let message = if by_field {
+                String::new()
+            } else {
+                f.error.message.clone()
+            };
+            f.blocks && !had.contains(&(f.key.clone(), message))
+        })
         .map(|f| f.error)
         .collect();
     into_result(what, added)
@@ -328,7 +362,10 @@ fn incident_findings(c: &mut Collector, inc: &Incident, clock: &Clock) {
     };
     for (field, date) in [("occurred_on", occurred), ("reported_on", reported)] {
         match date {
-            Some(d) if d > latest_day => c.push(field, format!("{d} is in the future")),
+            Some(d) if d > latest_day => {
+                c.push(field, format!("{d} is in the future"));
+                c.code("in_future", &[("date", d.to_string())]);
+            }
             Some(d) if d < earliest_day() => {
                 c.push(field, format!("{d} is not a plausible date (before 1900)"))
             }
@@ -340,6 +377,10 @@ fn incident_findings(c: &mut Collector, inc: &Incident, clock: &Clock) {
             c.push(
                 "occurred_on",
                 format!("{o} is after the date it was reported ({r})"),
+            );
+            c.code(
+                "date_order",
+                &[("occurred", o.to_string()), ("reported", r.to_string())],
             );
         }
     }
@@ -426,6 +467,14 @@ fn incident_findings(c: &mut Collector, inc: &Incident, clock: &Clock) {
                         w.by, e.by, e.status
                     ),
                 );
+                c.code(
+                    "withdrawal_contested",
+                    &[
+                        ("by", w.by.clone()),
+                        ("decided_by", e.by.clone()),
+                        ("status", e.status.to_string()),
+                    ],
+                );
             }
             stamp_findings(
                 c,
@@ -486,11 +535,14 @@ fn stamp_findings(c: &mut Collector, key: &str, field: &str, at: &str, clock: &C
             format!("{field}.at"),
             format!("`{at}` is not a time"),
         ),
-        Some(t) if t.with_timezone(&Utc) > clock.latest_instant() => c.push_keyed(
-            format!("{key}.at"),
-            format!("{field}.at"),
-            format!("{at} is in the future"),
-        ),
+        Some(t) if t.with_timezone(&Utc) > clock.latest_instant() => {
+            c.push_keyed(
+                format!("{key}.at"),
+                format!("{field}.at"),
+                format!("{at} is in the future"),
+            );
+            c.code("in_future", &[("date", at.to_string())]);
+        }
         Some(_) => {}
     }
 }
@@ -596,6 +648,13 @@ fn violation_findings<'a>(
                     coded_by_sex[n_sex]
                 ),
             );
+            c.code(
+                "fewer_than_coded",
+                &[
+                    ("n", n.to_string()),
+                    ("coded", coded_by_sex[n_sex].to_string()),
+                ],
+            );
         }
     }
     check_text(
@@ -631,6 +690,7 @@ fn violation_findings<'a>(
                         format!("{g}.at"),
                         format!("{} is in the future", e.at),
                     );
+                    c.code("in_future", &[("date", e.at.clone())]);
                 }
                 if let Some(o) = occurred {
                     if t < clock.earliest_instant(o) {
@@ -638,6 +698,10 @@ fn violation_findings<'a>(
                             format!("{gk}.at"),
                             format!("{g}.at"),
                             format!("{} is before the incident occurred ({o})", e.at),
+                        );
+                        c.code(
+                            "before_occurred",
+                            &[("at", e.at.clone()), ("occurred", o.to_string())],
                         );
                     }
                 }
@@ -650,6 +714,7 @@ fn violation_findings<'a>(
                     format!("{g}.source_ids"),
                     format!("this incident has no source {s}"),
                 );
+                c.code("unknown_source", &[("source", s.clone())]);
             }
         }
         check_text(
@@ -743,6 +808,7 @@ pub fn against_config(inc: &Incident, cfg: &MissionConfig) -> Vec<FieldError> {
             None => w.push(FieldError {
                 field: "location.admin1".into(),
                 message: format!("`{}` is not an admin area of the mission", loc.admin1),
+                ..Default::default()
             }),
             Some(subs)
                 if !subs.is_empty() && !loc.admin2.is_empty() && !subs.contains(&loc.admin2) =>
@@ -750,6 +816,7 @@ pub fn against_config(inc: &Incident, cfg: &MissionConfig) -> Vec<FieldError> {
                 w.push(FieldError {
                     field: "location.admin2".into(),
                     message: format!("`{}` is not listed under {}", loc.admin2, loc.admin1),
+                    ..Default::default()
                 })
             }
             Some(_) => {}
@@ -762,6 +829,7 @@ pub fn against_config(inc: &Incident, cfg: &MissionConfig) -> Vec<FieldError> {
                 w.push(FieldError {
                     field: format!("violations[{}].perpetrator.party", i + 1),
                     message: format!("`{party}` is not on the mission's list of parties"),
+                    ..Default::default()
                 });
             }
         }
@@ -770,6 +838,7 @@ pub fn against_config(inc: &Incident, cfg: &MissionConfig) -> Vec<FieldError> {
         w.push(FieldError {
             field: "team".into(),
             message: format!("`{}` is not a team of the mission", inc.team),
+            ..Default::default()
         });
     }
     w

@@ -61,6 +61,12 @@ enum Op {
         inc: usize,
         days: u64,
     },
+    /// Keep one of the values of a conflicting field.
+    Resolve {
+        r: usize,
+        inc: usize,
+        pick: usize,
+    },
     /// Send what `from` has to `to`.
     Send {
         from: usize,
@@ -91,7 +97,8 @@ fn their_days_ago(store: &Store, days: u64) -> String {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let r = 0..4usize;
+    // Replica indexes are taken modulo the number of replicas.
+    let r = 0..5usize;
     let i = 0..3usize;
     prop_oneof![
         (r.clone(), i.clone()).prop_map(|(r, inc)| Op::Narrative { r, inc }),
@@ -107,13 +114,28 @@ fn op() -> impl Strategy<Value = Op> {
         (r.clone(), i.clone()).prop_map(|(r, inc)| Op::Submit { r, inc }),
         (r.clone(), i.clone(), 8..11u64).prop_map(|(r, inc, days)| Op::Occurred { r, inc, days }),
         (r.clone(), i.clone(), 8..11u64).prop_map(|(r, inc, days)| Op::Reported { r, inc, days }),
+        (r.clone(), i.clone(), 0..3usize).prop_map(|(r, inc, pick)| Op::Resolve { r, inc, pick }),
         (r.clone(), r).prop_map(|(from, to)| Op::Send { from, to }),
     ]
 }
 
-/// Two officers of team Goma and two reviewers, sharing three incidents.
-fn replicas(root: &std::path::Path) -> (Vec<Store>, Vec<String>) {
-    let roles = [Role::Officer, Role::Officer, Role::Reviewer, Role::Reviewer];
+/// The role of each of `n` replicas (3 to 5): officers of team Goma, then reviewers.
+fn roles(n: usize) -> Vec<Role> {
+    let officers = n.div_ceil(2);
+    (0..n)
+        .map(|i| {
+            if i < officers {
+                Role::Officer
+            } else {
+                Role::Reviewer
+            }
+        })
+        .collect()
+}
+
+/// `n` replicas sharing three incidents.
+fn replicas(root: &std::path::Path, n: usize) -> (Vec<Store>, Vec<String>) {
+    let roles = roles(n);
     let mut stores: Vec<Store> = roles
         .iter()
         .enumerate()
@@ -145,7 +167,8 @@ fn apply(stores: &mut [Store], ids: &[String], op: &Op) {
     // Refusals are fine (the policy refuses what a role may not do); panics and corrupt stores
     // are not.
     let statuses = VerificationStatus::ALL;
-    match *op {
+    let n = stores.len();
+    match op.on(n) {
         Op::Narrative { r, inc } => {
             let _ =
                 stores[r].edit_incident(&ids[inc], &patch(json!({"narrative": format!("by {r}")})));
@@ -208,7 +231,38 @@ fn apply(stores: &mut [Store], ids: &[String], op: &Op) {
             };
             send_all(a, b);
         }
+        Op::Resolve { r, inc, pick } => {
+            let conflicts = stores[r].conflicts(&ids[inc]).unwrap();
+            if let Some(c) = conflicts.first() {
+                let value = c.values[pick % c.values.len()].value.clone();
+                let _ = stores[r].resolve(&ids[inc], &c.path, &value);
+            }
+        }
         Op::Send { .. } => {}
+    }
+}
+
+impl Op {
+    /// The same operation with its replica indexes taken modulo `n`.
+    fn on(&self, n: usize) -> Op {
+        let mut op = self.clone();
+        match &mut op {
+            Op::Send { from, to } => {
+                *from %= n;
+                *to %= n;
+            }
+            Op::Narrative { r, .. }
+            | Op::Count { r, .. }
+            | Op::AddViolation { r, .. }
+            | Op::Withdraw { r, .. }
+            | Op::Verify { r, .. }
+            | Op::Comment { r, .. }
+            | Op::Submit { r, .. }
+            | Op::Occurred { r, .. }
+            | Op::Reported { r, .. }
+            | Op::Resolve { r, .. } => *r %= n,
+        }
+        op
     }
 }
 
@@ -217,11 +271,12 @@ proptest! {
 
     #[test]
     fn after_any_merge_every_record_stays_editable_and_no_decision_is_lost(
-        clocks in proptest::collection::vec(device_clock(), 4),
+        n in 3..=5usize,
+        clocks in proptest::collection::vec(device_clock(), 5),
         ops in proptest::collection::vec(op(), 1..40)
     ) {
         let tmp = tempfile::tempdir().unwrap();
-        let (mut stores, ids) = replicas(tmp.path());
+        let (mut stores, ids) = replicas(tmp.path(), n);
         for (s, c) in stores.iter_mut().zip(clocks) {
             s.set_device_clock(c);
         }
@@ -246,14 +301,37 @@ proptest! {
             prop_assert_eq!(&events(s, &ids), &made, "a verification event was lost");
         }
         // Everyone can still do what their role allows, on every record.
+        let roles = roles(n);
         for (r, s) in stores.iter_mut().enumerate() {
             for id in &ids {
+                if roles[r] == Role::Reviewer {
+                    // A reviewer settles every field left with concurrent values: some value
+                    // (one that breaks no rule the record keeps) is always accepted.
+                    for c in s.conflicts(id).unwrap() {
+                        if c.values[0].value.is_object() {
+                            continue;
+                        }
+                        let mut refusals = Vec::new();
+                        for v in &c.values {
+                            match s.resolve(id, &c.path, &v.value) {
+                                Ok(_) => break,
+                                Err(e) => refusals.push(e.to_string()),
+                            }
+                        }
+                        if refusals.len() == c.values.len() {
+                            return Err(TestCaseError::fail(format!(
+                                "resolve {} by {r}: {refusals:?}",
+                                c.path
+                            )));
+                        }
+                    }
+                }
                 s.review(id, ReviewAction::Comment, Some(&format!("still editable by {r}")))
                     .map_err(|e| TestCaseError::fail(format!("comment by {r}: {e}")))?;
                 s.edit_incident(id, &patch(json!({"narrative": format!("final {r}")})))
                     .map_err(|e| TestCaseError::fail(format!("edit by {r}: {e}")))?;
                 let vid = s.incident(id).unwrap().violations[0].id.clone();
-                let status = if r >= 2 {
+                let status = if roles[r] == Role::Reviewer {
                     VerificationStatus::Verified
                 } else {
                     VerificationStatus::PendingVerification

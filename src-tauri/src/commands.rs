@@ -130,6 +130,7 @@ pub async fn enroll(
             fields: vec![FieldError {
                 field: "server_url".into(),
                 message: "must start with http:// or https://".into(),
+                ..Default::default()
             }],
             code: None,
         });

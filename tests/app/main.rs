@@ -603,6 +603,17 @@ fn the_desktop_app_end_to_end() {
     unlock(&s, PASSPHRASE);
     s.wait("[data-testid=case-row]");
     sync_app(&s);
+    // The caseload's "needs attention" filter finds it, and only it.
+    s.click("[data-testid=nav-caseload]");
+    s.click("[data-testid=filter-attention]");
+    s.wait_js(
+        "only the record that needs attention",
+        "const r = document.querySelectorAll('[data-testid=case-row]');
+         return r.length === 1 && r[0].innerText.includes('Kiwanja')
+             && !!r[0].querySelector('[data-testid=row-attention]');",
+        json!([]),
+    );
+    shot(&driver, "10a-caseload-needs-attention");
     open_incident(&s, "Kiwanja");
     s.wait("[data-testid=violation-withdrawn]");
     s.wait("[data-testid=attention]");
@@ -617,7 +628,8 @@ fn the_desktop_app_end_to_end() {
     s.wait_js(
         "the withdrawal and the attention in French",
         "return document.querySelector('[data-testid=violation-withdrawn]')?.innerText === 'Retiré'
-             && document.querySelector('[data-testid=attention]')?.innerText.includes('À régler')",
+             && document.querySelector('[data-testid=attention]')?.innerText.includes('À régler')
+             && document.querySelector('[data-testid=attention]')?.innerText.includes('après la date de signalement')",
         json!([]),
     );
     shot(&driver, "10c-withdrawn-attention-fr");

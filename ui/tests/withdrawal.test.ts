@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { blockingErrors, formFromIncident, storeErrors, toPatch, withdrawnIds } from '../src/lib/form';
-import { fieldLabel } from '../src/lib/detail';
+import { attentionText, fieldLabel } from '../src/lib/detail';
 import { appErrorText } from '../src/lib/i18n';
 import { en } from '../src/lib/locales/en';
 import { fr } from '../src/lib/locales/fr';
@@ -164,5 +164,26 @@ describe('a merged record that breaks a rule', () => {
     expect(Object.keys(blockingErrors(base, cur, '2026-11-28'))).toEqual(['title']);
     // A new incident must be valid whole.
     expect(Object.keys(blockingErrors(null, base, '2026-11-28')).length).toBeGreaterThan(0);
+  });
+});
+
+describe('what a merge left to settle', () => {
+  it('is said in the reader\'s language when the store named it, else as the store wrote it', () => {
+    const contested = {
+      field: 'violations[1].withdrawn',
+      message: 'withdrawn by Omar while Rose recorded "verified" apart: ...',
+      code: 'withdrawal_contested',
+      params: { by: 'Omar', decided_by: 'Rose', status: 'verified' },
+    };
+    expect(attentionText(contested, 'en')).toContain('withdrawn by Omar while Rose recorded "Verified"');
+    expect(attentionText(contested, 'fr')).toMatch(/^retirée par Omar pendant que Rose enregistrait « Vérifié/);
+    const twice = { field: 'id', message: 'recorded twice', code: 'recorded_twice', params: { who: 'A, B' } };
+    expect(attentionText(twice, 'fr')).toContain('(A, B)');
+    expect(attentionText({ field: 'title', message: 'is required' }, 'fr')).toBe('is required');
+    expect(attentionText({ field: 'x', message: 'as written', code: 'not_a_known_code' }, 'fr')).toBe('as written');
+    for (const code of ['in_future', 'date_order', 'before_occurred', 'unknown_source', 'fewer_than_coded', 'withdrawal_contested', 'recorded_twice']) {
+      expect(en[`attention.${code}`], code).toBeTruthy();
+      expect(fr[`attention.${code}`], code).toBeTruthy();
+    }
   });
 });

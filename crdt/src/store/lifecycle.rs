@@ -75,6 +75,7 @@ fn check_identity(mission: &str, officer: &str, team: &str) -> Result<()> {
         .map(|(field, _)| crate::error::FieldError {
             field: field.into(),
             message: "is required".into(),
+            ..Default::default()
         })
         .collect();
     if errors.is_empty() {

@@ -193,6 +193,22 @@ impl Store {
     where
         F: FnOnce(&mut Transaction<'_>, &Actor) -> Result<Vec<String>>,
     {
+        let judge = self.clock.judge();
+        self.write_judged(doc_id, kind, create, judge, f)
+    }
+
+    /// [`Store::write`], its effect judged with `judge` (a resolve settles by field).
+    fn write_judged<F>(
+        &mut self,
+        doc_id: &str,
+        kind: RecordKind,
+        create: bool,
+        judge: validate::Clock,
+        f: F,
+    ) -> Result<Option<String>>
+    where
+        F: FnOnce(&mut Transaction<'_>, &Actor) -> Result<Vec<String>>,
+    {
         let who = self.actor();
         let writer = self.writer()?;
         let tx = self
@@ -241,7 +257,7 @@ impl Store {
             return Ok(None);
         };
         // The one policy, on the effect of this commit: what the endpoint will judge at the push.
-        crate::effect::check(&writer, kind, before.as_ref(), &doc, &self.clock.judge())?;
+        crate::effect::check(&writer, kind, before.as_ref(), &doc, &judge)?;
         let change = doc
             .get_change_by_hash(&hash)
             .ok_or_else(|| Error::Refused("the new change vanished".into()))?;
@@ -388,7 +404,11 @@ impl Store {
                 let patch: IncidentPatch =
                     serde_json::from_value(exchange::path_to_patch(path, value)?)
                         .map_err(|e| Error::invalid("incident", path, e.to_string()))?;
-                self.write(id, kind, false, |t, who| {
+                let judge = validate::Clock {
+                    settling: true,
+                    ..self.clock.judge()
+                };
+                self.write_judged(id, kind, false, judge, |t, who| {
                     edit::apply_incident_patch(t, &patch, who)?;
                     Ok(vec![format!("resolved {path}")])
                 })
@@ -482,6 +502,9 @@ impl Store {
                     who.join(" and "),
                     incident.id
                 ),
+                code: Some("recorded_twice"),
+                params: [("who", who.join(", "))].into_iter().collect(),
+                ..Default::default()
             });
         }
         Ok(IncidentView {

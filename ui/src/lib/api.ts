@@ -9,7 +9,10 @@ import { appErrorText } from './i18n';
 
 export interface FieldError {
   field: string;
+  /** In English; `code` and `params`, when present, let the app say it in the reader's language. */
   message: string;
+  code?: string;
+  params?: Record<string, string>;
 }
 
 /**

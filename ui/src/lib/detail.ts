@@ -1,5 +1,5 @@
 // Helpers of the detail view, kept pure for tests.
-import type { Incident } from './api';
+import type { FieldError, Incident } from './api';
 import { translate, type Lang } from './i18n';
 
 const FIELD_KEYS: Record<string, string> = {
@@ -108,4 +108,15 @@ export function timeline<T extends { at: string }>(events: T[]): T[] {
     .map(([e, i]) => [e, i, instant(e.at)] as const)
     .sort((a, b) => (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : a[1] - b[1]))
     .map(([e]) => e);
+}
+
+/** A problem to settle, in the reader's language when the store named it (`code`), else as the
+ * store wrote it. A verification status among its values is translated too. */
+export function attentionText(a: FieldError, lang: Lang): string {
+  const key = a.code ? `attention.${a.code}` : '';
+  const text = key ? translate(lang, key, {}) : '';
+  if (!key || text === key) return a.message;
+  const params: Record<string, string> = { ...(a.params ?? {}) };
+  if (params.status) params.status = translate(lang, `status.${params.status}`);
+  return translate(lang, key, params);
 }

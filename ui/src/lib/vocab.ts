@@ -70,6 +70,7 @@ export const DENIED_CODES = [
   'withdrawal_changed',
   'decided_violation_changed',
   'immutable',
+  'split_by_non_reviewer',
 ] as const;
 
 /**
