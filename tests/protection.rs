@@ -90,6 +90,7 @@ fn only_reviewers_record_decisions_whatever_the_client_sends() {
         let who = mrm_crdt::edit::Actor {
             officer: "a1".into(),
             now: chrono_now(),
+            clock: Default::default(),
         };
         let event: mrm_crdt::input::EventInput =
             serde_json::from_value(json!({"status": "verified", "note": "forged"})).unwrap();

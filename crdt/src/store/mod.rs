@@ -504,7 +504,6 @@ impl Store {
                 ),
                 code: Some("recorded_twice"),
                 params: [("who", who.join(", "))].into_iter().collect(),
-                ..Default::default()
             });
         }
         Ok(IncidentView {

@@ -29,7 +29,7 @@ pub fn is_late(incident: &Incident, v: &Violation) -> bool {
 /// A record read once from its document: the check that it is well formed and the projection
 /// rows both come from this one reading.
 pub enum Record {
-    Incident(Incident),
+    Incident(Box<Incident>),
     Patrol(Patrol),
     Config,
 }
@@ -52,7 +52,7 @@ impl Prepared {
         // One pass over the document gives both the record and where its conflicts are.
         let (j, flagged) = document::to_json_flagged(doc);
         let record = match kind {
-            RecordKind::Incident => Record::Incident(document::incident_from(doc, &j)?),
+            RecordKind::Incident => Record::Incident(Box::new(document::incident_from(doc, &j)?)),
             RecordKind::Patrol => Record::Patrol(document::patrol_from(doc, &j)?),
             RecordKind::Config => document::config_from(doc, &j).map(|_| Record::Config)?,
         };
