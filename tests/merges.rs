@@ -325,3 +325,77 @@ fn two_incidents_recorded_under_one_id_are_split_by_a_reviewer_through_the_endpo
         assert_eq!(report["held"], json!([]), "{report}");
     }
 }
+
+#[test]
+fn writes_made_apart_are_never_refused_for_meeting_and_their_merge_is_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let url = server.url();
+    let omar = Device::enrolled(tmp.path(), "omar", "A", "officer", &server, &url);
+    let ali = Device::enrolled(tmp.path(), "ali", "A", "officer", &server, &url);
+    let rose = Device::enrolled(tmp.path(), "rose", "HQ", "reviewer", &server, &url);
+    let i1 = omar.add_incident("Withdrawn twice apart", "abduction");
+    let i2 = omar.add_incident("Counted again while verified", "maiming");
+    let i3 = omar.add_incident("Submitted while accepted", "killing");
+    for d in [&omar, &ali, &rose] {
+        d.sync();
+    }
+    let first_violation = |d: &Device, id: &str| {
+        show(d, id)["violations"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let held_none = |report: Value| assert_eq!(report["held"], json!([]), "{report}");
+
+    // Two officers withdraw the same violation apart.
+    let v1 = first_violation(&omar, &i1);
+    edit(
+        &omar,
+        &i1,
+        json!({"remove": [v1], "remove_reason": "duplicate"}),
+    );
+    edit(
+        &ali,
+        &i1,
+        json!({"remove": [v1], "remove_reason": "not an MRM case"}),
+    );
+    // An officer corrects the count while a reviewer verifies.
+    let v2 = first_violation(&rose, &i2);
+    rose.mrm_ok(&["verify", &i2, &v2, "--status", "verified"], None);
+    held_none(rose.sync());
+    edit(
+        &omar,
+        &i2,
+        json!({"violations": [{"id": v2, "victims": {"boys": 3}}]}),
+    );
+    // An officer submits while a reviewer accepts a colleague's submission.
+    omar.mrm_ok(&["incident", "submit", &i3], None);
+    held_none(omar.sync());
+    rose.sync();
+    rose.mrm_ok(&["incident", "accept", &i3], None);
+    held_none(rose.sync());
+    ali.mrm_ok(&["incident", "submit", &i3], None);
+    held_none(ali.sync());
+    held_none(omar.sync());
+    rose.sync();
+
+    // All merged; what needs a person is shown, nothing was lost.
+    let s2 = show(&rose, &i2);
+    assert_eq!(s2["status"][0]["status"], "verified", "{s2}");
+    assert!(
+        s2["attention"]
+            .to_string()
+            .contains("changed_since_decision"),
+        "{s2}"
+    );
+    let s1 = show(&rose, &i1);
+    assert_eq!(s1["status"][0]["withdrawn"], true, "{s1}");
+    let s3 = show(&rose, &i3);
+    assert_eq!(s3["review"]["state"], "accepted", "{s3}");
+    // And every record stays editable by whoever may.
+    for id in [&i1, &i2, &i3] {
+        still_editable(&rose, id, "verified");
+    }
+    held_none(rose.sync());
+}

@@ -319,5 +319,12 @@ pub fn sync(data: &Path, json: bool, attempts: u32, page: i64) -> anyhow::Result
     for w in &report.warnings {
         println!("warning: {w}");
     }
+    // Named at every sync, not only the first refusal: held work is easy to forget.
+    for h in &report.held {
+        println!(
+            "held on this laptop: record {} (since {}): {}",
+            h.doc_id, h.held_at, h.reason
+        );
+    }
     Ok(())
 }

@@ -461,6 +461,17 @@ pub(crate) fn incident_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Incident> {
                     None => None,
                     Some(_) => Some(r.strings(e, "supersedes")?),
                 },
+                verified: match e.get("verified") {
+                    None | Some(Json::Null) => None,
+                    Some(f) => Some(VerifiedFacts {
+                        kind: r.parse(f, "type", ViolationType::Killing)?,
+                        boys: r.int(f, "boys")?,
+                        girls: r.int(f, "girls")?,
+                        sex_unknown: r.int(f, "sex_unknown")?,
+                        party: r.str(f, "party")?,
+                        category: r.parse(f, "category", PerpetratorCategory::Unknown)?,
+                    }),
+                },
             });
         }
         violations.push(Violation {

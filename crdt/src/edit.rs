@@ -357,7 +357,7 @@ fn apply_violation<T: Transactable>(
                 } else {
                     Vec::new()
                 };
-                let id = append_event(tx, &obj, e, who, &supersedes)?;
+                let id = append_event(tx, &obj, e, who, &supersedes, None)?;
                 if e.status.is_decision() {
                     rulings.push(id);
                 }
@@ -378,7 +378,7 @@ fn apply_violation<T: Transactable>(
                 note: String::new(),
                 source_ids: Vec::new(),
             };
-            append_event(tx, &obj, &first, who, &[])?;
+            append_event(tx, &obj, &first, who, &[], None)?;
         }
         (None, false) => {}
     }
@@ -435,6 +435,7 @@ fn append_event<T: Transactable>(
     e: &EventInput,
     who: &Actor,
     supersedes: &[String],
+    verified: Option<&crate::model::VerifiedFacts>,
 ) -> Result<String> {
     let list = child_list(tx, violation, "verification")?;
     let at = tx.length(&list);
@@ -454,6 +455,15 @@ fn append_event<T: Transactable>(
     let sup = tx.put_object(&ev, "supersedes", ObjType::List)?;
     for (i, s) in supersedes.iter().enumerate() {
         tx.insert(&sup, i, s.as_str())?;
+    }
+    if let Some(f) = verified {
+        let m = tx.put_object(&ev, "verified", ObjType::Map)?;
+        tx.put(&m, "type", f.kind.as_str())?;
+        tx.put(&m, "boys", f.boys)?;
+        tx.put(&m, "girls", f.girls)?;
+        tx.put(&m, "sex_unknown", f.sex_unknown)?;
+        tx.put(&m, "party", f.party.as_str())?;
+        tx.put(&m, "category", f.category.as_str())?;
     }
     Ok(ev.to_string())
 }
@@ -582,21 +592,21 @@ pub fn add_verification<T: Transactable>(
             id: violation_id.to_string(),
         });
     };
-    let supersedes: Vec<String> = if rule {
-        let current = crate::document::read_incident(&*tx)?;
-        current
-            .violation(violation_id)
-            .map(|viol| {
-                viol.ruling_heads()
-                    .into_iter()
-                    .map(|i| viol.verification[i].id.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
-    } else {
-        Vec::new()
+    let current = crate::document::read_incident(&*tx)?;
+    let viol = current.violation(violation_id);
+    let supersedes: Vec<String> = match viol {
+        Some(viol) if rule => viol
+            .ruling_heads()
+            .into_iter()
+            .map(|i| viol.verification[i].id.clone())
+            .collect(),
+        _ => Vec::new(),
     };
-    append_event(tx, &v, e, who, &supersedes)?;
+    // A decision keeps what it verified, so a change to those facts shows as needing another.
+    let facts = viol
+        .filter(|_| e.status.is_decision())
+        .map(crate::model::VerifiedFacts::of);
+    append_event(tx, &v, e, who, &supersedes, facts.as_ref())?;
     let n = ordinal(tx, &vmap, violation_id);
     Ok(format!("set violation {n} status to {}", e.status))
 }
@@ -876,7 +886,7 @@ pub fn copy_incident<T: Transactable>(
                 note: e.note.clone(),
                 source_ids: e.source_ids.clone(),
             };
-            let new = append_event(tx, &obj, &input, who, &supersedes)?;
+            let new = append_event(tx, &obj, &input, who, &supersedes, e.verified.as_ref())?;
             if e.is_ruling() {
                 rulings.push(new.clone());
             }

@@ -147,8 +147,17 @@ fn allowed(kind: RecordKind, path: &[&str]) -> Option<&'static [&'static str]> {
         }
         (RecordKind::Incident, ["violations", _, "victims", "coded", _]) => &["code", "sex", "age"],
         (RecordKind::Incident, ["violations", _, "perpetrator"]) => &["party", "category"],
-        (RecordKind::Incident, ["violations", _, "verification", _]) => {
-            &["status", "at", "by", "note", "source_ids", "supersedes"]
+        (RecordKind::Incident, ["violations", _, "verification", _]) => &[
+            "status",
+            "at",
+            "by",
+            "note",
+            "source_ids",
+            "supersedes",
+            "verified",
+        ],
+        (RecordKind::Incident, ["violations", _, "verification", _, "verified"]) => {
+            &["type", "boys", "girls", "sex_unknown", "party", "category"]
         }
         (RecordKind::Incident, ["review"]) => &["state", "comments"],
         (RecordKind::Incident, ["split_from"] | ["split_off", _]) => &["record", "root"],
@@ -251,6 +260,63 @@ fn kept_as_written<R: ReadDoc>(
     } else {
         Err(Denial::Immutable { field }.into())
     }
+}
+
+/// The objects that hold a record's parts, by path, with their identity: the location, the
+/// maps of sources and violations and each source and violation in them, a violation's
+/// victims, coded victims, perpetrator and trail, and the review and its thread.
+fn structure<R: ReadDoc>(doc: &R) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut keep = |path: String, id: &ObjId| {
+        out.insert(path, id.to_string());
+    };
+    for key in ["location", "sources", "violations", "review"] {
+        if let Some((_, o)) = object(doc, &ROOT, key) {
+            keep(key.to_string(), &o);
+        }
+    }
+    if let Some((_, vmap)) = object(doc, &ROOT, "violations") {
+        for vid in doc.keys(&vmap) {
+            if let Some((_, v)) = object(doc, &vmap, vid.as_str()) {
+                keep(format!("violations.{vid}"), &v);
+                for part in ["victims", "perpetrator", "verification"] {
+                    if let Some((_, o)) = object(doc, &v, part) {
+                        keep(format!("violations.{vid}.{part}"), &o);
+                        if part == "victims" {
+                            if let Some((_, c)) = object(doc, &o, "coded") {
+                                keep(format!("violations.{vid}.victims.coded"), &c);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some((_, smap)) = object(doc, &ROOT, "sources") {
+        for sid in doc.keys(&smap) {
+            if let Some((_, s)) = object(doc, &smap, sid.as_str()) {
+                keep(format!("sources.{sid}"), &s);
+            }
+        }
+    }
+    if let Some((_, review)) = object(doc, &ROOT, "review") {
+        if let Some((_, c)) = object(doc, &review, "comments") {
+            keep("review.comments".to_string(), &c);
+        }
+    }
+    out
+}
+
+/// The first part of the record `before` held that `after` lost: deleted, or replaced by a new
+/// object (which would hide everything written into the old one, even concurrently, such as a
+/// decision). The app never does either: it withdraws violations and sources, and writes into
+/// the parts it finds.
+fn structure_lost<R: ReadDoc>(before: &R, after: &R) -> Option<String> {
+    let now = structure(after);
+    structure(before)
+        .into_iter()
+        .find(|(path, id)| now.get(path) != Some(id))
+        .map(|(path, _)| path)
 }
 
 /// What the rules compare by identity: each guarded object's operations, printed.
@@ -495,6 +561,13 @@ fn incident_rules<R: ReadDoc>(writer: &Writer, before: Option<&R>, after: &R) ->
             }
         }
     }
+    // Last, so that a refusal names the rule a person knows (a decided violation deleted)
+    // before the general one.
+    if let Some(bdoc) = before {
+        if let Some(path) = structure_lost(bdoc, after) {
+            return Err(Denial::StructureReplaced { path }.into());
+        }
+    }
     Ok(())
 }
 
@@ -526,7 +599,15 @@ pub fn check_changes(
     clock: &Clock,
 ) -> Result<()> {
     use automerge::Automerge;
-    rules(writer, kind, before, merged)?;
+    // Access is judged on the record as the endpoint holds it now: a team's write to a record
+    // another team holds now waits (held on the device), however it was made.
+    let team_before = before.map(document::team_of);
+    policy::may_write(
+        writer,
+        kind,
+        team_before.as_deref(),
+        &document::team_of(merged),
+    )?;
     // The common case is a line of changes on the judge's heads: each context is the previous
     // one plus the change, and history is replayed only for a change made concurrently.
     let mut line: Automerge = before.cloned().unwrap_or_default();
@@ -565,6 +646,10 @@ pub fn check_changes(
             ));
         }
         let before_ctx = document::kind_of(context_ref).map(|_| context_ref);
+        // The effect in the context its writer saw: two valid writes made apart are never
+        // refused for meeting (their merge is shown as data), and a change can only touch what
+        // its writer saw (parts are never replaced, so nothing written apart is hidden).
+        rules(writer, kind, before_ctx, &after)?;
         values(kind, before_ctx, &after, clock)?;
         if on_line {
             line = after;

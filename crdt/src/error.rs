@@ -11,7 +11,8 @@ pub struct FieldError {
     pub message: String,
     /// A stable name of the problem, for the app to say it in the reader's language (`None`
     /// where only the English message exists): `date_order`, `in_future`, `before_occurred`,
-    /// `unknown_source`, `fewer_than_coded`, `withdrawal_contested`, `recorded_twice`.
+    /// `unknown_source`, `fewer_than_coded`, `withdrawal_contested`, `changed_since_decision`,
+    /// `recorded_twice`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
     /// The values the message names, by name, for the translated text.

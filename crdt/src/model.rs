@@ -224,6 +224,36 @@ pub struct VerificationEvent {
     /// replaced every earlier ruling of its trail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supersedes: Option<Vec<String>>,
+    /// Of a decision: what it verified (type, children, perpetrator) as its writer saw them. A
+    /// later or concurrent change to those facts is shown as needing a new decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<VerifiedFacts>,
+}
+
+/// The facts of a violation a decision rules on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifiedFacts {
+    #[serde(rename = "type")]
+    pub kind: ViolationType,
+    pub boys: i64,
+    pub girls: i64,
+    pub sex_unknown: i64,
+    pub party: String,
+    pub category: PerpetratorCategory,
+}
+
+impl VerifiedFacts {
+    /// The facts of `v` as they stand.
+    pub fn of(v: &Violation) -> Self {
+        VerifiedFacts {
+            kind: v.kind,
+            boys: v.victims.boys,
+            girls: v.victims.girls,
+            sex_unknown: v.victims.sex_unknown,
+            party: v.perpetrator.party.clone(),
+            category: v.perpetrator.category,
+        }
+    }
 }
 
 impl VerificationEvent {
@@ -353,6 +383,14 @@ impl Violation {
     /// violation keeps counting, and a reviewer settles it (withdraw it again, or restore it).
     pub fn withdrawal_contested(&self) -> bool {
         !self.decisions_unseen_by_withdrawal().is_empty()
+    }
+
+    /// The decision in effect and the facts it verified, when they are no longer the violation's
+    /// (changed after it, or apart from it): the figures count facts nobody verified.
+    pub fn changed_since_decision(&self) -> Option<(&VerificationEvent, &VerifiedFacts)> {
+        let e = self.current_event()?;
+        let facts = e.verified.as_ref()?;
+        (e.status.is_decision() && *facts != VerifiedFacts::of(self)).then_some((e, facts))
     }
 
     /// Whether the violation still counts: not withdrawn, or withdrawn apart from a decision

@@ -137,6 +137,8 @@ pub enum Denial {
     Immutable { field: &'static str },
     #[error("only a reviewer may split a record created twice under one id")]
     SplitByNonReviewer,
+    #[error("`{path}` is deleted or replaced: parts of a record are never removed (violations and sources are withdrawn)")]
+    StructureReplaced { path: String },
 }
 
 impl Denial {
@@ -160,6 +162,7 @@ impl Denial {
             Denial::DecidedViolationChanged => "decided_violation_changed",
             Denial::Immutable { .. } => "immutable",
             Denial::SplitByNonReviewer => "split_by_non_reviewer",
+            Denial::StructureReplaced { .. } => "structure_replaced",
         }
     }
 }

@@ -455,6 +455,29 @@ fn incident_findings(c: &mut Collector, inc: &Incident, clock: &Clock) {
 
     for (i, v) in inc.violations.iter().enumerate() {
         violation_findings(c, inc, i, v, &mut ids, &source_ids, clock);
+        if let Some((e, facts)) = v.changed_since_decision().filter(|_| v.is_live()) {
+            let was = format!(
+                "{} of {} boys, {} girls, {} of unknown sex by {} ({})",
+                facts.kind, facts.boys, facts.girls, facts.sex_unknown, facts.party, facts.category
+            );
+            c.note(
+                format!("violations.{}.verified", v.id),
+                format!("violations[{}]", i + 1),
+                format!(
+                    "changed since {} recorded \"{}\", which verified {was}: a reviewer should \
+                     decide again",
+                    e.by, e.status
+                ),
+            );
+            c.code(
+                "changed_since_decision",
+                &[
+                    ("by", e.by.clone()),
+                    ("status", e.status.to_string()),
+                    ("was", was),
+                ],
+            );
+        }
         if let Some(w) = &v.withdrawn {
             let k = format!("violations.{}.withdrawn", v.id);
             for e in v.decisions_unseen_by_withdrawal() {

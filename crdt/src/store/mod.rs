@@ -488,7 +488,13 @@ impl Store {
             })
             .collect();
         let conflicts = crate::conflicts::from_flagged(&doc, flagged);
-        let mut attention = validate::incident_attention(&incident, &self.clock.judge());
+        // Others' stamps are judged as the endpoint judges them: a day's clock difference is
+        // theirs to have, not a problem of the record.
+        let judge = validate::Clock {
+            skew: chrono::Duration::days(1),
+            ..self.clock.judge()
+        };
+        let mut attention = validate::incident_attention(&incident, &judge);
         if let Some(c) = conflicts
             .iter()
             .find(|c| c.path == projection::RECORDED_TWICE_PATH)

@@ -71,6 +71,7 @@ export const DENIED_CODES = [
   'decided_violation_changed',
   'immutable',
   'split_by_non_reviewer',
+  'structure_replaced',
 ] as const;
 
 /**

@@ -211,6 +211,7 @@ export const en: Record<string, string> = {
   'attention.unknown_source': 'cites a source this incident does not have ({source})',
   'attention.fewer_than_coded': '{n} is fewer than the {coded} coded victim(s) of that sex',
   'attention.withdrawal_contested': 'withdrawn by {by} while {decided_by} recorded "{status}" on another laptop: the decision stands and the violation counts until a reviewer withdraws it again or restores it',
+  'attention.changed_since_decision': 'changed since {by} recorded "{status}", which verified {was}: a reviewer should decide again',
   'attention.recorded_twice': 'two incidents recorded apart under one id ({who}): a reviewer should split them',
   'detail.attention_intro': 'Changes merged from several devices left this record breaking a rule. Edits remain possible; a reviewer should settle it.',
   'detail.coded_n': 'Coded victim {n}',
@@ -233,6 +234,7 @@ export const en: Record<string, string> = {
   'denied.decided_violation_changed': 'A reviewer decided this violation; only a reviewer may change its type, children or perpetrator.',
   'denied.immutable': 'This part of the record never changes once it is recorded.',
   'denied.split_by_non_reviewer': 'Only a reviewer may split a record that was recorded twice under one id.',
+  'denied.structure_replaced': 'Parts of a record are never deleted or replaced; violations and sources are withdrawn instead.',
 
   'dash.title': 'Dashboard',
   'dash.by_type': 'Violations by type',

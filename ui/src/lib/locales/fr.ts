@@ -211,6 +211,7 @@ export const fr: Record<string, string> = {
   'attention.unknown_source': 'cite une source absente de cet incident ({source})',
   'attention.fewer_than_coded': '{n} est inférieur aux {coded} victime(s) codée(s) de ce sexe',
   'attention.withdrawal_contested': 'retirée par {by} pendant que {decided_by} enregistrait « {status} » sur un autre ordinateur : la décision est maintenue et la violation compte tant qu\'un réviseur ne l\'a pas retirée à nouveau ou rétablie',
+  'attention.changed_since_decision': 'modifiée depuis que {by} a enregistré « {status} », qui portait sur {was} : un réviseur doit décider à nouveau',
   'attention.recorded_twice': 'deux incidents enregistrés séparément sous un même identifiant ({who}) : un réviseur doit les séparer',
   'detail.attention_intro': 'Des modifications fusionnées depuis plusieurs appareils font que ce dossier enfreint une règle. Il reste modifiable ; un réviseur doit régler la question.',
   'detail.coded_n': 'Victime codée {n}',
@@ -233,6 +234,7 @@ export const fr: Record<string, string> = {
   'denied.decided_violation_changed': 'Un réviseur a statué sur cette violation ; seul un réviseur peut en modifier le type, les enfants ou l\'auteur.',
   'denied.immutable': 'Cette partie du dossier ne change plus une fois enregistrée.',
   'denied.split_by_non_reviewer': 'Seul un réviseur peut séparer un dossier enregistré deux fois sous un même identifiant.',
+  'denied.structure_replaced': 'Les éléments d\'un dossier ne sont jamais supprimés ni remplacés ; les violations et les sources sont retirées.',
 
   'dash.title': 'Tableau de bord',
   'dash.by_type': 'Violations par type',
