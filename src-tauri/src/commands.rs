@@ -384,6 +384,20 @@ pub async fn resolve(
     .await
 }
 
+/// Split an incident recorded twice under one id (reviewers); returns the new record's id.
+#[tauri::command]
+pub async fn split_incident(app: AppHandle, st: St<'_>, id: String) -> CmdResult<String> {
+    let st = st.inner().clone();
+    blocking(move || {
+        st.with_store(|s| {
+            let new_id = s.split_incident(&id)?;
+            wrote(&app, &st, s);
+            Ok(new_id)
+        })
+    })
+    .await
+}
+
 /// The dashboard's figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct Dashboard {

@@ -80,6 +80,7 @@ pub fn run() {
             commands::verify,
             commands::review,
             commands::resolve,
+            commands::split_incident,
             commands::dashboard,
             commands::sync_status,
             commands::sync_now,

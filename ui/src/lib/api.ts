@@ -330,6 +330,8 @@ export const api = {
     track(invoke<string>('review', { incidentId, action, comment })),
   resolve: (id: string, path: string, value: unknown) =>
     track(invoke<Conflict[]>('resolve', { id, path, value })),
+  /** Split an incident recorded twice under one id (reviewers); the new record's id. */
+  splitIncident: (id: string) => track(invoke<string>('split_incident', { id })),
   dashboard: () => invoke<Dashboard>('dashboard'),
   syncStatus: () => invoke<SyncStatus>('sync_status'),
   syncNow: () => invoke<void>('sync_now'),
