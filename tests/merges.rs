@@ -144,6 +144,13 @@ fn a_source_withdrawn_while_a_decision_cites_it_keeps_both_and_stays_editable() 
             "the decision keeps its source"
         );
         assert_eq!(v["status"][0]["status"], "verified");
+        // A decision that rests on a withdrawn source is for a reviewer to look at again.
+        assert!(
+            v["attention"]
+                .to_string()
+                .contains("cites_withdrawn_source"),
+            "{v}"
+        );
     }
     still_editable(&reviewer, &id, "verified");
     still_editable(&officer, &id, "pending_verification");

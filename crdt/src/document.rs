@@ -518,7 +518,10 @@ pub(crate) fn incident_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Incident> {
         sources,
         violations,
         review: Review {
-            state: r.parse(rev, "state", ReviewState::Draft)?,
+            state: match concurrent_review_state(doc) {
+                Some(s) => s,
+                None => r.parse(rev, "state", ReviewState::Draft)?,
+            },
             comments,
         },
         created_by: r.str(j, "created_by")?,
@@ -533,6 +536,32 @@ pub(crate) fn incident_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Incident> {
             .map(|s| r.split_link(s))
             .collect::<Result<_>>()?,
     })
+}
+
+/// Of review states written apart (a conflict, shown as one), the one the record is in until a
+/// reviewer settles it: a reviewer's decision (accepted, then returned) over a state the field
+/// moved to, whatever the merge's own pick. `None` when the state holds one value.
+fn concurrent_review_state<R: ReadDoc>(doc: &R) -> Option<ReviewState> {
+    let review = match doc.get(ROOT, "review") {
+        Ok(Some((Value::Object(_), id))) => id,
+        _ => return None,
+    };
+    let all = doc.get_all(&review, "state").ok()?;
+    if all.len() < 2 {
+        return None;
+    }
+    let rank = |s: ReviewState| match s {
+        ReviewState::Accepted => 3,
+        ReviewState::Returned => 2,
+        ReviewState::Submitted => 1,
+        ReviewState::Draft => 0,
+    };
+    all.into_iter()
+        .filter_map(|(v, _)| match v {
+            Value::Scalar(s) => s.as_str().and_then(|t| t.parse::<ReviewState>().ok()),
+            _ => None,
+        })
+        .max_by_key(|s| rank(*s))
 }
 
 /// The object ids of a violation's verification events, in trail order: an event's identity,

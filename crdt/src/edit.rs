@@ -893,12 +893,20 @@ pub fn copy_incident<T: Transactable>(
             copied.insert(e.id.as_str(), new);
         }
         if let Some(w) = &v.withdrawn {
-            let overrides = w.overrides.as_ref().map(|ids| {
-                ids.iter()
+            // A withdrawal from before `overrides` existed set aside every decision it followed.
+            let overrides: Vec<String> = match &w.overrides {
+                Some(ids) => ids
+                    .iter()
                     .filter_map(|i| copied.get(i.as_str()).cloned())
-                    .collect::<Vec<_>>()
-            });
-            copy_withdrawal(tx, &obj, w, overrides)?;
+                    .collect(),
+                None => v
+                    .verification
+                    .iter()
+                    .filter(|e| e.status.is_decision())
+                    .filter_map(|e| copied.get(e.id.as_str()).cloned())
+                    .collect(),
+            };
+            copy_withdrawal(tx, &obj, w, Some(overrides))?;
         }
     }
     for s in &inc.sources {

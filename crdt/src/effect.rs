@@ -525,6 +525,27 @@ fn incident_rules<R: ReadDoc>(writer: &Writer, before: Option<&R>, after: &R) ->
         if decided && !writer.decides() {
             return Err(Denial::DecidedViolationWithdrawn.into());
         }
+        // A violation's new withdrawal lists the decisions it sets aside, and only decisions its
+        // writer saw: a decision made apart then contests it, and stays counted.
+        if let (Some(_), Some(v)) = (is, after_inc.violation(id)) {
+            let seen = v.withdrawn.as_ref().and_then(|w| w.overrides.as_ref());
+            let Some(seen) = seen else {
+                return Err(Error::Bundle(format!(
+                    "the withdrawal of violation {id} does not list the decisions it sets aside"
+                )));
+            };
+            let decisions: BTreeSet<&str> = v
+                .verification
+                .iter()
+                .filter(|e| e.status.is_decision())
+                .map(|e| e.id.as_str())
+                .collect();
+            if seen.iter().any(|d| !decisions.contains(d.as_str())) {
+                return Err(Error::Bundle(format!(
+                    "the withdrawal of violation {id} sets aside a decision its writer did not see"
+                )));
+            }
+        }
     }
     // Review: every new value of the state is a move the writer may make from the state before.
     let from = before_inc
@@ -658,5 +679,50 @@ pub fn check_changes(
                 .map_err(|e| Error::Bundle(format!("a change does not apply: {e}")))?;
         }
     }
+    let new: BTreeSet<automerge::ChangeHash> = new_changes.iter().map(|c| c.hash()).collect();
+    if let Some(path) = reused_id(merged, &new) {
+        return Err(Error::Bundle(format!(
+            "`{path}` already exists: a change made without seeing it wrote a new one under its \
+             id, which would hide it"
+        )));
+    }
     Ok(())
+}
+
+/// The first violation, source or coded victim that holds several objects under one id, one of
+/// them written by `new`: ids are made unique by whoever adds the part, so two objects under one
+/// id mean a change that wrote over a part it could not see (and would hide what was written
+/// into it, a decision included).
+fn reused_id(doc: &automerge::Automerge, new: &BTreeSet<automerge::ChangeHash>) -> Option<String> {
+    let clash = |map: &ObjId, key: &str| {
+        let all = doc.get_all(map, key).unwrap_or_default();
+        all.len() > 1
+            && all
+                .iter()
+                .any(|(_, id)| doc.hash_for_opid(id).is_some_and(|h| new.contains(&h)))
+    };
+    for part in ["sources", "violations"] {
+        let Some((_, map)) = object(doc, &ROOT, part) else {
+            continue;
+        };
+        for key in doc.keys(&map) {
+            if clash(&map, &key) {
+                return Some(format!("{part}.{key}"));
+            }
+            if part != "violations" {
+                continue;
+            }
+            let coded = object(doc, &map, key.as_str())
+                .and_then(|(_, v)| object(doc, &v, "victims"))
+                .and_then(|(_, vic)| object(doc, &vic, "coded"));
+            if let Some((_, cmap)) = coded {
+                for cid in doc.keys(&cmap) {
+                    if clash(&cmap, &cid) {
+                        return Some(format!("{part}.{key}.victims.coded.{cid}"));
+                    }
+                }
+            }
+        }
+    }
+    None
 }

@@ -12,6 +12,7 @@ pub struct FieldError {
     /// A stable name of the problem, for the app to say it in the reader's language (`None`
     /// where only the English message exists): `date_order`, `in_future`, `before_occurred`,
     /// `unknown_source`, `fewer_than_coded`, `withdrawal_contested`, `changed_since_decision`,
+    /// `cites_withdrawn_source`, `split_late_changes`,
     /// `recorded_twice`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,

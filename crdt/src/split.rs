@@ -104,6 +104,56 @@ pub fn repairs(
     out
 }
 
+/// Whether the record was created more than once apart and not yet split: its `created_at`,
+/// written only by a creation, holds several values (equal or not: a forged copy of a creation
+/// is caught too), leaving out the creations split off. A record made by a split holds one value
+/// per reviewer who made it, all the same copy: that is one record.
+pub fn recorded_twice(doc: &Automerge) -> bool {
+    let Ok(all) = doc.get_all(ROOT, "created_at") else {
+        return false;
+    };
+    if all.len() < 2 || matches!(doc.get(ROOT, "split_from"), Ok(Some(_))) {
+        return false;
+    }
+    let gone = split_off_changes(doc, &split_off_roots(doc));
+    all.iter()
+        .filter(|(_, id)| doc.hash_for_opid(id).is_none_or(|h| !gone.contains(&h)))
+        .count()
+        > 1
+}
+
+/// How many changes of the branches this record split off were made without seeing the split
+/// (on a laptop that held only the split-off incident, say a decision made offline): they are
+/// in this record's history, not in the record split out, and need a reviewer. Zero, at no
+/// cost, for a record never split.
+pub fn late_changes(doc: &Automerge) -> usize {
+    let roots = split_off_roots(doc);
+    if roots.is_empty() {
+        return 0;
+    }
+    let gone = split_off_changes(doc, &roots);
+    // The changes that wrote the split: their ancestors are what the split saw.
+    let Ok(Some((automerge::Value::Object(_), list))) = doc.get(ROOT, "split_off") else {
+        return 0;
+    };
+    let mut seen: HashSet<ChangeHash> = HashSet::new();
+    let mut todo: Vec<ChangeHash> = (0..doc.length(&list))
+        .filter_map(|i| doc.get(&list, i).ok().flatten())
+        .filter_map(|(_, id)| doc.hash_for_opid(&id))
+        .collect();
+    let changes = doc.get_changes(&[]);
+    let deps: HashMap<ChangeHash, Vec<ChangeHash>> = changes
+        .iter()
+        .map(|c| (c.hash(), c.deps().to_vec()))
+        .collect();
+    while let Some(h) = todo.pop() {
+        if seen.insert(h) {
+            todo.extend(deps.get(&h).into_iter().flatten().copied());
+        }
+    }
+    gone.iter().filter(|h| !seen.contains(h)).count()
+}
+
 /// The changes whose values no longer count in a record: the branches of the creations it split
 /// off (`split_off[].root`, hex hashes). Empty, at no cost, for a record never split.
 pub fn split_off_changes(doc: &Automerge, roots: &[String]) -> HashSet<ChangeHash> {

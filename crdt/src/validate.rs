@@ -579,6 +579,12 @@ fn violation_findings<'a>(
     source_ids: &HashSet<&str>,
     clock: &Clock,
 ) {
+    let withdrawn_sources: HashSet<&str> = inc
+        .sources
+        .iter()
+        .filter(|s| s.withdrawn.is_some())
+        .map(|s| s.id.as_str())
+        .collect();
     let f = format!("violations[{}]", i + 1);
     let k = format!("violations.{}", v.id);
     if !is_uuid(&v.id) {
@@ -730,7 +736,16 @@ fn violation_findings<'a>(
                 }
             }
         }
+        let ruling = v.current_event().is_some_and(|c| c.id == e.id) && e.status.is_decision();
         for s in &e.source_ids {
+            if ruling && v.is_live() && withdrawn_sources.contains(s.as_str()) {
+                c.note(
+                    format!("{gk}.source_ids.withdrawn"),
+                    format!("{g}.source_ids"),
+                    format!("the decision rests on source {s}, since withdrawn"),
+                );
+                c.code("cites_withdrawn_source", &[("source", s.clone())]);
+            }
             if !source_ids.contains(s.as_str()) {
                 c.push_keyed(
                     format!("{gk}.source_ids"),

@@ -816,3 +816,114 @@ fn a_bundle_with_a_forged_counter_is_refused_and_changes_nothing() {
         .review(&id, ReviewAction::Comment, Some("still fine"))
         .unwrap();
 }
+
+#[test]
+fn a_change_made_without_seeing_a_part_cannot_hide_it_or_set_its_decision_aside() {
+    use automerge::ROOT;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut officer = enrolled(tmp.path(), "o", "Omar O.", Role::Officer);
+    let mut reviewer = enrolled(tmp.path(), "r", "Rose R.", Role::Reviewer);
+    let id = officer
+        .add_incident(&patch(incident_json("Attack on Kiwanja")))
+        .unwrap();
+    // The context before the second violation existed, written into by another officer's laptop.
+    let mut old = doc_of(&officer, &id, |_| true);
+    old.set_actor(automerge::ActorId::random());
+    officer
+        .edit_incident(
+            &id,
+            &patch(json!({"violations": [{"type": "abduction", "victims": {"girls": 1}}]})),
+        )
+        .unwrap();
+    let v2 = officer.incident(&id).unwrap().violations[1].id.clone();
+    let v1 = officer.incident(&id).unwrap().violations[0].id.clone();
+    send_all(&officer, &mut reviewer);
+    reviewer
+        .verify(&id, &v2, &verification(VerificationStatus::Verified))
+        .unwrap();
+    reviewer
+        .verify(&id, &v1, &verification(VerificationStatus::Verified))
+        .unwrap();
+    send_all(&reviewer, &mut officer);
+    let held = doc_of(&officer, &id, |_| true);
+    let forge = |edit: &dyn Fn(&mut automerge::transaction::Transaction<'_>)| {
+        let mut d = old.clone();
+        let mut tx = d.transaction();
+        edit(&mut tx);
+        tx.commit();
+        d.get_last_local_change().unwrap().clone()
+    };
+    // A new violation under the id of one it never saw, which would hide its decision.
+    let vmap = obj(&old, &ROOT, "violations");
+    let reused = forge(&|tx| {
+        use automerge::ObjType;
+        let v = tx.put_object(&vmap, v2.as_str(), ObjType::Map).unwrap();
+        tx.put(&v, "type", "abduction").unwrap();
+        let vic = tx.put_object(&v, "victims", ObjType::Map).unwrap();
+        for (k, n) in [("boys", 0i64), ("girls", 1), ("sex_unknown", 0)] {
+            tx.put(&vic, k, n).unwrap();
+        }
+        tx.put_object(&vic, "coded", ObjType::Map).unwrap();
+        let per = tx.put_object(&v, "perpetrator", ObjType::Map).unwrap();
+        tx.put(&per, "party", "").unwrap();
+        tx.put(&per, "category", "unknown").unwrap();
+        tx.put_object(&v, "verification", ObjType::List).unwrap();
+    });
+    match judged(&officer, &held, reused) {
+        Err(Error::Bundle(m)) => assert!(m.contains("already exists"), "{m}"),
+        other => panic!("a reused id was taken: {other:?}"),
+    }
+    // A withdrawal that does not say which decisions it sets aside, or sets aside one its
+    // writer never saw.
+    let v = obj(&old, &vmap, v1.as_str());
+    let decision = officer.incident(&id).unwrap().violations[0]
+        .current_event()
+        .unwrap()
+        .id
+        .clone();
+    for overrides in [None, Some(decision)] {
+        let w = forge(&|tx| {
+            let w = tx
+                .put_object(&v, "withdrawn", automerge::ObjType::Map)
+                .unwrap();
+            tx.put(&w, "at", "2026-01-01T00:00:00Z").unwrap();
+            tx.put(&w, "by", "Omar O.").unwrap();
+            tx.put(&w, "reason", "apart").unwrap();
+            if let Some(d) = &overrides {
+                let l = tx
+                    .put_object(&w, "overrides", automerge::ObjType::List)
+                    .unwrap();
+                tx.insert(&l, 0, d.as_str()).unwrap();
+            }
+        });
+        assert!(
+            matches!(judged(&officer, &held, w), Err(Error::Bundle(_))),
+            "{overrides:?}"
+        );
+    }
+}
+
+#[test]
+fn a_reviewers_decision_on_the_review_stands_over_a_state_the_field_wrote_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut officer, mut reviewer, id, _) = verified_incident(tmp.path());
+    let mut other = enrolled(tmp.path(), "o2", "Ali A.", Role::Officer);
+    officer.review(&id, ReviewAction::Submit, None).unwrap();
+    send_all(&officer, &mut reviewer);
+    send_all(&officer, &mut other);
+    reviewer.review(&id, ReviewAction::Accept, None).unwrap();
+    // Apart, a colleague edits and submits again (several changes: a higher counter).
+    for n in 0..5 {
+        other
+            .edit_incident(&id, &patch(json!({"narrative": format!("edit {n}")})))
+            .unwrap();
+    }
+    other
+        .review(&id, ReviewAction::Comment, Some("more details"))
+        .unwrap();
+    send_all(&other, &mut reviewer);
+    send_all(&reviewer, &mut other);
+    for s in [&reviewer, &other] {
+        assert_eq!(s.incident(&id).unwrap().review.state, ReviewState::Accepted);
+    }
+}

@@ -149,3 +149,48 @@ fn a_record_created_twice_is_detected_and_split_into_two_with_their_decisions() 
         Err(Error::Refused(_))
     ));
 }
+
+#[test]
+fn a_decision_made_on_the_split_off_incident_without_seeing_the_split_is_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut amina = enrolled(tmp.path(), "a", "Amina A.", Role::Officer);
+    let mut bruno = enrolled(tmp.path(), "b", "Bruno B.", Role::Officer);
+    let mut rose = enrolled(tmp.path(), "r", "Rose R.", Role::Reviewer);
+    let mut rex_a = enrolled(tmp.path(), "xa", "Rex A.", Role::Reviewer);
+    let mut rex_b = enrolled(tmp.path(), "xb", "Rex B.", Role::Reviewer);
+    amina
+        .add_incident(&patch(recorded(
+            "School attacked",
+            "attack_school",
+            "Kiwanja",
+        )))
+        .unwrap();
+    bruno
+        .add_incident(&patch(recorded("Two boys abducted", "abduction", "Rubare")))
+        .unwrap();
+    // Each of two reviewers holds only one of the two incidents.
+    send_all(&amina, &mut rex_a);
+    send_all(&bruno, &mut rex_b);
+    send_all(&amina, &mut rose);
+    send_all(&bruno, &mut rose);
+    rose.split_incident(SHARED_ID).unwrap();
+    assert_eq!(needing_attention(&rose), 0);
+    // Offline, each decides on the incident they hold.
+    for rex in [&mut rex_a, &mut rex_b] {
+        let v = rex.incident(SHARED_ID).unwrap().violations[0].id.clone();
+        rex.verify(SHARED_ID, &v, &verification(VerificationStatus::Verified))
+            .unwrap();
+    }
+    send_all(&rex_a, &mut rose);
+    send_all(&rex_b, &mut rose);
+    // One of them decided on the incident that moved: in the old record's history, and shown.
+    let view = rose.incident_view(SHARED_ID).unwrap();
+    assert!(
+        view.attention
+            .iter()
+            .any(|a| a.code == Some("split_late_changes")),
+        "{:?}",
+        view.attention
+    );
+    assert_eq!(needing_attention(&rose), 1);
+}

@@ -181,7 +181,7 @@ describe('what a merge left to settle', () => {
     expect(attentionText(twice, 'fr')).toContain('(A, B)');
     expect(attentionText({ field: 'title', message: 'is required' }, 'fr')).toBe('is required');
     expect(attentionText({ field: 'x', message: 'as written', code: 'not_a_known_code' }, 'fr')).toBe('as written');
-    for (const code of ['in_future', 'date_order', 'before_occurred', 'unknown_source', 'fewer_than_coded', 'withdrawal_contested', 'changed_since_decision', 'recorded_twice']) {
+    for (const code of ['in_future', 'date_order', 'before_occurred', 'unknown_source', 'fewer_than_coded', 'withdrawal_contested', 'changed_since_decision', 'cites_withdrawn_source', 'split_late_changes', 'recorded_twice']) {
       expect(en[`attention.${code}`], code).toBeTruthy();
       expect(fr[`attention.${code}`], code).toBeTruthy();
     }

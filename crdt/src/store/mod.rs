@@ -495,11 +495,17 @@ impl Store {
             ..self.clock.judge()
         };
         let mut attention = validate::incident_attention(&incident, &judge);
-        if let Some(c) = conflicts
-            .iter()
-            .find(|c| c.path == projection::RECORDED_TWICE_PATH)
-        {
-            let who: Vec<String> = c.values.iter().map(|v| v.by.clone()).collect();
+        if crate::split::recorded_twice(&doc) {
+            let mut who: Vec<String> = doc
+                .get_all(automerge::ROOT, "created_by")
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(v, _)| match v {
+                    automerge::Value::Scalar(s) => s.as_str().unwrap_or_default().to_string(),
+                    _ => String::new(),
+                })
+                .collect();
+            who.dedup();
             attention.push(crate::error::FieldError {
                 field: "id".into(),
                 message: format!(
@@ -510,6 +516,27 @@ impl Store {
                 ),
                 code: Some("recorded_twice"),
                 params: [("who", who.join(", "))].into_iter().collect(),
+            });
+        }
+        let late = crate::split::late_changes(&doc);
+        if late > 0 {
+            let into: Vec<&str> = incident
+                .split_off
+                .iter()
+                .map(|s| s.record.as_str())
+                .collect();
+            attention.push(crate::error::FieldError {
+                field: "id".into(),
+                message: format!(
+                    "{late} change(s) were made on an incident split out of this record without \
+                     seeing the split; they are in this record's history, not in {}: a reviewer \
+                     should record them there",
+                    into.join(", ")
+                ),
+                code: Some("split_late_changes"),
+                params: [("n", late.to_string()), ("into", into.join(", "))]
+                    .into_iter()
+                    .collect(),
             });
         }
         Ok(IncidentView {

@@ -43,6 +43,10 @@ pub struct Prepared {
     pub snapshot: Vec<u8>,
     /// The heads as stored (a JSON list of hex hashes).
     pub heads: String,
+    /// Created more than once apart, not yet split ([`crate::split::recorded_twice`]).
+    pub twice: bool,
+    /// Changes made on a split-off incident without seeing the split ([`crate::split::late_changes`]).
+    pub late_split: usize,
 }
 
 impl Prepared {
@@ -62,6 +66,11 @@ impl Prepared {
             conflicts: conflicts::from_flagged(doc, flagged),
             snapshot: crate::changes::snapshot(doc),
             heads: serde_json::to_string(&heads_hex(&doc.get_heads()))?,
+            twice: kind == RecordKind::Incident && crate::split::recorded_twice(doc),
+            late_split: match kind {
+                RecordKind::Incident => crate::split::late_changes(doc),
+                _ => 0,
+            },
         })
     }
 }
@@ -97,8 +106,8 @@ pub fn save_prepared(conn: &Connection, doc_id: &str, p: &Prepared) -> Result<()
     }
     match &p.record {
         Record::Incident(inc) => {
-            let twice = i64::from(p.conflicts.iter().any(|c| c.path == RECORDED_TWICE_PATH));
-            project_incident(conn, inc, p.conflicts.len(), attention(inc) + twice)
+            let split = i64::from(p.twice) + i64::from(p.late_split > 0);
+            project_incident(conn, inc, p.conflicts.len(), attention(inc) + split)
         }
         Record::Config => Ok(()),
         Record::Patrol(p) => {
@@ -119,10 +128,6 @@ pub fn save_prepared(conn: &Connection, doc_id: &str, p: &Prepared) -> Result<()
         }
     }
 }
-
-/// The field two creations of one id always disagree on (each stamps its own): a conflict there
-/// means the record was recorded twice, apart ([`crate::split`]).
-pub const RECORDED_TWICE_PATH: &str = "created_at";
 
 /// How many problems a merge left in `inc` for a person to settle: rules across fields that do
 /// not depend on today's date (the row is not rewritten as days pass) and contested statuses.

@@ -103,14 +103,15 @@ fn extra(doc: &automerge::Automerge) -> Vec<ExtraCreation> {
     let Some(kept) = split::kept_creation(doc) else {
         return Vec::new();
     };
+    // Two reviewers' splits of one record make the same copy twice: one record, not two to
+    // split again.
+    if !split::recorded_twice(doc) {
+        return Vec::new();
+    }
     let done = split::split_off_roots(doc);
-    let stamp = |c: automerge::ChangeHash| doc.fork_at(&[c]).map(|d| created_at(&d)).ok();
-    let kept_at = stamp(kept);
     split::creations(doc)
         .into_iter()
-        // Two reviewers' splits of one record make the same record twice, with the same
-        // creation time: one record, not two to split again.
-        .filter(|c| *c != kept && !done.contains(&c.to_string()) && stamp(*c) != kept_at)
+        .filter(|c| *c != kept && !done.contains(&c.to_string()))
         .map(|c| {
             let note = crate::history::note_of(doc, &c);
             ExtraCreation {

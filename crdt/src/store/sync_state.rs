@@ -141,16 +141,20 @@ impl Store {
     /// Stop pushing this record's local changes: the endpoint refused them for `reason`. They
     /// stay in this store (nothing is deleted) and [`Store::held_records`] lists them.
     pub fn hold_record(&mut self, doc_id: &str, reason: &str) -> Result<HeldRecord> {
-        let held = HeldRecord {
+        // Held since the first refusal: a retry refused again keeps that time, with the latest
+        // reason.
+        let held_at: String = self.conn.query_row(
+            "INSERT INTO held_records (doc_id, reason, held_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (doc_id) DO UPDATE SET reason = excluded.reason
+             RETURNING held_at",
+            params![doc_id, reason, now_str()],
+            |r| r.get(0),
+        )?;
+        Ok(HeldRecord {
             doc_id: doc_id.to_string(),
             reason: reason.to_string(),
-            held_at: now_str(),
-        };
-        self.conn.execute(
-            "INSERT OR REPLACE INTO held_records (doc_id, reason, held_at) VALUES (?1, ?2, ?3)",
-            params![held.doc_id, held.reason, held.held_at],
-        )?;
-        Ok(held)
+            held_at,
+        })
     }
 
     /// Every local change of a held record, oldest first: what a retry sends (the endpoint skips

@@ -215,6 +215,8 @@ export const en: Record<string, string> = {
   'attention.fewer_than_coded': '{n} is fewer than the {coded} coded victim(s) of that sex',
   'attention.withdrawal_contested': 'withdrawn by {by} while {decided_by} recorded "{status}" on another laptop: the decision stands and the violation counts until a reviewer withdraws it again or restores it',
   'attention.changed_since_decision': 'changed since {by} recorded "{status}", which verified {was}: a reviewer should decide again',
+  'attention.cites_withdrawn_source': 'the decision rests on a source since withdrawn ({source}): a reviewer should decide again',
+  'attention.split_late_changes': '{n} change(s) were made on the incident split out into {into} without seeing the split; they are in this record\'s history, not there: a reviewer should record them there',
   'attention.recorded_twice': 'two incidents recorded apart under one id ({who}): a reviewer should split them',
   'detail.attention_intro': 'Changes merged from several devices left this record breaking a rule. Edits remain possible; a reviewer should settle it.',
   'detail.coded_n': 'Coded victim {n}',

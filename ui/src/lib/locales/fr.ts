@@ -215,6 +215,8 @@ export const fr: Record<string, string> = {
   'attention.fewer_than_coded': '{n} est inférieur aux {coded} victime(s) codée(s) de ce sexe',
   'attention.withdrawal_contested': 'retirée par {by} pendant que {decided_by} enregistrait « {status} » sur un autre ordinateur : la décision est maintenue et la violation compte tant qu\'un réviseur ne l\'a pas retirée à nouveau ou rétablie',
   'attention.changed_since_decision': 'modifiée depuis que {by} a enregistré « {status} », qui portait sur {was} : un réviseur doit décider à nouveau',
+  'attention.cites_withdrawn_source': 'la décision repose sur une source retirée depuis ({source}) : un réviseur doit décider à nouveau',
+  'attention.split_late_changes': '{n} modification(s) ont été faites sur l\'incident séparé dans {into} sans connaître la séparation ; elles sont dans l\'historique de ce dossier, pas là-bas : un réviseur doit les y reporter',
   'attention.recorded_twice': 'deux incidents enregistrés séparément sous un même identifiant ({who}) : un réviseur doit les séparer',
   'detail.attention_intro': 'Des modifications fusionnées depuis plusieurs appareils font que ce dossier enfreint une règle. Il reste modifiable ; un réviseur doit régler la question.',
   'detail.coded_n': 'Victime codée {n}',
