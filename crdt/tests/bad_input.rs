@@ -298,7 +298,16 @@ fn removing_a_source_that_a_verification_names() {
     let inc = f.store.incident(&id).unwrap();
     assert!(inc.sources[0].withdrawn.is_some());
     assert_eq!(inc.violations[0].verification[1].source_ids, vec![src]);
-    assert!(f.store.incident_view(&id).unwrap().attention.is_empty());
+    // The decision now rests on a withdrawn source: shown, for a reviewer to decide again.
+    let codes: Vec<_> = f
+        .store
+        .incident_view(&id)
+        .unwrap()
+        .attention
+        .iter()
+        .map(|a| a.code)
+        .collect();
+    assert_eq!(codes, [Some("cites_withdrawn_source")]);
 }
 
 #[test]

@@ -33,6 +33,17 @@ pub struct ExtraCreation {
 }
 
 impl Store {
+    /// What the caseload counts as needing attention in incident `id`, from its document: the
+    /// problems a merge left, and a creation twice or changes made on a split-off incident after
+    /// the split. The projection's `IncidentRow::attention` must equal it.
+    pub fn attention_count(&self, id: &str) -> Result<i64> {
+        let doc = self.load_kind(id, RecordKind::Incident)?;
+        let inc = document::read_incident(&doc)?;
+        Ok(super::projection::attention(&inc)
+            + i64::from(split::recorded_twice(&doc))
+            + i64::from(split::late_changes(&doc) > 0))
+    }
+
     /// The creations of incident `id` beyond the one it keeps and those already split off: each
     /// an incident recorded apart under the same id, for a reviewer to split out. Empty for a
     /// record created once.

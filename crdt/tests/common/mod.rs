@@ -335,7 +335,7 @@ pub fn check_projections(store: &Store) {
             created_by: inc.created_by.clone(),
             review_state: inc.review.state.as_str().to_string(),
             conflicts: n_conflicts[row.id.as_str()] as i64,
-            attention: mrm_crdt::store::attention(inc),
+            attention: store.attention_count(&inc.id).unwrap(),
             violations: inc
                 .violations
                 .iter()
