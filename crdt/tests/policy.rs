@@ -108,13 +108,19 @@ fn a_store_refuses_locally_what_its_role_may_not_write() {
     assert_eq!(admin.change_count().unwrap(), 0);
 }
 
-/// An officer's incident, verified by a reviewer, back on the officer's store.
-fn verified_incident(root: &std::path::Path) -> (Store, Store, String, String) {
+/// An officer, a reviewer, and an incident the officer recorded (on the officer's store only).
+fn officer_reviewer_incident(root: &std::path::Path) -> (Store, Store, String) {
     let mut officer = enrolled(root, "o", "Omar O.", Role::Officer);
-    let mut reviewer = enrolled(root, "r", "Rose R.", Role::Reviewer);
+    let reviewer = enrolled(root, "r", "Rose R.", Role::Reviewer);
     let id = officer
         .add_incident(&patch(incident_json("Attack on Kiwanja")))
         .unwrap();
+    (officer, reviewer, id)
+}
+
+/// An officer's incident, verified by a reviewer, back on the officer's store.
+fn verified_incident(root: &std::path::Path) -> (Store, Store, String, String) {
+    let (mut officer, mut reviewer, id) = officer_reviewer_incident(root);
     let vid = officer.incident(&id).unwrap().violations[0].id.clone();
     send_all(&officer, &mut reviewer);
     reviewer
@@ -403,11 +409,7 @@ fn forged_effects_are_refused_whatever_wrote_them() {
 #[test]
 fn a_withdrawal_concurrent_with_a_decision_keeps_both_and_stays_editable() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut officer = enrolled(tmp.path(), "o", "Omar O.", Role::Officer);
-    let mut reviewer = enrolled(tmp.path(), "r", "Rose R.", Role::Reviewer);
-    let id = officer
-        .add_incident(&patch(incident_json("Attack on Kiwanja")))
-        .unwrap();
+    let (mut officer, mut reviewer, id) = officer_reviewer_incident(tmp.path());
     let inc = officer.incident(&id).unwrap();
     let (vid, sid) = (inc.violations[0].id.clone(), inc.sources[0].id.clone());
     send_all(&officer, &mut reviewer);
@@ -821,11 +823,7 @@ fn a_bundle_with_a_forged_counter_is_refused_and_changes_nothing() {
 fn a_change_made_without_seeing_a_part_cannot_hide_it_or_set_its_decision_aside() {
     use automerge::ROOT;
     let tmp = tempfile::tempdir().unwrap();
-    let mut officer = enrolled(tmp.path(), "o", "Omar O.", Role::Officer);
-    let mut reviewer = enrolled(tmp.path(), "r", "Rose R.", Role::Reviewer);
-    let id = officer
-        .add_incident(&patch(incident_json("Attack on Kiwanja")))
-        .unwrap();
+    let (mut officer, mut reviewer, id) = officer_reviewer_incident(tmp.path());
     // The context before the second violation existed, written into by another officer's laptop.
     let mut old = doc_of(&officer, &id, |_| true);
     old.set_actor(automerge::ActorId::random());

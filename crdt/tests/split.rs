@@ -29,13 +29,10 @@ fn needing_attention(s: &Store) -> i64 {
     s.list_incidents(&f).unwrap().total
 }
 
-#[test]
-fn a_record_created_twice_is_detected_and_split_into_two_with_their_decisions() {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut amina = enrolled(tmp.path(), "a", "Amina A.", Role::Officer);
-    let mut bruno = enrolled(tmp.path(), "b", "Bruno B.", Role::Officer);
-    let mut rose = enrolled(tmp.path(), "r", "Rose R.", Role::Reviewer);
-    let mut sam = enrolled(tmp.path(), "s", "Sam S.", Role::Reviewer);
+/// Two officers of one team whose template carried the same id, each with their incident.
+fn two_officers_one_id(root: &std::path::Path) -> (Store, Store) {
+    let mut amina = enrolled(root, "a", "Amina A.", Role::Officer);
+    let mut bruno = enrolled(root, "b", "Bruno B.", Role::Officer);
     amina
         .add_incident(&patch(recorded(
             "School attacked",
@@ -46,26 +43,32 @@ fn a_record_created_twice_is_detected_and_split_into_two_with_their_decisions() 
     bruno
         .add_incident(&patch(recorded("Two boys abducted", "abduction", "Rubare")))
         .unwrap();
+    (amina, bruno)
+}
+
+#[test]
+fn a_record_created_twice_is_detected_and_split_into_two_with_their_decisions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (amina, bruno) = two_officers_one_id(tmp.path());
+    let rose = enrolled(tmp.path(), "r", "Rose R.", Role::Reviewer);
+    let sam = enrolled(tmp.path(), "s", "Sam S.", Role::Reviewer);
+    let mut stores = [amina, bruno, rose, sam];
     // Bruno's record is verified by Rose before the two meet.
-    send_all(&bruno, &mut rose);
-    let bruno_violation = bruno.incident(SHARED_ID).unwrap().violations[0].id.clone();
-    rose.verify(
-        SHARED_ID,
-        &bruno_violation,
-        &verification(VerificationStatus::Verified),
-    )
-    .unwrap();
+    send_between(&mut stores, 1, 2);
+    let bruno_violation = stores[1].incident(SHARED_ID).unwrap().violations[0]
+        .id
+        .clone();
+    stores[2]
+        .verify(
+            SHARED_ID,
+            &bruno_violation,
+            &verification(VerificationStatus::Verified),
+        )
+        .unwrap();
     for (from, to) in [(0, 1), (1, 0), (2, 0), (0, 2), (0, 3)] {
-        let mut all = [&mut amina, &mut bruno, &mut rose, &mut sam];
-        let (src, dst) = if from < to {
-            let (x, y) = all.split_at_mut(to);
-            (&*x[from], &mut *y[0])
-        } else {
-            let (x, y) = all.split_at_mut(from);
-            (&*y[0], &mut *x[to])
-        };
-        send_all(src, dst);
+        send_between(&mut stores, from, to);
     }
+    let [amina, _, rose, sam] = &mut stores;
 
     // Merged: one record, shown as recorded twice, in the caseload's "needs attention".
     let view = rose.incident_view(SHARED_ID).unwrap();
@@ -89,23 +92,7 @@ fn a_record_created_twice_is_detected_and_split_into_two_with_their_decisions() 
     let split_by_sam = sam.split_incident(SHARED_ID).unwrap();
     assert_eq!(split_by_rose, split_by_sam, "one record, whoever splits it");
     let new_id = split_by_rose;
-    let mut stores = [amina, bruno, rose, sam];
-    for _ in 0..2 {
-        for from in 0..stores.len() {
-            for to in 0..stores.len() {
-                if from != to {
-                    let (src, dst) = if from < to {
-                        let (x, y) = stores.split_at_mut(to);
-                        (&x[from], &mut y[0])
-                    } else {
-                        let (x, y) = stores.split_at_mut(from);
-                        (&y[0], &mut x[to])
-                    };
-                    send_all(src, dst);
-                }
-            }
-        }
-    }
+    exchange_all(&mut stores);
     for s in &mut stores {
         let kept = s.incident_view(SHARED_ID).unwrap();
         let moved = s.incident_view(&new_id).unwrap();
@@ -153,21 +140,10 @@ fn a_record_created_twice_is_detected_and_split_into_two_with_their_decisions() 
 #[test]
 fn a_decision_made_on_the_split_off_incident_without_seeing_the_split_is_shown() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut amina = enrolled(tmp.path(), "a", "Amina A.", Role::Officer);
-    let mut bruno = enrolled(tmp.path(), "b", "Bruno B.", Role::Officer);
+    let (amina, bruno) = two_officers_one_id(tmp.path());
     let mut rose = enrolled(tmp.path(), "r", "Rose R.", Role::Reviewer);
     let mut rex_a = enrolled(tmp.path(), "xa", "Rex A.", Role::Reviewer);
     let mut rex_b = enrolled(tmp.path(), "xb", "Rex B.", Role::Reviewer);
-    amina
-        .add_incident(&patch(recorded(
-            "School attacked",
-            "attack_school",
-            "Kiwanja",
-        )))
-        .unwrap();
-    bruno
-        .add_incident(&patch(recorded("Two boys abducted", "abduction", "Rubare")))
-        .unwrap();
     // Each of two reviewers holds only one of the two incidents.
     send_all(&amina, &mut rex_a);
     send_all(&bruno, &mut rex_b);

@@ -89,7 +89,11 @@ pub fn mrm_env(args: &[&str], stdin: Option<&str>, env: &[(String, String)]) -> 
 
 /// Run `mrm` and insist it succeeds; returns stdout.
 pub fn mrm_ok(args: &[&str], stdin: Option<&str>) -> String {
-    let out = mrm(args, stdin);
+    succeeded(args, mrm(args, stdin))
+}
+
+/// The stdout of a run of `mrm args` that must have succeeded.
+fn succeeded(args: &[&str], out: Output) -> String {
     assert!(
         out.status.success(),
         "mrm {:?} failed: {}",
@@ -285,15 +289,7 @@ impl Device {
     }
 
     pub fn mrm_ok(&self, rest: &[&str], stdin: Option<&str>) -> String {
-        let args = self.args(rest);
-        let out = self.mrm(rest, stdin);
-        assert!(
-            out.status.success(),
-            "mrm {:?} failed: {}",
-            args,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        succeeded(&self.args(rest), self.mrm(rest, stdin))
     }
 
     /// Sync and return the JSON report.

@@ -179,7 +179,6 @@ impl Store {
         }
         let mut conn = open_conn(&path, key.as_ref())?;
         schema::migrate(&mut conn)?;
-        finish_pending(&mut conn)?;
         let device = conn
             .query_row(
                 "SELECT device_id, actor, officer, team, mission, created_at FROM device",
@@ -240,36 +239,6 @@ impl Store {
         }
         Ok(())
     }
-}
-
-/// Finish what a migration left for code to do (schema 8: compute `n_attention` from the
-/// documents while the table `reproject` exists), in one transaction, so a crash leaves the task
-/// to the next open.
-fn finish_pending(conn: &mut Connection) -> Result<()> {
-    let due: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'reproject')",
-        [],
-        |r| r.get(0),
-    )?;
-    if !due {
-        return Ok(());
-    }
-    let tx = conn.transaction()?;
-    let ids: Vec<String> = tx
-        .prepare("SELECT doc_id FROM docs WHERE kind = 'incident'")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    for id in ids {
-        if let Some((kind, doc)) = Store::load(&tx, &id)? {
-            // One unreadable record must not keep the store shut: its row keeps its old values.
-            if let Ok(p) = super::projection::Prepared::from_doc(&doc, kind) {
-                super::projection::save_prepared(&tx, &id, &p)?;
-            }
-        }
-    }
-    tx.execute("DROP TABLE reproject", [])?;
-    tx.commit()?;
-    Ok(())
 }
 
 /// Only the officer's account may list or read the store's folder.

@@ -207,12 +207,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sync_state ADD COLUMN revocation_key TEXT;
     "#,
     // 8: the caseload's "needs attention": how many problems a merge left in the incident (rules
-    // across fields, concurrent decisions). Existing rows are computed from their documents at
-    // the next open (a task SQL cannot do): the table `reproject` exists until that is done, and
-    // is dropped then, so the schema an open reads stays within the file's first page.
+    // across fields, concurrent decisions). Existing rows are computed from their documents in
+    // the same transaction ([`REPROJECTED_AT`]).
     r#"
     ALTER TABLE incidents ADD COLUMN n_attention INT NOT NULL DEFAULT 0;
-    CREATE TABLE reproject (x);
     "#,
 ];
 
@@ -268,6 +266,10 @@ fn compact(sql: &str) -> String {
 /// The schema version this build writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// The migration after which every incident's projection row is computed again from its
+/// document, in the migration's own transaction (what SQL alone cannot do).
+const REPROJECTED_AT: usize = 8;
+
 /// Bring the database up to [`VERSION`].
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -280,8 +282,28 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(&compact(sql))?;
+        if i + 1 == REPROJECTED_AT {
+            reproject_incidents(&tx)?;
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Rewrite every incident's projection rows from its document. One unreadable record must not
+/// keep the store shut: its rows keep their old values.
+fn reproject_incidents(tx: &Connection) -> Result<()> {
+    let ids: Vec<String> = tx
+        .prepare("SELECT doc_id FROM docs WHERE kind = 'incident'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in ids {
+        if let Some((kind, doc)) = super::Store::load(tx, &id)? {
+            if let Ok(p) = super::projection::Prepared::from_doc(&doc, kind) {
+                super::projection::save_prepared(tx, &id, &p)?;
+            }
+        }
     }
     Ok(())
 }
@@ -366,9 +388,7 @@ mod tests {
             assert_eq!(n, 1);
         }
         // What an open reads first: the whole schema fits in the file's first page (4 KiB, less
-        // the file header and SQLCipher's per-page IV and MAC) with room for the cell headers,
-        // once the first open has done the migrations' pending tasks (their tables dropped).
-        compacted.execute_batch("DROP TABLE reproject").unwrap();
+        // the file header and SQLCipher's per-page IV and MAC) with room for the cell headers.
         let schema_bytes: i64 = compacted
             .query_row(
                 "SELECT SUM(LENGTH(type) + LENGTH(name) + LENGTH(tbl_name) + COALESCE(LENGTH(sql), 0) + 8)

@@ -73,6 +73,33 @@ pub fn send_all(from: &Store, to: &mut Store) {
     to.import(changes).expect("import");
 }
 
+/// [`send_all`] from `stores[from]` to `stores[to]` (nothing when they are the same store).
+pub fn send_between(stores: &mut [Store], from: usize, to: usize) {
+    if from == to {
+        return;
+    }
+    let (src, dst) = if from < to {
+        let (x, y) = stores.split_at_mut(to);
+        (&x[from], &mut y[0])
+    } else {
+        let (x, y) = stores.split_at_mut(from);
+        (&y[0], &mut x[to])
+    };
+    send_all(src, dst);
+}
+
+/// Everything to everyone: every pair, twice round, so what reached one store in the first
+/// round reaches the others in the second.
+pub fn exchange_all(stores: &mut [Store]) {
+    for _ in 0..2 {
+        for from in 0..stores.len() {
+            for to in 0..stores.len() {
+                send_between(stores, from, to);
+            }
+        }
+    }
+}
+
 /// Open the store in `dir` with the test passphrase.
 pub fn open_store(dir: &Path) -> Store {
     Store::open(dir, &pass()).expect("open the store")
