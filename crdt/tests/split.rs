@@ -79,7 +79,7 @@ fn a_record_created_twice_is_detected_and_split_into_two_with_their_decisions() 
         "{:?}",
         view.attention
     );
-    assert_eq!(needing_attention(&rose), 1);
+    assert_eq!(needing_attention(rose), 1);
     assert_eq!(rose.extra_creations(SHARED_ID).unwrap().len(), 1);
     // Only a reviewer splits.
     assert!(matches!(
