@@ -483,16 +483,13 @@ fn withdraw<T: Transactable>(
     if existing_map(tx, obj, "withdrawn")?.is_some() && !contested {
         return Ok(false);
     }
-    let w = tx.put_object(obj, "withdrawn", ObjType::Map)?;
-    tx.put(&w, "at", who.now_str())?;
-    tx.put(&w, "by", who.officer.as_str())?;
-    tx.put(&w, "reason", reason)?;
-    if let Some(ids) = overrides {
-        let list = tx.put_object(&w, "overrides", ObjType::List)?;
-        for (i, id) in ids.iter().enumerate() {
-            tx.insert(&list, i, id.as_str())?;
-        }
-    }
+    let w = Withdrawal {
+        at: who.now_str(),
+        by: who.officer.clone(),
+        reason: reason.to_string(),
+        overrides,
+    };
+    put_withdrawal(tx, obj, &w)?;
     Ok(true)
 }
 
@@ -906,13 +903,17 @@ pub fn copy_incident<T: Transactable>(
                     .filter_map(|e| copied.get(e.id.as_str()).cloned())
                     .collect(),
             };
-            copy_withdrawal(tx, &obj, w, Some(overrides))?;
+            let w = Withdrawal {
+                overrides: Some(overrides),
+                ..w.clone()
+            };
+            put_withdrawal(tx, &obj, &w)?;
         }
     }
     for s in &inc.sources {
         if let Some(w) = &s.withdrawn {
             let obj = child_map(tx, &smap, &s.id)?;
-            copy_withdrawal(tx, &obj, w, None)?;
+            put_withdrawal(tx, &obj, w)?;
         }
     }
     let review = child_map(tx, &ROOT, "review")?;
@@ -929,17 +930,13 @@ pub fn copy_incident<T: Transactable>(
     Ok(())
 }
 
-fn copy_withdrawal<T: Transactable>(
-    tx: &mut T,
-    obj: &ObjId,
-    w: &Withdrawal,
-    overrides: Option<Vec<String>>,
-) -> Result<()> {
+/// Write `w` as the `withdrawn` map of `obj` (a new withdrawal, or one copied by a split).
+fn put_withdrawal<T: Transactable>(tx: &mut T, obj: &ObjId, w: &Withdrawal) -> Result<()> {
     let m = tx.put_object(obj, "withdrawn", ObjType::Map)?;
     tx.put(&m, "at", w.at.as_str())?;
     tx.put(&m, "by", w.by.as_str())?;
     tx.put(&m, "reason", w.reason.as_str())?;
-    if let Some(ids) = overrides {
+    if let Some(ids) = &w.overrides {
         let list = tx.put_object(&m, "overrides", ObjType::List)?;
         for (i, id) in ids.iter().enumerate() {
             tx.insert(&list, i, id.as_str())?;

@@ -593,6 +593,18 @@ fn judged(
     )
 }
 
+/// The change a modified laptop makes on `context` (a record as it once was), by `edit`.
+fn forged_on(
+    context: &automerge::Automerge,
+    edit: &dyn Fn(&mut automerge::transaction::Transaction<'_>),
+) -> automerge::Change {
+    let mut d = context.clone();
+    let mut tx = d.transaction();
+    edit(&mut tx);
+    tx.commit();
+    d.get_last_local_change().unwrap().clone()
+}
+
 /// The record's document from the store's change log, with only the changes `keep` selects.
 fn doc_of(
     store: &Store,
@@ -623,13 +635,8 @@ fn a_change_that_claims_an_old_context_cannot_erase_a_decision() {
     let mut old = doc_of(&officer, &id, |c| c.actor_id() == &me);
     old.set_actor(me.clone());
     let context = old.clone();
-    let forge = |edit: &dyn Fn(&mut automerge::transaction::Transaction<'_>)| {
-        let mut d = context.clone();
-        let mut tx = d.transaction();
-        edit(&mut tx);
-        tx.commit();
-        d.get_last_local_change().unwrap().clone()
-    };
+    let forge =
+        |edit: &dyn Fn(&mut automerge::transaction::Transaction<'_>)| forged_on(&context, edit);
     let vmap = obj(&context, &ROOT, "violations");
     let v = obj(&context, &vmap, vid.as_str());
     // Erasing: refused, whatever context it claims (parts of a record are never removed).
@@ -844,13 +851,7 @@ fn a_change_made_without_seeing_a_part_cannot_hide_it_or_set_its_decision_aside(
         .unwrap();
     send_all(&reviewer, &mut officer);
     let held = doc_of(&officer, &id, |_| true);
-    let forge = |edit: &dyn Fn(&mut automerge::transaction::Transaction<'_>)| {
-        let mut d = old.clone();
-        let mut tx = d.transaction();
-        edit(&mut tx);
-        tx.commit();
-        d.get_last_local_change().unwrap().clone()
-    };
+    let forge = |edit: &dyn Fn(&mut automerge::transaction::Transaction<'_>)| forged_on(&old, edit);
     // A new violation under the id of one it never saw, which would hide its decision.
     let vmap = obj(&old, &ROOT, "violations");
     let reused = forge(&|tx| {
