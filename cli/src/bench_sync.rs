@@ -10,8 +10,8 @@
 //!    (a child of this one, so its peak memory is its own).
 //! 4. Bytes on the wire per pushed incident against the size of its Automerge changes.
 //!
-//! Scenarios 1 and 2 run the endpoint in this process (`mrm_server::api::router` under axum on its
-//! own runtime); every device is a real store in a temporary folder, removed at the end.
+//! Scenarios 1 and 2 run the endpoint in this process (`mrm_server::api::router` in the endpoint's
+//! own accept loop, `mrm_server::listen`, on its own runtime); every device is a real store in a temporary folder, removed at the end.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -268,7 +268,7 @@ fn mib(kib: Option<u64>) -> serde_json::Value {
     }
 }
 
-/// The endpoint in this process: axum on its own runtime, stopped when dropped.
+/// The endpoint in this process, on its own runtime, stopped when dropped.
 struct InProcess {
     url: String,
     rt: tokio::runtime::Runtime,
@@ -283,11 +283,16 @@ impl InProcess {
         let storage = SqliteStorage::open(db)?;
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
         let addr = listener.local_addr()?;
-        rt.spawn(async move {
-            if let Err(e) = axum::serve(listener, mrm_server::api::router(storage)).await {
-                eprintln!("bench-sync: the endpoint stopped: {e}");
-            }
-        });
+        // The endpoint's own accept loop and limits, as `mrm serve` runs them.
+        let limits = mrm_server::Limits::for_this_process();
+        let app = mrm_server::api::router_with(storage, &limits);
+        rt.spawn(mrm_server::listen::serve(
+            listener,
+            app,
+            None,
+            limits,
+            std::future::pending(),
+        ));
         Ok(InProcess {
             url: format!("http://{addr}"),
             rt,

@@ -121,6 +121,17 @@ enum Command {
         /// The certificate's private key (PEM); needs --tls-cert.
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Connections open at once; more are closed on arrival [default: the descriptor limit
+        /// less 64, at most 8192].
+        #[arg(long)]
+        max_connections: Option<usize>,
+        /// Seconds a connection may wait before sending a request's headers (also between
+        /// requests) before it is closed.
+        #[arg(long, default_value_t = 30)]
+        idle_timeout_secs: u64,
+        /// Seconds a request body may take to arrive.
+        #[arg(long, default_value_t = 300)]
+        body_timeout_secs: u64,
     },
     /// Administer the sync endpoint's database.
     Admin {
@@ -276,11 +287,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             bind,
             tls_cert,
             tls_key,
+            max_connections,
+            idle_timeout_secs,
+            body_timeout_secs,
         } => {
             let tls = tls_cert
                 .zip(tls_key)
                 .map(|(cert, key)| mrm_server::TlsFiles { cert, key });
-            net::serve(&db, &bind, tls.as_ref())
+            let mut limits = mrm_server::Limits::for_this_process();
+            if let Some(n) = max_connections {
+                limits.max_connections = n.max(1);
+            }
+            limits.idle_timeout = std::time::Duration::from_secs(idle_timeout_secs.max(1));
+            limits.body_timeout = std::time::Duration::from_secs(body_timeout_secs.max(1));
+            net::serve(&db, &bind, tls.as_ref(), limits)
         }
         Command::Admin { db, command } => net::admin(&db, command),
         Command::Enroll {

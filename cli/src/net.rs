@@ -80,8 +80,13 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-pub fn serve(db: &Path, bind: &str, tls: Option<&mrm_server::TlsFiles>) -> anyhow::Result<()> {
-    runtime()?.block_on(mrm_server::serve(db, bind, tls))?;
+pub fn serve(
+    db: &Path,
+    bind: &str,
+    tls: Option<&mrm_server::TlsFiles>,
+    limits: mrm_server::Limits,
+) -> anyhow::Result<()> {
+    runtime()?.block_on(mrm_server::serve(db, bind, tls, limits))?;
     Ok(())
 }
 

@@ -147,7 +147,12 @@ fn a_closed_stdout_is_a_quiet_exit_and_work_is_stored_once() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert_eq!(count(&d), before + 1, "{closed:?}: stored once");
-        let out = run(&d, &["incident", "add", "--json", "-"], Some(&new_file), closed);
+        let out = run(
+            &d,
+            &["incident", "add", "--json", "-"],
+            Some(&new_file),
+            closed,
+        );
         assert!(out.status.success(), "{closed:?} add from stdin");
         assert_eq!(count(&d), before + 2, "{closed:?}: stored once");
         let out = run(&d, &["demo", "--incidents", "2"], None, closed);

@@ -33,10 +33,30 @@ const VERSION: u8 = 1;
 const MAX_HEADER: u32 = 64 * 1024;
 /// Largest single change we accept (a record's change is a few KiB; a narrative at most ~100 KiB).
 pub const MAX_CHANGE: u32 = 16 * 1024 * 1024;
-/// Most changes in one bundle.
-pub const MAX_CHANGES: u64 = 10_000_000;
-/// Most bytes a bundle may decompress to.
+/// Most changes in one bundle file: each costs about 100 bytes of bookkeeping when read, so a
+/// file of empty frames costs at most ~200 MiB before it is refused.
+pub const MAX_CHANGES: u64 = 2_000_000;
+/// Most bytes a bundle file may decompress to.
 const MAX_TOTAL: u64 = 512 * 1024 * 1024;
+
+/// How much a framed message may hold once decompressed: a compression bomb or a flood of empty
+/// frames is refused when it crosses either bound, having cost at most about `max_bytes` plus
+/// 100 bytes per change of memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameLimits {
+    /// Most bytes after decompression, header and framing included.
+    pub max_bytes: u64,
+    /// Most changes.
+    pub max_changes: u64,
+}
+
+impl FrameLimits {
+    /// A bundle file (USB, `mrm bundle import`): a whole mission's export fits.
+    pub const FILE: FrameLimits = FrameLimits {
+        max_bytes: MAX_TOTAL,
+        max_changes: MAX_CHANGES,
+    };
+}
 
 /// Changes as (record id, change bytes), the unit every exchange moves.
 pub type Frames = Vec<(String, Vec<u8>)>;
@@ -165,6 +185,13 @@ pub fn open_sealed(pass: &Passphrase, bytes: &[u8]) -> Result<Bundle> {
     decode(&plain)
 }
 
+fn too_large(limits: FrameLimits) -> Error {
+    Error::TooLarge(format!(
+        "the message decompresses to more than {} bytes",
+        limits.max_bytes
+    ))
+}
+
 fn read_exact<R: Read>(r: &mut R, buf: &mut [u8], what: &str) -> Result<()> {
     r.read_exact(buf).map_err(|e| match e.kind() {
         std::io::ErrorKind::UnexpectedEof => {
@@ -186,12 +213,25 @@ pub fn decode(bytes: &[u8]) -> Result<Bundle> {
     Ok(Bundle { header, changes })
 }
 
-/// Decode frames behind any header type, checking every length and the checksum.
+/// Decode frames behind any header type within [`FrameLimits::FILE`], checking every length and
+/// the checksum.
 pub fn decode_frames<H: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<(H, Frames)> {
+    decode_frames_within(bytes, FrameLimits::FILE)
+}
+
+/// [`decode_frames`] within `limits`: decompression stops at `limits.max_bytes` (what lies
+/// beyond is never inflated) and the header's count may not exceed `limits.max_changes`.
+///
+/// Errors: [`Error::Bundle`] naming what is wrong, or [`Error::TooLarge`] when a bound is crossed.
+pub fn decode_frames_within<H: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    limits: FrameLimits,
+) -> Result<(H, Frames)> {
     if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
         return Err(Error::Bundle("not an MRM bundle (not gzip data)".into()));
     }
-    let mut r = GzDecoder::new(bytes).take(MAX_TOTAL);
+    // One byte past the bound tells a message that is too large from one that is cut short.
+    let mut r = GzDecoder::new(bytes).take(limits.max_bytes.saturating_add(1));
     let mut magic = [0u8; 5];
     read_exact(&mut r, &mut magic, "the file type")?;
     if &magic[..4] != MAGIC {
@@ -215,8 +255,11 @@ pub fn decode_frames<H: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<(H,
         .get("count")
         .and_then(serde_json::Value::as_u64)
         .ok_or_else(|| Error::Bundle("the header has no change count".into()))?;
-    if count > MAX_CHANGES {
-        return Err(Error::Bundle(format!("change count {count} is absurd")));
+    if count > limits.max_changes {
+        return Err(Error::TooLarge(format!(
+            "{count} changes in one message; at most {} are taken",
+            limits.max_changes
+        )));
     }
     let header: H = serde_json::from_value(raw)
         .map_err(|e| Error::Bundle(format!("the header is not valid: {e}")))?;
@@ -231,14 +274,21 @@ pub fn decode_frames<H: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<(H,
                 i + 1
             )));
         }
+        if r.limit() <= u64::from(len) {
+            return Err(too_large(limits));
+        }
         let mut buf = vec![0u8; len as usize];
         read_exact(&mut r, &mut buf, &format!("change {}", i + 1))?;
         changes.push((uuid::Uuid::from_bytes(id).to_string(), buf));
     }
-    // Reading to the end makes the decoder check the CRC and length trailer.
+    // Reading to the end makes the decoder check the CRC and length trailer; trailing bytes are
+    // read only up to the bound.
     let mut rest = Vec::new();
     r.read_to_end(&mut rest)
         .map_err(|e| Error::Bundle(format!("damaged: {e}")))?;
+    if r.limit() == 0 {
+        return Err(too_large(limits));
+    }
     if !rest.is_empty() {
         return Err(Error::Bundle(format!(
             "{} unexpected bytes after the last change",

@@ -61,6 +61,9 @@ pub enum Error {
     Json(#[from] serde_json::Error),
     #[error("invalid bundle: {0}")]
     Bundle(String),
+    /// A message or file is larger than this program takes ([`crate::bundle::FrameLimits`]).
+    #[error("too large: {0}")]
+    TooLarge(String),
     #[error("this bundle belongs to mission {found}, this store to mission {expected}")]
     WrongMission { expected: String, found: String },
     #[error("{0} change(s) depend on changes that are not in this store or bundle; nothing was imported")]

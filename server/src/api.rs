@@ -4,9 +4,9 @@
 //! Logs name devices, counts and durations, never record contents or secrets.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,17 +14,31 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use mrm_crdt::bundle;
 use mrm_crdt::sync::protocol::{
-    EnrollRequest, ErrorBody, MeResponse, PullHeader, MAX_BODY, PULL_PAGE,
+    EnrollRequest, ErrorBody, MeResponse, PullHeader, MAX_BODY, MAX_ENROLL_BODY, PULL_PAGE,
+    PUSH_LIMITS,
 };
 use serde::Deserialize;
 
+use tokio::sync::Semaphore;
+
+use crate::listen::Limits;
 use crate::model::Device;
 use crate::storage::{ServerError, Storage};
 
 /// Shared state of the handlers.
 pub struct AppState<S> {
     pub storage: S,
+    /// Longest time a request body may take to arrive ([`Limits::body_timeout`]).
+    body_timeout: Duration,
+    /// Pushes read, decoded and applied at once: each may hold [`MAX_PUSH_BYTES`] twice over
+    /// (body and decoded frames) plus the documents it touches, so this bounds the memory pushes
+    /// take whatever the number of devices. Others wait their turn (within the body timeout).
+    push_slots: Semaphore,
 }
+
+/// See [`AppState::push_slots`]: storage applies one push at a time anyway; two lets the next
+/// one's body arrive and decode meanwhile.
+const CONCURRENT_PUSHES: usize = 2;
 
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
@@ -37,6 +51,8 @@ impl IntoResponse for ServerError {
                 (StatusCode::FORBIDDEN, "forbidden")
             }
             ServerError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ServerError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ServerError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             ServerError::MissingDependencies(_) => (StatusCode::CONFLICT, "missing_dependencies"),
             ServerError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ServerError::Internal(msg) => {
@@ -69,17 +85,52 @@ impl IntoResponse for ServerError {
     }
 }
 
-/// Build the router over a storage backend.
+/// Build the router over a storage backend with the default [`Limits`].
 pub fn router<S: Storage>(storage: S) -> Router {
-    let state = Arc::new(AppState { storage });
+    router_with(storage, &Limits::default())
+}
+
+/// Build the router over a storage backend; bodies must arrive within `limits.body_timeout`.
+pub fn router_with<S: Storage>(storage: S, limits: &Limits) -> Router {
+    let state = Arc::new(AppState {
+        storage,
+        body_timeout: limits.body_timeout,
+        push_slots: Semaphore::new(CONCURRENT_PUSHES),
+    });
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/enroll", post(enroll::<S>))
         .route("/v1/me", get(me::<S>))
         .route("/v1/push", post(push::<S>))
         .route("/v1/pull", get(pull::<S>))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        // Bodies are read by the handlers themselves, after the credential (see `read_body`).
+        .layer(DefaultBodyLimit::disable())
         .with_state(state)
+}
+
+/// Read a request body of at most `max` bytes within the body timeout. A declared length over
+/// `max` is refused before a byte is read; a body that grows past it is dropped as it arrives.
+async fn read_body<S>(state: &AppState<S>, body: Body, max: usize) -> Result<Bytes, ServerError> {
+    let too_large =
+        || ServerError::TooLarge(format!("the request body is larger than {max} bytes"));
+    if body.size_hint().lower() > max as u64 {
+        return Err(too_large());
+    }
+    match tokio::time::timeout(state.body_timeout, axum::body::to_bytes(body, max)).await {
+        Err(_) => Err(ServerError::Timeout(state.body_timeout.as_secs())),
+        Ok(Ok(b)) => Ok(b),
+        Ok(Err(e)) => {
+            let length_limit = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if length_limit {
+                Err(too_large())
+            } else {
+                Err(ServerError::BadRequest(format!(
+                    "the request body was cut: {e}"
+                )))
+            }
+        }
+    }
 }
 
 async fn health() -> Json<serde_json::Value> {
@@ -141,8 +192,9 @@ async fn authenticate<S: Storage>(
 
 async fn enroll<S: Storage>(
     State(state): State<Arc<AppState<S>>>,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ServerError> {
+    let body = read_body(&state, body, MAX_ENROLL_BODY).await?;
     let req: EnrollRequest = serde_json::from_slice(&body)
         .map_err(|e| ServerError::BadRequest(format!("malformed enrollment request: {e}")))?;
     let st = state.clone();
@@ -178,20 +230,51 @@ async fn me<S: Storage>(
 async fn push<S: Storage>(
     State(state): State<Arc<AppState<S>>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ServerError> {
+    // The credential first: a stranger's body is never read.
     let device = authenticate(&state, &headers).await?;
     let started = Instant::now();
-    let (_header, changes): (serde_json::Value, _) =
-        bundle::decode_frames(&body).map_err(|e| ServerError::BadRequest(e.to_string()))?;
-    let n = changes.len();
-    let st = state.clone();
-    let dev = device.clone();
-    let result = blocking(move || st.storage.push(&dev, changes)).await;
+    let _slot = tokio::time::timeout(state.body_timeout, state.push_slots.acquire())
+        .await
+        .map_err(|_| ServerError::Timeout(state.body_timeout.as_secs()))?
+        .map_err(|e| ServerError::Internal(e.to_string()))?;
+    let result = match read_body(&state, body, MAX_BODY).await {
+        Ok(body) => {
+            let st = state.clone();
+            let dev = device.clone();
+            blocking(move || {
+                let decoded = bundle::decode_frames_within::<serde_json::Value>(&body, PUSH_LIMITS)
+                    .map_err(|e| match e {
+                        mrm_crdt::Error::TooLarge(m) => ServerError::TooLarge(m),
+                        e => ServerError::BadRequest(e.to_string()),
+                    });
+                match decoded {
+                    Ok((_header, changes)) => st.storage.push(&dev, changes),
+                    Err(e) => {
+                        st.storage.push_refused(&dev, &e);
+                        Err(e)
+                    }
+                }
+            })
+            .await
+        }
+        Err(e) => {
+            let st = state.clone();
+            let dev = device.clone();
+            let e2 = ServerError::BadRequest(e.to_string());
+            let _ = blocking(move || {
+                st.storage.push_refused(&dev, &e2);
+                Ok(())
+            })
+            .await;
+            Err(e)
+        }
+    };
     match &result {
-        Ok(r) => tracing::info!(device = %device.id, received = n, accepted = r.accepted,
+        Ok(r) => tracing::info!(device = %device.id, accepted = r.accepted,
             duplicates = r.duplicates, ms = started.elapsed().as_millis() as u64, "push"),
-        Err(e) => tracing::warn!(device = %device.id, received = n, reason = %e, "push refused"),
+        Err(e) => tracing::warn!(device = %device.id, reason = %e, "push refused"),
     }
     Ok(Json(result?).into_response())
 }

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod checks;
+pub mod listen;
 pub mod model;
 pub mod secret;
 pub mod sqlite;
@@ -13,49 +14,39 @@ pub mod tls;
 use std::net::SocketAddr;
 use std::path::Path;
 
+pub use listen::Limits;
 pub use sqlite::SqliteStorage;
 pub use storage::{ServerError, Storage};
 pub use tls::TlsFiles;
 
 /// Serve the endpoint on `bind` over the SQLite database at `db` until Ctrl-C or SIGTERM; over
-/// HTTPS when `tls` is given.
-pub async fn serve(db: &Path, bind: &str, tls: Option<&TlsFiles>) -> Result<(), ServeError> {
+/// HTTPS when `tls` is given; every connection within `limits` ([`listen`]).
+pub async fn serve(
+    db: &Path,
+    bind: &str,
+    tls: Option<&TlsFiles>,
+    limits: Limits,
+) -> Result<(), ServeError> {
     let storage = SqliteStorage::open(db)?;
     let bind_err = |e| ServeError::Bind(bind.to_string(), e);
     let listener = std::net::TcpListener::bind(bind).map_err(bind_err)?;
     listener.set_nonblocking(true).map_err(bind_err)?;
     let addr: SocketAddr = listener.local_addr().map_err(bind_err)?;
-    let app = api::router(storage);
-    match tls {
-        None => {
-            // The bound address on stdout lets scripts and tests use port 0.
-            say(&format!("mrm serve: listening on http://{addr}"));
-            tracing::info!(%addr, "listening");
-            let listener = tokio::net::TcpListener::from_std(listener).map_err(bind_err)?;
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown())
-                .await
-                .map_err(bind_err)
-        }
-        Some(files) => {
-            let config = tls::config(files).await?;
-            let fingerprint = tls::fingerprint_of_pem(&files.cert)?;
-            say(&format!("mrm serve: listening on https://{addr}"));
-            say(&format!("mrm serve: certificate sha256 {fingerprint}"));
-            tracing::info!(%addr, "listening with TLS");
-            let handle = axum_server::Handle::new();
-            let h = handle.clone();
-            tokio::spawn(async move {
-                shutdown().await;
-                h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-            });
-            axum_server::from_tcp_rustls(listener, config)
-                .handle(handle)
-                .serve(app.into_make_service())
-                .await
-                .map_err(bind_err)
-        }
+    let config = tls.map(tls::config).transpose()?;
+    let app = api::router_with(storage, &limits);
+    let scheme = if config.is_some() { "https" } else { "http" };
+    // The bound address on stdout lets scripts and tests use port 0.
+    say(&format!("mrm serve: listening on {scheme}://{addr}"));
+    if let Some(files) = tls {
+        say(&format!(
+            "mrm serve: certificate sha256 {}",
+            tls::fingerprint_of_pem(&files.cert)?
+        ));
     }
+    tracing::info!(%addr, tls = config.is_some(), connections = limits.max_connections, "listening");
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(bind_err)?;
+    listen::serve(listener, app, config, limits, shutdown()).await;
+    Ok(())
 }
 
 /// A line on stdout for the operator; a closed stdout (a script that read what it needed) must

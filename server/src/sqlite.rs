@@ -98,6 +98,47 @@ fn audit(
 
 const READERS: usize = 4;
 
+/// Longest device id an audit entry keeps (ids are 36 characters; a refused one may be anything).
+const AUDIT_ID_CHARS: usize = 64;
+/// Longest refusal reason an audit entry keeps.
+const AUDIT_REASON_CHARS: usize = 300;
+
+/// A token bucket for refusal entries: bursts of [`RefusalBudget::BURST`], then
+/// [`RefusalBudget::PER_SECOND`] a second.
+struct RefusalBudget {
+    tokens: f64,
+    at: std::time::Instant,
+    suppressed: u64,
+}
+
+impl RefusalBudget {
+    const BURST: f64 = 200.0;
+    const PER_SECOND: f64 = 20.0;
+
+    fn new() -> Self {
+        RefusalBudget {
+            tokens: Self::BURST,
+            at: std::time::Instant::now(),
+            suppressed: 0,
+        }
+    }
+
+    /// `Some(entries dropped since the last one written)` when an entry may be written now.
+    fn take(&mut self) -> Option<u64> {
+        let now = std::time::Instant::now();
+        let refill = now.duration_since(self.at).as_secs_f64() * Self::PER_SECOND;
+        self.tokens = (self.tokens + refill).min(Self::BURST);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Some(std::mem::take(&mut self.suppressed))
+        } else {
+            self.suppressed += 1;
+            None
+        }
+    }
+}
+
 /// The SQLite backend.
 pub struct SqliteStorage {
     writer: Mutex<Connection>,
@@ -106,6 +147,8 @@ pub struct SqliteStorage {
     actor: ActorId,
     /// The endpoint's secret from which each device's revocation key is derived (hex).
     revocation_master: String,
+    /// How many refusals the audit log takes ([`SqliteStorage::record_refusal`]).
+    refusals: Mutex<RefusalBudget>,
 }
 
 fn now() -> String {
@@ -121,7 +164,7 @@ fn open(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-fn lock(m: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave SQLite half-written (transactions roll back),
     // so a poisoned lock is still safe to use.
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -245,21 +288,29 @@ impl SqliteStorage {
             next_reader: AtomicUsize::new(0),
             actor,
             revocation_master,
+            refusals: Mutex::new(RefusalBudget::new()),
         })
     }
 
-    /// Record a refused request in the audit log (its own transaction: the refused work rolled back).
+    /// Record a refused request in the audit log (its own transaction: the refused work rolled
+    /// back). Fields are clipped ([`AUDIT_ID_CHARS`], [`AUDIT_REASON_CHARS`]) and entries limited
+    /// by [`RefusalBudget`], so a flood of refusals costs the log a bounded amount; what the budget
+    /// drops is counted in the next entry written (`suppressed_before`).
     fn record_refusal(&self, action: &str, device_id: Option<&str>, e: &ServerError) {
         if matches!(e, ServerError::Internal(_)) {
             return;
         }
+        let Some(suppressed) = lock(&self.refusals).take() else {
+            return;
+        };
+        let reason: String = e.to_string().chars().take(AUDIT_REASON_CHARS).collect();
+        let device_id: Option<String> = device_id.map(|d| d.chars().take(AUDIT_ID_CHARS).collect());
+        let mut detail = serde_json::json!({ "reason": reason });
+        if suppressed > 0 {
+            detail["suppressed_before"] = suppressed.into();
+        }
         let conn = lock(&self.writer);
-        if let Err(err) = audit(
-            &conn,
-            action,
-            device_id,
-            serde_json::json!({"reason": e.to_string()}),
-        ) {
+        if let Err(err) = audit(&conn, action, device_id.as_deref(), detail) {
             tracing::error!(error = %err, "cannot write the audit log");
         }
     }
@@ -458,6 +509,10 @@ impl Storage for SqliteStorage {
             Err(e) => self.record_refusal("push_refused", Some(&device.id), e),
         }
         result
+    }
+
+    fn push_refused(&self, device: &Device, e: &ServerError) {
+        self.record_refusal("push_refused", Some(&device.id), e);
     }
 
     fn pull(&self, device: &Device, cursor: i64, limit: i64) -> Result<(PullHeader, Frames)> {

@@ -33,6 +33,12 @@ pub enum ServerError {
     },
     #[error("{0}")]
     BadRequest(String),
+    /// A body or message larger than the endpoint takes (HTTP 413, code `too_large`).
+    #[error("too large: {0}")]
+    TooLarge(String),
+    /// A body that did not arrive in time (HTTP 408, code `timeout`).
+    #[error("the request body did not arrive within {0} s")]
+    Timeout(u64),
     /// The batch depends on changes the endpoint does not have yet.
     #[error("{0}")]
     MissingDependencies(String),
@@ -103,6 +109,10 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Check and store a batch of changes from `device`, all or nothing.
     fn push(&self, device: &Device, changes: Vec<(String, Vec<u8>)>) -> Result<PushResponse>;
+
+    /// Audit a push refused before it reached [`Storage::push`] (too large, cut, undecodable),
+    /// as `push_refused` with the reason, like a push the rules refuse.
+    fn push_refused(&self, device: &Device, e: &ServerError);
 
     /// The changes in `device`'s scope after `cursor`, at most about `limit`.
     fn pull(&self, device: &Device, cursor: i64, limit: i64) -> Result<(PullHeader, Frames)>;

@@ -47,19 +47,29 @@ fn hex_sha256(der: &[u8]) -> String {
         .collect()
 }
 
-/// The rustls configuration for `files`, refusing unreadable or mismatched files clearly.
-pub(crate) async fn config(
-    files: &TlsFiles,
-) -> Result<axum_server::tls_rustls::RustlsConfig, ServeError> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    read_certs(&files.cert)?;
-    axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
-        .await
+/// The rustls configuration for `files` (HTTP/1.1 by ALPN), refusing unreadable or mismatched
+/// files clearly.
+pub(crate) fn config(files: &TlsFiles) -> Result<std::sync::Arc<rustls::ServerConfig>, ServeError> {
+    let certs = read_certs(&files.cert)?
+        .into_iter()
+        .map(rustls::pki_types::CertificateDer::from)
+        .collect();
+    let pem = std::fs::read(&files.key)
+        .map_err(|e| ServeError::Tls(format!("cannot read {}: {e}", files.key.display())))?;
+    let key = rustls_pemfile::private_key(&mut pem.as_slice())
+        .map_err(|e| ServeError::Tls(format!("{} is not a PEM key: {e}", files.key.display())))?
+        .ok_or_else(|| ServeError::Tls(format!("{} holds no private key", files.key.display())))?;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|b| b.with_no_client_auth().with_single_cert(certs, key))
         .map_err(|e| {
             ServeError::Tls(format!(
                 "cannot use {} with {}: {e}",
                 files.cert.display(),
                 files.key.display()
             ))
-        })
+        })?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(std::sync::Arc::new(config))
 }

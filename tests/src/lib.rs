@@ -109,6 +109,8 @@ pub struct Server {
     pub addr: String,
     /// Certificate and key (PEM) when serving HTTPS.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Further `mrm serve` options, kept across restarts.
+    options: Vec<String>,
     child: Option<Child>,
 }
 
@@ -123,15 +125,37 @@ impl Server {
         Server::spawn(db, bind, None)
     }
 
+    /// Start on a free port with further `mrm serve` options (limits, timeouts).
+    pub fn start_with(db: &Path, options: &[&str]) -> Server {
+        let mut s = Server::spawn_with(db, "127.0.0.1:0", None, options);
+        s.options = options.iter().map(|o| o.to_string()).collect();
+        s
+    }
+
+    /// The `mrm serve` process id (for its memory figures in /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server is running").id()
+    }
+
     /// Start serving HTTPS with a certificate and key (PEM files).
     pub fn start_tls(db: &Path, bind: &str, cert: &Path, key: &Path) -> Server {
         Server::spawn(db, bind, Some((cert.to_path_buf(), key.to_path_buf())))
     }
 
     fn spawn(db: &Path, bind: &str, tls: Option<(PathBuf, PathBuf)>) -> Server {
+        Server::spawn_with(db, bind, tls, &[])
+    }
+
+    fn spawn_with(
+        db: &Path,
+        bind: &str,
+        tls: Option<(PathBuf, PathBuf)>,
+        options: &[&str],
+    ) -> Server {
         let scheme = if tls.is_some() { "https" } else { "http" };
         for _ in 0..50 {
             let mut args = vec!["serve", "--db", db.to_str().unwrap(), "--bind", bind];
+            args.extend_from_slice(options);
             if let Some((cert, key)) = &tls {
                 args.extend(["--tls-cert", cert.to_str().unwrap()]);
                 args.extend(["--tls-key", key.to_str().unwrap()]);
@@ -153,6 +177,7 @@ impl Server {
                     db: db.to_path_buf(),
                     addr: addr.to_string(),
                     tls,
+                    options: Vec::new(),
                     child: Some(child),
                 };
             }
@@ -180,7 +205,8 @@ impl Server {
     /// Kill and start again on the same port and database.
     pub fn restart(&mut self) {
         self.kill();
-        let again = Server::spawn(&self.db, &self.addr, self.tls.clone());
+        let options: Vec<&str> = self.options.iter().map(String::as_str).collect();
+        let again = Server::spawn_with(&self.db, &self.addr, self.tls.clone(), &options);
         self.child = again.child_take();
     }
 

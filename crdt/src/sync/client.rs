@@ -333,7 +333,8 @@ async fn run<T: Transport>(
             transport.pull(cursor, opts.pull_page)
         })
         .await?;
-        let (header, changes): (PullHeader, _) = bundle::decode_frames(&bytes)?;
+        let (header, changes): (PullHeader, _) =
+            bundle::decode_frames_within(&bytes, protocol::PULL_LIMITS)?;
         let n = changes.len();
         let r = store.import_pulled(changes, header.cursor)?;
         report.pulled += r.new_changes;

@@ -9,8 +9,28 @@ pub const API: &str = "/v1";
 pub const PUSH_BATCH_CHANGES: usize = 2_000;
 /// Most change bytes the client sends in one push.
 pub const PUSH_BATCH_BYTES: usize = 4 * 1024 * 1024;
-/// Largest request body the endpoint accepts (compressed).
-pub const MAX_BODY: usize = 32 * 1024 * 1024;
+/// Most changes the endpoint takes in one push (four client batches): a flood of empty frames is
+/// refused after this many.
+pub const MAX_PUSH_CHANGES: u64 = 4 * PUSH_BATCH_CHANGES as u64;
+/// Most bytes a push may decompress to: one batch, or one change of the largest size
+/// ([`crate::bundle::MAX_CHANGE`]) sent alone, with room for framing.
+pub const MAX_PUSH_BYTES: u64 = crate::bundle::MAX_CHANGE as u64 + 1024 * 1024;
+/// Largest push body the endpoint reads (compressed; gzip never grows data by more than a few
+/// bytes per 16 KiB block, so the decompressed bound is also the compressed one).
+pub const MAX_BODY: usize = MAX_PUSH_BYTES as usize;
+/// Largest enrollment request body (a token, a team, a mission and an actor id).
+pub const MAX_ENROLL_BODY: usize = 16 * 1024;
+/// What a push may hold once decompressed.
+pub const PUSH_LIMITS: crate::bundle::FrameLimits = crate::bundle::FrameLimits {
+    max_bytes: MAX_PUSH_BYTES,
+    max_changes: MAX_PUSH_CHANGES,
+};
+/// What a pull page may hold once decompressed: a device reading an impostor's page bounds it
+/// like the endpoint bounds a push.
+pub const PULL_LIMITS: crate::bundle::FrameLimits = crate::bundle::FrameLimits {
+    max_bytes: (PULL_PAGE_BYTES as u64) + crate::bundle::MAX_CHANGE as u64 + 1024 * 1024,
+    max_changes: PULL_PAGE as u64,
+};
 /// Default and largest page size of a pull, in changes. A page also ends at [`PULL_PAGE_BYTES`]:
 /// what a cut re-sends is bounded by bytes, while a fresh device gets a record's creation and its
 /// edits in one page (each record a page touches costs an import; 5,000-change pages made a fresh

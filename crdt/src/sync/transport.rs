@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::sync::pin::PinnedVerifier;
 use crate::sync::protocol::{
     revocation_proven, EnrollRequest, EnrollResponse, ErrorBody, MeResponse, PushResponse,
-    NONCE_HEADER,
+    NONCE_HEADER, PULL_LIMITS,
 };
 
 /// What the sync client needs from the network.
@@ -97,6 +97,36 @@ fn network(e: reqwest::Error) -> Error {
     Error::Network(msg)
 }
 
+/// Largest answer other than a pull page (an error, `me`, an enrollment, a push result).
+const MAX_ANSWER: usize = 1024 * 1024;
+
+/// Read an answer's body, refusing one longer than `max` bytes as it arrives: an impostor (or a
+/// broken proxy) cannot make the device hold more than that.
+async fn read_bounded(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>> {
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(Error::TooLarge(format!(
+            "the endpoint's answer is larger than {max} bytes"
+        )));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(network)? {
+        if body.len() + chunk.len() > max {
+            return Err(Error::TooLarge(format!(
+                "the endpoint's answer is larger than {max} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A JSON answer, read within [`MAX_ANSWER`].
+async fn json_of<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Result<T> {
+    let body = read_bounded(resp, MAX_ANSWER).await?;
+    serde_json::from_slice(&body)
+        .map_err(|e| Error::Network(format!("the endpoint's answer is not understood: {e}")))
+}
+
 /// A fresh random nonce for [`NONCE_HEADER`], as hex.
 fn nonce() -> String {
     let mut b = [0u8; 16];
@@ -118,7 +148,7 @@ async fn check(
     if status.is_success() {
         return Ok(resp);
     }
-    let body = resp.bytes().await.unwrap_or_default();
+    let body = read_bounded(resp, MAX_ANSWER).await.unwrap_or_default();
     let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
     let (code, message) = match parsed {
         Some(b) if b.code == "revoked" => {
@@ -206,7 +236,7 @@ impl HttpTransport {
     /// Who the endpoint thinks this device is (also how a device learns it was revoked).
     pub async fn whoami(&self) -> Result<MeResponse> {
         let req = self.client.http.get(format!("{}/v1/me", self.base));
-        self.send(req).await?.json().await.map_err(network)
+        json_of(self.send(req).await?).await
     }
 }
 
@@ -225,7 +255,7 @@ pub async fn enroll_request(
         .send()
         .await
         .map_err(|e| client.error(e))?;
-    check(resp, None).await?.json().await.map_err(network)
+    json_of(check(resp, None).await?).await
 }
 
 impl Transport for HttpTransport {
@@ -236,7 +266,7 @@ impl Transport for HttpTransport {
             .post(format!("{}/v1/push", self.base))
             .header("Content-Type", "application/x-mrm-frames")
             .body(body);
-        self.send(req).await?.json().await.map_err(network)
+        json_of(self.send(req).await?).await
     }
 
     async fn pull(&self, cursor: i64, limit: i64) -> Result<Vec<u8>> {
@@ -244,8 +274,7 @@ impl Transport for HttpTransport {
             "{}/v1/pull?cursor={cursor}&limit={limit}",
             self.base
         ));
-        let bytes = self.send(req).await?.bytes().await.map_err(network)?;
-        Ok(bytes.to_vec())
+        read_bounded(self.send(req).await?, PULL_LIMITS.max_bytes as usize).await
     }
 
     async fn me(&self) -> Result<Option<MeResponse>> {

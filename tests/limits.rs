@@ -1,0 +1,310 @@
+//! What a hostile client can make the endpoint spend, measured on a real `mrm serve` process:
+//! compression bombs, floods of empty frames and oversized bodies from strangers leave its peak
+//! memory (VmHWM) small while a health check keeps answering; idle and slow connections are
+//! closed; refusals are audited with bounded fields.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use mrm_e2e::{Device, Server};
+use serde_json::Value;
+
+const MIB: u64 = 1024 * 1024;
+
+/// A kilobyte figure from /proc/PID/status (`VmHWM`, `VmRSS`).
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    s.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// The framing of a push body (see mrm_crdt::bundle): magic, version, header, then frames.
+fn frames_prefix(count: u64) -> Vec<u8> {
+    let header = format!(
+        r#"{{"mission":"MONUSCO","from_device":"x","created_at":"2026-11-30T00:00:00Z","count":{count}}}"#
+    );
+    let mut raw = b"MRMB\x01".to_vec();
+    raw.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    raw.extend_from_slice(header.as_bytes());
+    raw
+}
+
+/// One change frame claiming `len` bytes of zeros, then `extra` more zeros: a small gzip body
+/// that inflates to `len + extra` bytes.
+fn compression_bomb(len: u32, extra: u64) -> Vec<u8> {
+    let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+    gz.write_all(&frames_prefix(1)).unwrap();
+    gz.write_all(&[7u8; 16]).unwrap();
+    gz.write_all(&len.to_le_bytes()).unwrap();
+    let zeros = vec![0u8; MIB as usize];
+    let mut left = u64::from(len) + extra;
+    while left > 0 {
+        let n = left.min(MIB);
+        gz.write_all(&zeros[..n as usize]).unwrap();
+        left -= n;
+    }
+    gz.finish().unwrap()
+}
+
+/// `count` empty frames (each: a record id and a zero length).
+fn frame_flood(count: u64) -> Vec<u8> {
+    let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+    gz.write_all(&frames_prefix(count)).unwrap();
+    let frame = [[1u8; 16].as_slice(), &0u32.to_le_bytes()].concat();
+    let block: Vec<u8> = frame.repeat(4096);
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(4096);
+        gz.write_all(&block[..(n as usize) * frame.len()]).unwrap();
+        left -= n;
+    }
+    gz.finish().unwrap()
+}
+
+/// POST `body` to `path`; the status, or 0 when the endpoint closed the connection first (it may
+/// answer a stranger before reading what they send).
+fn post(url: &str, path: &str, cred: Option<&str>, body: Vec<u8>) -> (u16, Value) {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let mut req = client.post(format!("{url}{path}")).body(body);
+    if let Some(c) = cred {
+        req = req.header("Authorization", format!("Bearer {c}"));
+    }
+    match req.send() {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            (status, r.json().unwrap_or(Value::Null))
+        }
+        Err(_) => (0, Value::Null),
+    }
+}
+
+#[test]
+fn hostile_bodies_cost_the_endpoint_little_and_health_keeps_answering() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(&root.path().join("server.db"));
+    let url = server.url();
+    let officer = Device::enrolled(root.path(), "Awa D.", "Goma", "officer", &server, &url);
+    let cred = officer.credential();
+
+    // Made before the attack so that making them does not slow the health checks.
+    let bomb = compression_bomb(16 * MIB as u32, 480 * MIB);
+    let flood = frame_flood(5_000_000);
+    let small_flood = frame_flood(200_000);
+    assert!(bomb.len() < 2 * MIB as usize && flood.len() < 4 * MIB as usize);
+    let oversized = vec![b'x'; 31 * MIB as usize];
+    let rss_before = status_kib(server.pid(), "VmRSS");
+
+    // Health every 50 ms throughout; the slowest answer is kept.
+    let done = Arc::new(AtomicBool::new(false));
+    let health = {
+        let (done, url) = (done.clone(), url.clone());
+        thread::spawn(move || {
+            let client = reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap();
+            let (mut slowest, mut n) = (Duration::ZERO, 0);
+            while !done.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let ok = client
+                    .get(format!("{url}/v1/health"))
+                    .send()
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false);
+                assert!(ok, "health failed during the attack");
+                slowest = slowest.max(t.elapsed());
+                n += 1;
+                thread::sleep(Duration::from_millis(50));
+            }
+            (slowest, n)
+        })
+    };
+
+    let mut attacks = Vec::new();
+    for _ in 0..4 {
+        let (url, cred, body) = (url.clone(), cred.clone(), bomb.clone());
+        attacks.push(thread::spawn(move || {
+            ("bomb", post(&url, "/v1/push", Some(&cred), body))
+        }));
+    }
+    for body in [flood.clone(), flood, small_flood] {
+        let (url, cred) = (url.clone(), cred.clone());
+        attacks.push(thread::spawn(move || {
+            ("flood", post(&url, "/v1/push", Some(&cred), body))
+        }));
+    }
+    for i in 0..20 {
+        let (url, body) = (url.clone(), oversized.clone());
+        // Half with no credential, half with a wrong one of absurd length.
+        let cred = (i % 2 == 1).then(|| format!("{}:{}", "z".repeat(10_000), "y"));
+        attacks.push(thread::spawn(move || {
+            ("stranger", post(&url, "/v1/push", cred.as_deref(), body))
+        }));
+    }
+    for _ in 0..4 {
+        let (url, body) = (url.clone(), oversized.clone());
+        attacks.push(thread::spawn(move || {
+            ("enroll", post(&url, "/v1/enroll", None, body))
+        }));
+    }
+    for a in attacks {
+        let (kind, (status, body)) = a.join().unwrap();
+        match kind {
+            "bomb" | "flood" => {
+                assert_eq!(status, 413, "{kind}: {body}");
+                assert_eq!(body["code"], "too_large", "{kind}: {body}");
+            }
+            "stranger" => assert!(status == 401 || status == 0, "{kind}: {status} {body}"),
+            _ => assert!(status == 413 || status == 0, "{kind}: {status} {body}"),
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    let (slowest, checks) = health.join().unwrap();
+
+    let peak = status_kib(server.pid(), "VmHWM");
+    eprintln!(
+        "endpoint memory: {} MiB before the attack, peak {} MiB; slowest health answer {:?} over {checks} checks",
+        rss_before / 1024,
+        peak / 1024,
+        slowest
+    );
+    assert!(
+        peak < 200 * 1024,
+        "the endpoint's peak memory was {peak} KiB"
+    );
+    assert!(slowest < Duration::from_secs(1), "health took {slowest:?}");
+    assert!(checks > 0);
+
+    // Refusals are audited, with bounded fields, and nothing was stored.
+    let audit: Value = serde_json::from_str(&server.admin(&["audit", "--json"], None)).unwrap();
+    let entries = audit.as_array().unwrap();
+    let too_large = entries
+        .iter()
+        .filter(|e| e["action"] == "push_refused")
+        .filter(|e| {
+            e["detail"]["reason"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("too large")
+        })
+        .count();
+    assert_eq!(too_large, 7, "{audit:#}");
+    for e in entries {
+        let id = e["device_id"].as_str().unwrap_or("");
+        assert!(
+            id.chars().count() <= 64,
+            "an audit entry keeps a {}-character id",
+            id.len()
+        );
+    }
+    let stats: Value = serde_json::from_str(&server.admin(&["stats", "--json"], None)).unwrap();
+    assert_eq!(stats["changes"], 0, "{stats}");
+    // And the endpoint still serves its devices.
+    officer.add_incident("After the attack", "abduction");
+    let report = officer.sync();
+    assert_eq!(report["held"].as_array().map_or(0, Vec::len), 0, "{report}");
+    assert!(report["pushed"].as_u64().unwrap() > 0, "{report}");
+}
+
+/// Whether the endpoint closed `s` within `within` (a read returns end of file or an error).
+fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
+    s.set_read_timeout(Some(within)).unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            // A 408 or similar before closing is fine; keep reading to the close.
+            Ok(_) => continue,
+            Err(e) => {
+                return !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                )
+            }
+        }
+    }
+}
+
+#[test]
+fn idle_and_slow_connections_are_closed_and_the_limit_holds() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        &root.path().join("server.db"),
+        &["--idle-timeout-secs", "2", "--max-connections", "16"],
+    );
+    let addr = server.addr.clone();
+
+    // Connections that never send, and one that sends its headers a byte every 300 ms.
+    let mut idle: Vec<TcpStream> = (0..16)
+        .map(|_| TcpStream::connect(&addr).unwrap())
+        .collect();
+    let slow = {
+        let addr = addr.clone();
+        thread::spawn(move || {
+            let mut s = TcpStream::connect(&addr).unwrap();
+            let started = Instant::now();
+            for b in b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: "
+                .iter()
+                .cycle()
+            {
+                if s.write_all(&[*b]).is_err() || started.elapsed() > Duration::from_secs(20) {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(300));
+            }
+            started.elapsed()
+        })
+    };
+    // While the slots are held, a new connection is closed at once rather than queued.
+    thread::sleep(Duration::from_millis(300));
+    let mut extra = TcpStream::connect(&addr).unwrap();
+    assert!(
+        closed_within(&mut extra, Duration::from_secs(1)),
+        "the 17th connection was kept"
+    );
+
+    for (i, s) in idle.iter_mut().enumerate() {
+        assert!(
+            closed_within(s, Duration::from_secs(6)),
+            "idle connection {i} is still open"
+        );
+    }
+    let slow_for = slow.join().unwrap();
+    assert!(
+        slow_for < Duration::from_secs(6),
+        "a slow client held its connection {slow_for:?}"
+    );
+
+    // A keep-alive connection is closed once it idles after an answer.
+    let mut kept = TcpStream::connect(&addr).unwrap();
+    kept.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut answer = [0u8; 12];
+    kept.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    assert!(
+        closed_within(&mut kept, Duration::from_secs(6)),
+        "an idle keep-alive connection stayed open"
+    );
+
+    // And after all that the endpoint serves.
+    let mut fresh = TcpStream::connect(&addr).unwrap();
+    fresh
+        .write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut all = String::new();
+    fresh.read_to_string(&mut all).unwrap();
+    assert!(all.starts_with("HTTP/1.1 200"), "{all}");
+}
