@@ -17,8 +17,12 @@ if [ -f "$DIR/laptop/mrm.sqlite" ] && [ ! -f "$DIR/laptop/key.json" ]; then
   echo "run-app: $DIR was made before stores were encrypted; making it again"
   rm -rf "$DIR/laptop" "$DIR/adviser" "$DIR/server.sqlite"
 fi
+# An endpoint database from before encryption at rest is rewritten encrypted (its key file made).
+if [ -f "$DIR/server.sqlite" ] && head -c 15 "$DIR/server.sqlite" | grep -q "SQLite format 3"; then
+  "$MRM" admin --db "$DIR/server.sqlite" --db-key-file "$DIR/server.key" encrypt
+fi
 
-"$MRM" serve --db "$DIR/server.sqlite" --bind "127.0.0.1:$PORT" > "$DIR/serve.log" 2>&1 &
+"$MRM" serve --db "$DIR/server.sqlite" --db-key-file "$DIR/server.key" --bind "127.0.0.1:$PORT" > "$DIR/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
@@ -35,13 +39,13 @@ if [ ! -f "$DIR/laptop/mrm.sqlite" ]; then
  "admin_areas": {"North Kivu": ["Rutshuru", "Masisi", "Beni", "Lubero"],
                  "South Kivu": ["Uvira", "Fizi", "Kalehe"], "Ituri": ["Djugu", "Irumu", "Mambasa"]}}
 JSON
-  "$MRM" admin --db "$DIR/server.sqlite" config set --json "$DIR/config.json"
+  "$MRM" admin --db "$DIR/server.sqlite" --db-key-file "$DIR/server.key" config set --json "$DIR/config.json"
   "$MRM" --data "$DIR/laptop" init --mission MONUSCO --officer "Awa D." --team Goma
   "$MRM" --data "$DIR/laptop" demo --incidents 500
-  TOKEN=$("$MRM" admin --db "$DIR/server.sqlite" device enroll --officer "Awa D." --team Goma --role officer 2>/dev/null)
+  TOKEN=$("$MRM" admin --db "$DIR/server.sqlite" --db-key-file "$DIR/server.key" device enroll --officer "Awa D." --team Goma --role officer 2>/dev/null)
   "$MRM" --data "$DIR/laptop" enroll --server "$URL" --token "$TOKEN"
   "$MRM" --data "$DIR/adviser" init --mission MONUSCO --officer "Adviser C." --team HQ
-  TOKEN=$("$MRM" admin --db "$DIR/server.sqlite" device enroll --officer "Adviser C." --team HQ --role reviewer 2>/dev/null)
+  TOKEN=$("$MRM" admin --db "$DIR/server.sqlite" --db-key-file "$DIR/server.key" device enroll --officer "Adviser C." --team HQ --role reviewer 2>/dev/null)
   "$MRM" --data "$DIR/adviser" enroll --server "$URL" --token "$TOKEN"
 fi
 

@@ -349,7 +349,9 @@ fn the_audit_log_covers_configuration_and_filters_by_date() {
         &[
             "admin",
             "--db",
-            tmp.path().join("endpoint.db").to_str().unwrap(),
+            server.db.to_str().unwrap(),
+            "--db-key-file",
+            mrm_e2e::key_file(&server.db).to_str().unwrap(),
             "audit",
             "--since",
             "yesterday",

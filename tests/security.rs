@@ -285,3 +285,113 @@ fn the_endpoint_refuses_what_it_must() {
 fn uuid_like() -> String {
     "01a22198-0000-7000-8000-000000000abc".to_string()
 }
+
+/// Every byte of the endpoint database's files, joined (the database, its WAL).
+fn files_of(db: &std::path::Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for suffix in ["", "-wal"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        all.extend(std::fs::read(std::path::PathBuf::from(p)).unwrap_or_default());
+    }
+    all
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn the_endpoint_database_is_encrypted_at_rest_and_a_clear_one_is_migrated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("endpoint.db");
+    let mut server = Server::start(&db);
+    let url = server.url();
+    let officer = Device::enrolled(tmp.path(), "Awa Diallo", "A", "officer", &server, &url);
+    officer.add_incident("Attack on the Kiwanja market", "killing");
+    officer.sync();
+    let before = stats(&server);
+    assert!(before["changes"].as_u64().unwrap() > 0, "{before}");
+    server.kill();
+
+    // A copied disk shows neither the file type, nor a title, nor an officer's name.
+    let bytes = files_of(&db);
+    assert!(!contains(&bytes, b"SQLite format 3"));
+    assert!(!contains(&bytes, b"Kiwanja"));
+    assert!(!contains(&bytes, b"Awa Diallo"));
+
+    // Without the key, or with another, the database is refused in plain words.
+    let admin = |extra: &[(&str, &str)], args: &[&str]| {
+        let mut all = vec!["admin", "--db", db.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let env: Vec<(String, String)> = extra
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        mrm_e2e::mrm_env(&all, None, &env)
+    };
+    let out = admin(&[], &["stats"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--db-key-file"));
+    let other = "f".repeat(64);
+    let out = admin(&[("MRM_DB_KEY", &other)], &["stats"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not open with this key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = admin(&[("MRM_DB_KEY", "too short")], &["stats"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 32"));
+
+    // A database in clear, as an earlier version wrote it (made here by decrypting this one).
+    let secret = std::fs::read_to_string(mrm_e2e::key_file(&db)).unwrap();
+    let key = mrm_crdt::crypto::Key::from_secret(&secret).unwrap();
+    let clear = tmp.path().join("clear.db");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        mrm_crdt::store::key_connection(&conn, &key).unwrap();
+        conn.execute(
+            "ATTACH DATABASE ?1 AS clear KEY ''",
+            [clear.to_str().unwrap()],
+        )
+        .unwrap();
+        conn.query_row("SELECT sqlcipher_export('clear')", [], |_| Ok(()))
+            .unwrap();
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(p));
+    }
+    std::fs::remove_file(mrm_e2e::key_file(&db)).unwrap();
+    std::fs::rename(&clear, &db).unwrap();
+    assert!(contains(&files_of(&db), b"SQLite format 3"));
+
+    // The endpoint refuses to serve it in clear and names the way out ...
+    let out = admin(
+        &[],
+        &[
+            "--db-key-file",
+            mrm_e2e::key_file(&db).to_str().unwrap(),
+            "stats",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("admin --db"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // ... which rewrites it encrypted under a new key file, keeping everything.
+    server.admin(&["encrypt"], None);
+    let bytes = files_of(&db);
+    assert!(!contains(&bytes, b"SQLite format 3"));
+    assert!(!contains(&bytes, b"Kiwanja"));
+    assert_eq!(stats(&server), before);
+    server.restart();
+    officer.add_incident("Abduction near Bunia", "abduction");
+    let report = officer.sync();
+    assert!(report["pushed"].as_u64().unwrap() > 0, "{report}");
+    assert!(stats(&server)["changes"].as_u64().unwrap() > before["changes"].as_u64().unwrap());
+}

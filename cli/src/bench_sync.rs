@@ -280,7 +280,7 @@ impl InProcess {
             .enable_all()
             .thread_name("bench-server")
             .build()?;
-        let storage = SqliteStorage::open(db)?;
+        let storage = SqliteStorage::open(db, &bench_key())?;
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
         let addr = listener.local_addr()?;
         // The endpoint's own accept loop and limits, as `mrm serve` runs them.
@@ -322,6 +322,7 @@ impl ChildServer {
             .arg("--bind")
             .arg("127.0.0.1:0")
             .env("MRM_LOG", "warn")
+            .env("MRM_DB_KEY", bench_secret())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -443,7 +444,7 @@ pub fn run(
 
     // ---- 1. The mission, built by three officers, and a fresh reviewer pulling it. ----
     let db = root.0.join("mission.db");
-    let admin = SqliteStorage::open(&db)?;
+    let admin = SqliteStorage::open(&db, &bench_key())?;
     admin.set_config(&mission_config())?;
     let server = InProcess::start(&db)?;
     let url = server.url.clone();
@@ -596,7 +597,7 @@ pub fn run(
         "{devices} devices with {per_device} new incidents each, syncing at once..."
     ));
     let db2 = root.0.join("burst.db");
-    let admin2 = SqliteStorage::open(&db2)?;
+    let admin2 = SqliteStorage::open(&db2, &bench_key())?;
     admin2.set_config(&mission_config())?;
     let child = ChildServer::start(&db2)?;
     let pid = child.pid();
@@ -710,6 +711,12 @@ pub fn run(
         "device_cpu_p99_ms": round(percentile_ms(&cpus, 0.99), 1),
         "wall_s": round(wall_s, 3),
         "server_cpu_s": server_cpu,
+        // The endpoint's CPU per change it took (decode, the effect checks, storing): what a
+        // mission's devices cost it, whatever their number.
+        "server_cpu_ms_per_pushed_change": server_cpu
+            .as_f64()
+            .filter(|_| pushed > 0)
+            .map(|c| round(c * 1000.0 / pushed as f64, 3)),
         "devices_cpu_s": devices_cpu,
         "pushed": pushed,
         "pulled": pulled,
@@ -892,6 +899,11 @@ fn print_table(f: &serde_json::Value) {
         "",
     );
     row(
+        "endpoint CPU ms per pushed change",
+        g("/burst/server_cpu_ms_per_pushed_change"),
+        "",
+    );
+    row(
         "server RSS at start, MiB",
         g("/burst/server_rss_start_mib"),
         "",
@@ -931,4 +943,20 @@ fn print_table(f: &serde_json::Value) {
         );
         println!("  {:<44} {detail}", "");
     }
+}
+
+/// The secret of every endpoint database a bench makes (one per process: a bench opens the same
+/// database here and in a `mrm serve` child). Encrypted like a real endpoint's, so the figures
+/// include it.
+fn bench_secret() -> &'static str {
+    static SECRET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SECRET.get_or_init(|| {
+        mrm_crdt::crypto::Key::new_secret()
+            .expect("randomness for the bench key")
+            .to_string()
+    })
+}
+
+fn bench_key() -> mrm_crdt::crypto::Key {
+    mrm_crdt::crypto::Key::from_secret(bench_secret()).expect("a 64-digit secret")
 }

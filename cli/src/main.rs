@@ -113,6 +113,10 @@ enum Command {
         /// The endpoint's SQLite database (created if missing).
         #[arg(long)]
         db: PathBuf,
+        /// The file holding the database's key (a random secret; created with the database on a
+        /// first start). `MRM_DB_KEY` may hold the secret itself instead.
+        #[arg(long, env = "MRM_DB_KEY_FILE")]
+        db_key_file: Option<PathBuf>,
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: String,
         /// Serve HTTPS with this certificate (PEM); needs --tls-key.
@@ -137,6 +141,9 @@ enum Command {
     Admin {
         #[arg(long)]
         db: PathBuf,
+        /// The file holding the database's key (see `mrm serve --help`).
+        #[arg(long, env = "MRM_DB_KEY_FILE")]
+        db_key_file: Option<PathBuf>,
         #[command(subcommand)]
         command: net::AdminCmd,
     },
@@ -284,6 +291,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => bench_sync::run(incidents, devices, per_device, json),
         Command::Serve {
             db,
+            db_key_file,
             bind,
             tls_cert,
             tls_key,
@@ -300,9 +308,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             limits.idle_timeout = std::time::Duration::from_secs(idle_timeout_secs.max(1));
             limits.body_timeout = std::time::Duration::from_secs(body_timeout_secs.max(1));
-            net::serve(&db, &bind, tls.as_ref(), limits)
+            let key = net::db_key(&db, db_key_file.as_deref())?;
+            net::serve(&db, &key, &bind, tls.as_ref(), limits)
         }
-        Command::Admin { db, command } => net::admin(&db, command),
+        Command::Admin {
+            db,
+            db_key_file,
+            command,
+        } => net::admin(&db, db_key_file.as_deref(), command),
         Command::Enroll {
             server,
             token,

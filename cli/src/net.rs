@@ -25,6 +25,9 @@ pub enum AdminCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Rewrite a database written in clear by an earlier version encrypted under the key given
+    /// (created if its file does not exist yet).
+    Encrypt,
     /// The audit log: enrollments, revocations, syncs, configuration changes, refusals.
     Audit {
         #[arg(long)]
@@ -80,19 +83,58 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// The endpoint database's key: `MRM_DB_KEY` (the secret itself), else the key file. A key file
+/// that does not exist beside a database that does not exist either is created, and said so.
+pub fn db_key(db: &Path, key_file: Option<&Path>) -> anyhow::Result<mrm_crdt::crypto::Key> {
+    use mrm_server::sqlite::at_rest::{load_key, KeySource};
+    let source = match (std::env::var("MRM_DB_KEY").ok(), key_file) {
+        (Some(secret), _) => KeySource::Secret(secret),
+        (None, Some(f)) => KeySource::File(f.to_path_buf()),
+        (None, None) => anyhow::bail!(
+            "the endpoint's database is encrypted at rest: give its key with --db-key-file FILE \
+             (or MRM_DB_KEY_FILE, or the secret itself in MRM_DB_KEY). On a first start FILE is \
+             created; keep it apart from the database's backups"
+        ),
+    };
+    let (key, created) = load_key(&source, db)?;
+    if created {
+        if let KeySource::File(f) = &source {
+            eprintln!(
+                "mrm: created the database key file {} (keep it apart from the database's backups: \
+                 without it the database cannot be read)",
+                f.display()
+            );
+        }
+    }
+    Ok(key)
+}
+
 pub fn serve(
     db: &Path,
+    key: &mrm_crdt::crypto::Key,
     bind: &str,
     tls: Option<&mrm_server::TlsFiles>,
     limits: mrm_server::Limits,
 ) -> anyhow::Result<()> {
-    runtime()?.block_on(mrm_server::serve(db, bind, tls, limits))?;
+    runtime()?.block_on(mrm_server::serve(db, key, bind, tls, limits))?;
     Ok(())
 }
 
-pub fn admin(db: &Path, c: AdminCmd) -> anyhow::Result<()> {
-    let storage = SqliteStorage::open(db)?;
+pub fn admin(db: &Path, key_file: Option<&Path>, c: AdminCmd) -> anyhow::Result<()> {
+    if let AdminCmd::Encrypt = c {
+        anyhow::ensure!(db.exists(), "no database at {}", db.display());
+        let key = db_key(db, key_file)?;
+        let tables = mrm_server::sqlite::at_rest::encrypt_in_place(db, &key)?;
+        println!(
+            "{} is now encrypted ({tables} tables); start `mrm serve` with the same key",
+            db.display()
+        );
+        return Ok(());
+    }
+    let key = db_key(db, key_file)?;
+    let storage = SqliteStorage::open(db, &key)?;
     match c {
+        AdminCmd::Encrypt => unreachable!("handled above"),
         AdminCmd::Device(DeviceCmd::Enroll {
             officer,
             team,

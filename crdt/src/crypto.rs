@@ -84,6 +84,9 @@ impl PageHmac {
     }
 }
 
+/// Fewest characters of a secret given to [`Key::from_secret`].
+pub const MIN_SECRET_CHARS: usize = 32;
+
 /// A 256-bit key (a store's database key or a bundle's), zeroed when dropped. A store's key also
 /// says how SQLCipher authenticates its pages.
 #[derive(Clone)]
@@ -98,6 +101,35 @@ impl Key {
             bytes,
             page_hmac: PageHmac::default(),
         }
+    }
+
+    /// The key for a random secret held apart from what it protects (the endpoint's database
+    /// key file, `MRM_DB_KEY`): SHA-256 over a fixed context and the secret, trimmed of
+    /// surrounding whitespace. No slow derivation: the secret is already random, never a
+    /// passphrase, so it must have at least [`MIN_SECRET_CHARS`] characters.
+    ///
+    /// Errors: [`Error::Crypto`] for a shorter secret.
+    pub fn from_secret(secret: &str) -> Result<Key> {
+        use sha2::{Digest, Sha256};
+        let secret = secret.trim();
+        if secret.chars().count() < MIN_SECRET_CHARS {
+            return Err(Error::Crypto(format!(
+                "a database key must be a random secret of at least {MIN_SECRET_CHARS} characters"
+            )));
+        }
+        let mut h = Sha256::new();
+        h.update(b"mrm-field database key v1\0");
+        h.update(secret.as_bytes());
+        let mut out = Zeroizing::new([0u8; 32]);
+        out.copy_from_slice(&h.finalize());
+        Ok(Key::from_bytes(out))
+    }
+
+    /// A fresh random secret for [`Key::from_secret`]: 64 hex digits (256 bits).
+    pub fn new_secret() -> Result<Zeroizing<String>> {
+        let mut b = Zeroizing::new([0u8; 32]);
+        random_bytes(&mut *b)?;
+        Ok(Zeroizing::new(hex::encode(*b)))
     }
 
     /// A fresh random key.

@@ -55,7 +55,7 @@ impl IntoResponse for ServerError {
             ServerError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             ServerError::MissingDependencies(_) => (StatusCode::CONFLICT, "missing_dependencies"),
             ServerError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            ServerError::Internal(msg) => {
+            ServerError::Internal(msg) | ServerError::Unusable(msg) => {
                 tracing::error!(error = %msg, "internal error");
                 return (
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -19,15 +19,17 @@ pub use sqlite::SqliteStorage;
 pub use storage::{ServerError, Storage};
 pub use tls::TlsFiles;
 
-/// Serve the endpoint on `bind` over the SQLite database at `db` until Ctrl-C or SIGTERM; over
-/// HTTPS when `tls` is given; every connection within `limits` ([`listen`]).
+/// Serve the endpoint on `bind` over the SQLite database at `db`, encrypted under `key`
+/// ([`sqlite::at_rest`]), until Ctrl-C or SIGTERM; over HTTPS when `tls` is given; every
+/// connection within `limits` ([`listen`]).
 pub async fn serve(
     db: &Path,
+    key: &mrm_crdt::crypto::Key,
     bind: &str,
     tls: Option<&TlsFiles>,
     limits: Limits,
 ) -> Result<(), ServeError> {
-    let storage = SqliteStorage::open(db)?;
+    let storage = SqliteStorage::open(db, key)?;
     let bind_err = |e| ServeError::Bind(bind.to_string(), e);
     let listener = std::net::TcpListener::bind(bind).map_err(bind_err)?;
     listener.set_nonblocking(true).map_err(bind_err)?;

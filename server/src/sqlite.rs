@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use automerge::ActorId;
 use mrm_crdt::bundle::Frames;
+use mrm_crdt::crypto::Key;
 use mrm_crdt::document::{self, RecordKind, CONFIG_ID};
 use mrm_crdt::history::ChangeNote;
 use mrm_crdt::model::MissionConfig;
@@ -20,6 +21,7 @@ use crate::model::Device;
 use crate::secret::{hash_secret, new_secret};
 use crate::storage::{AuditEntry, Result, ServerError, ServerStats, Storage};
 
+pub mod at_rest;
 mod check;
 mod pull;
 
@@ -155,8 +157,8 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn open(path: &Path) -> Result<Connection> {
-    let conn = Connection::open(path)?;
+fn open(path: &Path, key: &Key) -> Result<Connection> {
+    let conn = at_rest::open_keyed(path, key)?;
     // FULL: an acknowledged push must survive a power cut of the endpoint.
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;",
@@ -234,14 +236,18 @@ fn store_applied(conn: &Connection, device_id: &str, applied: &mut [Applied]) ->
 }
 
 impl SqliteStorage {
-    /// Open (creating if needed) the endpoint's database.
-    pub fn open(path: &Path) -> Result<SqliteStorage> {
+    /// Open (creating if needed) the endpoint's database, encrypted under `key`
+    /// ([`at_rest`]).
+    ///
+    /// Errors: [`ServerError::Unusable`] for a database in clear or under another key.
+    pub fn open(path: &Path, key: &Key) -> Result<SqliteStorage> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 ServerError::Internal(format!("cannot create {}: {e}", dir.display()))
             })?;
         }
-        let writer = open(path)?;
+        at_rest::refuse_clear(path)?;
+        let writer = open(path, key)?;
         writer.execute_batch(SCHEMA)?;
         let actor: Option<String> = writer
             .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| {
@@ -280,7 +286,7 @@ impl SqliteStorage {
             }
         };
         let readers = (0..READERS)
-            .map(|_| open(path).map(Mutex::new))
+            .map(|_| open(path, key).map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
         Ok(SqliteStorage {
             writer: Mutex::new(writer),

@@ -46,6 +46,10 @@ pub enum ServerError {
     NotFound(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// The endpoint's database cannot be used as given (in clear, another key, no key): said at
+    /// start, never to a device.
+    #[error("the endpoint's database: {0}")]
+    Unusable(String),
 }
 
 impl From<rusqlite::Error> for ServerError {

@@ -103,6 +103,11 @@ fn succeeded(args: &[&str], out: Output) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The key file of the endpoint database at `db` (created with it on the first start).
+pub fn key_file(db: &Path) -> PathBuf {
+    db.with_extension("key")
+}
+
 /// A running `mrm serve` process on a loopback port; killed on drop.
 pub struct Server {
     pub db: PathBuf,
@@ -154,7 +159,16 @@ impl Server {
     ) -> Server {
         let scheme = if tls.is_some() { "https" } else { "http" };
         for _ in 0..50 {
-            let mut args = vec!["serve", "--db", db.to_str().unwrap(), "--bind", bind];
+            let key = key_file(db);
+            let mut args = vec![
+                "serve",
+                "--db",
+                db.to_str().unwrap(),
+                "--db-key-file",
+                key.to_str().unwrap(),
+                "--bind",
+                bind,
+            ];
             args.extend_from_slice(options);
             if let Some((cert, key)) = &tls {
                 args.extend(["--tls-cert", cert.to_str().unwrap()]);
@@ -216,7 +230,14 @@ impl Server {
 
     /// `mrm admin` against this server's database.
     pub fn admin(&self, args: &[&str], stdin: Option<&str>) -> String {
-        let mut all = vec!["admin", "--db", self.db.to_str().unwrap()];
+        let key = key_file(&self.db);
+        let mut all = vec![
+            "admin",
+            "--db",
+            self.db.to_str().unwrap(),
+            "--db-key-file",
+            key.to_str().unwrap(),
+        ];
         all.extend_from_slice(args);
         mrm_ok(&all, stdin)
     }

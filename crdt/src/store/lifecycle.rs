@@ -43,6 +43,16 @@ fn apply_key(conn: &Connection, key: Option<&Key>) -> Result<()> {
     Ok(())
 }
 
+/// Key a fresh SQLCipher connection (the endpoint's database uses this too): SQLCipher's page
+/// functions from RustCrypto, the raw key, its page authentication, temporary data in memory; then
+/// proves the key fits by reading the schema.
+///
+/// Errors: [`Error::Refused`] when the database does not open with `key` (another key, a damaged
+/// file, or a database that is not encrypted).
+pub fn key_connection(conn: &Connection, key: &Key) -> Result<()> {
+    apply_key(conn, Some(key))
+}
+
 fn open_conn(path: &Path, key: Option<&Key>) -> Result<Connection> {
     let conn = Connection::open(path)?;
     apply_key(&conn, key)?;

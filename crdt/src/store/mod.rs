@@ -35,7 +35,7 @@ use crate::validate;
 
 pub use exchange::{Heads, ImportReport};
 pub use keyfile::{unlock, KEY_FILE};
-pub use lifecycle::open_reader;
+pub use lifecycle::{key_connection, open_reader};
 pub use projection::attention;
 pub use query::{
     incident_count, incident_row, text_condition, IncidentFilter, IncidentRow, Page, PatrolRow,

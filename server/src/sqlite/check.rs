@@ -87,7 +87,7 @@ pub(super) fn check_reading(
 
 #[cfg(test)]
 mod tests {
-    use rusqlite::{params, Connection};
+    use rusqlite::params;
 
     use super::Read;
 
@@ -95,8 +95,9 @@ mod tests {
     fn a_check_holds_only_while_what_it_read_is_unchanged() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("e.db");
-        crate::SqliteStorage::open(&path).unwrap();
-        let conn = Connection::open(&path).unwrap();
+        let key = mrm_crdt::crypto::Key::random().unwrap();
+        crate::SqliteStorage::open(&path, &key).unwrap();
+        let conn = super::super::at_rest::open_keyed(&path, &key).unwrap();
         let hash = automerge::ChangeHash([7; 32]);
         let read = Read {
             docs: vec![("r1".into(), None)],
