@@ -395,3 +395,96 @@ fn the_endpoint_database_is_encrypted_at_rest_and_a_clear_one_is_migrated() {
     assert!(report["pushed"].as_u64().unwrap() > 0, "{report}");
     assert!(stats(&server)["changes"].as_u64().unwrap() > before["changes"].as_u64().unwrap());
 }
+
+#[test]
+fn an_insider_cannot_claim_a_colleagues_actor_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let url = server.url();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::blocking::Client::new();
+    let enroll = |body: Value| {
+        let r = client
+            .post(format!("{url}/v1/enroll"))
+            .json(&body)
+            .send()
+            .unwrap();
+        (
+            r.status().as_u16(),
+            r.json::<Value>().unwrap_or(Value::Null),
+        )
+    };
+    // A colleague's store, not enrolled yet: its actor id is in every change it ever gave away.
+    let colleague = Device::new(tmp.path(), "Awa D.", "A");
+    let actor = colleague.store().device().actor.clone();
+    let token = server.token("Insider", "A", "officer");
+    let claim = |proof: Option<String>| {
+        let mut body = json!({"token": token, "team": "A", "mission": "MONUSCO", "actor": actor});
+        if let Some(p) = proof {
+            body["actor_proof"] = json!(p);
+        }
+        enroll(body)
+    };
+    for proof in [
+        None,
+        Some("ab".repeat(32)),
+        Some("not hex".into()),
+        Some(actor.clone()),
+    ] {
+        let (status, body) = claim(proof.clone());
+        assert_eq!(status, 403, "{proof:?}: {body}");
+        assert_eq!(body["code"], "forbidden", "{body}");
+    }
+    // The colleague enrolls as if nothing happened, and syncs.
+    let token = server.token("Awa D.", "A", "officer");
+    colleague.mrm_ok(&["enroll", "--server", &url, "--token", &token], None);
+    colleague.add_incident("Attack on Kiwanja", "killing");
+    assert!(colleague.sync()["pushed"].as_u64().unwrap() > 0);
+    let audit: Value = serde_json::from_str(&server.admin(&["audit", "--json"], None)).unwrap();
+    let enrolled: Vec<&Value> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "enrolled")
+        .collect();
+    assert_eq!(enrolled.len(), 1, "{audit:#}");
+    assert_eq!(enrolled[0]["detail"]["actor_proven"], true);
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "enroll_refused")
+            .count()
+            >= 4
+    );
+
+    // A store made before actors had seeds enrolls only with a token the admin issued for it,
+    // and never under an actor another device holds.
+    let legacy = |actor: &str| {
+        let out = server.admin(
+            &[
+                "device",
+                "enroll",
+                "--officer",
+                "Old laptop",
+                "--team",
+                "A",
+                "--role",
+                "officer",
+                "--legacy-store",
+            ],
+            None,
+        );
+        enroll(json!({"token": out.trim(), "team": "A", "mission": "MONUSCO", "actor": actor}))
+    };
+    assert_eq!(legacy(&actor).0, 403, "a legacy claim on an enrolled actor");
+    let fresh = uuid_like().replace('-', "");
+    let (status, body) = legacy(&fresh);
+    assert_eq!(status, 200, "{body}");
+    let plain = server.token("Other", "A", "officer");
+    let (status, _) = enroll(
+        json!({"token": plain, "team": "A", "mission": "MONUSCO", "actor": "cd".repeat(16)}),
+    );
+    assert_eq!(status, 403, "an ordinary token enrolls no unproven store");
+}

@@ -239,7 +239,7 @@ fn enrolled_store(
     role: Role,
 ) -> anyhow::Result<Store> {
     let mut store = Store::init(dir, &bench_pass(), MISSION, officer, team)?;
-    let (_, token) = admin.create_enrollment(officer, team, role, TOKEN_TTL)?;
+    let (_, token) = admin.create_enrollment(officer, team, role, TOKEN_TTL, false)?;
     rt.block_on(sync::enroll(&mut store, url, &token, None))
         .with_context(|| format!("enrollment of {officer} failed"))?;
     Ok(store)

@@ -55,6 +55,11 @@ pub enum DeviceCmd {
         /// the device pins.
         #[arg(long)]
         tls_cert: Option<std::path::PathBuf>,
+        /// Let the token enroll a store made by a version before 0.1.1, which cannot prove its
+        /// actor id (anyone who has seen its changes could claim that id: use it only for a
+        /// store you have in hand).
+        #[arg(long)]
+        legacy_store: bool,
     },
     /// List devices.
     List {
@@ -141,6 +146,7 @@ pub fn admin(db: &Path, key_file: Option<&Path>, c: AdminCmd) -> anyhow::Result<
             role,
             ttl_hours,
             tls_cert,
+            legacy_store,
         }) => {
             let role = Role::parse(&role).context("unknown role")?;
             let pin = tls_cert
@@ -152,6 +158,7 @@ pub fn admin(db: &Path, key_file: Option<&Path>, c: AdminCmd) -> anyhow::Result<
                 &team,
                 role,
                 Duration::from_secs(ttl_hours * 3600),
+                legacy_store,
             )?;
             eprintln!(
                 "device {} for {} ({} team {}); the token below works once, for {ttl_hours} hours:",

@@ -132,6 +132,18 @@ impl Key {
         Ok(Zeroizing::new(hex::encode(*b)))
     }
 
+    /// The secret seed (64 hex digits) a store's actor id derives from
+    /// (`sync::protocol::actor_from_seed`): SHA-256 over a fixed context and this key, so it needs
+    /// no storage of its own, never leaves the device but in an enrollment, and reveals nothing of
+    /// the key.
+    pub fn actor_seed(&self) -> Zeroizing<String> {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"mrm-field actor seed v1\0");
+        h.update(*self.bytes);
+        Zeroizing::new(hex::encode(h.finalize()))
+    }
+
     /// A fresh random key.
     pub fn random() -> Result<Key> {
         let mut k = Zeroizing::new([0u8; 32]);

@@ -198,11 +198,7 @@ async fn enroll<S: Storage>(
     let req: EnrollRequest = serde_json::from_slice(&body)
         .map_err(|e| ServerError::BadRequest(format!("malformed enrollment request: {e}")))?;
     let st = state.clone();
-    let resp = blocking(move || {
-        st.storage
-            .enroll(&req.token, &req.actor, &req.team, &req.mission)
-    })
-    .await?;
+    let resp = blocking(move || st.storage.enroll(&req)).await?;
     tracing::info!(device = %resp.device_id, role = resp.role.as_str(), "device enrolled");
     Ok(Json(resp).into_response())
 }

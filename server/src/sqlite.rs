@@ -12,7 +12,8 @@ use mrm_crdt::document::{self, RecordKind, CONFIG_ID};
 use mrm_crdt::history::ChangeNote;
 use mrm_crdt::model::MissionConfig;
 use mrm_crdt::sync::protocol::{
-    revocation_key, revocation_proof, EnrollResponse, PullHeader, PushResponse, Role,
+    actor_from_seed, revocation_key, revocation_proof, EnrollRequest, EnrollResponse, PullHeader,
+    PushResponse, Role,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
@@ -45,7 +46,9 @@ CREATE TABLE IF NOT EXISTS enrollment_tokens (
     token_hash   TEXT PRIMARY KEY,
     device_id    TEXT NOT NULL,
     expires_at   TEXT NOT NULL,
-    used_at      TEXT
+    used_at      TEXT,
+    -- 1: enrolls a store that cannot prove its actor (made before actors had seeds).
+    allow_unproven INTEGER NOT NULL DEFAULT 0
 );
 -- Append-only, in causal order: a change always comes after the changes it depends on.
 CREATE TABLE IF NOT EXISTS changes (
@@ -83,6 +86,23 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at);
 "#;
+
+/// Columns added since a database was first made (`CREATE TABLE IF NOT EXISTS` leaves an existing
+/// table as it was).
+fn upgrade(conn: &Connection) -> Result<()> {
+    let has: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('enrollment_tokens')
+                        WHERE name = 'allow_unproven')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has {
+        conn.execute_batch(
+            "ALTER TABLE enrollment_tokens ADD COLUMN allow_unproven INTEGER NOT NULL DEFAULT 0;",
+        )?;
+    }
+    Ok(())
+}
 
 /// Append an audit entry.
 fn audit(
@@ -249,6 +269,7 @@ impl SqliteStorage {
         at_rest::refuse_clear(path)?;
         let writer = open(path, key)?;
         writer.execute_batch(SCHEMA)?;
+        upgrade(&writer)?;
         let actor: Option<String> = writer
             .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| {
                 r.get(0)
@@ -321,30 +342,48 @@ impl SqliteStorage {
         }
     }
 
-    fn enroll_inner(
-        &self,
-        token: &str,
-        actor: &str,
-        team: &str,
-        mission: &str,
-    ) -> Result<EnrollResponse> {
+    fn enroll_inner(&self, req: &EnrollRequest) -> Result<EnrollResponse> {
+        let (token, team, mission) = (req.token.as_str(), req.team.as_str(), req.mission.as_str());
+        let actor = req.actor.to_ascii_lowercase();
+        let actor = actor.as_str();
         if actor.len() != 32 || !actor.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(ServerError::BadRequest(
                 "actor must be 32 hex digits".into(),
             ));
         }
+        // Anyone who has seen a colleague's changes knows their actor id; only the store that
+        // made it knows the seed it derives from.
+        let proven = match req.actor_proof.as_deref() {
+            Some(seed) => {
+                if actor_from_seed(seed).as_deref() != Some(actor) {
+                    return Err(ServerError::Forbidden(
+                        "the store could not prove it holds the actor id it claims".into(),
+                    ));
+                }
+                true
+            }
+            None => false,
+        };
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row: Option<(String, String, Option<String>)> = tx
+        let row: Option<(String, String, Option<String>, bool)> = tx
             .query_row(
-                "SELECT device_id, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?1",
+                "SELECT device_id, expires_at, used_at, allow_unproven FROM enrollment_tokens
+                 WHERE token_hash = ?1",
                 [hash_secret(token)],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
-        let Some((device_id, expires, used)) = row else {
+        let Some((device_id, expires, used, allow_unproven)) = row else {
             return Err(ServerError::Unauthorized("unknown enrollment token".into()));
         };
+        if !proven && !allow_unproven {
+            return Err(ServerError::Forbidden(
+                "this store cannot prove its actor id (it was made by an earlier version): the \
+                 admin must issue a token with `device enroll --legacy-store`"
+                    .into(),
+            ));
+        }
         if used.is_some() {
             return Err(ServerError::Unauthorized(
                 "this enrollment token has already been used".into(),
@@ -401,7 +440,8 @@ impl SqliteStorage {
             &tx,
             "enrolled",
             Some(&device_id),
-            serde_json::json!({"officer": device.officer, "team": device.team, "actor": actor}),
+            serde_json::json!({"officer": device.officer, "team": device.team, "actor": actor,
+                               "actor_proven": proven}),
         )?;
         tx.commit()?;
         Ok(EnrollResponse {
@@ -428,6 +468,7 @@ impl Storage for SqliteStorage {
         team: &str,
         role: Role,
         ttl: Duration,
+        allow_unproven: bool,
     ) -> Result<(Device, String)> {
         if officer.trim().is_empty() || team.trim().is_empty() {
             return Err(ServerError::BadRequest(
@@ -445,8 +486,14 @@ impl Storage for SqliteStorage {
             params![id, officer.trim(), team.trim(), role.as_str(), now()],
         )?;
         tx.execute(
-            "INSERT INTO enrollment_tokens (token_hash, device_id, expires_at) VALUES (?1, ?2, ?3)",
-            params![hash_secret(&token), id, expires.to_rfc3339()],
+            "INSERT INTO enrollment_tokens (token_hash, device_id, expires_at, allow_unproven)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![
+                hash_secret(&token),
+                id,
+                expires.to_rfc3339(),
+                allow_unproven
+            ],
         )?;
         let device = tx.query_row(
             &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
@@ -458,20 +505,15 @@ impl Storage for SqliteStorage {
             "enrollment_issued",
             Some(&id),
             serde_json::json!({"officer": device.officer, "team": device.team, "role": role.as_str(),
-                               "expires_at": expires.to_rfc3339()}),
+                               "expires_at": expires.to_rfc3339(),
+                               "allow_unproven": allow_unproven}),
         )?;
         tx.commit()?;
         Ok((device, token))
     }
 
-    fn enroll(
-        &self,
-        token: &str,
-        actor: &str,
-        team: &str,
-        mission: &str,
-    ) -> Result<EnrollResponse> {
-        let result = self.enroll_inner(token, actor, team, mission);
+    fn enroll(&self, req: &EnrollRequest) -> Result<EnrollResponse> {
+        let result = self.enroll_inner(req);
         if let Err(e) = &result {
             self.record_refusal("enroll_refused", None, e);
         }

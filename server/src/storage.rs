@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use mrm_crdt::bundle::Frames;
 use mrm_crdt::model::MissionConfig;
-use mrm_crdt::sync::protocol::{EnrollResponse, PullHeader, PushResponse, Role};
+use mrm_crdt::sync::protocol::{EnrollRequest, EnrollResponse, PullHeader, PushResponse, Role};
 use serde::Serialize;
 
 use crate::model::Device;
@@ -85,17 +85,20 @@ pub struct ServerStats {
 /// A sync endpoint backend.
 pub trait Storage: Send + Sync + 'static {
     /// Register a device and return it with a one-time enrollment token that expires after `ttl`.
+    /// The token enrolls only a store that proves its actor (`EnrollRequest::actor_proof`) unless
+    /// `allow_unproven` (for a store made before actors were derived from a seed).
     fn create_enrollment(
         &self,
         officer: &str,
         team: &str,
         role: Role,
         ttl: Duration,
+        allow_unproven: bool,
     ) -> Result<(Device, String)>;
 
-    /// Exchange an enrollment token for a device credential, binding `actor` to the device.
-    fn enroll(&self, token: &str, actor: &str, team: &str, mission: &str)
-        -> Result<EnrollResponse>;
+    /// Exchange an enrollment token for a device credential, binding `req.actor` to the device once
+    /// its proof holds (`mrm_crdt::sync::protocol::actor_from_seed`).
+    fn enroll(&self, req: &EnrollRequest) -> Result<EnrollResponse>;
 
     /// The device a credential belongs to; refuses unknown, wrong and revoked credentials.
     fn authenticate(&self, device_id: &str, secret: &str) -> Result<Device>;

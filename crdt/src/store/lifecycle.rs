@@ -43,6 +43,17 @@ fn apply_key(conn: &Connection, key: Option<&Key>) -> Result<()> {
     Ok(())
 }
 
+impl Store {
+    /// The secret seed this store's actor id derives from ([`Key::actor_seed`]), which proves the
+    /// actor at enrollment; `None` for a store whose actor does not derive from its key (made
+    /// before 0.1.1, or a baseline without a key). Never shown, never logged.
+    pub(crate) fn actor_proof(&self) -> Option<zeroize::Zeroizing<String>> {
+        let seed = self.key.as_ref()?.actor_seed();
+        let derived = crate::sync::protocol::actor_from_seed(&seed)?;
+        (derived == self.device.actor).then_some(seed)
+    }
+}
+
 /// Key a fresh SQLCipher connection (the endpoint's database uses this too): SQLCipher's page
 /// functions from RustCrypto, the raw key, its page authentication, temporary data in memory; then
 /// proves the key fits by reading the schema.
@@ -150,13 +161,19 @@ impl Store {
         let mut conn = open_conn(&dir.join(DB_FILE), key.as_ref())?;
         schema::migrate(&mut conn)?;
         let id = uuid::Uuid::now_v7();
-        let actor = ActorId::from(id.as_bytes().to_vec());
+        // An encrypted store's actor derives from its key, so that it can prove the actor at
+        // enrollment; a baseline store (benchmarks) has no key and an actor it cannot prove.
+        let actor = match &key {
+            Some(k) => crate::sync::protocol::actor_from_seed(&k.actor_seed())
+                .ok_or_else(|| Error::Crypto("cannot derive the actor id".into()))?,
+            None => ActorId::from(id.as_bytes().to_vec()).to_hex_string(),
+        };
         conn.execute(
             "INSERT INTO device (singleton, device_id, actor, officer, team, mission, created_at)
              VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 id.to_string(),
-                actor.to_hex_string(),
+                actor,
                 officer.trim(),
                 team.trim(),
                 mission.trim(),

@@ -51,7 +51,9 @@ pub const DB_FILE: &str = "mrm.sqlite";
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Device {
     pub device_id: String,
-    /// Hex Automerge actor id, derived from the device id (its 16 bytes).
+    /// Hex Automerge actor id: derived from the store's key (`Key::actor_seed`, then
+    /// `sync::protocol::actor_from_seed`), or for a store made before 0.1.1 the device id's 16
+    /// bytes.
     pub actor: String,
     pub officer: String,
     pub team: String,

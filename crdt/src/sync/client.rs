@@ -176,11 +176,13 @@ pub async fn enroll(
                 .into(),
         ));
     }
+    let proof = store.actor_proof();
     let req = EnrollRequest {
         token,
         team: d.team.clone(),
         mission: d.mission.clone(),
         actor: d.actor.clone(),
+        actor_proof: proof.as_deref().cloned(),
     };
     let resp = enroll_request(server_url, &req, pin.as_deref()).await?;
     store.save_enrollment(server_url.trim_end_matches('/'), &resp, pin.as_deref())?;

@@ -53,6 +53,25 @@ pub struct EnrollRequest {
     pub mission: String,
     /// The device's Automerge actor id (hex), bound to the device from now on.
     pub actor: String,
+    /// The secret seed the actor id was derived from ([`actor_from_seed`]), 64 hex digits: it
+    /// proves the store holds this actor, which anyone who has seen the actor's changes could
+    /// otherwise claim (locking its true owner out). Absent for a store made before actors were
+    /// derived from a seed; the endpoint then enrolls it only with a token issued for that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_proof: Option<String>,
+}
+
+/// The Automerge actor id (32 hex digits) that a store with this secret `seed` (64 hex digits)
+/// writes under: the first 16 bytes of SHA-256 over a fixed context and the seed. Seeing the actor
+/// reveals nothing of the seed, so only the store that made it can prove it at enrollment.
+/// `None` for a seed that is not 64 hex digits.
+pub fn actor_from_seed(seed: &str) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let bytes = hex::decode(seed).ok().filter(|b| b.len() == 32)?;
+    let mut h = Sha256::new();
+    h.update(b"mrm-field actor v1\0");
+    h.update(&bytes);
+    Some(hex::encode(&h.finalize()[..16]))
 }
 
 /// `POST /v1/enroll` response: the credential is shown once and stored only hashed.
