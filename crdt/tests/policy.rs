@@ -108,28 +108,6 @@ fn a_store_refuses_locally_what_its_role_may_not_write() {
     assert_eq!(admin.change_count().unwrap(), 0);
 }
 
-/// An officer, a reviewer, and an incident the officer recorded (on the officer's store only).
-fn officer_reviewer_incident(root: &std::path::Path) -> (Store, Store, String) {
-    let mut officer = enrolled(root, "o", "Omar O.", Role::Officer);
-    let reviewer = enrolled(root, "r", "Rose R.", Role::Reviewer);
-    let id = officer
-        .add_incident(&patch(incident_json("Attack on Kiwanja")))
-        .unwrap();
-    (officer, reviewer, id)
-}
-
-/// An officer's incident, verified by a reviewer, back on the officer's store.
-fn verified_incident(root: &std::path::Path) -> (Store, Store, String, String) {
-    let (mut officer, mut reviewer, id) = officer_reviewer_incident(root);
-    let vid = officer.incident(&id).unwrap().violations[0].id.clone();
-    send_all(&officer, &mut reviewer);
-    reviewer
-        .verify(&id, &vid, &verification(VerificationStatus::Verified))
-        .unwrap();
-    send_all(&reviewer, &mut officer);
-    (officer, reviewer, id, vid)
-}
-
 #[test]
 fn an_officer_never_undoes_or_forges_a_decision() {
     let tmp = tempfile::tempdir().unwrap();
@@ -207,51 +185,6 @@ fn an_officer_never_undoes_or_forges_a_decision() {
         ),
         "{r:?}"
     );
-}
-
-/// A change written with the automerge crate under the officer's actor, judged as the endpoint
-/// judges a push.
-fn forged(
-    store: &Store,
-    id: &str,
-    edit: impl FnOnce(&mut automerge::transaction::Transaction<'_>, &automerge::Automerge),
-) -> Result<(), Error> {
-    let mut doc = automerge::Automerge::new();
-    let changes = store
-        .changes_missing_from(None)
-        .unwrap()
-        .into_iter()
-        .filter(|(d, _)| d == id)
-        .map(|(_, b)| automerge::Change::from_bytes(b).unwrap());
-    doc.apply_changes(changes).unwrap();
-    let before = doc.clone();
-    doc.set_actor(automerge::ActorId::try_from(store.device().actor.as_str()).unwrap());
-    let snapshot = doc.clone();
-    let mut tx = doc.transaction();
-    edit(&mut tx, &snapshot);
-    tx.commit();
-    let new = doc.get_changes(&before.get_heads());
-    let writer = store.writer().unwrap();
-    mrm_crdt::effect::check_changes(
-        &writer,
-        RecordKind::Incident,
-        Some(&before),
-        &doc,
-        &new,
-        &mrm_crdt::validate::Clock::local(),
-    )
-}
-
-fn obj(
-    doc: &automerge::Automerge,
-    o: &automerge::ObjId,
-    p: impl Into<automerge::Prop>,
-) -> automerge::ObjId {
-    use automerge::ReadDoc;
-    match doc.get(o, p).unwrap() {
-        Some((automerge::Value::Object(_), id)) => id,
-        other => panic!("not an object: {other:?}"),
-    }
 }
 
 #[test]

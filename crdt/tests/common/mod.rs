@@ -12,8 +12,9 @@ use mrm_crdt::conflicts::Conflict;
 use mrm_crdt::document::RecordKind;
 use mrm_crdt::input::IncidentPatch;
 use mrm_crdt::model::{Incident, VerificationStatus, Violation, ViolationType};
+use mrm_crdt::policy::Role;
 use mrm_crdt::store::{IncidentFilter, IncidentRow, IncidentView, PatrolRow, Stats};
-use mrm_crdt::Store;
+use mrm_crdt::{Error, Store};
 use serde_json::{json, Value};
 
 /// The mission every test store belongs to.
@@ -492,4 +493,72 @@ pub fn check_projections(store: &Store) {
         }
     }
     assert_eq!(stats, want, "figures");
+}
+
+/// An officer's store and a reviewer's, both enrolled, and an incident of the officer's.
+pub fn officer_reviewer_incident(root: &std::path::Path) -> (Store, Store, String) {
+    let mut officer = enrolled(root, "o", "Omar O.", Role::Officer);
+    let reviewer = enrolled(root, "r", "Rose R.", Role::Reviewer);
+    let id = officer
+        .add_incident(&patch(incident_json("Attack on Kiwanja")))
+        .unwrap();
+    (officer, reviewer, id)
+}
+
+/// An officer's incident, verified by a reviewer, back on the officer's store.
+pub fn verified_incident(root: &std::path::Path) -> (Store, Store, String, String) {
+    let (mut officer, mut reviewer, id) = officer_reviewer_incident(root);
+    let vid = officer.incident(&id).unwrap().violations[0].id.clone();
+    send_all(&officer, &mut reviewer);
+    reviewer
+        .verify(&id, &vid, &verification(VerificationStatus::Verified))
+        .unwrap();
+    send_all(&reviewer, &mut officer);
+    (officer, reviewer, id, vid)
+}
+
+/// A change written with the automerge crate under `store`'s actor on its copy of record `id`,
+/// judged as the endpoint judges a push.
+pub fn forged(
+    store: &Store,
+    id: &str,
+    edit: impl FnOnce(&mut automerge::transaction::Transaction<'_>, &automerge::Automerge),
+) -> Result<(), Error> {
+    let mut doc = automerge::Automerge::new();
+    let changes = store
+        .changes_missing_from(None)
+        .unwrap()
+        .into_iter()
+        .filter(|(d, _)| d == id)
+        .map(|(_, b)| automerge::Change::from_bytes(b).unwrap());
+    doc.apply_changes(changes).unwrap();
+    let before = doc.clone();
+    doc.set_actor(automerge::ActorId::try_from(store.device().actor.as_str()).unwrap());
+    let snapshot = doc.clone();
+    let mut tx = doc.transaction();
+    edit(&mut tx, &snapshot);
+    tx.commit();
+    let new = doc.get_changes(&before.get_heads());
+    let writer = store.writer().unwrap();
+    mrm_crdt::effect::check_changes(
+        &writer,
+        RecordKind::Incident,
+        Some(&before),
+        &doc,
+        &new,
+        &mrm_crdt::validate::Clock::local(),
+    )
+}
+
+/// The object at `p` in `o`; panics when it is not one.
+pub fn obj(
+    doc: &automerge::Automerge,
+    o: &automerge::ObjId,
+    p: impl Into<automerge::Prop>,
+) -> automerge::ObjId {
+    use automerge::ReadDoc;
+    match doc.get(o, p).unwrap() {
+        Some((automerge::Value::Object(_), id)) => id,
+        other => panic!("not an object: {other:?}"),
+    }
 }
