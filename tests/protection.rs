@@ -279,9 +279,10 @@ fn a_revoked_device_pushes_nothing_and_wipes_its_store() {
         &["incident", "edit", &i2, "--json", "-"],
         Some(&json!({ "narrative": secret_words }).to_string()),
     );
-    let before = stats(&server);
     let id = device_id(&a1);
     server.admin(&["device", "revoke", &id], None);
+    // (The revocation itself is a change: the registry marks the device revoked.)
+    let before = stats(&server);
 
     let out = a1.mrm(&["sync", "--attempts", "1"], None);
     assert!(!out.status.success());

@@ -488,3 +488,76 @@ fn an_insider_cannot_claim_a_colleagues_actor_id() {
     );
     assert_eq!(status, 403, "an ordinary token enrolls no unproven store");
 }
+
+#[test]
+fn authors_are_named_by_the_endpoints_registry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let url = server.url();
+    // A store initialised under a reviewer's name, enrolled with a token issued for an officer.
+    let pretender = Device::new(tmp.path(), "Reviewer R.", "A");
+    let token = server.token("Awa D.", "A", "officer");
+    pretender.mrm_ok(&["enroll", "--server", &url, "--token", &token], None);
+    let id = pretender.add_incident("Attack on Kiwanja", "killing");
+    pretender.mrm_ok(&["incident", "comment", &id, "Two witnesses met"], None);
+    pretender.sync();
+    let reviewer = Device::enrolled(tmp.path(), "Rose R.", "A", "reviewer", &server, &url);
+    reviewer.sync();
+    for d in [&reviewer, &pretender] {
+        d.sync();
+        let history: Value =
+            serde_json::from_str(&d.mrm_ok(&["incident", "history", &id, "--json"], None)).unwrap();
+        for e in history.as_array().unwrap() {
+            assert_eq!(e["by"], "Awa D.", "{e}");
+            assert_eq!(e["declared_by"], "Reviewer R.", "{e}");
+            assert_eq!(e["registered"], true, "{e}");
+        }
+        let text = d.mrm_ok(&["incident", "history", &id], None);
+        assert!(
+            text.contains("Awa D.") && text.contains("wrote as \"Reviewer R.\""),
+            "{text}"
+        );
+        let shown: Value =
+            serde_json::from_str(&d.mrm_ok(&["incident", "show", &id, "--json"], None)).unwrap();
+        let comment = &shown["review"]["comments"][0];
+        assert_eq!(comment["by"], "Awa D.", "{shown}");
+        assert_eq!(comment["declared_by"], "Reviewer R.", "{shown}");
+    }
+    // The reviewer's own work carries no note.
+    let vid = {
+        let shown: Value =
+            serde_json::from_str(&reviewer.mrm_ok(&["incident", "show", &id, "--json"], None))
+                .unwrap();
+        shown["violations"][0]["id"].as_str().unwrap().to_string()
+    };
+    reviewer.mrm_ok(&["verify", &id, &vid, "--status", "verified"], None);
+    let shown: Value =
+        serde_json::from_str(&reviewer.mrm_ok(&["incident", "show", &id, "--json"], None)).unwrap();
+    let events = shown["violations"][0]["verification"].as_array().unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last["by"], "Rose R.");
+    assert!(last.get("declared_by").is_none(), "{last}");
+
+    // A registry change carried by a USB bundle (here: written under the pretender's actor to
+    // rename themselves) is never believed: only the endpoint's copy counts.
+    let actor = pretender.store().device().actor.clone();
+    let forged = pretender.forge(mrm_crdt::document::REGISTRY_ID, |tx| {
+        use automerge::transaction::Transactable;
+        use automerge::ReadDoc;
+        let devices = match tx.get(automerge::ROOT, "devices").unwrap() {
+            Some((_, o)) => o,
+            None => panic!("no devices map"),
+        };
+        let entry = match tx.get(&devices, actor.as_str()).unwrap() {
+            Some((_, o)) => o,
+            None => panic!("the pretender is not registered"),
+        };
+        tx.put(&entry, "officer", "Reviewer R.").unwrap();
+    });
+    let mut store = reviewer.store();
+    store.import(vec![forged]).unwrap();
+    assert_eq!(
+        store.registry().unwrap().author(&actor).unwrap().officer,
+        "Awa D."
+    );
+}

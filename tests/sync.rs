@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use mrm_crdt::document::{RecordKind, CONFIG_ID};
+use mrm_crdt::document::{RecordKind, CONFIG_ID, REGISTRY_ID};
 use mrm_e2e::{mrm_bin, Device, Fault, Proxy, Server};
 use serde_json::{json, Value};
 
@@ -22,6 +22,7 @@ fn records(d: &Device) -> BTreeMap<String, Value> {
             RecordKind::Incident => serde_json::to_value(s.incident_view(&id).unwrap()).unwrap(),
             RecordKind::Patrol => serde_json::to_value(s.patrol(&id).unwrap()).unwrap(),
             RecordKind::Config => serde_json::to_value(s.mission_config().unwrap()).unwrap(),
+            RecordKind::Registry => serde_json::to_value(s.registry().unwrap()).unwrap(),
         };
         out.insert(id, v);
     }
@@ -116,7 +117,9 @@ fn four_devices_converge_within_their_scopes() {
     // Scope: officers hold exactly their team's records and the configuration.
     let team_ids = |team: &str| -> BTreeSet<String> {
         rrv.iter()
-            .filter(|(id, v)| team_of(v) == Some(team) || id.as_str() == CONFIG_ID)
+            .filter(|(id, v)| {
+                team_of(v) == Some(team) || id.as_str() == CONFIG_ID || id.as_str() == REGISTRY_ID
+            })
             .map(|(id, _)| id.clone())
             .collect()
     };
@@ -181,12 +184,14 @@ fn four_devices_converge_within_their_scopes() {
     assert_eq!(stats["changes"], stats["distinct_hashes"]);
     assert_eq!(stats["changes"].as_u64().unwrap() as usize, all_rv.len());
 
-    // Resolving the conflict on one device clears it everywhere after the next syncs.
-    a2.mrm_ok(
+    // Resolving the conflict on one device clears it everywhere after the next syncs. The
+    // violation is verified, so its children are the reviewer's to settle (which value won the
+    // merge depends on the devices' random actor ids: an officer could only keep the winner).
+    rv.mrm_ok(
         &["incident", "resolve", &i1, "--field", &path, "--value", "3"],
         None,
     );
-    for d in [&a2, &a1, &rv] {
+    for d in [&rv, &a1, &a2] {
         d.sync();
     }
     for d in [&a1, &a2, &rv] {
@@ -221,17 +226,21 @@ fn sync_resumes_after_cuts_and_a_server_crash() {
     a1.mrm_ok(&["demo", "--incidents", "300"], None);
     let a1_changes = a1.store().change_count().unwrap();
 
+    // The endpoint's own changes so far: the device registry, one per enrollment.
+    let registry = server_stats(&server)["changes"].as_i64().unwrap();
+
     // The link drops in the middle of the push: the endpoint stores nothing of the cut batch.
     proxy.set(Fault::CutUpstreamAfter(20_000));
     let out = a1.mrm(&["sync", "--attempts", "1"], None);
     assert!(!out.status.success(), "a cut push must fail");
     assert!(String::from_utf8_lossy(&out.stderr).contains("sync endpoint"));
-    assert_eq!(server_stats(&server)["changes"], 0);
+    assert_eq!(server_stats(&server)["changes"], registry);
     proxy.set(Fault::None);
     let r = a1.sync();
     assert_eq!(r["pushed"].as_i64().unwrap(), a1_changes);
     let stats = server_stats(&server);
-    assert_eq!(stats["changes"].as_i64().unwrap(), a1_changes);
+    assert_eq!(stats["changes"].as_i64().unwrap(), a1_changes + registry);
+    let a1_changes = a1_changes + registry;
 
     // The link drops in the middle of a pull: the pages that arrived stay, the rest comes next
     // time, without duplicates on the endpoint.

@@ -246,12 +246,17 @@ pub fn patrols(list: &[PatrolRow]) {
 
 pub fn history(h: &[HistoryEntry]) {
     for e in h {
+        // The endpoint's registry names the author; a change that said otherwise says so.
+        let declared = match &e.declared_by {
+            Some(d) => format!("  [wrote as {d:?}]"),
+            None => String::new(),
+        };
         println!(
-            "{}  {:<16} {}  ({})",
+            "{}  {:<16} {}  ({}){declared}",
             short_time(&e.at),
             e.by,
             e.message,
-            &e.hash[..12]
+            &e.hash[..12.min(e.hash.len())]
         );
     }
 }

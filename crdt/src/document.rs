@@ -34,7 +34,13 @@ pub enum RecordKind {
     Patrol,
     /// The mission configuration (one per mission, id [`CONFIG_ID`]).
     Config,
+    /// The endpoint's device registry (one per mission, id [`REGISTRY_ID`]): who each actor id
+    /// is, written only by the endpoint.
+    Registry,
 }
+
+/// The fixed id of the device registry document.
+pub const REGISTRY_ID: &str = "00000000-0000-7000-8000-0000000de71c";
 
 /// The fixed id of the mission configuration document: every device and the endpoint must agree
 /// on it without talking to each other.
@@ -47,6 +53,7 @@ impl RecordKind {
             RecordKind::Incident => "incident",
             RecordKind::Patrol => "patrol",
             RecordKind::Config => "config",
+            RecordKind::Registry => "registry",
         }
     }
 
@@ -56,6 +63,7 @@ impl RecordKind {
             "incident" => Some(RecordKind::Incident),
             "patrol" => Some(RecordKind::Patrol),
             "config" => Some(RecordKind::Config),
+            "registry" => Some(RecordKind::Registry),
             _ => None,
         }
     }
@@ -472,6 +480,7 @@ pub(crate) fn incident_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Incident> {
                         category: r.parse(f, "category", PerpetratorCategory::Unknown)?,
                     }),
                 },
+                declared_by: None,
             });
         }
         violations.push(Violation {
@@ -498,6 +507,7 @@ pub(crate) fn incident_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Incident> {
             at: r.str(c, "at")?,
             by: r.str(c, "by")?,
             text: r.str(c, "text")?,
+            declared_by: None,
         });
     }
     Ok(Incident {
@@ -638,7 +648,55 @@ pub fn check_readable<R: ReadDoc>(doc: &R, kind: RecordKind) -> Result<()> {
         RecordKind::Incident => read_incident(doc).map(drop),
         RecordKind::Patrol => read_patrol(doc).map(drop),
         RecordKind::Config => read_config(doc).map(drop),
+        RecordKind::Registry => read_registry(doc).map(drop),
     }
+}
+
+/// The actor (hex) that wrote each comment of an incident's review thread, in the thread's order.
+pub fn comment_authors<R: ReadDoc>(doc: &R) -> Vec<String> {
+    let list = match doc.get(ROOT, "review").ok().flatten() {
+        Some((Value::Object(_), review)) => match doc.get(&review, "comments").ok().flatten() {
+            Some((Value::Object(_), list)) => list,
+            _ => return Vec::new(),
+        },
+        _ => return Vec::new(),
+    };
+    (0..doc.length(&list))
+        .map(|i| match doc.get(&list, i).ok().flatten() {
+            Some((_, automerge::ObjId::Id(_, actor, _))) => actor.to_hex_string(),
+            _ => String::new(),
+        })
+        .collect()
+}
+
+/// Read the device registry document: `devices` maps each actor id (32 hex digits) to who it
+/// is. An entry that is not a well-formed device is an error (the endpoint alone writes them).
+pub fn read_registry<R: ReadDoc>(doc: &R) -> Result<Registry> {
+    let r = Reader {
+        record: REGISTRY_ID,
+    };
+    r.expect_kind(doc, RecordKind::Registry)?;
+    let j = to_json(doc);
+    let mut devices = std::collections::BTreeMap::new();
+    match j.get("devices") {
+        None | Some(Json::Null) => {}
+        Some(Json::Object(m)) => {
+            for (actor, v) in m {
+                devices.insert(
+                    actor.clone(),
+                    RegisteredDevice {
+                        device_id: r.str(v, "device_id")?,
+                        officer: r.str(v, "officer")?,
+                        team: r.str(v, "team")?,
+                        role: r.str(v, "role")?,
+                        revoked_at: r.opt_str(v, "revoked_at")?,
+                    },
+                );
+            }
+        }
+        Some(_) => return Err(r.bad("devices", "is not a map")),
+    }
+    Ok(Registry { devices })
 }
 
 /// The team a record belongs to (empty for the mission configuration).

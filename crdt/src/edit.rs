@@ -747,6 +747,31 @@ pub fn apply_patrol_patch<T: Transactable>(tx: &mut T, p: &PatrolPatch) -> Resul
     Ok(log)
 }
 
+/// Lay out the device registry document if it is new, and set the entry of `actor` (hex).
+/// Written by the endpoint alone, at enrollment and revocation.
+pub fn put_registered<T: Transactable>(
+    tx: &mut T,
+    actor: &str,
+    d: &crate::model::RegisteredDevice,
+) -> Result<()> {
+    if tx.get(&ROOT, "kind")?.is_none() {
+        tx.put(ROOT, "kind", RecordKind::Registry.as_str())?;
+        tx.put(ROOT, "id", crate::document::REGISTRY_ID)?;
+    }
+    let devices = child_map(tx, &ROOT, "devices")?;
+    let e = child_map(tx, &devices, actor)?;
+    for (k, v) in [
+        ("device_id", &d.device_id),
+        ("officer", &d.officer),
+        ("team", &d.team),
+        ("role", &d.role),
+    ] {
+        set(tx, &e, k, str_val(v))?;
+    }
+    set(tx, &e, "revoked_at", opt_val(d.revoked_at.clone()))?;
+    Ok(())
+}
+
 /// Lay out or update the mission configuration document.
 pub fn apply_config<T: Transactable>(
     tx: &mut T,

@@ -71,6 +71,7 @@ fn rules<R: ReadDoc>(
             Ok(())
         }
         RecordKind::Config => document::read_config(after).map(drop),
+        RecordKind::Registry => document::read_registry(after).map(drop),
     }
 }
 
@@ -90,7 +91,7 @@ fn values<R: ReadDoc>(
             let b = before.map(document::read_patrol).transpose()?;
             validate::patrol_change(b.as_ref(), &document::read_patrol(after)?, clock)
         }
-        RecordKind::Config => Ok(()),
+        RecordKind::Config | RecordKind::Registry => Ok(()),
     }
 }
 
@@ -218,7 +219,7 @@ fn unknown_field<R: ReadDoc>(kind: RecordKind, before: Option<&R>, after: &R) ->
         }
         None
     }
-    if kind == RecordKind::Config {
+    if matches!(kind, RecordKind::Config | RecordKind::Registry) {
         return None;
     }
     let old = before.map(document::to_json);

@@ -39,26 +39,47 @@ impl ChangeNote {
 pub struct HistoryEntry {
     pub hash: String,
     pub at: String,
+    /// Who made it: the officer the endpoint registered for the change's actor, or, for an actor
+    /// the registry does not know (yet), what the change says of itself.
     pub by: String,
     pub device: String,
     pub message: String,
     /// Hashes of the changes this one was made on top of.
     pub deps: Vec<String>,
+    /// The Automerge actor id (hex) that wrote it.
+    pub actor: String,
+    /// Whether the endpoint's registry knows the actor (`by` is then the endpoint's word).
+    pub registered: bool,
+    /// What the change said of its author when that differs from the registry's: a store
+    /// initialised under another name, or a forgery.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared_by: Option<String>,
 }
 
-/// A record's changes in causal order (every change after the ones it depends on).
-pub fn history(doc: &Automerge) -> Vec<HistoryEntry> {
+/// A record's changes in causal order (every change after the ones it depends on), authors
+/// named from `registry` (see [`HistoryEntry::by`]).
+pub fn history(doc: &Automerge, registry: &crate::model::Registry) -> Vec<HistoryEntry> {
     doc.get_changes_meta(&[])
         .into_iter()
         .map(|m| {
             let note = ChangeNote::parse(m.message.as_deref(), m.timestamp);
+            let actor = m.actor.to_hex_string();
+            let known = registry.author(&actor);
+            let (by, declared_by) = match known {
+                Some(d) if d.officer != note.by => (d.officer.clone(), Some(note.by)),
+                Some(d) => (d.officer.clone(), None),
+                None => (note.by, None),
+            };
             HistoryEntry {
                 hash: m.hash.to_string(),
                 at: note.at,
-                by: note.by,
+                by,
                 device: note.device,
                 message: note.msg,
                 deps: m.deps.iter().map(ChangeHash::to_string).collect(),
+                registered: known.is_some(),
+                actor,
+                declared_by,
             }
         })
         .collect()

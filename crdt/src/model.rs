@@ -228,6 +228,10 @@ pub struct VerificationEvent {
     /// later or concurrent change to those facts is shown as needing a new decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<VerifiedFacts>,
+    /// What the event said of its author (`by`) when the endpoint's registry names its writer
+    /// otherwise; `by` is then the registry's name. Set when a store shows the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_by: Option<String>,
 }
 
 /// The facts of a violation a decision rules on.
@@ -406,6 +410,9 @@ pub struct Comment {
     pub at: String,
     pub by: String,
     pub text: String,
+    /// As [`VerificationEvent::declared_by`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_by: Option<String>,
 }
 
 /// Review state and its comment thread.
@@ -478,6 +485,35 @@ pub struct Patrol {
     /// Set when the patrol is over (RFC 3339).
     pub ended_at: Option<String>,
     pub created_by: String,
+}
+
+/// One enrolled device as the endpoint registered it: the author every change under its actor id
+/// is shown with, whatever the change says of itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredDevice {
+    /// The endpoint's id of the device.
+    pub device_id: String,
+    /// The officer the admin registered it for.
+    pub officer: String,
+    pub team: String,
+    /// `officer`, `reviewer` or `admin`.
+    pub role: String,
+    /// RFC 3339, when the admin revoked it.
+    pub revoked_at: Option<String>,
+}
+
+/// The endpoint's device registry, synced to every device (`document::REGISTRY_ID`): actor id
+/// (32 hex digits) to device.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Registry {
+    pub devices: std::collections::BTreeMap<String, RegisteredDevice>,
+}
+
+impl Registry {
+    /// Who wrote under `actor` (hex), if the endpoint registered it.
+    pub fn author(&self, actor: &str) -> Option<&RegisteredDevice> {
+        self.devices.get(actor)
+    }
 }
 
 /// The mission configuration, distributed to every device: set by an admin on the sync endpoint.

@@ -12,7 +12,7 @@ use mrm_crdt::document::{self, RecordKind, CONFIG_ID};
 use mrm_crdt::history::ChangeNote;
 use mrm_crdt::model::MissionConfig;
 use mrm_crdt::sync::protocol::{
-    actor_from_seed, revocation_key, revocation_proof, EnrollRequest, EnrollResponse, PullHeader,
+    actor_proven, revocation_key, revocation_proof, EnrollRequest, EnrollResponse, PullHeader,
     PushResponse, Role,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -25,6 +25,7 @@ use crate::storage::{AuditEntry, Result, ServerError, ServerStats, Storage};
 pub mod at_rest;
 mod check;
 mod pull;
+mod registry;
 
 use check::{check_reading, load_doc};
 
@@ -355,7 +356,7 @@ impl SqliteStorage {
         // made it knows the seed it derives from.
         let proven = match req.actor_proof.as_deref() {
             Some(seed) => {
-                if actor_from_seed(seed).as_deref() != Some(actor) {
+                if !actor_proven(actor, seed) {
                     return Err(ServerError::Forbidden(
                         "the store could not prove it holds the actor id it claims".into(),
                     ));
@@ -436,6 +437,12 @@ impl SqliteStorage {
             "UPDATE enrollment_tokens SET used_at = ?1 WHERE token_hash = ?2",
             params![now(), hash_secret(token)],
         )?;
+        let enrolled = tx.query_row(
+            &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
+            [&device_id],
+            device_from_row,
+        )?;
+        registry::register(&tx, &self.actor, &enrolled)?;
         audit(
             &tx,
             "enrolled",
@@ -701,20 +708,24 @@ impl SqliteStorage {
     }
 
     fn revoke_inner(&self, device_id: &str) -> Result<Device> {
-        let conn = lock(&self.writer);
-        let n = conn.execute(
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
             "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2",
             params![now(), device_id],
         )?;
         if n == 0 {
             return Err(ServerError::NotFound(format!("no device {device_id}")));
         }
-        audit(&conn, "revoked", Some(device_id), serde_json::json!({}))?;
-        Ok(conn.query_row(
+        audit(&tx, "revoked", Some(device_id), serde_json::json!({}))?;
+        let device = tx.query_row(
             &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
             [device_id],
             device_from_row,
-        )?)
+        )?;
+        registry::register(&tx, &self.actor, &device)?;
+        tx.commit()?;
+        Ok(device)
     }
 
     fn push_inner(&self, device: &Device, changes: Vec<(String, Vec<u8>)>) -> Result<PushResponse> {

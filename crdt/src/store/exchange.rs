@@ -128,8 +128,14 @@ impl Store {
         Ok(out)
     }
 
-    /// Apply changes received from another replica, all or nothing.
+    /// Apply changes received from another replica (a USB bundle), all or nothing. Changes to the
+    /// device registry are left out: it names every author, so only the endpoint's copy, pulled
+    /// over the pinned connection, is believed ([`Store::import_pulled`]).
     pub fn import(&mut self, changes: Vec<(String, Vec<u8>)>) -> Result<ImportReport> {
+        let changes: Vec<(String, Vec<u8>)> = changes
+            .into_iter()
+            .filter(|(doc_id, _)| doc_id != crate::document::REGISTRY_ID)
+            .collect();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;

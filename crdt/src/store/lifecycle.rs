@@ -49,8 +49,7 @@ impl Store {
     /// before 0.1.1, or a baseline without a key). Never shown, never logged.
     pub(crate) fn actor_proof(&self) -> Option<zeroize::Zeroizing<String>> {
         let seed = self.key.as_ref()?.actor_seed();
-        let derived = crate::sync::protocol::actor_from_seed(&seed)?;
-        (derived == self.device.actor).then_some(seed)
+        crate::sync::protocol::actor_proven(&self.device.actor, &seed).then_some(seed)
     }
 }
 
@@ -164,8 +163,11 @@ impl Store {
         // An encrypted store's actor derives from its key, so that it can prove the actor at
         // enrollment; a baseline store (benchmarks) has no key and an actor it cannot prove.
         let actor = match &key {
-            Some(k) => crate::sync::protocol::actor_from_seed(&k.actor_seed())
-                .ok_or_else(|| Error::Crypto("cannot derive the actor id".into()))?,
+            Some(k) => crate::sync::protocol::actor_from_seed(
+                &k.actor_seed(),
+                u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0),
+            )
+            .ok_or_else(|| Error::Crypto("cannot derive the actor id".into()))?,
             None => ActorId::from(id.as_bytes().to_vec()).to_hex_string(),
         };
         conn.execute(

@@ -419,6 +419,9 @@ impl Store {
                 "the mission configuration is set on the sync endpoint (`mrm admin config set`)"
                     .into(),
             )),
+            RecordKind::Registry => Err(Error::Refused(
+                "the device registry is kept by the sync endpoint (`mrm admin device`)".into(),
+            )),
             RecordKind::Patrol => {
                 let patch: PatrolPatch =
                     serde_json::from_value(exchange::path_to_patch(path, value)?)
@@ -476,7 +479,8 @@ impl Store {
         let doc = self.load_kind(id, RecordKind::Incident)?;
         // One pass over the document gives the incident and where its conflicts are.
         let (j, flagged) = document::to_json_flagged(&doc);
-        let incident = document::incident_from(&doc, &j)?;
+        let mut incident = document::incident_from(&doc, &j)?;
+        self.name_authors(&mut incident, &doc)?;
         let status = incident
             .violations
             .iter()
@@ -563,6 +567,44 @@ impl Store {
         }
     }
 
+    /// Name the writer of every verification event and comment as the endpoint's registry does,
+    /// keeping what the record said in `declared_by` where it differs (a store initialised under
+    /// another name, a forgery). Writers the registry does not know keep their own words.
+    fn name_authors(&self, incident: &mut Incident, doc: &automerge::Automerge) -> Result<()> {
+        let registry = self.registry()?;
+        if registry.devices.is_empty() {
+            return Ok(());
+        }
+        let rename = |by: &mut String, declared: &mut Option<String>, actor: &str| {
+            if let Some(d) = registry.author(actor) {
+                if d.officer != *by {
+                    *declared = Some(std::mem::replace(by, d.officer.clone()));
+                }
+            }
+        };
+        for v in &mut incident.violations {
+            for e in &mut v.verification {
+                if let Some((_, actor)) = e.id.split_once('@') {
+                    let actor = actor.to_string();
+                    rename(&mut e.by, &mut e.declared_by, &actor);
+                }
+            }
+        }
+        let authors = document::comment_authors(doc);
+        for (c, actor) in incident.review.comments.iter_mut().zip(authors) {
+            rename(&mut c.by, &mut c.declared_by, &actor);
+        }
+        Ok(())
+    }
+
+    /// The endpoint's device registry, once it has arrived from the sync endpoint (empty before).
+    pub fn registry(&self) -> Result<crate::model::Registry> {
+        match Store::load(&self.conn, document::REGISTRY_ID)? {
+            Some((RecordKind::Registry, doc)) => document::read_registry(&doc),
+            _ => Ok(crate::model::Registry::default()),
+        }
+    }
+
     /// What in an incident the mission configuration does not know (an unlisted party or admin
     /// area). Warnings, not errors: a patrol may meet a new armed group before the list is updated.
     pub fn warnings(&self, incident: &Incident) -> Result<Vec<crate::error::FieldError>> {
@@ -575,7 +617,7 @@ impl Store {
     /// A record's history in causal order.
     pub fn history(&self, id: &str) -> Result<Vec<HistoryEntry>> {
         match Store::load(&self.conn, id)? {
-            Some((_, doc)) => Ok(history(&doc)),
+            Some((_, doc)) => Ok(history(&doc, &self.registry()?)),
             None => Err(Error::NotFound {
                 kind: "record",
                 id: id.to_string(),

@@ -31,7 +31,8 @@ pub fn is_late(incident: &Incident, v: &Violation) -> bool {
 pub enum Record {
     Incident(Box<Incident>),
     Patrol(Patrol),
-    Config,
+    /// The mission configuration or the device registry: read when needed, no rows of its own.
+    Unprojected,
 }
 
 /// Everything stored for a document, computed from the document alone, so that an import can
@@ -58,7 +59,9 @@ impl Prepared {
         let record = match kind {
             RecordKind::Incident => Record::Incident(Box::new(document::incident_from(doc, &j)?)),
             RecordKind::Patrol => Record::Patrol(document::patrol_from(doc, &j)?),
-            RecordKind::Config => document::config_from(doc, &j).map(|_| Record::Config)?,
+            RecordKind::Config => document::config_from(doc, &j).map(|_| Record::Unprojected)?,
+            // Read when shown (history and views name authors from it); nothing to project.
+            RecordKind::Registry => document::read_registry(doc).map(|_| Record::Unprojected)?,
         };
         Ok(Prepared {
             kind,
@@ -109,7 +112,7 @@ pub fn save_prepared(conn: &Connection, doc_id: &str, p: &Prepared) -> Result<()
             let split = i64::from(p.twice) + i64::from(p.late_split > 0);
             project_incident(conn, inc, p.conflicts.len(), attention(inc) + split)
         }
-        Record::Config => Ok(()),
+        Record::Unprojected => Ok(()),
         Record::Patrol(p) => {
             conn.prepare_cached(
                 "INSERT OR REPLACE INTO patrols (id, date, team, route, participants, ended_at, created_by)

@@ -61,17 +61,34 @@ pub struct EnrollRequest {
     pub actor_proof: Option<String>,
 }
 
-/// The Automerge actor id (32 hex digits) that a store with this secret `seed` (64 hex digits)
-/// writes under: the first 16 bytes of SHA-256 over a fixed context and the seed. Seeing the actor
-/// reveals nothing of the seed, so only the store that made it can prove it at enrollment.
+/// The Automerge actor id (32 hex digits) of a store with this secret `seed` (64 hex digits),
+/// made at `millis` (ms since the Unix epoch): the time in its first 6 bytes, as a UUIDv7 starts
+/// (so that, as before, a later store's write wins a tie between concurrent values), then the
+/// first 10 bytes of SHA-256 over a fixed context and the seed. Seeing the actor reveals nothing
+/// of the seed, so only the store that made it can prove it at enrollment ([`actor_proven`]).
 /// `None` for a seed that is not 64 hex digits.
-pub fn actor_from_seed(seed: &str) -> Option<String> {
+pub fn actor_from_seed(seed: &str, millis: u64) -> Option<String> {
+    let tail = seed_digest(seed)?;
+    Some(format!("{}{tail}", hex::encode(&millis.to_be_bytes()[2..])))
+}
+
+/// Whether `seed` proves `actor` ([`actor_from_seed`]). (Both sides of the comparison are
+/// public once the actor is: no need for constant time.)
+pub fn actor_proven(actor: &str, seed: &str) -> bool {
+    match (actor.get(12..), seed_digest(seed)) {
+        (Some(tail), Some(want)) => actor.len() == 32 && tail.eq_ignore_ascii_case(&want),
+        _ => false,
+    }
+}
+
+/// The 10-byte digest (20 hex digits) of a 64-hex-digit seed.
+fn seed_digest(seed: &str) -> Option<String> {
     use sha2::{Digest, Sha256};
     let bytes = hex::decode(seed).ok().filter(|b| b.len() == 32)?;
     let mut h = Sha256::new();
     h.update(b"mrm-field actor v1\0");
     h.update(&bytes);
-    Some(hex::encode(&h.finalize()[..16]))
+    Some(hex::encode(&h.finalize()[..10]))
 }
 
 /// `POST /v1/enroll` response: the credential is shown once and stored only hashed.

@@ -29,7 +29,7 @@ impl SqliteStorage {
         let scope = if whole {
             "c.device_id <> ?2"
         } else {
-            "c.device_id <> ?2 AND (d.team = ?3 OR d.kind = 'config')"
+            "c.device_id <> ?2 AND (d.team = ?3 OR d.kind IN ('config', 'registry'))"
         };
         let max_seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
             r.get(0)

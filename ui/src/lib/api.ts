@@ -97,6 +97,8 @@ export interface VerificationEvent {
   id?: string;
   /** Ids of the rulings this event replaces. */
   supersedes?: string[] | null;
+  /** What the event said of its author when the endpoint's registry names its writer otherwise. */
+  declared_by?: string;
 }
 
 export interface Violation {
@@ -134,7 +136,7 @@ export interface Incident {
   patrol_id: string | null;
   sources: Source[];
   violations: Violation[];
-  review: { state: string; comments: { at: string; by: string; text: string }[] };
+  review: { state: string; comments: { at: string; by: string; text: string; declared_by?: string }[] };
   created_by: string;
   team: string;
 }
@@ -154,9 +156,12 @@ export interface Conflict {
 export interface HistoryEntry {
   hash: string;
   at: string;
+  /** The author as the endpoint registered the change's writer (else as the change says). */
   by: string;
   device: string;
   message: string;
+  /** What the change said of its author when that differs from the registry. */
+  declared_by?: string;
 }
 
 export interface ViolationStatus {

@@ -181,6 +181,7 @@ export const en: Record<string, string> = {
   'detail.conflicts': 'Conflicting values',
   'detail.conflicts_intro': 'These fields were changed on two devices at the same time. Keep one value for each.',
   'detail.keep': 'Keep this one',
+  'detail.declared_by': 'wrote as “{name}”: the mission registered this device for someone else',
   'detail.by_at': 'by {by}, {at}',
   'detail.no_conflicts': 'No conflicting values.',
   'detail.history': 'History',

@@ -181,6 +181,7 @@ export const fr: Record<string, string> = {
   'detail.conflicts': 'Valeurs en conflit',
   'detail.conflicts_intro': 'Ces champs ont été modifiés sur deux appareils en même temps. Gardez une valeur pour chacun.',
   'detail.keep': 'Garder celle-ci',
+  'detail.declared_by': 'a écrit « {name} » : la mission a enregistré cet appareil pour une autre personne',
   'detail.by_at': 'par {by}, {at}',
   'detail.no_conflicts': 'Aucune valeur en conflit.',
   'detail.history': 'Historique',
