@@ -519,6 +519,8 @@ fn authors_are_named_by_the_endpoints_registry() {
         );
         let shown: Value =
             serde_json::from_str(&d.mrm_ok(&["incident", "show", &id, "--json"], None)).unwrap();
+        assert_eq!(shown["created_by"], "Awa D.", "{shown}");
+        assert_eq!(shown["created_by_declared"], "Reviewer R.", "{shown}");
         let comment = &shown["review"]["comments"][0];
         assert_eq!(comment["by"], "Awa D.", "{shown}");
         assert_eq!(comment["declared_by"], "Reviewer R.", "{shown}");

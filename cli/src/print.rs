@@ -24,6 +24,14 @@ fn short_time(t: &str) -> String {
     }
 }
 
+/// What a record said of its author when the endpoint's registry names the writer otherwise.
+fn wrote_as(declared: &Option<String>) -> String {
+    declared
+        .as_ref()
+        .map(|d| format!(" [wrote as {d:?}]"))
+        .unwrap_or_default()
+}
+
 pub fn incident(v: &IncidentView) {
     let i = &v.incident;
     println!("{}  [{}]", i.title, i.review.state);
@@ -40,7 +48,12 @@ pub fn incident(v: &IncidentView) {
         print!(" ({lat:.4}, {lon:.4})");
     }
     println!();
-    println!("  team        {}   recorded by {}", i.team, i.created_by);
+    println!(
+        "  team        {}   recorded by {}{}",
+        i.team,
+        i.created_by,
+        wrote_as(&v.created_by_declared)
+    );
     if let Some(p) = &i.patrol_id {
         println!("  patrol      {p}");
     }
@@ -107,10 +120,11 @@ pub fn incident(v: &IncidentView) {
         }
         for e in &viol.verification {
             println!(
-                "       {}  {} by {}{}",
+                "       {}  {} by {}{}{}",
                 short_time(&e.at),
                 e.status,
                 e.by,
+                wrote_as(&e.declared_by),
                 said(&e.note)
             );
         }
@@ -118,7 +132,13 @@ pub fn incident(v: &IncidentView) {
     if !i.review.comments.is_empty() {
         println!("  review comments");
         for c in &i.review.comments {
-            println!("    {}  {}: {}", short_time(&c.at), c.by, c.text);
+            println!(
+                "    {}  {}{}: {}",
+                short_time(&c.at),
+                c.by,
+                wrote_as(&c.declared_by),
+                c.text
+            );
         }
     }
     if let Some(s) = &i.split_from {
@@ -247,10 +267,7 @@ pub fn patrols(list: &[PatrolRow]) {
 pub fn history(h: &[HistoryEntry]) {
     for e in h {
         // The endpoint's registry names the author; a change that said otherwise says so.
-        let declared = match &e.declared_by {
-            Some(d) => format!("  [wrote as {d:?}]"),
-            None => String::new(),
-        };
+        let declared = wrote_as(&e.declared_by);
         println!(
             "{}  {:<16} {}  ({}){declared}",
             short_time(&e.at),

@@ -74,6 +74,10 @@ pub struct IncidentView {
     pub attention: Vec<crate::error::FieldError>,
     /// The document's current heads.
     pub heads: Vec<String>,
+    /// What the creation said of its author (`created_by`) when the endpoint's registry names
+    /// its writer otherwise; `created_by` is then the registry's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by_declared: Option<String>,
 }
 
 /// A violation's derived verification status.
@@ -480,7 +484,7 @@ impl Store {
         // One pass over the document gives the incident and where its conflicts are.
         let (j, flagged) = document::to_json_flagged(&doc);
         let mut incident = document::incident_from(&doc, &j)?;
-        self.name_authors(&mut incident, &doc)?;
+        let created_by_declared = self.name_authors(&mut incident, &doc)?;
         let status = incident
             .violations
             .iter()
@@ -551,6 +555,7 @@ impl Store {
             conflicts,
             heads: heads_hex(&doc.get_heads()),
             incident,
+            created_by_declared,
         })
     }
 
@@ -567,13 +572,19 @@ impl Store {
         }
     }
 
-    /// Name the writer of every verification event and comment as the endpoint's registry does,
-    /// keeping what the record said in `declared_by` where it differs (a store initialised under
-    /// another name, a forgery). Writers the registry does not know keep their own words.
-    fn name_authors(&self, incident: &mut Incident, doc: &automerge::Automerge) -> Result<()> {
+    /// Name the writer of the record, of every verification event and of every comment as the
+    /// endpoint's registry does, keeping what the record said in `declared_by` where it differs
+    /// (a store initialised under another name, a forgery). Writers the registry does not know
+    /// keep their own words. Returns what the creation said of its author where it differs.
+    fn name_authors(
+        &self,
+        incident: &mut Incident,
+        doc: &automerge::Automerge,
+    ) -> Result<Option<String>> {
+        use automerge::ReadDoc;
         let registry = self.registry()?;
         if registry.devices.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let rename = |by: &mut String, declared: &mut Option<String>, actor: &str| {
             if let Some(d) = registry.author(actor) {
@@ -594,7 +605,17 @@ impl Store {
         for (c, actor) in incident.review.comments.iter_mut().zip(authors) {
             rename(&mut c.by, &mut c.declared_by, &actor);
         }
-        Ok(())
+        let mut created = None;
+        if let Ok(Some((_, automerge::ObjId::Id(_, actor, _)))) =
+            doc.get(automerge::ROOT, "created_by")
+        {
+            rename(
+                &mut incident.created_by,
+                &mut created,
+                &actor.to_hex_string(),
+            );
+        }
+        Ok(created)
     }
 
     /// The endpoint's device registry, once it has arrived from the sync endpoint (empty before).

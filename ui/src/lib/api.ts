@@ -181,6 +181,8 @@ export interface IncidentDetail extends Incident {
    *  for a person to settle, never a reason to refuse an edit. */
   attention: FieldError[];
   heads: string[];
+  /** What the creation said of its author when the endpoint's registry names its writer otherwise. */
+  created_by_declared?: string;
   history: HistoryEntry[];
   warnings: FieldError[];
 }
