@@ -376,3 +376,42 @@ fn a_refused_record_is_held_retried_and_does_not_block_the_others() {
     let shown = a1.mrm_ok(&["incident", "show", &i1, "--json"], None);
     assert!(shown.contains("Decided before enrollment"), "{shown}");
 }
+
+#[test]
+fn a_push_whose_answer_was_lost_is_reported_as_on_the_endpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server.db"));
+    let url = server.url();
+    let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
+    a1.add_incident("Attack on Kiwanja", "killing");
+    a1.add_incident("Abduction near Bunia", "abduction");
+    // The push reaches the endpoint and is stored, but its answer never comes back: the device
+    // still counts those changes as unsent.
+    let unpushed: Vec<(String, Vec<u8>)> = a1
+        .store()
+        .unpushed(1000, 1 << 30)
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.doc_id, u.bytes))
+        .collect();
+    let n = unpushed.len();
+    let body = mrm_crdt::bundle::encode_frames(&json!({}), &unpushed).unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("{url}/v1/push"))
+        .header("Authorization", format!("Bearer {}", a1.credential()))
+        .body(body)
+        .send()
+        .unwrap();
+    assert!(resp.status().is_success());
+    // The retry says they are on the endpoint, not "pushed 0".
+    let out = a1.mrm_ok(&["sync"], None);
+    assert!(
+        out.contains(&format!(
+            "sent {n} ({n} of them already on the endpoint: an earlier answer was lost)"
+        )),
+        "{out}"
+    );
+    let report = a1.sync();
+    assert_eq!(report["pushed"], 0, "nothing left to send: {report}");
+}

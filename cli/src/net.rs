@@ -361,10 +361,16 @@ pub fn sync(data: &Path, json: bool, attempts: u32, page: i64) -> anyhow::Result
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
+    // A change the endpoint already had was sent by an earlier sync whose answer was lost: it is
+    // on the endpoint all the same, and "pushed 0" would say otherwise.
+    let already = match report.push_duplicates {
+        0 => String::new(),
+        n => format!(" ({n} of them already on the endpoint: an earlier answer was lost)"),
+    };
     println!(
-        "synced with {}: pushed {}, pulled {}, {} record(s) changed, {} new conflict(s), {:.1} s",
+        "synced with {}: sent {}{already}, pulled {}, {} record(s) changed, {} new conflict(s), {:.1} s",
         state.server_url,
-        report.pushed,
+        report.pushed + report.push_duplicates,
         report.pulled,
         report.records_changed.len(),
         report.new_conflicts,

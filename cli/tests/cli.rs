@@ -1091,3 +1091,86 @@ fn record_east_of_utc_just_after_midnight() {
     let shown = json_of(&d, &["incident", "show", &id, "--json"]);
     assert_eq!(shown["occurred_on"], local_today.as_str());
 }
+
+/// Text that does not compress (a plain LCG over letters): what long typed notes cost.
+fn noise(n: usize, seed: u64) -> String {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (b'a' + ((x >> 33) % 26) as u8) as char
+        })
+        .collect()
+}
+
+#[test]
+fn an_oversized_record_is_refused_at_the_edit_and_nothing_else_waits() {
+    let t = Tmp::new();
+    let d = t.store("a", "Awa D.", MISSION);
+    // 80 source notes of 99,000 characters each: every note is under the field limit, the whole
+    // is 7.9 MB, more than one edit may add.
+    let sources: Vec<Value> = (0..80)
+        .map(|i| json!({"kind": "eyewitness", "consent": true, "notes": noise(99_000, i)}))
+        .collect();
+    let big = json!({
+        "title": "Attack on Kiwanja",
+        "occurred_on": days_ago(3), "reported_on": days_ago(2),
+        "location": {"admin1": "North Kivu", "place": "Kiwanja"},
+        "sources": sources,
+        "violations": [{"type": "killing", "victims": {"boys": 1, "girls": 0, "sex_unknown": 0},
+                        "perpetrator": {"party": "Group Alpha", "category": "armed_group"}}]
+    });
+    let f = t.write("big.json", &big);
+    let err = refused(
+        &d,
+        &["incident", "add", "--json", f.to_str().unwrap()],
+        None,
+        &["one edit may add at most 4.0 MiB"],
+    );
+    assert!(err.contains("record"), "{err}");
+    // The same notes over several edits stay under the per-edit limit until the record is full.
+    let mut small = big.clone();
+    small["sources"] = json!(sources[..30].to_vec());
+    let id = add_incident(&t, &d, &small);
+    // Each further edit of 30 notes is within the per-edit limit; the record fills up.
+    let mut err = None;
+    for round in 1..10u64 {
+        let notes: Vec<Value> = (0..30)
+            .map(|i| json!({"kind": "eyewitness", "consent": true, "notes": noise(99_000, 1000 * round + i)}))
+            .collect();
+        let more = t.write("more.json", &json!({"sources": notes}));
+        let out = run_with(
+            &d,
+            &["incident", "edit", &id, "--json", more.to_str().unwrap()],
+            None,
+            None,
+        );
+        if !out.status.success() {
+            err = Some(String::from_utf8_lossy(&out.stderr).to_string());
+            break;
+        }
+    }
+    let err = err.expect("the record never filled up");
+    assert!(err.contains("a record may hold at most 8.0 MiB"), "{err}");
+    assert!(err.contains("separate incident"), "{err}");
+    // Everything recorded still leaves the laptop.
+    add_incident(&t, &d, &incident_json_for_limits());
+    let out = t.path("out.mrmb");
+    ok(&d, &["bundle", "export", "--out", out.to_str().unwrap()]);
+    let other = t.store("b", "Omar O.", MISSION);
+    ok(&other, &["bundle", "import", out.to_str().unwrap()]);
+    let page = json_of(&other, &["incident", "list", "--json"]);
+    assert_eq!(ids(&page).len(), 2, "{page}");
+}
+
+fn incident_json_for_limits() -> Value {
+    json!({
+        "title": "Abduction near Bunia",
+        "occurred_on": days_ago(5), "reported_on": days_ago(4),
+        "location": {"admin1": "Ituri", "place": "Bunia"},
+        "violations": [{"type": "abduction", "victims": {"boys": 0, "girls": 1, "sex_unknown": 0},
+                        "perpetrator": {"party": "Group Alpha", "category": "armed_group"}}]
+    })
+}

@@ -31,8 +31,8 @@ const MAGIC: &[u8; 4] = b"MRMB";
 const VERSION: u8 = 1;
 /// Largest header we read.
 const MAX_HEADER: u32 = 64 * 1024;
-/// Largest single change we accept (a record's change is a few KiB; a narrative at most ~100 KiB).
-pub const MAX_CHANGE: u32 = 16 * 1024 * 1024;
+/// Largest single change any layer takes ([`crate::limits::MAX_CHANGE_BYTES`]).
+pub const MAX_CHANGE: u32 = crate::limits::MAX_CHANGE_BYTES as u32;
 /// Most changes in one bundle file: each costs about 100 bytes of bookkeeping when read, so a
 /// file of empty frames costs at most ~200 MiB before it is refused.
 pub const MAX_CHANGES: u64 = 2_000_000;
@@ -269,8 +269,8 @@ pub fn decode_frames_within<H: serde::de::DeserializeOwned>(
         read_exact(&mut r, &mut id, &format!("change {}", i + 1))?;
         let len = read_u32(&mut r, &format!("change {}", i + 1))?;
         if len > MAX_CHANGE {
-            return Err(Error::Bundle(format!(
-                "change {} claims an absurd length ({len} bytes)",
+            return Err(Error::TooLarge(format!(
+                "change {} is {len} bytes; a change may hold at most {MAX_CHANGE}",
                 i + 1
             )));
         }

@@ -18,6 +18,7 @@ pub mod effect;
 pub mod error;
 pub mod history;
 pub mod input;
+pub mod limits;
 pub mod model;
 pub mod policy;
 pub mod split;

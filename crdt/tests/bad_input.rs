@@ -668,14 +668,14 @@ fn garbage_bundles() {
     let mut big = frame.clone();
     big.extend_from_slice(uuid::Uuid::now_v7().as_bytes());
     big.extend_from_slice(&u32::MAX.to_le_bytes());
-    refused(&mut f.store, &["absurd length"], |s| {
+    refused(&mut f.store, &["a change may hold at most"], |s| {
         import_bytes(s, &gzip(&big))
     });
     let h2 = br#"{"mission":"TESTMISSION","from_device":"d","created_at":"t","count":99999999999}"#;
     let mut many = b"MRMB\x01".to_vec();
     many.extend_from_slice(&(h2.len() as u32).to_le_bytes());
     many.extend_from_slice(h2);
-    refused(&mut f.store, &["change count", "absurd"], |s| {
+    refused(&mut f.store, &["changes in one message", "at most"], |s| {
         import_bytes(s, &gzip(&many))
     });
     let mut bad_header = b"MRMB\x01".to_vec();

@@ -235,17 +235,22 @@ fn store_applied(conn: &Connection, device_id: &str, applied: &mut [Applied]) ->
             last_seq = conn.last_insert_rowid();
             accepted += 1;
         }
+        let snapshot = mrm_crdt::changes::snapshot(&a.doc);
+        // Never store what could not be served again (crate limits, as devices check at edit).
+        if snapshot.len() > mrm_crdt::limits::MAX_RECORD_BYTES {
+            return Err(ServerError::TooLarge(format!(
+                "record {} would reach {} bytes; a record may hold at most {}",
+                a.doc_id,
+                snapshot.len(),
+                mrm_crdt::limits::MAX_RECORD_BYTES
+            )));
+        }
         conn.prepare_cached(
             "INSERT INTO docs (doc_id, kind, team, snapshot) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (doc_id) DO UPDATE SET kind = excluded.kind, team = excluded.team,
                  snapshot = excluded.snapshot",
         )?
-        .execute(params![
-            a.doc_id,
-            a.kind.as_str(),
-            a.team,
-            mrm_crdt::changes::snapshot(&a.doc)
-        ])?;
+        .execute(params![a.doc_id, a.kind.as_str(), a.team, snapshot])?;
         if a.team_changed && last_seq > 0 {
             conn.execute(
                 "INSERT INTO scope_log (seq, doc_id, team) VALUES (?1, ?2, ?3)",

@@ -51,7 +51,13 @@ pub struct SyncStatus {
 /// What the last sync did, for the status bar.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
+    /// Changes the endpoint stored in this sync.
     pub pushed: usize,
+    /// Changes sent that the endpoint already had (an earlier sync's answer was lost on the way):
+    /// they are on the endpoint too, and the bar says so rather than "sent 0".
+    pub push_duplicates: usize,
+    /// Records the endpoint refused, kept on this laptop with the reason.
+    pub held: Vec<mrm_crdt::store::HeldRecord>,
     pub pulled: usize,
     pub records_changed: usize,
     pub new_conflicts: usize,
@@ -273,6 +279,8 @@ fn once(
                 s.last_error = None;
                 s.last_report = Some(Summary {
                     pushed: r.pushed,
+                    push_duplicates: r.push_duplicates,
+                    held: r.held,
                     pulled: r.pulled,
                     records_changed: r.records_changed.len(),
                     new_conflicts: r.new_conflicts,

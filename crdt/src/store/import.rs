@@ -276,6 +276,15 @@ fn compute(job: Job) -> Result<Done> {
     }
     // Read once: this refuses a malformed record and gives the projection rows.
     let prepared = Prepared::from_doc(&doc, kind)?;
+    // The same size limit as an edit here (crate::limits): a record nobody could edit or sync
+    // further is refused where it arrives.
+    if prepared.snapshot.len() > crate::limits::MAX_RECORD_BYTES {
+        return Err(Error::TooLarge(format!(
+            "record {doc_id} would reach {} bytes; a record may hold at most {}",
+            prepared.snapshot.len(),
+            crate::limits::MAX_RECORD_BYTES
+        )));
+    }
     let added = added_since(&doc, &old_heads, &fresh)
         .ok_or_else(|| Error::Bundle(format!("record {doc_id}: a change is malformed")))?;
     let changes = added

@@ -267,8 +267,27 @@ impl Store {
         let change = doc
             .get_change_by_hash(&hash)
             .ok_or_else(|| Error::Refused("the new change vanished".into()))?;
+        // One size limit, checked here where the work is made (crate::limits).
+        let size = change.raw_bytes().len();
+        if size > crate::limits::MAX_CHANGE_BYTES {
+            return Err(crate::limits::too_large(
+                kind.as_str(),
+                "change",
+                size,
+                crate::limits::MAX_CHANGE_BYTES,
+            ));
+        }
+        let prepared = projection::Prepared::from_doc(&doc, kind)?;
+        if prepared.snapshot.len() > crate::limits::MAX_RECORD_BYTES {
+            return Err(crate::limits::too_large(
+                kind.as_str(),
+                "record",
+                prepared.snapshot.len(),
+                crate::limits::MAX_RECORD_BYTES,
+            ));
+        }
         exchange::append_change(&tx, doc_id, &change, true)?;
-        projection::save_doc(&tx, doc_id, kind, &doc)?;
+        projection::save_prepared(&tx, doc_id, &prepared)?;
         tx.commit()?;
         Ok(Some(hash.to_string()))
     }

@@ -78,11 +78,6 @@ impl Prepared {
     }
 }
 
-/// Store a document's snapshot and heads, and rewrite its projection rows and conflicts.
-pub fn save_doc(conn: &Connection, doc_id: &str, kind: RecordKind, doc: &Automerge) -> Result<()> {
-    save_prepared(conn, doc_id, &Prepared::from_doc(doc, kind)?)
-}
-
 /// [`save_doc`] for a document already prepared.
 pub fn save_prepared(conn: &Connection, doc_id: &str, p: &Prepared) -> Result<()> {
     conn.prepare_cached(

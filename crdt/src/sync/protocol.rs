@@ -12,9 +12,11 @@ pub const PUSH_BATCH_BYTES: usize = 4 * 1024 * 1024;
 /// Most changes the endpoint takes in one push (four client batches): a flood of empty frames is
 /// refused after this many.
 pub const MAX_PUSH_CHANGES: u64 = 4 * PUSH_BATCH_CHANGES as u64;
-/// Most bytes a push may decompress to: one batch, or one change of the largest size
-/// ([`crate::bundle::MAX_CHANGE`]) sent alone, with room for framing.
-pub const MAX_PUSH_BYTES: u64 = crate::bundle::MAX_CHANGE as u64 + 1024 * 1024;
+/// Most bytes a push may decompress to: a batch ends once it passes [`PUSH_BATCH_BYTES`], so it
+/// holds at most that plus one change of the largest size ([`crate::bundle::MAX_CHANGE`]), with
+/// room for framing (9 MiB).
+pub const MAX_PUSH_BYTES: u64 =
+    PUSH_BATCH_BYTES as u64 + crate::bundle::MAX_CHANGE as u64 + 1024 * 1024;
 /// Largest push body the endpoint reads (compressed; gzip never grows data by more than a few
 /// bytes per 16 KiB block, so the decompressed bound is also the compressed one).
 pub const MAX_BODY: usize = MAX_PUSH_BYTES as usize;

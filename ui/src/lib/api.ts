@@ -300,7 +300,12 @@ export interface SyncStatus {
   last_error: string | null;
   progress: Progress | null;
   last_report: {
+    /** Changes the endpoint stored in this sync. */
     pushed: number;
+    /** Changes sent that the endpoint already had (an earlier answer was lost): on the endpoint too. */
+    push_duplicates: number;
+    /** Records the endpoint refused, kept on this laptop. */
+    held: { doc_id: string; reason: string; held_at: string }[];
     pulled: number;
     records_changed: number;
     new_conflicts: number;

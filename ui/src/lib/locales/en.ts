@@ -22,6 +22,8 @@ export const en: Record<string, string> = {
   'sync.pulling': 'Receiving {done} of {total}',
   'sync.retrying': 'Connection problem, trying again (attempt {attempt})',
   'sync.report': 'Sent {pushed}, received {pulled}, {records} record(s) updated, {conflicts} new conflict(s)',
+  'sync.already_there': '{n} of them were already on the endpoint (an earlier answer was lost on the way)',
+  'sync.held': '{n} record(s) held on this laptop, refused by the endpoint (hover for the reason):',
   'sync.show_conflicts': 'Show them',
   'sync.clock_ahead':
     "This laptop's clock is {days} day(s) ahead of the mission endpoint's: what you record now is refused until you set its date, time and time zone.",
@@ -209,6 +211,8 @@ export const en: Record<string, string> = {
   'detail.split': 'Split into two incidents',
   'detail.split_done': 'The incident recorded apart under this id is now a record of its own.',
   'detail.open_split': 'Open it',
+  'attention.edit_too_large': 'this edit adds {size_mib} MiB; one edit may add at most {limit_mib} MiB: save long notes over several edits',
+  'attention.record_too_large': 'this record would reach {size_mib} MiB; a record may hold at most {limit_mib} MiB: record further sources or notes as a separate incident',
   'attention.in_future': '{date} is in the future',
   'attention.date_order': 'occurred {occurred}, after the date it was reported ({reported})',
   'attention.before_occurred': 'decided {at}, before the incident occurred ({occurred}): check the date or the clock of the laptop that recorded it',

@@ -22,6 +22,8 @@ export const fr: Record<string, string> = {
   'sync.pulling': 'Réception {done} sur {total}',
   'sync.retrying': 'Problème de connexion, nouvel essai (tentative {attempt})',
   'sync.report': '{pushed} envoyée(s), {pulled} reçue(s), {records} dossier(s) mis à jour, {conflicts} nouveau(x) conflit(s)',
+  'sync.already_there': 'dont {n} déjà sur le serveur de la mission (une réponse précédente s’est perdue en route)',
+  'sync.held': '{n} fiche(s) gardée(s) sur cet ordinateur, refusée(s) par le serveur (survolez pour la raison) :',
   'sync.show_conflicts': 'Les afficher',
   'sync.clock_ahead':
     "L'horloge de cet ordinateur avance de {days} jour(s) sur celle du serveur de la mission : ce que vous enregistrez est refusé tant que sa date, son heure et son fuseau horaire ne sont pas corrigés.",
@@ -209,6 +211,8 @@ export const fr: Record<string, string> = {
   'detail.split': 'Séparer en deux incidents',
   'detail.split_done': "L'incident enregistré séparément sous cet identifiant est maintenant un dossier à part.",
   'detail.open_split': "L'ouvrir",
+  'attention.edit_too_large': 'cette modification ajoute {size_mib} Mio ; une modification peut ajouter au plus {limit_mib} Mio : enregistrez les longues notes en plusieurs fois',
+  'attention.record_too_large': 'cette fiche atteindrait {size_mib} Mio ; une fiche peut contenir au plus {limit_mib} Mio : enregistrez les autres sources ou notes dans un incident séparé',
   'attention.in_future': '{date} est dans le futur',
   'attention.date_order': 'survenu le {occurred}, après la date de signalement ({reported})',
   'attention.before_occurred': 'décidé le {at}, avant la date de l\'incident ({occurred}) : vérifiez la date, ou l\'horloge de l\'ordinateur qui l\'a enregistré',
