@@ -302,6 +302,72 @@ fn idle_and_slow_connections_are_closed_and_the_limit_holds() {
         "an idle keep-alive connection stayed open"
     );
 
+    // A client that asks and never reads its answers: once the endpoint cannot write, the
+    // connection is closed after the idle timeout (the header timer does not run meanwhile).
+    let pid = server.pid();
+    let sockets = || {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .filter_map(|e| std::fs::read_link(e.unwrap().path()).ok())
+            .filter(|l| l.to_string_lossy().starts_with("socket:"))
+            .count()
+    };
+    let baseline = sockets();
+    // Enough requests that their answers fill every buffer between the two ends (several MiB on
+    // loopback): the client writes until it can write no more.
+    let requests = b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n".repeat(10_000);
+    let mut stalled = Vec::new();
+    for _ in 0..3 {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        s.set_write_timeout(Some(Duration::from_millis(1500)))
+            .unwrap();
+        while s.write_all(&requests).is_ok() {}
+        stalled.push(s);
+    }
+    let started = Instant::now();
+    while sockets() > baseline && started.elapsed() < Duration::from_secs(10) {
+        thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        sockets() <= baseline,
+        "clients that never read held their connections {:?}",
+        started.elapsed()
+    );
+    drop(stalled);
+
+    // An enrollment body trickled a byte at a time is cut after the idle timeout, not the body
+    // timeout: a stranger holds a connection no longer than an idle one.
+    let mut trickle = TcpStream::connect(&addr).unwrap();
+    trickle
+        .write_all(b"POST /v1/enroll HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 16000\r\n\r\n{")
+        .unwrap();
+    let t = Instant::now();
+    let mut answer = Vec::new();
+    trickle
+        .set_read_timeout(Some(Duration::from_millis(400)))
+        .unwrap();
+    while t.elapsed() < Duration::from_secs(8) {
+        if trickle.write_all(b" ").is_err() {
+            break;
+        }
+        let mut buf = [0u8; 512];
+        match trickle.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+        if !answer.is_empty() {
+            break;
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        t.elapsed() < Duration::from_secs(6),
+        "a trickled body held on {:?}",
+        t.elapsed()
+    );
+
     // And after all that the endpoint serves.
     let mut fresh = TcpStream::connect(&addr).unwrap();
     fresh

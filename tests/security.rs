@@ -339,7 +339,7 @@ fn the_endpoint_database_is_encrypted_at_rest_and_a_clear_one_is_migrated() {
     let out = admin(&[], &["stats"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--db-key-file"));
-    let other = "f".repeat(64);
+    let other = "0123456789abcdef".repeat(4);
     let out = admin(&[("MRM_DB_KEY", &other)], &["stats"]);
     assert!(!out.status.success());
     assert!(

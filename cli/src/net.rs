@@ -90,8 +90,16 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// The endpoint database's key: `MRM_DB_KEY` (the secret itself), else the key file. A key file
 /// that does not exist beside a database that does not exist either is created, and said so.
-pub fn db_key(db: &Path, key_file: Option<&Path>) -> anyhow::Result<mrm_crdt::crypto::Key> {
-    use mrm_server::sqlite::at_rest::{load_key, KeySource};
+pub fn db_key(
+    db: &Path,
+    key_file: Option<&Path>,
+    encrypting: bool,
+) -> anyhow::Result<mrm_crdt::crypto::Key> {
+    use mrm_server::sqlite::at_rest::{load_key, refuse_clear, KeySource};
+    if !encrypting {
+        // Said first: a database in clear needs `encrypt`, whatever key is given.
+        refuse_clear(db)?;
+    }
     let source = match (std::env::var("MRM_DB_KEY").ok(), key_file) {
         (Some(secret), _) => KeySource::Secret(secret),
         (None, Some(f)) => KeySource::File(f.to_path_buf()),
@@ -101,7 +109,7 @@ pub fn db_key(db: &Path, key_file: Option<&Path>) -> anyhow::Result<mrm_crdt::cr
              created; keep it apart from the database's backups"
         ),
     };
-    let (key, created) = load_key(&source, db)?;
+    let (key, created) = load_key(&source, db, encrypting)?;
     if created {
         if let KeySource::File(f) = &source {
             eprintln!(
@@ -128,7 +136,7 @@ pub fn serve(
 pub fn admin(db: &Path, key_file: Option<&Path>, c: AdminCmd) -> anyhow::Result<()> {
     if let AdminCmd::Encrypt = c {
         anyhow::ensure!(db.exists(), "no database at {}", db.display());
-        let key = db_key(db, key_file)?;
+        let key = db_key(db, key_file, true)?;
         let tables = mrm_server::sqlite::at_rest::encrypt_in_place(db, &key)?;
         println!(
             "{} is now encrypted ({tables} tables); start `mrm serve` with the same key",
@@ -136,7 +144,7 @@ pub fn admin(db: &Path, key_file: Option<&Path>, c: AdminCmd) -> anyhow::Result<
         );
         return Ok(());
     }
-    let key = db_key(db, key_file)?;
+    let key = db_key(db, key_file, false)?;
     let storage = SqliteStorage::open(db, &key)?;
     match c {
         AdminCmd::Encrypt => unreachable!("handled above"),

@@ -112,9 +112,16 @@ impl Key {
     pub fn from_secret(secret: &str) -> Result<Key> {
         use sha2::{Digest, Sha256};
         let secret = secret.trim();
-        if secret.chars().count() < MIN_SECRET_CHARS {
+        // A random secret of 32 characters or more uses many different ones; "aaaa…" or
+        // "1234…" repeated is no secret (a 64-digit hex secret has fewer than 8 distinct digits
+        // with a probability below 10^-30).
+        let distinct = secret
+            .chars()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        if secret.chars().count() < MIN_SECRET_CHARS || distinct < 8 {
             return Err(Error::Crypto(format!(
-                "a database key must be a random secret of at least {MIN_SECRET_CHARS} characters"
+                "a database key must be a random secret of at least {MIN_SECRET_CHARS} characters (`mrm serve` makes one when its key file does not exist yet)"
             )));
         }
         let mut h = Sha256::new();

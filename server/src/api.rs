@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -30,6 +31,13 @@ pub struct AppState<S> {
     pub storage: S,
     /// Longest time a request body may take to arrive ([`Limits::body_timeout`]).
     body_timeout: Duration,
+    /// Longest time an enrollment body (sent before any credential) may take: the idle timeout,
+    /// since a stranger's trickle must not hold a connection longer than an idle one.
+    enroll_timeout: Duration,
+    /// Pull pages built and being sent at once; a permit lives in the answer's body until it is
+    /// written out (or the connection drops), so pages waiting for a slow or absent reader count
+    /// too. Others wait their turn (within the body timeout).
+    pull_slots: Arc<Semaphore>,
     /// Pushes read, decoded and applied at once: each may hold [`MAX_PUSH_BYTES`] twice over
     /// (body and decoded frames) plus the documents it touches, so this bounds the memory pushes
     /// take whatever the number of devices. Others wait their turn (within the body timeout).
@@ -39,6 +47,9 @@ pub struct AppState<S> {
 /// See [`AppState::push_slots`]: storage applies one push at a time anyway; two lets the next
 /// one's body arrive and decode meanwhile.
 const CONCURRENT_PUSHES: usize = 2;
+/// See [`AppState::pull_slots`]: a page holds up to 16 MiB of changes while it is built and about
+/// 5 MB once compressed; four at once keep the endpoint's memory bounded whatever the devices do.
+const CONCURRENT_PULLS: usize = 4;
 
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
@@ -95,7 +106,9 @@ pub fn router_with<S: Storage>(storage: S, limits: &Limits) -> Router {
     let state = Arc::new(AppState {
         storage,
         body_timeout: limits.body_timeout,
+        enroll_timeout: limits.idle_timeout.min(limits.body_timeout),
         push_slots: Semaphore::new(CONCURRENT_PUSHES),
+        pull_slots: Arc::new(Semaphore::new(CONCURRENT_PULLS)),
     });
     Router::new()
         .route("/v1/health", get(health))
@@ -103,21 +116,37 @@ pub fn router_with<S: Storage>(storage: S, limits: &Limits) -> Router {
         .route("/v1/me", get(me::<S>))
         .route("/v1/push", post(push::<S>))
         .route("/v1/pull", get(pull::<S>))
+        // Every answer is JSON with a code, also for a path or method that does not exist.
+        .fallback(|| async { ServerError::NotFound("no such path under /v1".into()) })
+        .method_not_allowed_fallback(|| async {
+            ServerError::BadRequest("this path does not take that method".into())
+        })
         // Bodies are read by the handlers themselves, after the credential (see `read_body`).
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
 }
 
-/// Read a request body of at most `max` bytes within the body timeout. A declared length over
-/// `max` is refused before a byte is read; a body that grows past it is dropped as it arrives.
-async fn read_body<S>(state: &AppState<S>, body: Body, max: usize) -> Result<Bytes, ServerError> {
+/// The endpoint was too busy to take a request within `waited`: the device retries later.
+fn busy(waited: Duration) -> ServerError {
+    ServerError::Timeout(format!(
+        "the endpoint was busy with other devices for {} s; try again",
+        waited.as_secs()
+    ))
+}
+
+/// Read a request body of at most `max` bytes `within` a time. A declared length over `max` is
+/// refused before a byte is read; a body that grows past it is dropped as it arrives.
+async fn read_body(body: Body, max: usize, within: Duration) -> Result<Bytes, ServerError> {
     let too_large =
         || ServerError::TooLarge(format!("the request body is larger than {max} bytes"));
     if body.size_hint().lower() > max as u64 {
         return Err(too_large());
     }
-    match tokio::time::timeout(state.body_timeout, axum::body::to_bytes(body, max)).await {
-        Err(_) => Err(ServerError::Timeout(state.body_timeout.as_secs())),
+    match tokio::time::timeout(within, axum::body::to_bytes(body, max)).await {
+        Err(_) => Err(ServerError::Timeout(format!(
+            "the request body did not arrive within {} s",
+            within.as_secs()
+        ))),
         Ok(Ok(b)) => Ok(b),
         Ok(Err(e)) => {
             let length_limit = std::error::Error::source(&e)
@@ -194,7 +223,7 @@ async fn enroll<S: Storage>(
     State(state): State<Arc<AppState<S>>>,
     body: Body,
 ) -> Result<Response, ServerError> {
-    let body = read_body(&state, body, MAX_ENROLL_BODY).await?;
+    let body = read_body(body, MAX_ENROLL_BODY, state.enroll_timeout).await?;
     let req: EnrollRequest = serde_json::from_slice(&body)
         .map_err(|e| ServerError::BadRequest(format!("malformed enrollment request: {e}")))?;
     let st = state.clone();
@@ -233,9 +262,9 @@ async fn push<S: Storage>(
     let started = Instant::now();
     let _slot = tokio::time::timeout(state.body_timeout, state.push_slots.acquire())
         .await
-        .map_err(|_| ServerError::Timeout(state.body_timeout.as_secs()))?
+        .map_err(|_| busy(state.body_timeout))?
         .map_err(|e| ServerError::Internal(e.to_string()))?;
-    let result = match read_body(&state, body, MAX_BODY).await {
+    let result = match read_body(body, MAX_BODY, state.body_timeout).await {
         Ok(body) => {
             let st = state.clone();
             let dev = device.clone();
@@ -285,12 +314,17 @@ struct PullQuery {
 async fn pull<S: Storage>(
     State(state): State<Arc<AppState<S>>>,
     headers: HeaderMap,
-    Query(q): Query<PullQuery>,
+    query: Result<Query<PullQuery>, QueryRejection>,
 ) -> Result<Response, ServerError> {
     let device = authenticate(&state, &headers).await?;
+    let Query(q) = query.map_err(|e| ServerError::BadRequest(format!("pull: {e}")))?;
     if q.cursor < 0 {
         return Err(ServerError::BadRequest("cursor must be 0 or more".into()));
     }
+    let slot = tokio::time::timeout(state.body_timeout, state.pull_slots.clone().acquire_owned())
+        .await
+        .map_err(|_| busy(state.body_timeout))?
+        .map_err(|e| ServerError::Internal(e.to_string()))?;
     let started = Instant::now();
     let st = state.clone();
     let dev = device.clone();
@@ -301,5 +335,37 @@ async fn pull<S: Storage>(
         .map_err(|e| ServerError::Internal(e.to_string()))?;
     tracing::info!(device = %device.id, cursor = q.cursor, sent = changes.len(), bytes = body.len(),
         ms = started.elapsed().as_millis() as u64, "pull");
+    drop(changes);
+    let body = Body::new(Held {
+        inner: http_body_util::Full::new(Bytes::from(body)),
+        _slot: slot,
+    });
     Ok(([(header::CONTENT_TYPE, "application/x-mrm-frames")], body).into_response())
+}
+
+/// A response body that keeps a pull slot until it has been written out or dropped
+/// ([`AppState::pull_slots`]).
+struct Held<B> {
+    inner: B,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl<B: HttpBody + Unpin> HttpBody for Held<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }

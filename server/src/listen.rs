@@ -8,6 +8,9 @@
 //! - must finish its TLS handshake within [`Limits::handshake_timeout`];
 //! - must send a request's headers within [`Limits::idle_timeout`] of opening or of the previous
 //!   response (hyper's header-read timer), else it is closed;
+//! - must take what it is sent: a write that makes no progress for [`Limits::idle_timeout`] closes
+//!   the connection (a client that asks and never reads would otherwise hold it forever, since
+//!   the header timer only runs once the answer is out);
 //! - and a request body must arrive within [`Limits::body_timeout`] (checked in the handlers,
 //!   which read a body only after the credential is checked: see `api::read_body`).
 //!
@@ -50,6 +53,9 @@ impl Default for Limits {
         }
     }
 }
+
+/// Largest request head (request line and headers) taken.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// Descriptors kept for the database, its WAL, logs and the listener.
 const RESERVED_DESCRIPTORS: u64 = 64;
@@ -176,9 +182,11 @@ where
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.idle_timeout)
-        // Headers beyond 64 KiB are refused (431): a device sends a few hundred bytes.
-        .max_buf_size(64 * 1024);
-    let conn = builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(app));
+        // Headers beyond 16 KiB are refused (431): a device sends a few hundred bytes.
+        .max_header_size(MAX_HEADER_BYTES);
+    let mut io = tokio_io_timeout::TimeoutStream::new(io);
+    io.set_write_timeout(Some(limits.idle_timeout));
+    let conn = builder.serve_connection(TokioIo::new(Box::pin(io)), TowerToHyperService::new(app));
     tokio::pin!(conn);
     loop {
         tokio::select! {

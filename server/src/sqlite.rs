@@ -170,8 +170,10 @@ pub struct SqliteStorage {
     actor: ActorId,
     /// The endpoint's secret from which each device's revocation key is derived (hex).
     revocation_master: String,
-    /// How many refusals the audit log takes ([`SqliteStorage::record_refusal`]).
-    refusals: Mutex<RefusalBudget>,
+    /// How many refusals the audit log takes ([`SqliteStorage::record_refusal`]), one budget per
+    /// kind of requester: strangers with a bad credential, enrollments, and enrolled devices, so
+    /// a stranger's flood never hides an insider's refused push or forged enrollment.
+    refusals: Mutex<[RefusalBudget; 3]>,
 }
 
 fn now() -> String {
@@ -180,6 +182,9 @@ fn now() -> String {
 
 fn open(path: &Path, key: &Key) -> Result<Connection> {
     let conn = at_rest::open_keyed(path, key)?;
+    // 16 MiB of page cache per connection (a device's store keeps 64): the endpoint has five,
+    // and its memory must stay bounded whatever devices ask.
+    conn.execute_batch("PRAGMA cache_size = -16384;")?;
     // FULL: an acknowledged push must survive a power cut of the endpoint.
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;",
@@ -321,7 +326,11 @@ impl SqliteStorage {
             next_reader: AtomicUsize::new(0),
             actor,
             revocation_master,
-            refusals: Mutex::new(RefusalBudget::new()),
+            refusals: Mutex::new([
+                RefusalBudget::new(),
+                RefusalBudget::new(),
+                RefusalBudget::new(),
+            ]),
         })
     }
 
@@ -333,7 +342,12 @@ impl SqliteStorage {
         if matches!(e, ServerError::Internal(_)) {
             return;
         }
-        let Some(suppressed) = lock(&self.refusals).take() else {
+        let budget = match action {
+            "auth_refused" => 0,
+            "enroll_refused" => 1,
+            _ => 2,
+        };
+        let Some(suppressed) = lock(&self.refusals)[budget].take() else {
             return;
         };
         let reason: String = e.to_string().chars().take(AUDIT_REASON_CHARS).collect();
@@ -578,15 +592,23 @@ impl Storage for SqliteStorage {
     fn pull(&self, device: &Device, cursor: i64, limit: i64) -> Result<(PullHeader, Frames)> {
         let result = self.pull_inner(device, cursor, limit)?;
         let conn = lock(&self.writer);
-        audit(
-            &conn,
-            "sync_pull",
-            Some(&device.id),
-            serde_json::json!({"cursor": cursor, "sent": result.1.len(), "next_cursor": result.0.cursor}),
-        )?;
+        // A page that sent something is audited; an empty one (nothing new, the common sync end,
+        // or a device asking in a loop) only refreshes the device's last sync, at most once a
+        // minute, so that asking costs the log and the disk nothing.
+        if !result.1.is_empty() {
+            audit(
+                &conn,
+                "sync_pull",
+                Some(&device.id),
+                serde_json::json!({"cursor": cursor, "sent": result.1.len(), "next_cursor": result.0.cursor}),
+            )?;
+        }
+        let a_minute_ago = (chrono::Utc::now() - chrono::Duration::minutes(1))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         conn.execute(
-            "UPDATE devices SET last_sync_at = ?1 WHERE id = ?2",
-            params![now(), device.id],
+            "UPDATE devices SET last_sync_at = ?1
+             WHERE id = ?2 AND (?3 OR last_sync_at IS NULL OR last_sync_at < ?4)",
+            params![now(), device.id, !result.1.is_empty(), a_minute_ago],
         )?;
         Ok(result)
     }

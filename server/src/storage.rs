@@ -36,9 +36,10 @@ pub enum ServerError {
     /// A body or message larger than the endpoint takes (HTTP 413, code `too_large`).
     #[error("too large: {0}")]
     TooLarge(String),
-    /// A body that did not arrive in time (HTTP 408, code `timeout`).
-    #[error("the request body did not arrive within {0} s")]
-    Timeout(u64),
+    /// A body that did not arrive in time, or a turn that did not come (HTTP 408, code
+    /// `timeout`).
+    #[error("{0}")]
+    Timeout(String),
     /// The batch depends on changes the endpoint does not have yet.
     #[error("{0}")]
     MissingDependencies(String),

@@ -32,7 +32,7 @@ pub fn is_clear(path: &Path) -> bool {
 /// Call before this process opens any connection to `path`: opening and closing the file here
 /// would drop every POSIX lock the process holds on it, and another process could then delete
 /// the WAL from under the open connections.
-pub(crate) fn refuse_clear(path: &Path) -> Result<()> {
+pub fn refuse_clear(path: &Path) -> Result<()> {
     if is_clear(path) {
         return Err(ServerError::Unusable(format!(
             "{} is not encrypted (written by an earlier version): run `mrm admin --db {} encrypt` \
@@ -69,12 +69,12 @@ pub enum KeySource {
 }
 
 /// The database key from `source`. A key file that does not exist is created (a fresh secret,
-/// readable by its owner only) when the database does not exist either, or is still in clear
-/// (about to be encrypted), so that a first start needs no extra step; `created` says so.
+/// readable by its owner only) when the database does not exist either, or, when `encrypting`, is
+/// still in clear; so a first start needs no extra step. `created` says so.
 ///
 /// Errors: [`ServerError::Unusable`] for an unreadable or short secret, or a missing key file
 /// beside an existing database.
-pub fn load_key(source: &KeySource, db: &Path) -> Result<(Key, bool)> {
+pub fn load_key(source: &KeySource, db: &Path, encrypting: bool) -> Result<(Key, bool)> {
     let unusable = |m: String| ServerError::Unusable(m);
     match source {
         KeySource::Secret(s) => Ok((
@@ -87,7 +87,8 @@ pub fn load_key(source: &KeySource, db: &Path) -> Result<(Key, bool)> {
                 false,
             )),
             Err(e)
-                if e.kind() == std::io::ErrorKind::NotFound && (!db.exists() || is_clear(db)) =>
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && (!db.exists() || (encrypting && is_clear(db))) =>
             {
                 let secret = Key::new_secret().map_err(|e| unusable(e.to_string()))?;
                 write_new_secret(path, &secret)?;
