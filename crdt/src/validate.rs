@@ -230,6 +230,14 @@ pub fn parse_time(s: &str) -> Option<DateTime<chrono::FixedOffset>> {
     DateTime::parse_from_rfc3339(s).ok()
 }
 
+/// Whether a victim code looks like a person's name rather than a code: it has a space, or no
+/// digit at all ("Maria K.", "Amani"). The MRM records children by code only (design.md: "codes
+/// only, never names"); a code such as `V-014` or `GOMA-2026-3` has digits and no spaces.
+pub fn looks_like_a_name(code: &str) -> bool {
+    let code = code.trim();
+    code.chars().any(char::is_whitespace) || !code.chars().any(|c| c.is_ascii_digit())
+}
+
 /// Whether `s` is a UUID (records, violations, sources and coded victims all use them).
 pub fn is_uuid(s: &str) -> bool {
     uuid::Uuid::parse_str(s).is_ok()
@@ -650,6 +658,13 @@ fn violation_findings<'a>(
         }
         if cv.code.trim().is_empty() {
             c.push_keyed(format!("{gk}.code"), format!("{g}.code"), "is required");
+        } else if looks_like_a_name(&cv.code) {
+            c.push_keyed(
+                format!("{gk}.code"),
+                format!("{g}.code"),
+                "looks like a name: a victim is recorded by a code (letters and digits without \
+                 spaces, such as V-014), never by name",
+            );
         }
         check_text(c, &format!("{gk}.code"), &format!("{g}.code"), &cv.code, 64);
         if let Some(age) = cv.age {

@@ -867,3 +867,18 @@ fn bad_patrols() {
         });
     }
 }
+
+#[test]
+fn a_victim_code_that_looks_like_a_name_is_refused() {
+    let mut f = fixture();
+    for name in ["Maria K.", "Amani", "Jean Paul 2"] {
+        let mut v = incident_json("Abduction near Bunia");
+        v["violations"][0]["victims"]["girls"] = json!(1);
+        v["violations"][0]["victims"]["coded"] = json!([{"id": uuid::Uuid::now_v7().to_string(), "code": name, "sex": "girl", "age": 12}]);
+        add_refused(&mut f, v, &["looks like a name", "never by name"]);
+    }
+    let mut v = incident_json("Abduction near Bunia");
+    v["violations"][0]["victims"]["girls"] = json!(1);
+    v["violations"][0]["victims"]["coded"] = json!([{"id": uuid::Uuid::now_v7().to_string(), "code": "V-014", "sex": "girl", "age": 12}]);
+    f.store.add_incident(&patch(v)).unwrap();
+}

@@ -109,6 +109,21 @@ describe('validation', () => {
     expect(e['sources[1].kind']).toEqual({ key: 'err.required' });
   });
 
+  it('refuses a victim code that looks like a name, as the store does', () => {
+    for (const name of ['Maria K.', 'Amani', 'Jean Paul 2', ' bob ']) {
+      const f = valid();
+      f.violations[0].coded.push({ ...newCoded(), code: name, sex: 'girl' });
+      f.violations[0].girls = '1';
+      expect(validate(f, TODAY)['violations[1].victims.coded[1].code'], name).toEqual({ key: 'err.code_like_name' });
+    }
+    for (const code of ['V-014', 'GOMA-2026-3', 'c7']) {
+      const f = valid();
+      f.violations[0].coded.push({ ...newCoded(), code, sex: 'girl' });
+      f.violations[0].girls = '1';
+      expect(validate(f, TODAY)['violations[1].victims.coded[1].code'], code).toBeUndefined();
+    }
+  });
+
   it('knows real dates and whole numbers', () => {
     expect(isDate('2024-02-29')).toBe(true);
     expect(isDate('2023-02-29')).toBe(false);

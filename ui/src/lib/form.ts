@@ -73,6 +73,13 @@ export function newSource(): SourceForm {
   return { id: uuidv7(), kind: '', consent: false, notes: '' };
 }
 
+/** A victim code that looks like a person's name (a space, or no digit): the MRM records children
+ * by code only, never by name. The store refuses the same (validate::looks_like_a_name). */
+export function looksLikeAName(code: string): boolean {
+  const c = code.trim();
+  return /\s/.test(c) || !/[0-9]/.test(c);
+}
+
 export function newCoded(): CodedForm {
   return { id: uuidv7(), code: '', sex: 'unknown', age: '' };
 }
@@ -222,6 +229,7 @@ export function validate(f: IncidentForm, today: string): Errors {
     v.coded.forEach((c, j) => {
       const q = `${p}.victims.coded[${j + 1}]`;
       if (!c.code.trim()) e[`${q}.code`] = { key: 'err.required' };
+      else if (looksLikeAName(c.code)) e[`${q}.code`] = { key: 'err.code_like_name' };
       else long(`${q}.code`, c.code, 64);
       if (c.age.trim()) {
         const age = parseCount(c.age);

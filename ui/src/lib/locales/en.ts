@@ -118,6 +118,7 @@ export const en: Record<string, string> = {
   'form.warning': 'Note: {message}',
   'form.changed_elsewhere': 'This incident was changed by a sync; the form shows the new values.',
 
+  'err.code_like_name': 'looks like a name: record the child by a code (letters and digits without spaces, such as V-014), never by name',
   'err.required': 'Required',
   'err.date_required': 'Required (YYYY-MM-DD)',
   'err.not_date': 'Not a date: write YYYY-MM-DD',

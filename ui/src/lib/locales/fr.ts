@@ -118,6 +118,7 @@ export const fr: Record<string, string> = {
   'form.warning': 'Remarque : {message}',
   'form.changed_elsewhere': 'Cet incident a été modifié par une synchronisation ; le formulaire montre les nouvelles valeurs.',
 
+  'err.code_like_name': 'ressemble à un nom : enregistrez l’enfant par un code (lettres et chiffres sans espace, par exemple V-014), jamais par son nom',
   'err.required': 'Obligatoire',
   'err.date_required': 'Obligatoire (AAAA-MM-JJ)',
   'err.not_date': "Ce n'est pas une date : écrivez AAAA-MM-JJ",
