@@ -278,3 +278,53 @@ fn a_store_written_with_the_openssl_provider_opens_and_takes_edits() {
         Err(Error::WrongPassphrase)
     ));
 }
+
+#[test]
+fn drafts_are_sealed_survive_a_reopen_and_go_with_a_wipe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let store = new_store(&dir, "Awa D.");
+    let form = serde_json::json!({"title": "", "narrative": "Typed before the lock at Kiwanja"});
+    store.save_draft("new:", &form).unwrap();
+    store
+        .save_draft("edit:abc", &serde_json::json!({"narrative": "second"}))
+        .unwrap();
+    assert_absent(&dir, "Kiwanja");
+    drop(store);
+
+    // A restart: the draft is there, as typed; the others are listed; drafts never sync.
+    let store = Store::open(&dir, &pass()).unwrap();
+    let d = store.draft("new:").unwrap().unwrap();
+    assert_eq!(d.form, form);
+    assert_eq!(store.drafts().unwrap().len(), 2);
+    assert_eq!(store.unpushed_count().unwrap(), 0);
+    assert!(store.changes_missing_from(None).unwrap().is_empty());
+    // A draft file put under another draft's name is not taken for it.
+    let drafts = dir.join(mrm_crdt::store::DRAFTS_DIR);
+    let names: Vec<_> = std::fs::read_dir(&drafts)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let (a, b) = (&names[0], &names[1]);
+    let a_bytes = std::fs::read(a).unwrap();
+    std::fs::write(b, &a_bytes).unwrap();
+    assert_eq!(store.drafts().unwrap().len(), 1);
+    // Another store's key opens none of them.
+    let other = new_store(&tmp.path().join("other"), "Omar O.");
+    std::fs::create_dir_all(tmp.path().join("other").join(mrm_crdt::store::DRAFTS_DIR)).unwrap();
+    std::fs::copy(
+        a,
+        tmp.path()
+            .join("other")
+            .join(mrm_crdt::store::DRAFTS_DIR)
+            .join(a.file_name().unwrap()),
+    )
+    .unwrap();
+    assert!(other.drafts().unwrap().is_empty());
+    // Discarded, it is gone; a wipe takes the rest.
+    store.discard_draft("new:").unwrap();
+    assert!(store.draft("new:").unwrap().is_none());
+    let mut store = store;
+    store.wipe().unwrap();
+    assert!(!drafts.exists());
+}

@@ -425,13 +425,20 @@ pub async fn sync_status(st: St<'_>) -> CmdResult<SyncStatus> {
     let st = st.inner().clone();
     blocking(move || {
         // Keep the counts fresh even before the first sync.
-        let (state, unpushed) = st.with_store(|s| Ok((s.sync_state()?, s.unpushed_count()?)))?;
+        let (state, unpushed, drafts) = st.with_store(|s| {
+            Ok((
+                s.sync_state()?,
+                s.unpushed_count()?,
+                s.drafts().map(|d| d.len()).unwrap_or(0),
+            ))
+        })?;
         let mut snap = st.sync.snapshot();
         snap.enrolled = state.is_some();
         snap.server_url = state.as_ref().map(|x| x.server_url.clone());
         snap.role = state.as_ref().map(|x| x.role.as_str().to_string());
         let last_sync_at = state.and_then(|x| x.last_sync_at);
         snap.unpushed = unpushed;
+        snap.drafts = drafts;
         snap.last_sync_at = last_sync_at.or(snap.last_sync_at);
         Ok(snap)
     })

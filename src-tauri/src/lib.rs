@@ -4,6 +4,7 @@
 
 pub mod caseload;
 pub mod commands;
+pub mod drafts;
 pub mod error;
 pub mod open;
 pub mod state;
@@ -85,6 +86,9 @@ pub fn run() {
             commands::sync_status,
             commands::sync_now,
             commands::cancel_sync,
+            drafts::save_draft,
+            drafts::get_draft,
+            drafts::discard_draft,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

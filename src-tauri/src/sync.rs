@@ -41,6 +41,8 @@ pub struct SyncStatus {
     pub running: bool,
     /// Local changes the endpoint has not acknowledged.
     pub unpushed: i64,
+    /// Drafts kept on this laptop: typed, not records yet, never sent.
+    pub drafts: usize,
     pub last_sync_at: Option<String>,
     /// The last failure, in plain words.
     pub last_error: Option<String>,
@@ -106,7 +108,9 @@ impl SyncControl {
     pub fn refresh_from(&self, app: &AppHandle, store: &Store) {
         let state = store.sync_state().ok().flatten();
         let unpushed = store.unpushed_count().unwrap_or(0);
+        let drafts = store.drafts().map(|d| d.len()).unwrap_or(0);
         self.update(app, |s| {
+            s.drafts = drafts;
             s.enrolled = state.is_some();
             s.server_url = state.as_ref().map(|st| st.server_url.clone());
             s.role = state.as_ref().map(|st| st.role.as_str().to_string());

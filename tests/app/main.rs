@@ -20,7 +20,7 @@ use helpers::{
 };
 use mrm_e2e::{Device, Server, PASSPHRASE};
 use serde_json::{json, Value};
-use webdriver::DriverProcess;
+use webdriver::{DriverProcess, Session};
 
 #[test]
 fn the_desktop_app_end_to_end() {
@@ -372,6 +372,8 @@ fn the_desktop_app_end_to_end() {
     assert!(s
         .text("[data-testid=detail-narrative]")
         .contains("Typed just before the lock."));
+    // A new incident that cannot be saved yet (no title) is kept as a draft, sealed in the store:
+    // the lock shows nothing of it, and it comes back after the unlock and after a restart.
     s.click("[data-testid=nav-form]");
     s.type_keys("[data-testid=f-narrative]", "Draft with no title yet");
     s.click("[data-testid=lock]");
@@ -381,17 +383,40 @@ fn the_desktop_app_end_to_end() {
     );
     shot(&driver, "08b-locked");
     unlock(&s, PASSPHRASE);
-    assert_eq!(caseload_counts(&s).0, 1);
-    s.click("[data-testid=nav-form]");
-    s.wait("[data-testid=incident-form]");
-    assert_eq!(
-        s.js(
-            "return [!!document.querySelector('[data-testid=draft-restored]'),
-                     document.querySelector('[data-testid=f-narrative]').value]",
-            json!([])
-        ),
-        json!([false, ""]),
-        "a lock forgets the unsaved draft"
+    assert_eq!(caseload_counts(&s).0, 1, "a draft is not a record");
+    s.wait_js(
+        "the sync bar to count the draft apart",
+        "return document.querySelector('[data-testid=sync-drafts]')?.innerText.includes('1 draft')",
+        json!([]),
+    );
+    let restored = |s: &Session| {
+        s.click("[data-testid=nav-form]");
+        s.wait("[data-testid=incident-form]");
+        s.wait_js(
+            "the draft to come back",
+            "return !!document.querySelector('[data-testid=draft-restored]')
+                 && document.querySelector('[data-testid=f-narrative]').value === 'Draft with no title yet'",
+            json!([]),
+        );
+    };
+    restored(&s);
+    shot(&driver, "08c-draft-restored");
+    s.close();
+    let s = launch(&driver, &data);
+    unlock(&s, PASSPHRASE);
+    restored(&s);
+    // Discarded on purpose, it is gone for good.
+    s.click("[data-testid=draft-discard]");
+    s.wait_js(
+        "a blank form",
+        "return !document.querySelector('[data-testid=draft-restored]')
+             && document.querySelector('[data-testid=f-narrative]').value === ''",
+        json!([]),
+    );
+    s.wait_js(
+        "no draft counted",
+        "return !document.querySelector('[data-testid=sync-drafts]')",
+        json!([]),
     );
     s.close();
 

@@ -1,20 +1,54 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { emptyForm } from '../src/lib/form';
-import { isBlank, keepDraft, takeDraft } from '../src/lib/draft';
 
-describe('unsaved drafts', () => {
-  it('keeps a started incident once, for the same patrol, and forgets a blank one', () => {
-    const blank = emptyForm('2026-11-28');
-    expect(isBlank(blank)).toBe(true);
-    keepDraft(blank);
-    expect(takeDraft('')).toBeNull();
+// The store's draft commands, as a map: what the backend keeps sealed on disk.
+const kept = new Map<string, unknown>();
+vi.mock('../src/lib/api', () => ({
+  api: {
+    saveDraft: vi.fn(async (key: string, form: unknown) => {
+      kept.set(key, JSON.parse(JSON.stringify(form)));
+    }),
+    getDraft: vi.fn(async (key: string) =>
+      kept.has(key) ? { key, saved_at: '2026-11-30T07:00:00Z', form: kept.get(key) } : null,
+    ),
+    discardDraft: vi.fn(async (key: string) => {
+      kept.delete(key);
+    }),
+  },
+}));
 
+const { draftKey, dropDraft, isBlank, keepDraft, loadDraft } = await import('../src/lib/draft');
+
+describe('drafts kept in the store', () => {
+  beforeEach(() => kept.clear());
+
+  it('names one draft per incident being edited and one per patrol for a new incident', () => {
+    expect(draftKey('i1', 'p1')).toBe('edit:i1');
+    expect(draftKey(null, 'p1')).toBe('new:p1');
+    expect(draftKey(undefined, undefined)).toBe('new:');
+  });
+
+  it('keeps a started incident, gives it back as typed, and forgets it when dropped', async () => {
     const started = emptyForm('2026-11-28', 'p1');
     started.narrative = 'Armed men came at dawn';
     expect(isBlank(started)).toBe(false);
-    keepDraft(started);
-    expect(takeDraft('')).toBeNull();
-    expect(takeDraft('p1')).toBe(started);
-    expect(takeDraft('p1')).toBeNull();
+    await keepDraft('new:p1', started);
+    expect(await loadDraft('new:p2')).toBeNull();
+    expect(await loadDraft('new:p1')).toEqual(started);
+    await dropDraft('new:p1');
+    expect(await loadDraft('new:p1')).toBeNull();
+  });
+
+  it('keeps nothing of a blank form, and a blank form forgets what was kept', async () => {
+    const started = emptyForm('2026-11-28');
+    started.title = 'Attack';
+    await keepDraft('new:', started);
+    await keepDraft('new:', emptyForm('2026-11-28'));
+    expect(kept.has('new:')).toBe(false);
+  });
+
+  it('ignores a kept value that is not a form', async () => {
+    kept.set('new:', { title: 'no lists' });
+    expect(await loadDraft('new:')).toBeNull();
   });
 });

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { IdleTimer, watchIdle, type Scheduler } from '../src/lib/idle';
-import { clearDraft, keepDraft, takeDraft } from '../src/lib/draft';
-import { emptyForm } from '../src/lib/form';
 
 /** A fake clock: timers fire when `advance` passes their time. */
 function fakeClock() {
@@ -60,13 +58,5 @@ describe('auto-lock', () => {
     const stop = watchIdle(3600, () => {}, target);
     target.dispatchEvent(new Event('keydown'));
     stop();
-  });
-
-  it('forgets an unsaved draft when the app locks', () => {
-    const f = emptyForm('2026-11-28');
-    f.narrative = 'typed before the lock';
-    keepDraft(f);
-    clearDraft();
-    expect(takeDraft('')).toBeNull();
   });
 });

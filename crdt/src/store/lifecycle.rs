@@ -266,6 +266,15 @@ impl Store {
             std::fs::remove_file(&path)
                 .map_err(Error::io(format!("cannot wipe {}", path.display())))?;
         }
+        // Drafts too: sealed with the key just dropped, but typed words all the same.
+        let drafts = self.dir.join(super::DRAFTS_DIR);
+        if let Ok(entries) = std::fs::read_dir(&drafts) {
+            for e in entries.flatten() {
+                overwrite(&e.path());
+            }
+            std::fs::remove_dir_all(&drafts)
+                .map_err(Error::io(format!("cannot wipe {}", drafts.display())))?;
+        }
         Ok(())
     }
 }

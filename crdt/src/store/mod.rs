@@ -5,6 +5,7 @@
 //! SQLite transaction (`BEGIN IMMEDIATE`, WAL, `synchronous=FULL`): when a call returns, the edit is
 //! on disk; when it fails, nothing of it is.
 
+mod drafts;
 mod exchange;
 mod import;
 mod keyfile;
@@ -33,6 +34,7 @@ use crate::input::{EventInput, IncidentPatch, PatrolPatch};
 use crate::model::{Incident, Patrol, ReviewState};
 use crate::validate;
 
+pub use drafts::{Draft, DRAFTS_DIR, MAX_DRAFT_BYTES};
 pub use exchange::{Heads, ImportReport};
 pub use keyfile::{unlock, KEY_FILE};
 pub use lifecycle::{key_connection, open_reader};

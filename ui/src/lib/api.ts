@@ -296,6 +296,8 @@ export interface SyncStatus {
   online: boolean | null;
   running: boolean;
   unpushed: number;
+  /** Drafts kept on this laptop: typed, not records yet, never sent. */
+  drafts: number;
   last_sync_at: string | null;
   last_error: string | null;
   progress: Progress | null;
@@ -344,6 +346,10 @@ export const api = {
     track(invoke<Conflict[]>('resolve', { id, path, value })),
   /** Split an incident recorded twice under one id (reviewers); the new record's id. */
   splitIncident: (id: string) => track(invoke<string>('split_incident', { id })),
+  /** Keep a form that cannot be saved yet, sealed in the store (tracked: a lock waits for it). */
+  saveDraft: (key: string, form: unknown) => track(invoke<void>('save_draft', { key, form })),
+  getDraft: (key: string) => invoke<{ key: string; saved_at: string; form: unknown } | null>('get_draft', { key }),
+  discardDraft: (key: string) => track(invoke<void>('discard_draft', { key })),
   dashboard: () => invoke<Dashboard>('dashboard'),
   syncStatus: () => invoke<SyncStatus>('sync_status'),
   syncNow: () => invoke<void>('sync_now'),

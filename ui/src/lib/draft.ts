@@ -1,9 +1,8 @@
-// A new incident that could not be saved yet (a required field missing) is kept in memory when
-// the user leaves the form, and offered again next time: switching screens never loses typing.
-// It is never written to disk: only valid records are stored, in the store.
+// What an officer typed that cannot be saved as a record yet (a required field missing, a date
+// still wrong) is kept as a draft, sealed in the store (crdt/src/store/drafts.rs), so that leaving
+// the form, a lock, the auto-lock, a crash or a restart never loses it. A draft never syncs.
+import { api } from './api';
 import type { IncidentForm } from './form';
-
-let draft: IncidentForm | null = null;
 
 /** Whether the user typed nothing worth keeping. */
 export function isBlank(f: IncidentForm): boolean {
@@ -17,19 +16,26 @@ export function isBlank(f: IncidentForm): boolean {
   );
 }
 
-export function keepDraft(f: IncidentForm): void {
-  draft = isBlank(f) ? null : f;
+/** The draft's name: one per incident being edited, one per patrol for a new incident. */
+export function draftKey(id: string | null | undefined, patrolId: string | null | undefined): string {
+  return id ? `edit:${id}` : `new:${patrolId ?? ''}`;
 }
 
-/** The kept draft (once), if it belongs to the same patrol (or none). */
-export function takeDraft(patrolId: string): IncidentForm | null {
-  const d = draft;
-  if (!d || d.patrol_id !== patrolId) return null;
-  draft = null;
-  return d;
+/** Keep `f` as the draft `key` (a blank form keeps nothing and forgets what was kept). */
+export async function keepDraft(key: string, f: IncidentForm): Promise<void> {
+  if (isBlank(f)) return dropDraft(key);
+  await api.saveDraft(key, f);
 }
 
-/** Forget the kept draft (the app locked: nothing typed may stay in memory). */
-export function clearDraft(): void {
-  draft = null;
+/** The draft kept under `key`, if any and if it looks like a form. */
+export async function loadDraft(key: string): Promise<IncidentForm | null> {
+  const d = await api.getDraft(key);
+  const form = d?.form as IncidentForm | undefined;
+  if (!form || typeof form !== 'object' || !Array.isArray(form.violations) || !Array.isArray(form.sources)) return null;
+  return isBlank(form) ? null : form;
+}
+
+/** Forget the draft `key` (saved as a record, or discarded). */
+export async function dropDraft(key: string): Promise<void> {
+  await api.discardDraft(key);
 }

@@ -13,6 +13,7 @@ export const en: Record<string, string> = {
   'sync.unknown': 'Not yet tried',
   'sync.local_only': 'Local only (no endpoint)',
   'sync.unsent': '{n} change(s) not sent',
+  'sync.drafts': '{n} draft(s) kept on this laptop, not complete, not sent',
   'sync.all_sent': 'Everything sent',
   'sync.last': 'Last sync {when}',
   'sync.never': 'Never synced',

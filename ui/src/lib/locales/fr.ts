@@ -13,6 +13,7 @@ export const fr: Record<string, string> = {
   'sync.unknown': 'Pas encore essayé',
   'sync.local_only': 'Local seulement (aucun serveur)',
   'sync.unsent': '{n} modification(s) non envoyée(s)',
+  'sync.drafts': '{n} brouillon(s) gardé(s) sur cet ordinateur, incomplet(s), non envoyé(s)',
   'sync.all_sent': 'Tout est envoyé',
   'sync.last': 'Dernière synchronisation {when}',
   'sync.never': 'Jamais synchronisé',
