@@ -17,19 +17,6 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::json;
 
-/// Record `id` as `store` holds it.
-fn doc_of(store: &Store, id: &str) -> Automerge {
-    let mut doc = Automerge::new();
-    let changes = store
-        .changes_missing_from(None)
-        .unwrap()
-        .into_iter()
-        .filter(|(d, _)| d == id)
-        .map(|(_, b)| automerge::Change::from_bytes(b).unwrap());
-    doc.apply_changes(changes).unwrap();
-    doc
-}
-
 /// What `store` wrote to `id` since `before`, judged as the endpoint judges its push.
 fn judged(store: &Store, id: &str, before: &Automerge) -> Result<(), Error> {
     let after = doc_of(store, id);
@@ -62,14 +49,18 @@ enum Action {
     ReviewerEdit(String),
 }
 
-fn action() -> impl Strategy<Value = Action> {
-    let decision = prop::sample::select(
+/// Any decision a reviewer may record.
+fn decision() -> impl Strategy<Value = VerificationStatus> {
+    prop::sample::select(
         VerificationStatus::ALL
             .iter()
             .copied()
             .filter(|s| s.is_decision())
             .collect::<Vec<_>>(),
-    );
+    )
+}
+
+fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
         "[A-Za-z ]{1,30}".prop_map(Action::Title),
         "[A-Za-z ,.]{0,80}".prop_map(Action::Narrative),
@@ -78,7 +69,7 @@ fn action() -> impl Strategy<Value = Action> {
         "[a-z ]{1,40}".prop_map(Action::Comment),
         Just(Action::FieldEvent),
         Just(Action::Submit),
-        decision.prop_map(Action::Decide),
+        decision().prop_map(Action::Decide),
         Just(Action::Return),
         Just(Action::Accept),
         "[a-z ]{1,40}".prop_map(Action::ReviewerComment),
@@ -196,13 +187,6 @@ enum Forgery {
 }
 
 fn forgery() -> impl Strategy<Value = Forgery> {
-    let decision = prop::sample::select(
-        VerificationStatus::ALL
-            .iter()
-            .copied()
-            .filter(|s| s.is_decision())
-            .collect::<Vec<_>>(),
-    );
     prop_oneof![
         (
             0usize..2,
@@ -218,7 +202,7 @@ fn forgery() -> impl Strategy<Value = Forgery> {
         )
             .prop_map(|(i, f, v)| Forgery::EventField(i, f, v)),
         (0usize..2).prop_map(Forgery::DeleteEvent),
-        decision.prop_map(Forgery::OfficerDecision),
+        decision().prop_map(Forgery::OfficerDecision),
         Just(Forgery::RemoveDecidedViolation),
         Just(Forgery::ReplaceTrail),
         (

@@ -9,7 +9,6 @@ use automerge::ActorId;
 use mrm_crdt::bundle::Frames;
 use mrm_crdt::crypto::Key;
 use mrm_crdt::document::{self, RecordKind, CONFIG_ID};
-use mrm_crdt::history::ChangeNote;
 use mrm_crdt::model::MissionConfig;
 use mrm_crdt::sync::protocol::{
     actor_proven, revocation_key, revocation_proof, EnrollRequest, EnrollResponse, PullHeader,
@@ -639,37 +638,17 @@ impl Storage for SqliteStorage {
         }
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existed = load_doc(&tx, CONFIG_ID)?;
-        let is_new = existed.is_none();
-        let mut doc = existed.unwrap_or_default().with_actor(self.actor.clone());
-        let old_heads = doc.get_heads();
-        let note = |log: &Vec<String>| {
-            let note = ChangeNote {
-                by: "mission admin".into(),
-                device: "endpoint".into(),
-                at: now(),
-                msg: log.join(", "),
-            };
-            automerge::transaction::CommitOptions::default()
-                .with_message(serde_json::to_string(&note).unwrap_or_default())
-                .with_time(chrono::Utc::now().timestamp())
-        };
-        let done = doc
-            .transact_with(note, |t| mrm_crdt::edit::apply_config(t, cfg))
-            .map_err(|f| ServerError::BadRequest(f.error.to_string()))?;
-        if done.hash.is_none() {
+        let changed = registry::endpoint_write(
+            &tx,
+            &self.actor,
+            CONFIG_ID,
+            RecordKind::Config,
+            |log: &Vec<String>| log.join(", "),
+            |t| mrm_crdt::edit::apply_config(t, cfg),
+        )?;
+        if !changed {
             return Ok(false);
         }
-        document::read_config(&doc)?;
-        let mut applied = vec![Applied {
-            doc_id: CONFIG_ID.to_string(),
-            kind: RecordKind::Config,
-            team: String::new(),
-            team_changed: is_new,
-            new_changes: doc.get_changes(&old_heads),
-            doc,
-        }];
-        store_applied(&tx, "endpoint", &mut applied)?;
         audit(
             &tx,
             "config_set",

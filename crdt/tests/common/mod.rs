@@ -517,13 +517,8 @@ pub fn verified_incident(root: &std::path::Path) -> (Store, Store, String, Strin
     (officer, reviewer, id, vid)
 }
 
-/// A change written with the automerge crate under `store`'s actor on its copy of record `id`,
-/// judged as the endpoint judges a push.
-pub fn forged(
-    store: &Store,
-    id: &str,
-    edit: impl FnOnce(&mut automerge::transaction::Transaction<'_>, &automerge::Automerge),
-) -> Result<(), Error> {
+/// Record `id` as `store` holds it, rebuilt from its changes.
+pub fn doc_of(store: &Store, id: &str) -> automerge::Automerge {
     let mut doc = automerge::Automerge::new();
     let changes = store
         .changes_missing_from(None)
@@ -532,6 +527,17 @@ pub fn forged(
         .filter(|(d, _)| d == id)
         .map(|(_, b)| automerge::Change::from_bytes(b).unwrap());
     doc.apply_changes(changes).unwrap();
+    doc
+}
+
+/// A change written with the automerge crate under `store`'s actor on its copy of record `id`,
+/// judged as the endpoint judges a push.
+pub fn forged(
+    store: &Store,
+    id: &str,
+    edit: impl FnOnce(&mut automerge::transaction::Transaction<'_>, &automerge::Automerge),
+) -> Result<(), Error> {
+    let mut doc = doc_of(store, id);
     let before = doc.clone();
     doc.set_actor(automerge::ActorId::try_from(store.device().actor.as_str()).unwrap());
     let snapshot = doc.clone();

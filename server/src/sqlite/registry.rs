@@ -20,10 +20,6 @@ pub(super) fn register(tx: &Connection, endpoint: &ActorId, device: &Device) -> 
     let Some(actor) = device.actor.as_deref() else {
         return Ok(());
     };
-    let existed = super::check::load_doc(tx, REGISTRY_ID)?;
-    let is_new = existed.is_none();
-    let mut doc = existed.unwrap_or_default().with_actor(endpoint.clone());
-    let old_heads = doc.get_heads();
     let entry = RegisteredDevice {
         device_id: device.id.clone(),
         officer: device.officer.clone(),
@@ -31,36 +27,64 @@ pub(super) fn register(tx: &Connection, endpoint: &ActorId, device: &Device) -> 
         role: device.role.as_str().to_string(),
         revoked_at: device.revoked_at.clone(),
     };
-    let note = |_: &()| {
+    let msg = if entry.revoked_at.is_some() {
+        "revoked a device"
+    } else {
+        "registered a device"
+    };
+    endpoint_write(
+        tx,
+        endpoint,
+        REGISTRY_ID,
+        RecordKind::Registry,
+        |_: &()| msg.to_string(),
+        |t| mrm_crdt::edit::put_registered(t, actor, &entry),
+    )?;
+    Ok(())
+}
+
+/// Write a document the endpoint alone writes (the mission configuration, the registry) under its
+/// own actor, in `tx`: `edit` makes the change, `message` names it in history; the result must
+/// read back as `kind`. Returns whether anything changed; an edit that fails is a bad request
+/// (the configuration an admin gave).
+pub(super) fn endpoint_write<O>(
+    tx: &Connection,
+    endpoint: &ActorId,
+    doc_id: &str,
+    kind: RecordKind,
+    message: impl Fn(&O) -> String,
+    edit: impl FnOnce(&mut automerge::transaction::Transaction<'_>) -> mrm_crdt::Result<O>,
+) -> Result<bool> {
+    let existed = super::check::load_doc(tx, doc_id)?;
+    let is_new = existed.is_none();
+    let mut doc = existed.unwrap_or_default().with_actor(endpoint.clone());
+    let old_heads = doc.get_heads();
+    let note = |o: &O| {
         let note = ChangeNote {
             by: "mission admin".into(),
             device: "endpoint".into(),
             at: now(),
-            msg: if entry.revoked_at.is_some() {
-                "revoked a device".into()
-            } else {
-                "registered a device".into()
-            },
+            msg: message(o),
         };
         automerge::transaction::CommitOptions::default()
             .with_message(serde_json::to_string(&note).unwrap_or_default())
             .with_time(chrono::Utc::now().timestamp())
     };
     let done = doc
-        .transact_with(note, |t| mrm_crdt::edit::put_registered(t, actor, &entry))
-        .map_err(|f| ServerError::Internal(format!("registry: {}", f.error)))?;
+        .transact_with(note, edit)
+        .map_err(|f| ServerError::BadRequest(f.error.to_string()))?;
     if done.hash.is_none() {
-        return Ok(());
+        return Ok(false);
     }
-    document::read_registry(&doc)?;
+    document::check_readable(&doc, kind)?;
     let mut applied = vec![Applied {
-        doc_id: REGISTRY_ID.to_string(),
-        kind: RecordKind::Registry,
+        doc_id: doc_id.to_string(),
+        kind,
         team: String::new(),
         team_changed: is_new,
         new_changes: doc.get_changes(&old_heads),
         doc,
     }];
     store_applied(tx, "endpoint", &mut applied)?;
-    Ok(())
+    Ok(true)
 }
