@@ -11,8 +11,7 @@ use mrm_crdt::crypto::Key;
 use mrm_crdt::document::{self, RecordKind, CONFIG_ID};
 use mrm_crdt::model::MissionConfig;
 use mrm_crdt::sync::protocol::{
-    actor_proven, revocation_key, revocation_proof, EnrollRequest, EnrollResponse, PullHeader,
-    PushResponse, Role,
+    revocation_key, revocation_proof, EnrollRequest, EnrollResponse, PullHeader, PushResponse, Role,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
@@ -22,10 +21,13 @@ use crate::secret::{hash_secret, new_secret};
 use crate::storage::{AuditEntry, Result, ServerError, ServerStats, Storage};
 
 pub mod at_rest;
+mod audit;
 mod check;
+mod enroll;
 mod pull;
 mod registry;
 
+use audit::{audit, RefusalBudget};
 use check::{check_reading, load_doc};
 
 const SCHEMA: &str = r#"
@@ -104,62 +106,7 @@ fn upgrade(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Append an audit entry.
-fn audit(
-    conn: &Connection,
-    action: &str,
-    device_id: Option<&str>,
-    detail: serde_json::Value,
-) -> Result<()> {
-    conn.execute(
-        "INSERT INTO audit (at, action, device_id, detail) VALUES (?1, ?2, ?3, ?4)",
-        params![now(), action, device_id, detail.to_string()],
-    )?;
-    Ok(())
-}
-
 const READERS: usize = 4;
-
-/// Longest device id an audit entry keeps (ids are 36 characters; a refused one may be anything).
-const AUDIT_ID_CHARS: usize = 64;
-/// Longest refusal reason an audit entry keeps.
-const AUDIT_REASON_CHARS: usize = 300;
-
-/// A token bucket for refusal entries: bursts of [`RefusalBudget::BURST`], then
-/// [`RefusalBudget::PER_SECOND`] a second.
-struct RefusalBudget {
-    tokens: f64,
-    at: std::time::Instant,
-    suppressed: u64,
-}
-
-impl RefusalBudget {
-    const BURST: f64 = 200.0;
-    const PER_SECOND: f64 = 20.0;
-
-    fn new() -> Self {
-        RefusalBudget {
-            tokens: Self::BURST,
-            at: std::time::Instant::now(),
-            suppressed: 0,
-        }
-    }
-
-    /// `Some(entries dropped since the last one written)` when an entry may be written now.
-    fn take(&mut self) -> Option<u64> {
-        let now = std::time::Instant::now();
-        let refill = now.duration_since(self.at).as_secs_f64() * Self::PER_SECOND;
-        self.tokens = (self.tokens + refill).min(Self::BURST);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            Some(std::mem::take(&mut self.suppressed))
-        } else {
-            self.suppressed += 1;
-            None
-        }
-    }
-}
 
 /// The SQLite backend.
 pub struct SqliteStorage {
@@ -330,153 +277,6 @@ impl SqliteStorage {
                 RefusalBudget::new(),
                 RefusalBudget::new(),
             ]),
-        })
-    }
-
-    /// Record a refused request in the audit log (its own transaction: the refused work rolled
-    /// back). Fields are clipped ([`AUDIT_ID_CHARS`], [`AUDIT_REASON_CHARS`]) and entries limited
-    /// by [`RefusalBudget`], so a flood of refusals costs the log a bounded amount; what the budget
-    /// drops is counted in the next entry written (`suppressed_before`).
-    fn record_refusal(&self, action: &str, device_id: Option<&str>, e: &ServerError) {
-        if matches!(e, ServerError::Internal(_)) {
-            return;
-        }
-        let budget = match action {
-            "auth_refused" => 0,
-            "enroll_refused" => 1,
-            _ => 2,
-        };
-        let Some(suppressed) = lock(&self.refusals)[budget].take() else {
-            return;
-        };
-        let reason: String = e.to_string().chars().take(AUDIT_REASON_CHARS).collect();
-        let device_id: Option<String> = device_id.map(|d| d.chars().take(AUDIT_ID_CHARS).collect());
-        let mut detail = serde_json::json!({ "reason": reason });
-        if suppressed > 0 {
-            detail["suppressed_before"] = suppressed.into();
-        }
-        let conn = lock(&self.writer);
-        if let Err(err) = audit(&conn, action, device_id.as_deref(), detail) {
-            tracing::error!(error = %err, "cannot write the audit log");
-        }
-    }
-
-    fn enroll_inner(&self, req: &EnrollRequest) -> Result<EnrollResponse> {
-        let (token, team, mission) = (req.token.as_str(), req.team.as_str(), req.mission.as_str());
-        let actor = req.actor.to_ascii_lowercase();
-        let actor = actor.as_str();
-        if actor.len() != 32 || !actor.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ServerError::BadRequest(
-                "actor must be 32 hex digits".into(),
-            ));
-        }
-        // Anyone who has seen a colleague's changes knows their actor id; only the store that
-        // made it knows the seed it derives from.
-        let proven = match req.actor_proof.as_deref() {
-            Some(seed) => {
-                if !actor_proven(actor, seed) {
-                    return Err(ServerError::Forbidden(
-                        "the store could not prove it holds the actor id it claims".into(),
-                    ));
-                }
-                true
-            }
-            None => false,
-        };
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row: Option<(String, String, Option<String>, bool)> = tx
-            .query_row(
-                "SELECT device_id, expires_at, used_at, allow_unproven FROM enrollment_tokens
-                 WHERE token_hash = ?1",
-                [hash_secret(token)],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()?;
-        let Some((device_id, expires, used, allow_unproven)) = row else {
-            return Err(ServerError::Unauthorized("unknown enrollment token".into()));
-        };
-        if !proven && !allow_unproven {
-            return Err(ServerError::Forbidden(
-                "this store cannot prove its actor id (it was made by an earlier version): the \
-                 admin must issue a token with `device enroll --legacy-store`"
-                    .into(),
-            ));
-        }
-        if used.is_some() {
-            return Err(ServerError::Unauthorized(
-                "this enrollment token has already been used".into(),
-            ));
-        }
-        let expired = chrono::DateTime::parse_from_rfc3339(&expires)
-            .map(|e| e < chrono::Utc::now())
-            .unwrap_or(true);
-        if expired {
-            return Err(ServerError::Unauthorized(
-                "this enrollment token has expired".into(),
-            ));
-        }
-        let device = tx.query_row(
-            &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
-            [&device_id],
-            device_from_row,
-        )?;
-        if device.revoked_at.is_some() {
-            return Err(ServerError::Revoked);
-        }
-        if device.team != team {
-            return Err(ServerError::Forbidden(format!(
-                "this token is for team {}, but the store belongs to team {team}",
-                device.team
-            )));
-        }
-        let served = self.config()?.map(|c| c.mission).unwrap_or_default();
-        if !served.is_empty() && served != mission {
-            return Err(ServerError::Forbidden(format!(
-                "this endpoint serves mission {served}, but the store belongs to mission {mission}"
-            )));
-        }
-        let taken: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM devices WHERE actor = ?1 AND id <> ?2)",
-            params![actor, device_id],
-            |r| r.get(0),
-        )?;
-        if taken {
-            return Err(ServerError::Forbidden(
-                "this store is already enrolled as another device".into(),
-            ));
-        }
-        let secret = new_secret();
-        tx.execute(
-            "UPDATE devices SET actor = ?1, secret_hash = ?2, enrolled_at = ?3 WHERE id = ?4",
-            params![actor, hash_secret(&secret), now(), device_id],
-        )?;
-        tx.execute(
-            "UPDATE enrollment_tokens SET used_at = ?1 WHERE token_hash = ?2",
-            params![now(), hash_secret(token)],
-        )?;
-        let enrolled = tx.query_row(
-            &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
-            [&device_id],
-            device_from_row,
-        )?;
-        registry::register(&tx, &self.actor, &enrolled)?;
-        audit(
-            &tx,
-            "enrolled",
-            Some(&device_id),
-            serde_json::json!({"officer": device.officer, "team": device.team, "actor": actor,
-                               "actor_proven": proven}),
-        )?;
-        tx.commit()?;
-        Ok(EnrollResponse {
-            secret,
-            officer: device.officer,
-            team: device.team,
-            role: device.role,
-            revocation_key: revocation_key(&self.revocation_master, &device_id),
-            device_id,
-            mission: served,
         })
     }
 
