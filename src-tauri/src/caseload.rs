@@ -84,6 +84,15 @@ fn sort_terms(key: &str) -> &'static [&'static str] {
 
 /// Run a caseload query.
 pub fn query(conn: &Connection, q: &CaseloadQuery) -> CmdResult<CaseloadPage> {
+    // Compared as text in SQL: anything but YYYY-MM-DD would filter wrongly without a word.
+    for (field, v) in [("from", &q.from), ("to", &q.to)] {
+        if !v.is_empty() && chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_err() {
+            return Err(crate::error::AppError::new(
+                "invalid",
+                format!("{field}: `{v}` is not a date (YYYY-MM-DD)"),
+            ));
+        }
+    }
     let mut conds: Vec<String> = Vec::new();
     let mut args: Vec<Sql> = Vec::new();
     // The text condition first: SQLite tests it first, and it rejects most rows cheaply.

@@ -418,6 +418,22 @@ fn the_desktop_app_end_to_end() {
         "return !document.querySelector('[data-testid=sync-drafts]')",
         json!([]),
     );
+    // A filter date typed day first is understood; one that is no date is said, not ignored.
+    s.click("[data-testid=nav-caseload]");
+    s.set("[data-testid=filter-from]", "31/02/2026");
+    s.wait("[data-testid=filter-date-error]");
+    assert_eq!(
+        caseload_counts(&s).0,
+        1,
+        "a refused date filters nothing out"
+    );
+    s.set("[data-testid=filter-from]", "1/1/2099");
+    s.wait_js(
+        "the date understood and applied",
+        "return document.querySelector('[data-testid=filter-from]').value === '2099-01-01'
+             && !document.querySelector('[data-testid=filter-date-error]')",
+        json!([]),
+    );
     s.close();
 
     // An adviser's laptop (a reviewer, set up with the CLI) syncs from the app, verifies the

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fmtAgo, fmtDate, fmtMonth, fmtNumber, lines, today } from '../src/lib/format';
+import { fmtAgo, fmtDate, fmtMonth, fmtNumber, lines, parseUserDate, today } from '../src/lib/format';
 import { conflictLabel, timeline, valueText } from '../src/lib/detail';
 import { uuidv7, UUID_RE } from '../src/lib/uuid';
 import type { Incident } from '../src/lib/api';
@@ -78,5 +78,18 @@ describe('uuidv7', () => {
     expect(new Set(ids).size).toBe(ids.length);
     const later = uuidv7(() => 1_700_000_000_001 + 10);
     expect(later > ids[ids.length - 1]).toBe(true);
+  });
+});
+
+describe('dates as people type them', () => {
+  it('understands ISO and day-first dates, and refuses anything else out loud', () => {
+    expect(parseUserDate('2026-11-15')).toBe('2026-11-15');
+    expect(parseUserDate('15/11/2026')).toBe('2026-11-15');
+    expect(parseUserDate(' 5/1/2026 ')).toBe('2026-01-05');
+    expect(parseUserDate('15.11.2026')).toBe('2026-11-15');
+    expect(parseUserDate('15-11-2026')).toBe('2026-11-15');
+    for (const bad of ['11/15/2026', '31/02/2026', '2026-13-01', '15/11/26', 'yesterday', '', '2026/11/15']) {
+      expect(parseUserDate(bad), bad).toBeNull();
+    }
   });
 });

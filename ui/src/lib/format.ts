@@ -59,6 +59,25 @@ export function today(now: Date = new Date()): string {
   return `${now.getFullYear()}-${p(now.getMonth() + 1)}-${p(now.getDate())}`;
 }
 
+/** A date as people type it: `2026-11-15`, or day first as in French and English outside the
+ * US (`15/11/2026`, `15.11.2026`, `15-11-2026`, `5/1/2026`). Returns `YYYY-MM-DD`, or `null`
+ * for anything that is not a real date (never a silent guess). */
+export function parseUserDate(s: string): string | null {
+  const t = s.trim();
+  let y: number, m: number, d: number;
+  let g = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(t);
+  if (g) [y, m, d] = [Number(g[1]), Number(g[2]), Number(g[3])];
+  else {
+    g = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(t);
+    if (!g) return null;
+    [d, m, y] = [Number(g[1]), Number(g[2]), Number(g[3])];
+  }
+  const date = new Date(Date.UTC(y, m - 1, d));
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) return null;
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${y}-${p(m)}-${p(d)}`;
+}
+
 /** Split a text area into trimmed, non-empty lines. */
 export function lines(s: string): string[] {
   return s

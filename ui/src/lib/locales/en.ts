@@ -141,6 +141,8 @@ export const en: Record<string, string> = {
   'case.type': 'Violation type',
   'case.status': 'Status',
   'case.party': 'Party',
+  'case.date_hint': 'DD/MM/YYYY',
+  'case.not_a_date': '“{value}” is not a date: write it as 15/11/2026 or 2026-11-15. The filter is unchanged.',
   'case.from': 'From',
   'case.to': 'To',
   'case.admin1': 'Province / region',

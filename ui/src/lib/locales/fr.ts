@@ -141,6 +141,8 @@ export const fr: Record<string, string> = {
   'case.type': 'Type de violation',
   'case.status': 'Statut',
   'case.party': 'Partie',
+  'case.date_hint': 'JJ/MM/AAAA',
+  'case.not_a_date': '« {value} » n’est pas une date : écrivez-la 15/11/2026 ou 2026-11-15. Le filtre est inchangé.',
   'case.from': 'Du',
   'case.to': 'Au',
   'case.admin1': 'Province / région',
