@@ -377,3 +377,49 @@ fn idle_and_slow_connections_are_closed_and_the_limit_holds() {
     fresh.read_to_string(&mut all).unwrap();
     assert!(all.starts_with("HTTP/1.1 200"), "{all}");
 }
+
+#[test]
+fn a_device_trickling_pushes_never_blocks_another_devices_push() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(&root.path().join("server.db"));
+    let url = server.url();
+    let slow = Device::enrolled(root.path(), "Slow S.", "Goma", "officer", &server, &url);
+    let officer = Device::enrolled(root.path(), "Awa D.", "Goma", "officer", &server, &url);
+    // Two push bodies announced at a megabyte each, sent a byte a second, by one device.
+    let cred = slow.credential();
+    let mut trickles = Vec::new();
+    for _ in 0..3 {
+        let mut s = TcpStream::connect(&server.addr).unwrap();
+        s.write_all(
+            format!(
+                "POST /v1/push HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {cred}\r\nContent-Length: 1000000\r\n\r\n\x1f"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        trickles.push(s);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let dripper = {
+        let stop = stop.clone();
+        thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                for s in trickles.iter_mut() {
+                    let _ = s.write_all(b"\x8b");
+                }
+                thread::sleep(Duration::from_millis(500));
+            }
+        })
+    };
+    thread::sleep(Duration::from_millis(500));
+    // Another officer's sync goes through meanwhile.
+    officer.add_incident("Attack on Kiwanja", "killing");
+    let t = Instant::now();
+    let report = officer.sync();
+    let took = t.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    dripper.join().unwrap();
+    assert!(report["pushed"].as_u64().unwrap() > 0, "{report}");
+    eprintln!("another device's sync during the trickle took {took:?}");
+    assert!(took < Duration::from_secs(20), "blocked for {took:?}");
+}

@@ -85,6 +85,10 @@ pub enum IncidentCmd {
         /// of a withdrawn source, concurrent decisions).
         #[arg(long)]
         needs_attention: bool,
+        /// Only incidents in this review state: `submitted` (waiting for a reviewer), `returned`
+        /// (sent back to the field), `draft`, `accepted`.
+        #[arg(long)]
+        review_state: Option<String>,
         #[arg(long)]
         limit: Option<usize>,
         #[arg(long, default_value_t = 0)]
@@ -298,6 +302,7 @@ pub fn incident(data: &Path, c: IncidentCmd) -> anyhow::Result<()> {
             text,
             patrol,
             needs_attention,
+            review_state,
             limit,
             offset,
         } => {
@@ -320,6 +325,9 @@ pub fn incident(data: &Path, c: IncidentCmd) -> anyhow::Result<()> {
                 text,
                 patrol_id: patrol,
                 needs_attention,
+                review_state: review_state
+                    .map(|r| r.parse::<mrm_crdt::model::ReviewState>())
+                    .transpose()?,
                 limit,
                 offset,
             };

@@ -34,21 +34,51 @@ pub struct AppState<S> {
     /// Longest time an enrollment body (sent before any credential) may take: the idle timeout,
     /// since a stranger's trickle must not hold a connection longer than an idle one.
     enroll_timeout: Duration,
-    /// Pull pages built and being sent at once; a permit lives in the answer's body until it is
-    /// written out (or the connection drops), so pages waiting for a slow or absent reader count
-    /// too. Others wait their turn (within the body timeout).
+    /// Pull pages being built at once (each holds its changes until it is compressed). Others
+    /// wait their turn (within the body timeout).
     pull_slots: Arc<Semaphore>,
-    /// Pushes read, decoded and applied at once: each may hold [`MAX_PUSH_BYTES`] twice over
-    /// (body and decoded frames) plus the documents it touches, so this bounds the memory pushes
-    /// take whatever the number of devices. Others wait their turn (within the body timeout).
+    /// Pushes decoded and applied at once (a body is read first, in its device's turn): each may
+    /// hold [`MAX_PUSH_BYTES`] twice over (body and decoded frames) plus the documents it
+    /// touches. Others wait their turn (within the body timeout).
     push_slots: Semaphore,
+    /// One pull and one push at a time per device: a device never needs more, and one holding
+    /// a credential cannot take every slot (or the memory of many pages) for itself. A second
+    /// request waits for the first to finish (within the body timeout).
+    turns: DeviceTurns,
+}
+
+/// Per-device turns ([`AppState::turns`]): a one-permit semaphore per device and kind of request.
+#[derive(Default)]
+struct DeviceTurns {
+    map: std::sync::Mutex<std::collections::HashMap<(String, &'static str), Arc<Semaphore>>>,
+}
+
+impl DeviceTurns {
+    /// Wait (at most `within`) for `device`'s turn at `what`.
+    async fn take(
+        &self,
+        device: &str,
+        what: &'static str,
+        within: Duration,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, ServerError> {
+        let sem = {
+            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry((device.to_string(), what))
+                .or_insert_with(|| Arc::new(Semaphore::new(1)))
+                .clone()
+        };
+        tokio::time::timeout(within, sem.acquire_owned())
+            .await
+            .map_err(|_| busy(within))?
+            .map_err(|e| ServerError::Internal(e.to_string()))
+    }
 }
 
 /// See [`AppState::push_slots`]: storage applies one push at a time anyway; two lets the next
 /// one's body arrive and decode meanwhile.
 const CONCURRENT_PUSHES: usize = 2;
-/// See [`AppState::pull_slots`]: a page holds up to 16 MiB of changes while it is built and about
-/// 5 MB once compressed; four at once keep the endpoint's memory bounded whatever the devices do.
+/// See [`AppState::pull_slots`]: a page holds up to 16 MiB of changes while it is built; four
+/// built at once keep the endpoint's memory bounded whatever the devices do.
 const CONCURRENT_PULLS: usize = 4;
 
 impl IntoResponse for ServerError {
@@ -109,6 +139,7 @@ pub fn router_with<S: Storage>(storage: S, limits: &Limits) -> Router {
         enroll_timeout: limits.idle_timeout.min(limits.body_timeout),
         push_slots: Semaphore::new(CONCURRENT_PUSHES),
         pull_slots: Arc::new(Semaphore::new(CONCURRENT_PULLS)),
+        turns: DeviceTurns::default(),
     });
     Router::new()
         .route("/v1/health", get(health))
@@ -260,12 +291,17 @@ async fn push<S: Storage>(
     // The credential first: a stranger's body is never read.
     let device = authenticate(&state, &headers).await?;
     let started = Instant::now();
-    let _slot = tokio::time::timeout(state.body_timeout, state.push_slots.acquire())
-        .await
-        .map_err(|_| busy(state.body_timeout))?
-        .map_err(|e| ServerError::Internal(e.to_string()))?;
+    let _turn = state
+        .turns
+        .take(&device.id, "push", state.body_timeout)
+        .await?;
     let result = match read_body(body, MAX_BODY, state.body_timeout).await {
         Ok(body) => {
+            // The body has arrived: only now a global slot, for decoding and applying.
+            let _slot = tokio::time::timeout(state.body_timeout, state.push_slots.acquire())
+                .await
+                .map_err(|_| busy(state.body_timeout))?
+                .map_err(|e| ServerError::Internal(e.to_string()))?;
             let st = state.clone();
             let dev = device.clone();
             blocking(move || {
@@ -321,6 +357,10 @@ async fn pull<S: Storage>(
     if q.cursor < 0 {
         return Err(ServerError::BadRequest("cursor must be 0 or more".into()));
     }
+    let turn = state
+        .turns
+        .take(&device.id, "pull", state.body_timeout)
+        .await?;
     let slot = tokio::time::timeout(state.body_timeout, state.pull_slots.clone().acquire_owned())
         .await
         .map_err(|_| busy(state.body_timeout))?
@@ -336,36 +376,48 @@ async fn pull<S: Storage>(
     tracing::info!(device = %device.id, cursor = q.cursor, sent = changes.len(), bytes = body.len(),
         ms = started.elapsed().as_millis() as u64, "pull");
     drop(changes);
+    // The page is built: the build slot goes back; the device's turn stays with the page until
+    // it is written out, sent in chunks so that "written" means taken by the connection.
+    drop(slot);
     let body = Body::new(Held {
-        inner: http_body_util::Full::new(Bytes::from(body)),
-        _slot: slot,
+        page: Bytes::from(body),
+        _turn: turn,
     });
     Ok(([(header::CONTENT_TYPE, "application/x-mrm-frames")], body).into_response())
 }
 
-/// A response body that keeps a pull slot until it has been written out or dropped
-/// ([`AppState::pull_slots`]).
-struct Held<B> {
-    inner: B,
-    _slot: tokio::sync::OwnedSemaphorePermit,
+/// A pull page sent in [`CHUNK`]-byte frames, keeping its device's pull turn until the last frame
+/// has been taken or the connection dropped: hyper asks for the next frame only once the previous
+/// one is written, so a device that does not read holds one page, not one per request.
+struct Held {
+    page: Bytes,
+    _turn: tokio::sync::OwnedSemaphorePermit,
 }
 
-impl<B: HttpBody + Unpin> HttpBody for Held<B> {
-    type Data = B::Data;
-    type Error = B::Error;
+/// Bytes of a pull page handed to the connection at a time.
+const CHUNK: usize = 64 * 1024;
+
+impl HttpBody for Held {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
 
     fn poll_frame(
         mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        if self.page.is_empty() {
+            return std::task::Poll::Ready(None);
+        }
+        let n = self.page.len().min(CHUNK);
+        let chunk = self.page.split_to(n);
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(chunk))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.page.is_empty()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
+        http_body::SizeHint::with_exact(self.page.len() as u64)
     }
 }

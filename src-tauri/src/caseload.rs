@@ -34,6 +34,10 @@ pub struct CaseloadQuery {
     pub conflicts: bool,
     /// Only incidents a merge left with something to settle (`IncidentRow::attention`).
     pub needs_attention: bool,
+    /// Only incidents in this review state (`submitted`: a reviewer's queue; `returned`: an
+    /// officer's records sent back), or any when empty.
+    #[serde(default)]
+    pub review_state: String,
     /// `occurred_on` (default), `reported_on`, `title`, `place`, `review_state`, `children`,
     /// `violations`, `conflicts`.
     pub sort: String,
@@ -135,6 +139,14 @@ pub fn query(conn: &Connection, q: &CaseloadQuery) -> CmdResult<CaseloadPage> {
     }
     if q.needs_attention {
         conds.push("i.n_attention > 0".into());
+    }
+    if !q.review_state.is_empty() {
+        let state: mrm_crdt::model::ReviewState = q
+            .review_state
+            .parse()
+            .map_err(|e: mrm_crdt::Error| crate::error::AppError::new("invalid", e.to_string()))?;
+        conds.push("i.review_state = ?".into());
+        args.push(Sql::Text(state.as_str().to_string()));
     }
     let wher = if conds.is_empty() {
         String::new()

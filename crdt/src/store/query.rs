@@ -27,6 +27,9 @@ pub struct IncidentFilter {
     pub patrol_id: Option<String>,
     /// Only incidents a merge left with something to settle ([`IncidentRow::attention`] > 0).
     pub needs_attention: bool,
+    /// Only incidents in this review state (a reviewer's queue: `submitted`; an officer's
+    /// records sent back: `returned`).
+    pub review_state: Option<crate::model::ReviewState>,
     pub limit: Option<usize>,
     pub offset: usize,
 }
@@ -264,6 +267,10 @@ impl Store {
         }
         if f.needs_attention {
             conds.push("i.n_attention > 0".into());
+        }
+        if let Some(r) = f.review_state {
+            conds.push("i.review_state = ?".into());
+            args.push(Sql::Text(r.as_str().to_string()));
         }
         let wher = if conds.is_empty() {
             String::new()

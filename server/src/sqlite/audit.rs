@@ -70,9 +70,11 @@ impl SqliteStorage {
         if matches!(e, ServerError::Internal(_)) {
             return;
         }
-        let budget = match action {
-            "auth_refused" => 0,
-            "enroll_refused" => 1,
+        // Strangers' credentials, strangers' enrollments, and requests of someone the endpoint
+        // knows (an enrolled device, the holder of a real token): three budgets.
+        let budget = match (action, device_id) {
+            ("auth_refused", _) => 0,
+            ("enroll_refused", None) => 1,
             _ => 2,
         };
         let Some(suppressed) = lock(&self.refusals)[budget].take() else {
