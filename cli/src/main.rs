@@ -308,6 +308,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             limits.idle_timeout = std::time::Duration::from_secs(idle_timeout_secs.max(1));
             limits.body_timeout = std::time::Duration::from_secs(body_timeout_secs.max(1));
+            if let Some(files) = &tls {
+                mrm_server::tls::check(files)?;
+            }
             let key = net::db_key(&db, db_key_file.as_deref(), false)?;
             net::serve(&db, &key, &bind, tls.as_ref(), limits)
         }

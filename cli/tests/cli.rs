@@ -1174,3 +1174,24 @@ fn incident_json_for_limits() -> Value {
                         "perpetrator": {"party": "Group Alpha", "category": "armed_group"}}]
     })
 }
+
+#[test]
+fn the_review_state_filter_lists_what_waits_for_a_reviewer() {
+    let t = Tmp::new();
+    let d = t.store("a", "Awa D.", MISSION);
+    let waiting = add_incident(&t, &d, &incident_json_for_limits());
+    let draft = add_incident(&t, &d, &incident_json_for_limits());
+    ok(&d, &["incident", "submit", &waiting]);
+    let page = json_of(
+        &d,
+        &["incident", "list", "--review-state", "submitted", "--json"],
+    );
+    assert_eq!(ids(&page), vec![waiting.clone()], "{page}");
+    let page = json_of(
+        &d,
+        &["incident", "list", "--review-state", "draft", "--json"],
+    );
+    assert_eq!(ids(&page), vec![draft], "{page}");
+    let err = fails(&d, &["incident", "list", "--review-state", "waiting"], None);
+    assert!(err.contains("waiting"), "{err}");
+}

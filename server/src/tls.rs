@@ -47,6 +47,12 @@ fn hex_sha256(der: &[u8]) -> String {
         .collect()
 }
 
+/// Whether `files` make a usable TLS configuration: checked before anything else is touched, so
+/// that a start refused for its certificate creates no database and no key file.
+pub fn check(files: &TlsFiles) -> Result<(), ServeError> {
+    config(files).map(drop)
+}
+
 /// The rustls configuration for `files` (HTTP/1.1 by ALPN), refusing unreadable or mismatched
 /// files clearly.
 pub(crate) fn config(files: &TlsFiles) -> Result<std::sync::Arc<rustls::ServerConfig>, ServeError> {
