@@ -269,8 +269,10 @@ pub fn decode_frames_within<H: serde::de::DeserializeOwned>(
         read_exact(&mut r, &mut id, &format!("change {}", i + 1))?;
         let len = read_u32(&mut r, &format!("change {}", i + 1))?;
         if len > MAX_CHANGE {
-            return Err(Error::TooLarge(format!(
-                "change {} is {len} bytes; a change may hold at most {MAX_CHANGE}",
+            // Malformed rather than too large: no change this program writes or takes is that
+            // size, so the length is garbage or hostile.
+            return Err(Error::Bundle(format!(
+                "change {} claims {len} bytes; a change may hold at most {MAX_CHANGE}",
                 i + 1
             )));
         }
