@@ -129,7 +129,14 @@ pub fn serve(
     tls: Option<&mrm_server::TlsFiles>,
     limits: mrm_server::Limits,
 ) -> anyhow::Result<()> {
-    runtime()?.block_on(mrm_server::serve(db, key, bind, tls, limits))?;
+    // Storage work runs on blocking threads: a bounded pool keeps hundreds of waiting requests
+    // from each growing a thread (and its allocator arena) of their own.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(16)
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(mrm_server::serve(db, key, bind, tls, limits))?;
     Ok(())
 }
 
