@@ -146,18 +146,10 @@ fn serve_refuses_unusable_tls_files_clearly() {
     let garbage = tmp.path().join("garbage.pem");
     std::fs::write(&garbage, "not a key").unwrap();
     let db = tmp.path().join("endpoint.db");
-    let key = mrm_e2e::key_file(&db);
     let run = |args: &[&str]| {
-        let mut all = vec![
-            "serve",
-            "--db",
-            db.to_str().unwrap(),
-            "--db-key-file",
-            key.to_str().unwrap(),
-            "--bind",
-            "127.0.0.1:0",
-        ];
-        all.extend_from_slice(args);
+        let mut all = mrm_e2e::serve_args(&db, "127.0.0.1:0");
+        all.extend(args.iter().map(|a| a.to_string()));
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
         mrm_e2e::mrm(&all, None)
     };
     let out = run(&["--tls-cert", cert.to_str().unwrap()]);

@@ -108,6 +108,21 @@ pub fn key_file(db: &Path) -> PathBuf {
     db.with_extension("key")
 }
 
+/// `mrm serve` on the database at `db` (with its key file, [`key_file`]) bound to `bind`.
+pub fn serve_args(db: &Path, bind: &str) -> Vec<String> {
+    [
+        "serve",
+        "--db",
+        &db.display().to_string(),
+        "--db-key-file",
+        &key_file(db).display().to_string(),
+        "--bind",
+        bind,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// A running `mrm serve` process on a loopback port; killed on drop.
 pub struct Server {
     pub db: PathBuf,
@@ -159,20 +174,11 @@ impl Server {
     ) -> Server {
         let scheme = if tls.is_some() { "https" } else { "http" };
         for _ in 0..50 {
-            let key = key_file(db);
-            let mut args = vec![
-                "serve",
-                "--db",
-                db.to_str().unwrap(),
-                "--db-key-file",
-                key.to_str().unwrap(),
-                "--bind",
-                bind,
-            ];
-            args.extend_from_slice(options);
+            let mut args = serve_args(db, bind);
+            args.extend(options.iter().map(|o| o.to_string()));
             if let Some((cert, key)) = &tls {
-                args.extend(["--tls-cert", cert.to_str().unwrap()]);
-                args.extend(["--tls-key", key.to_str().unwrap()]);
+                args.extend(["--tls-cert".into(), cert.display().to_string()]);
+                args.extend(["--tls-key".into(), key.display().to_string()]);
             }
             let mut child = Command::new(mrm_bin())
                 .args(&args)
