@@ -29,6 +29,7 @@ mod bench_sync;
 mod cmd;
 mod net;
 mod print;
+mod report;
 mod unlock;
 
 use std::path::PathBuf;
@@ -96,6 +97,9 @@ enum Command {
     /// Export data.
     #[command(subcommand)]
     Export(cmd::ExportCmd),
+    /// The MRM's tables: the Global Horizontal Note and the annual report (docs/reporting.md).
+    #[command(subcommand)]
+    Report(report::ReportCmd),
     /// The headline figures.
     Stats {
         #[arg(long)]
@@ -275,6 +279,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => cmd::verify(&data, &incident_id, &violation_id, &status, note, sources),
         Command::Bundle(c) => cmd::bundle(&data, c),
         Command::Export(c) => cmd::export(&data, c),
+        Command::Report(c) => report::run(&data, c),
         Command::Stats { json } => cmd::stats(&data, json),
         Command::Demo { incidents, seed } => {
             let mut store = unlock::open(&data)?;

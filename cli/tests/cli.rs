@@ -601,6 +601,9 @@ fn caseload_end_to_end() {
     );
     assert!(out.contains("wrote 4 violation row(s)"), "{out}");
     let csv = std::fs::read_to_string(&csv_path).unwrap();
+    let csv = csv
+        .strip_prefix('\u{feff}')
+        .expect("a byte-order mark, for Excel");
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     for col in [

@@ -5,7 +5,8 @@
 //! need character-level merging):
 //!
 //! ```text
-//! { kind: "incident", id, title, occurred_on, date_precision, reported_on, narrative, patrol_id|null,
+//! { kind: "incident", id, title, occurred_on, date_precision, ended_on?|null, reported_on,
+//!   narrative, patrol_id|null,
 //!   team, created_by, created_at,
 //!   location: { admin1, admin2, place, lat|null, lon|null },
 //!   sources: { <uuid>: { kind, consent, notes } },
@@ -515,6 +516,7 @@ pub(crate) fn incident_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Incident> {
         title: r.str(j, "title")?,
         occurred_on: r.str(j, "occurred_on")?,
         date_precision: r.parse(j, "date_precision", DatePrecision::Day)?,
+        ended_on: r.opt_str(j, "ended_on")?,
         reported_on: r.str(j, "reported_on")?,
         location: Location {
             admin1: r.str(loc, "admin1")?,

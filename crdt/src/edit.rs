@@ -174,6 +174,11 @@ pub fn apply_incident_patch<T: Transactable>(
         "date_precision",
         p.date_precision.map(|d| str_val(d.as_str())),
     )?;
+    field(
+        tx,
+        "ended_on",
+        p.ended_on.as_ref().map(|o| opt_val(o.as_deref())),
+    )?;
     field(tx, "reported_on", p.reported_on.as_deref().map(str_val))?;
     field(tx, "narrative", p.narrative.as_deref().map(str_val))?;
     field(tx, "team", p.team.as_deref().map(str_val))?;
@@ -827,6 +832,7 @@ pub fn copy_incident<T: Transactable>(
         title: Some(inc.title.clone()),
         occurred_on: Some(inc.occurred_on.clone()),
         date_precision: Some(inc.date_precision),
+        ended_on: inc.ended_on.clone().map(Some),
         reported_on: Some(inc.reported_on.clone()),
         location: Some(LocationPatch {
             admin1: Some(l.admin1.clone()),

@@ -104,6 +104,7 @@ fn allowed(kind: RecordKind, path: &[&str]) -> Option<&'static [&'static str]> {
         "title",
         "occurred_on",
         "date_precision",
+        "ended_on",
         "reported_on",
         "narrative",
         "patrol_id",

@@ -10,7 +10,7 @@ pub struct FieldError {
     /// In English, for the CLI and logs.
     pub message: String,
     /// A stable name of the problem, for the app to say it in the reader's language (`None`
-    /// where only the English message exists): `date_order`, `in_future`, `before_occurred`,
+    /// where only the English message exists): `date_order`, `ended_before_began`, `in_future`, `before_occurred`,
     /// `unknown_source`, `fewer_than_coded`, `withdrawal_contested`, `changed_since_decision`,
     /// `cites_withdrawn_source`, `split_late_changes`,
     /// `recorded_twice`.

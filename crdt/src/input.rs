@@ -26,6 +26,9 @@ pub struct IncidentPatch {
     pub title: Option<String>,
     pub occurred_on: Option<String>,
     pub date_precision: Option<DatePrecision>,
+    /// The incident's last day when it lasted over a period; `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    pub ended_on: Option<Option<String>>,
     pub reported_on: Option<String>,
     pub location: Option<LocationPatch>,
     pub narrative: Option<String>,

@@ -21,6 +21,7 @@ pub mod input;
 pub mod limits;
 pub mod model;
 pub mod policy;
+pub mod report;
 pub mod split;
 pub mod store;
 pub mod sync;

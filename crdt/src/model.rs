@@ -439,6 +439,12 @@ pub struct Incident {
     pub title: String,
     pub occurred_on: String,
     pub date_precision: DatePrecision,
+    /// The last day of an incident that lasted over a period (a school occupied for weeks, a
+    /// child held from one date to another), YYYY-MM-DD, on or after `occurred_on`; `None` for
+    /// an incident of one day. A verification is late against the end of this date's quarter
+    /// (docs/reporting.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_on: Option<String>,
     pub reported_on: String,
     pub location: Location,
     pub narrative: String,

@@ -380,6 +380,27 @@ fn incident_findings(c: &mut Collector, inc: &Incident, clock: &Clock) {
             _ => {}
         }
     }
+    if let Some(end) = &inc.ended_on {
+        match parse_date(end) {
+            None => c.push("ended_on", format!("`{end}` is not a date (YYYY-MM-DD)")),
+            Some(e) if e > latest_day => {
+                c.push("ended_on", format!("{e} is in the future"));
+                c.code("in_future", &[("date", e.to_string())]);
+            }
+            Some(e) if occurred.is_some_and(|o| e < o) => {
+                let o = occurred.unwrap_or(e);
+                c.push(
+                    "ended_on",
+                    format!("{e} is before the incident began ({o})"),
+                );
+                c.code(
+                    "ended_before_began",
+                    &[("occurred", o.to_string()), ("ended", e.to_string())],
+                );
+            }
+            _ => {}
+        }
+    }
     if let (Some(o), Some(r)) = (occurred, reported) {
         if o > r {
             c.push(

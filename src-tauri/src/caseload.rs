@@ -5,6 +5,7 @@
 //! `mrm-crdt`'s `list_incidents` filters the same way but only sorts by date; this adds the sort
 //! and the counts. It belongs in `crdt/src/store/query.rs` once that crate is open for it.
 
+use mrm_crdt::report::nfc;
 use mrm_crdt::store::{
     incident_count, incident_row, text_condition, IncidentRow, INCIDENT_ROW_COLUMNS,
 };
@@ -106,10 +107,12 @@ pub fn query(conn: &Connection, q: &CaseloadQuery) -> CmdResult<CaseloadPage> {
     }
     let mut vconds: Vec<&str> = Vec::new();
     let mut vargs: Vec<Sql> = Vec::new();
+    // Names are kept in NFC in the projection: "Béni" matches however it was typed.
+    let (party, admin1) = (nfc(&q.party), nfc(&q.admin1));
     for (cond, v) in [
         ("v.type = ?", &q.kind),
         ("v.status = ?", &q.status),
-        ("v.party = ?", &q.party),
+        ("v.party = ?", &party),
     ] {
         if !v.is_empty() {
             vconds.push(cond);
@@ -126,7 +129,7 @@ pub fn query(conn: &Connection, q: &CaseloadQuery) -> CmdResult<CaseloadPage> {
     for (cond, v) in [
         ("i.occurred_on >= ?", &q.from),
         ("i.occurred_on <= ?", &q.to),
-        ("i.admin1 = ?", &q.admin1),
+        ("i.admin1 = ?", &admin1),
         ("i.patrol_id = ?", &q.patrol_id),
     ] {
         if !v.is_empty() {

@@ -14,6 +14,7 @@ mod lifecycle;
 mod page_crypto;
 mod projection;
 mod query;
+mod report;
 mod schema;
 mod split;
 mod sync_state;
@@ -39,10 +40,10 @@ pub use drafts::{Draft, DRAFTS_DIR, MAX_DRAFT_BYTES};
 pub use exchange::{Heads, ImportReport};
 pub use keyfile::{unlock, KEY_FILE};
 pub use lifecycle::{key_connection, open_reader};
-pub use projection::attention;
+pub use projection::{attention, is_late};
 pub use query::{
-    incident_count, incident_row, text_condition, IncidentFilter, IncidentRow, Page, PatrolRow,
-    Stats, ViolationRow, INCIDENT_ROW_COLUMNS,
+    incident_count, incident_row, text_condition, Children, IncidentFilter, IncidentRow, Page,
+    PatrolRow, Stats, ViolationRow, INCIDENT_ROW_COLUMNS,
 };
 pub use split::ExtraCreation;
 pub use sync_state::{HeldRecord, SyncState, Unpushed};

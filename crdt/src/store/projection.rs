@@ -7,23 +7,60 @@ use rusqlite::{params, Connection};
 use crate::conflicts::{self, Conflict};
 use crate::document::{self, RecordKind};
 use crate::error::Result;
-use crate::model::{Incident, Patrol, Violation};
+use crate::model::{Incident, Patrol, VerificationStatus, Violation};
+use crate::report::nfc;
 use crate::validate::{parse_date, parse_time, quarter_end};
 
 use super::query::{violations_json, ViolationRow};
 use super::{heads_hex, now_str};
 
-/// Whether a violation's current decision came after the end of the incident's quarter.
+/// Whether a violation is a late verification: its current ruling is `verified` and was made
+/// (on its writer's calendar) after the end of the quarter in which the incident ended (its
+/// `ended_on`, else `occurred_on`). Only a verified violation is ever late; the MRM's rule, as
+/// Primero's MRM module applies it (docs/reporting.md).
 pub fn is_late(incident: &Incident, v: &Violation) -> bool {
-    let Some(occurred) = parse_date(&incident.occurred_on) else {
+    let ended = incident
+        .ended_on
+        .as_deref()
+        .and_then(parse_date)
+        .or_else(|| parse_date(&incident.occurred_on));
+    let Some(ended) = ended else {
         return false;
     };
     match v.current_event() {
-        Some(e) if e.status.is_decision() => parse_time(&e.at)
-            .map(|t| t.date_naive() > quarter_end(occurred))
+        Some(e) if e.status == VerificationStatus::Verified => parse_time(&e.at)
+            .map(|t| t.date_naive() > quarter_end(ended))
             .unwrap_or(false),
         _ => false,
     }
+}
+
+/// What a report must say of a violation beside its figures ([`crate::report::flags`]).
+pub fn violation_flags(v: &Violation) -> i64 {
+    let mut f = 0;
+    if !v.contested().is_empty() {
+        f |= crate::report::flags::CONTESTED;
+    }
+    if v.changed_since_decision().is_some() {
+        f |= crate::report::flags::CHANGED_SINCE_DECISION;
+    }
+    if v.withdrawal_contested() {
+        f |= crate::report::flags::WITHDRAWAL_CONTESTED;
+    }
+    f
+}
+
+/// The coded victims of a violation as reports read them: `[[code, sex], ...]`, each code in
+/// its comparable form ([`crate::report::victim_key`]).
+fn victim_codes(v: &Violation) -> Result<String> {
+    let codes: Vec<(String, &str)> = v
+        .victims
+        .coded
+        .iter()
+        .map(|c| (crate::report::victim_key(&c.code), c.sex.as_str()))
+        .filter(|(k, _)| !k.is_empty())
+        .collect();
+    Ok(serde_json::to_string(&codes)?)
 }
 
 /// A record read once from its document: the check that it is well formed and the projection
@@ -145,7 +182,9 @@ fn project_incident(
     n_conflicts: usize,
     n_attention: i64,
 ) -> Result<()> {
-    let search = [
+    // Compared in Unicode NFC: "Béni" typed with a combining accent is the same word as "Béni"
+    // typed precomposed. Filters normalise what they are given the same way.
+    let search = nfc(&[
         inc.title.as_str(),
         inc.narrative.as_str(),
         inc.location.place.as_str(),
@@ -153,7 +192,8 @@ fn project_incident(
         inc.location.admin2.as_str(),
     ]
     .join("\n")
-    .to_lowercase();
+    .to_lowercase());
+    let (admin1, admin2) = (nfc(&inc.location.admin1), nfc(&inc.location.admin2));
     // A withdrawn violation stays in its record, not in lists or figures.
     let live: Vec<&Violation> = inc.violations.iter().filter(|v| v.is_live()).collect();
     let rows: Vec<ViolationRow> = live
@@ -164,7 +204,7 @@ fn project_incident(
             boys: v.victims.boys,
             girls: v.victims.girls,
             sex_unknown: v.victims.sex_unknown,
-            party: v.perpetrator.party.clone(),
+            party: nfc(&v.perpetrator.party),
             category: v.perpetrator.category.as_str().into(),
             status: v.status().as_str().into(),
             late: is_late(inc, v),
@@ -196,8 +236,8 @@ fn project_incident(
         inc.id,
         inc.title,
         inc.reported_on,
-        inc.location.admin1,
-        inc.location.admin2,
+        admin1,
+        admin2,
         inc.location.place,
         inc.patrol_id,
         inc.team,
@@ -220,20 +260,24 @@ fn project_incident(
         .iter()
         .zip(&rows)
         .enumerate()
-        .map(|(i, (v, row))| StoredViolation {
-            id: row.id.clone(),
-            ord: i as i64 + 1,
-            kind: row.kind.clone(),
-            boys: row.boys,
-            girls: row.girls,
-            sex_unknown: row.sex_unknown,
-            party: row.party.clone(),
-            category: row.category.clone(),
-            status: row.status.clone(),
-            status_at: v.current_event().map(|e| e.at.clone()),
-            late: row.late,
+        .map(|(i, (v, row))| -> Result<StoredViolation> {
+            Ok(StoredViolation {
+                id: row.id.clone(),
+                ord: i as i64 + 1,
+                kind: row.kind.clone(),
+                boys: row.boys,
+                girls: row.girls,
+                sex_unknown: row.sex_unknown,
+                party: row.party.clone(),
+                category: row.category.clone(),
+                status: row.status.clone(),
+                status_at: v.current_event().map(|e| e.at.clone()),
+                late: row.late,
+                victim_codes: victim_codes(v)?,
+                flags: violation_flags(v),
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     if stored_violations(conn, &inc.id)? == wanted {
         return Ok(());
     }
@@ -241,8 +285,8 @@ fn project_incident(
         .execute([&inc.id])?;
     let mut insert = conn.prepare_cached(
         "INSERT OR REPLACE INTO violations (id, incident_id, ord, type, boys, girls, sex_unknown,
-                 party, category, status, status_at, late)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 party, category, status, status_at, late, victim_codes, flags)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?;
     for v in &wanted {
         insert.execute(params![
@@ -257,7 +301,9 @@ fn project_incident(
             v.category,
             v.status,
             v.status_at,
-            v.late
+            v.late,
+            v.victim_codes,
+            v.flags
         ])?;
     }
     Ok(())
@@ -277,11 +323,14 @@ struct StoredViolation {
     status: String,
     status_at: Option<String>,
     late: bool,
+    victim_codes: String,
+    flags: i64,
 }
 
 fn stored_violations(conn: &Connection, incident_id: &str) -> Result<Vec<StoredViolation>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, ord, type, boys, girls, sex_unknown, party, category, status, status_at, late
+        "SELECT id, ord, type, boys, girls, sex_unknown, party, category, status, status_at, late,
+                victim_codes, flags
          FROM violations WHERE incident_id = ?1 ORDER BY ord",
     )?;
     let rows = stmt.query_map([incident_id], |r| {
@@ -297,6 +346,8 @@ fn stored_violations(conn: &Connection, incident_id: &str) -> Result<Vec<StoredV
             status: r.get(8)?,
             status_at: r.get(9)?,
             late: r.get(10)?,
+            victim_codes: r.get(11)?,
+            flags: r.get(12)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

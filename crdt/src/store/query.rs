@@ -90,7 +90,7 @@ pub struct PatrolRow {
 }
 
 /// Children by sex.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Children {
     pub boys: i64,
     pub girls: i64,
@@ -188,6 +188,8 @@ pub fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentRow> {
 /// The condition on `incidents i` that every word is in an incident's title, narrative or place
 /// (case-insensitive), and its arguments; `None` without words.
 pub fn text_condition(text: &str) -> Option<(String, Vec<Sql>)> {
+    // The search text is kept in NFC ([`crate::report::nfc`]): so are the words looked for.
+    let text = crate::report::nfc(text);
     let words: Vec<&str> = text.split_whitespace().collect();
     if words.is_empty() {
         return None;
@@ -214,6 +216,18 @@ pub fn incident_count(conn: &rusqlite::Connection, wher: &str, args: &[Sql]) -> 
             |r| r.get(0),
         )?
     })
+}
+
+/// A text cell a spreadsheet opens as text: a cell starting with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return is a formula to Excel and LibreOffice (a title such as `=HYPERLINK(...)` would
+/// run), so it gets a leading apostrophe, as OWASP's "CSV Injection" page advises. Anything
+/// else is kept exactly.
+pub fn spreadsheet_safe(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
 }
 
 fn like(s: &str) -> String {
@@ -246,7 +260,7 @@ impl Store {
         }
         if let Some(p) = &f.party {
             vconds.push("v.party = ?".into());
-            args.push(Sql::Text(p.clone()));
+            args.push(Sql::Text(crate::report::nfc(p)));
         }
         if !vconds.is_empty() {
             conds.push(format!(
@@ -254,10 +268,12 @@ impl Store {
                 vconds.join(" AND ")
             ));
         }
+        // Names are kept in NFC in the projection ([`crate::report::nfc`]).
+        let admin1 = f.admin1.as_deref().map(crate::report::nfc);
         for (cond, v) in [
             ("i.occurred_on >= ?", &f.from),
             ("i.occurred_on <= ?", &f.to),
-            ("i.admin1 = ?", &f.admin1),
+            ("i.admin1 = ?", &admin1),
             ("i.patrol_id = ?", &f.patrol_id),
         ] {
             if let Some(v) = v {
@@ -379,8 +395,14 @@ impl Store {
         Ok(s)
     }
 
-    /// Write the caseload as CSV, one row per violation.
-    pub fn export_csv<W: std::io::Write>(&self, out: W) -> Result<usize> {
+    /// Write the caseload as CSV, one row per violation: UTF-8 with a byte-order mark (so
+    /// Excel reads accents right), every text cell that a spreadsheet would take for a formula
+    /// neutralised ([`spreadsheet_safe`]).
+    ///
+    /// Errors: [`crate::Error::Refused`] when `out` cannot be written.
+    pub fn export_csv<W: std::io::Write>(&self, mut out: W) -> Result<usize> {
+        out.write_all("\u{feff}".as_bytes())
+            .map_err(crate::Error::io("cannot write CSV"))?;
         let mut w = csv::Writer::from_writer(out);
         let csv_err = |e: csv::Error| crate::Error::Refused(format!("cannot write CSV: {e}"));
         w.write_record([
@@ -416,7 +438,9 @@ impl Store {
         let mut rows = stmt.query([])?;
         let mut n = 0;
         while let Some(r) = rows.next()? {
-            let text = |i: usize| -> rusqlite::Result<String> { r.get(i) };
+            let text = |i: usize| -> rusqlite::Result<String> {
+                r.get::<_, String>(i).map(|s| spreadsheet_safe(&s))
+            };
             let num = |i: usize| -> rusqlite::Result<i64> { r.get(i) };
             let (b, g, u) = (num(11)?, num(12)?, num(13)?);
             let late: bool = r.get(18)?;

@@ -251,22 +251,26 @@ fn quarter_end(d: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(d.year(), m, day).unwrap()
 }
 
-/// Whether a violation's current decision was made after the end of the incident's quarter.
+/// Whether a violation is a late verification: its current ruling is `verified`, made (on its
+/// writer's calendar) after the end of the quarter in which the incident ended.
 pub fn expected_late(inc: &Incident, v: &Violation) -> bool {
-    let Ok(occurred) = NaiveDate::parse_from_str(&inc.occurred_on, "%Y-%m-%d") else {
+    let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+    let Some(ended) = inc
+        .ended_on
+        .as_deref()
+        .and_then(day)
+        .or_else(|| day(&inc.occurred_on))
+    else {
         return false;
     };
     let Some(e) = v.current_event() else {
         return false;
     };
-    if matches!(
-        e.status,
-        VerificationStatus::Reported | VerificationStatus::PendingVerification
-    ) {
+    if e.status != VerificationStatus::Verified {
         return false;
     }
     chrono::DateTime::parse_from_rfc3339(&e.at)
-        .map(|t| t.date_naive() > quarter_end(occurred))
+        .map(|t| t.date_naive() > quarter_end(ended))
         .unwrap_or(false)
 }
 

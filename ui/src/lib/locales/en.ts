@@ -218,6 +218,7 @@ export const en: Record<string, string> = {
   'attention.edit_too_large': 'this edit adds {size_mib} MiB; one edit may add at most {limit_mib} MiB: save long notes over several edits',
   'attention.record_too_large': 'this record would reach {size_mib} MiB; a record may hold at most {limit_mib} MiB: record further sources or notes as a separate incident',
   'attention.in_future': '{date} is in the future',
+  'attention.ended_before_began': 'ended {ended}, before it began ({occurred})',
   'attention.date_order': 'occurred {occurred}, after the date it was reported ({reported})',
   'attention.before_occurred': 'decided {at}, before the incident occurred ({occurred}): check the date or the clock of the laptop that recorded it',
   'attention.unknown_source': 'cites a source this incident does not have ({source})',

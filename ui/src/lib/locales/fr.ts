@@ -218,6 +218,7 @@ export const fr: Record<string, string> = {
   'attention.edit_too_large': 'cette modification ajoute {size_mib} Mio ; une modification peut ajouter au plus {limit_mib} Mio : enregistrez les longues notes en plusieurs fois',
   'attention.record_too_large': 'cette fiche atteindrait {size_mib} Mio ; une fiche peut contenir au plus {limit_mib} Mio : enregistrez les autres sources ou notes dans un incident séparé',
   'attention.in_future': '{date} est dans le futur',
+  'attention.ended_before_began': 'terminé le {ended}, avant son début ({occurred})',
   'attention.date_order': 'survenu le {occurred}, après la date de signalement ({reported})',
   'attention.before_occurred': 'décidé le {at}, avant la date de l\'incident ({occurred}) : vérifiez la date, ou l\'horloge de l\'ordinateur qui l\'a enregistré',
   'attention.unknown_source': 'cite une source absente de cet incident ({source})',

@@ -1,0 +1,216 @@
+//! `mrm report`: the MRM's tables (GHN, annual) on the terminal or as JSON.
+
+use std::path::Path;
+
+use clap::Subcommand;
+use mrm_crdt::report::{Figures, Period, Report, Section, Table};
+
+#[derive(Subcommand)]
+pub enum ReportCmd {
+    /// The Global Horizontal Note tables for a period (usually a quarter).
+    Ghn {
+        /// First day of the period (YYYY-MM-DD).
+        #[arg(long)]
+        from: String,
+        /// Last day of the period (YYYY-MM-DD), included.
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The annual-report tables for a calendar year, with its quarters and patrols.
+    Annual {
+        #[arg(long)]
+        year: i32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The incidents behind one figure of a report, newest first (as `incident list` shows
+    /// them).
+    Records {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        /// verified, late_verified, unverified or not_verified.
+        #[arg(long)]
+        section: String,
+        #[arg(long = "type")]
+        kind: Option<String>,
+        #[arg(long)]
+        party: Option<String>,
+        #[arg(long)]
+        admin1: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(data: &Path, c: ReportCmd) -> anyhow::Result<()> {
+    let store = crate::unlock::open(data)?;
+    match c {
+        ReportCmd::Ghn { from, to, json } => {
+            let r = store.report("ghn", &Period::new(&from, &to)?)?;
+            show(&r, json)
+        }
+        ReportCmd::Annual { year, json } => {
+            let r = store.report("annual", &Period::year(year)?)?;
+            show(&r, json)
+        }
+        ReportCmd::Records {
+            from,
+            to,
+            section,
+            kind,
+            party,
+            admin1,
+            json,
+        } => {
+            let cell = mrm_crdt::report::CellFilter {
+                kind: kind.map(|k| k.parse()).transpose()?,
+                party,
+                category: None,
+                admin1,
+            };
+            let ids = store.report_records(&Period::new(&from, &to)?, section.parse()?, &cell)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&ids)?);
+            } else {
+                for id in &ids {
+                    let i = store.incident(id)?;
+                    println!(
+                        "{id}  {}  {}  {}",
+                        i.occurred_on, i.location.admin1, i.title
+                    );
+                }
+                println!("{} incident(s)", ids.len());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn show(r: &Report, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(r)?);
+        return Ok(());
+    }
+    let title = match r.kind.as_str() {
+        "annual" => "Annual report",
+        _ => "Global Horizontal Note",
+    };
+    println!("{title}: {} to {}", r.from, r.to);
+    if let Some(p) = r.patrols {
+        println!("patrols: {p}");
+    }
+    for s in Section::ALL {
+        table(s, r.table(s));
+    }
+    let m = &r.multiple_violations.children;
+    println!(
+        "\nchildren in two or more verified violations: {} (boys {}, girls {}, sex unknown {})",
+        m.total, m.boys, m.girls, m.sex_unknown
+    );
+    if let Some(qs) = &r.quarters {
+        println!(
+            "\n{:<10} {:>22} {:>22}",
+            "quarter", "verified", "late verified"
+        );
+        for q in qs {
+            println!(
+                "{:<10} {:>22} {:>22}",
+                q.quarter,
+                brief(&q.verified),
+                brief(&q.late_verified)
+            );
+        }
+    }
+    if !r.flagged.is_empty() {
+        println!(
+            "\n{} counted record(s) have unsettled values; the figures count one of them until a reviewer settles it:",
+            r.flagged.len()
+        );
+        for f in &r.flagged {
+            let what: Vec<String> = f
+                .conflicts
+                .iter()
+                .map(|p| format!("conflict at {p}"))
+                .chain(f.decisions.iter().map(|d| d.replace('_', " ")))
+                .collect();
+            println!("  {}  {}: {}", f.incident_id, f.title, what.join("; "));
+        }
+    }
+    Ok(())
+}
+
+/// One row of a table by type; `-` where the type is counted in incidents, not children.
+fn line(label: &str, f: &Figures) {
+    let c = f.children.as_ref();
+    let num = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+    println!(
+        "{:<28} {:>10} {:>9} {:>6} {:>6} {:>8} {:>8}",
+        label,
+        f.violations,
+        f.incidents,
+        num(c.map(|c| c.boys)),
+        num(c.map(|c| c.girls)),
+        num(c.map(|c| c.sex_unknown)),
+        num(c.map(|c| c.total)),
+    );
+}
+
+/// Violations, incidents and children of a total, in a few characters.
+fn brief(f: &Figures) -> String {
+    let children = f.children.as_ref().map(|c| c.total).unwrap_or(0);
+    format!("{}v {}i {}c", f.violations, f.incidents, children)
+}
+
+fn table(s: Section, t: &Table) {
+    println!(
+        "\n{}\n{:<28} {:>10} {:>9} {:>6} {:>6} {:>8} {:>8}",
+        match s {
+            Section::Verified => "VERIFIED",
+            Section::LateVerified => "LATE VERIFIED (incidents of earlier quarters)",
+            Section::Unverified => "UNVERIFIED (reported, pending verification)",
+            Section::NotVerified => "NOT VERIFIED",
+        },
+        "type",
+        "violations",
+        "incidents",
+        "boys",
+        "girls",
+        "unknown",
+        "children"
+    );
+    for row in &t.by_type {
+        line(row.kind.as_str(), &row.figures);
+    }
+    line("total", &t.total);
+    if !t.by_perpetrator.is_empty() {
+        println!("  by perpetrator:");
+        for p in &t.by_perpetrator {
+            println!(
+                "    {:<24} {:<12} {:<26} {}",
+                if p.party.is_empty() {
+                    "(none)"
+                } else {
+                    &p.party
+                },
+                p.category.as_str(),
+                p.kind.as_str(),
+                brief(&p.figures)
+            );
+        }
+    }
+    if !t.by_area.is_empty() {
+        println!("  by area:");
+        for a in &t.by_area {
+            println!(
+                "    {:<24} {:<26} {}",
+                a.admin1,
+                a.kind.as_str(),
+                brief(&a.figures)
+            );
+        }
+    }
+}
