@@ -39,6 +39,9 @@ pub struct CaseloadQuery {
     /// officer's records sent back), or any when empty.
     #[serde(default)]
     pub review_state: String,
+    /// Only these incidents (the records behind a figure of a report), or any when empty.
+    #[serde(default)]
+    pub ids: Vec<String>,
     /// `occurred_on` (default), `reported_on`, `title`, `place`, `review_state`, `children`,
     /// `violations`, `conflicts`.
     pub sort: String,
@@ -136,6 +139,11 @@ pub fn query(conn: &Connection, q: &CaseloadQuery) -> CmdResult<CaseloadPage> {
             conds.push(cond.into());
             args.push(Sql::Text(v.clone()));
         }
+    }
+    if !q.ids.is_empty() {
+        // One JSON parameter, however many ids a figure has.
+        conds.push("i.id IN (SELECT value FROM json_each(?))".into());
+        args.push(Sql::Text(serde_json::to_string(&q.ids)?));
     }
     if q.conflicts {
         conds.push("i.n_conflicts > 0".into());

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod drafts;
 pub mod error;
 pub mod open;
+pub mod reports;
 pub mod state;
 pub mod sync;
 
@@ -83,6 +84,8 @@ pub fn run() {
             commands::resolve,
             commands::split_incident,
             commands::dashboard,
+            reports::report,
+            reports::report_records,
             commands::sync_status,
             commands::sync_now,
             commands::cancel_sync,

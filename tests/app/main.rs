@@ -496,6 +496,91 @@ fn the_desktop_app_end_to_end() {
         json!([]),
     );
     shot(&driver, "09-dashboard");
+
+    // Reports: the year's tables; a figure opens exactly its records in the caseload, in
+    // English and in French. Another officer's incident makes two records to tell apart.
+    step(start, "reports");
+    let other = Device::enrolled(
+        tmp.path(),
+        "Officer B",
+        "HQ",
+        "officer",
+        &server,
+        &server.url(),
+    );
+    other.mrm_ok(
+        &["incident", "add", "--json", "-"],
+        Some(
+            &json!({"title": "Shelling in Masisi", "occurred_on": today, "reported_on": today,
+                    "location": {"admin1": "North Kivu", "place": "Masisi"},
+                    "violations": [{"type": "maiming", "victims": {"boys": 0, "girls": 1, "sex_unknown": 0},
+                                    "perpetrator": {"party": "Group Bravo", "category": "armed_group"}}]})
+            .to_string(),
+        ),
+    );
+    other.sync();
+    sync_app(&s);
+    let year = &today[..4];
+    let open_figure = |cell: &str, expect: &str| {
+        s.click("[data-testid=nav-reports]");
+        s.set("[data-testid=report-mode]", "year");
+        s.set("[data-testid=report-year]", year);
+        s.wait("[data-testid=report-heading]");
+        s.wait_js(
+            "the year's tables",
+            "return !!document.querySelector(arguments[0])",
+            json!([cell]),
+        );
+        s.click(cell);
+        s.wait("[data-testid=figure-filter]");
+        s.wait_js(
+            "exactly the figure's records",
+            "const r = document.querySelectorAll('[data-testid=case-row]');
+             return r.length === 1 && r[0].innerText.includes(arguments[0]);",
+            json!([expect]),
+        );
+    };
+    // The killing verified today: in the verified table, or in the late one when the incident
+    // began in an earlier quarter than today's.
+    s.click("[data-testid=nav-reports]");
+    s.set("[data-testid=report-mode]", "year");
+    s.wait("[data-testid=report-heading]");
+    let on_time = "[data-testid=cell-verified-killing-violations]";
+    let killing_cell = match s.js(
+        "return !!document.querySelector(arguments[0])",
+        json!([on_time]),
+    ) {
+        Value::Bool(true) => on_time,
+        _ => "[data-testid=cell-late_verified-killing-violations]",
+    };
+    assert!(s
+        .text("[data-testid=report-heading]")
+        .contains(&format!("Annual report {year}")));
+    shot(&driver, "09a-reports");
+    open_figure(killing_cell, "Kiwanja");
+    assert!(s
+        .text("[data-testid=figure-filter]")
+        .contains("Showing the 1 record(s) behind"));
+    shot(&driver, "09b-report-figure-records");
+    s.click("[data-testid=figure-filter-clear]");
+    s.wait_js(
+        "every record again",
+        "return document.querySelectorAll('[data-testid=case-row]').length === 2",
+        json!([]),
+    );
+    s.set("[data-testid=language]", "fr");
+    open_figure("[data-testid=cell-unverified-maiming-violations]", "Masisi");
+    assert!(s
+        .text("[data-testid=figure-filter]")
+        .contains("dossier(s) derrière : Non vérifiées"));
+    s.click("[data-testid=nav-reports]");
+    s.wait_js(
+        "the report in French",
+        "return document.querySelector('[data-testid=report-heading]')?.innerText.startsWith('Rapport annuel')",
+        json!([]),
+    );
+    shot(&driver, "09c-reports-fr");
+    s.set("[data-testid=language]", "en");
     sync_app(&s);
     s.close();
 

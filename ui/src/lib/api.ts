@@ -232,6 +232,55 @@ export interface CaseloadQuery {
   asc: boolean;
   limit: number;
   offset: number;
+  /** Only these incidents: the records behind a figure of a report (`figure` says which). */
+  ids?: string[];
+}
+
+/** Children by sex. */
+export interface ChildCounts {
+  boys: number;
+  girls: number;
+  sex_unknown: number;
+  total: number;
+}
+
+/** One cell of a report (`mrm_crdt::report::Figures`): children is null for the types counted in incidents. */
+export interface Figures {
+  violations: number;
+  incidents: number;
+  children: ChildCounts | null;
+}
+
+export interface ReportTable {
+  by_type: (Figures & { type: string; counted_in: 'children' | 'incidents' })[];
+  total: Figures;
+  by_perpetrator: (Figures & { party: string; category: string; type: string })[];
+  by_area: (Figures & { admin1: string; type: string })[];
+}
+
+export type ReportSection = 'verified' | 'late_verified' | 'unverified' | 'not_verified';
+
+/** The MRM's tables for a period (`mrm_crdt::report::Report`, docs/reporting.md). */
+export interface Report {
+  kind: 'ghn' | 'annual';
+  from: string;
+  to: string;
+  verified: ReportTable;
+  late_verified: ReportTable;
+  unverified: ReportTable;
+  not_verified: ReportTable;
+  multiple_violations: { children: ChildCounts };
+  flagged: { incident_id: string; title: string; conflicts: string[]; decisions: string[] }[];
+  quarters?: { quarter: string; from: string; to: string; verified: Figures; late_verified: Figures }[];
+  patrols?: number;
+}
+
+/** Which violations of a section one figure holds. */
+export interface ReportCell {
+  type?: string;
+  party?: string;
+  category?: string;
+  admin1?: string;
 }
 
 export interface CaseloadPage {
@@ -351,6 +400,10 @@ export const api = {
   getDraft: (key: string) => invoke<{ key: string; saved_at: string; form: unknown } | null>('get_draft', { key }),
   discardDraft: (key: string) => track(invoke<void>('discard_draft', { key })),
   dashboard: () => invoke<Dashboard>('dashboard'),
+  /** The GHN tables of `from`–`to`, or the annual tables of `year`. */
+  report: (year: number | null, from: string, to: string) => invoke<Report>('report', { year, from, to }),
+  reportRecords: (year: number | null, from: string, to: string, section: ReportSection, cell: ReportCell) =>
+    invoke<string[]>('report_records', { year, from, to, section, cell }),
   syncStatus: () => invoke<SyncStatus>('sync_status'),
   syncNow: () => invoke<void>('sync_now'),
   cancelSync: () => invoke<void>('cancel_sync'),

@@ -19,7 +19,11 @@ export function blankQuery(): CaseloadQuery {
     asc: false,
     limit: PAGE_SIZE,
     offset: 0,
+    ids: [],
   };
 }
 
 export const caseloadQuery = $state<CaseloadQuery>(blankQuery());
+
+/** The report figure whose records `caseloadQuery.ids` holds, in words ('' when none). */
+export const figure = $state({ label: '' });

@@ -3,6 +3,7 @@ export type Route =
   | { name: 'patrols' }
   | { name: 'caseload' }
   | { name: 'dashboard' }
+  | { name: 'reports' }
   | { name: 'settings' }
   | { name: 'form'; id?: string; patrolId?: string; nonce?: number }
   | { name: 'detail'; id: string };
