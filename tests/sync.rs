@@ -23,6 +23,14 @@ fn records(d: &Device) -> BTreeMap<String, Value> {
             RecordKind::Patrol => serde_json::to_value(s.patrol(&id).unwrap()).unwrap(),
             RecordKind::Config => serde_json::to_value(s.mission_config().unwrap()).unwrap(),
             RecordKind::Registry => serde_json::to_value(s.registry().unwrap()).unwrap(),
+            RecordKind::Period => serde_json::to_value(
+                s.periods()
+                    .unwrap()
+                    .into_iter()
+                    .find(|p| p.id == id)
+                    .unwrap(),
+            )
+            .unwrap(),
         };
         out.insert(id, v);
     }
@@ -414,4 +422,52 @@ fn a_push_whose_answer_was_lost_is_reported_as_on_the_endpoint() {
     );
     let report = a1.sync();
     assert_eq!(report["pushed"], 0, "nothing left to send: {report}");
+}
+
+#[test]
+fn a_closed_period_reaches_every_device_and_an_officer_cannot_close_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server.db"));
+    let url = server.url();
+    let officer = Device::enrolled(tmp.path(), "o1", "Goma", "officer", &server, &url);
+    let reviewer = Device::enrolled(tmp.path(), "r1", "HQ", "reviewer", &server, &url);
+    officer.add_incident("Attack on Kiwanja", "killing");
+    officer.sync();
+    reviewer.sync();
+    let year = chrono::Local::now().format("%Y").to_string();
+    let (from, to) = (format!("{year}-01-01"), format!("{year}-12-31"));
+    reviewer.mrm_ok(
+        &[
+            "period",
+            "close",
+            "Year so far",
+            "--from",
+            &from,
+            "--to",
+            &to,
+        ],
+        None,
+    );
+    let frozen: Value = serde_json::from_str(&reviewer.mrm_ok(
+        &["report", "ghn", "--period", "Year so far", "--json"],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(frozen["report"]["unverified"]["total"]["violations"], 1);
+    reviewer.sync();
+    // The officer, in another team, receives the mission's closed period with the same figures.
+    officer.sync();
+    let at_officer: Value = serde_json::from_str(&officer.mrm_ok(
+        &["report", "ghn", "--period", "Year so far", "--json"],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(at_officer["report"], frozen["report"]);
+    assert_eq!(at_officer["closed_by"], "r1");
+    // An officer's laptop is not allowed to close one.
+    let out = officer.mrm(
+        &["period", "close", "Mine", "--from", &from, "--to", &to],
+        None,
+    );
+    assert!(!out.status.success());
 }

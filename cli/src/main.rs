@@ -28,6 +28,7 @@ mod bench;
 mod bench_sync;
 mod cmd;
 mod net;
+mod period;
 mod print;
 mod report;
 mod unlock;
@@ -100,6 +101,9 @@ enum Command {
     /// The MRM's tables: the Global Horizontal Note and the annual report (docs/reporting.md).
     #[command(subcommand)]
     Report(report::ReportCmd),
+    /// Reporting periods: close one to freeze its figures for the mission.
+    #[command(subcommand)]
+    Period(period::PeriodCmd),
     /// The headline figures.
     Stats {
         #[arg(long)]
@@ -280,6 +284,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bundle(c) => cmd::bundle(&data, c),
         Command::Export(c) => cmd::export(&data, c),
         Command::Report(c) => report::run(&data, c),
+        Command::Period(c) => period::run(&data, c),
         Command::Stats { json } => cmd::stats(&data, json),
         Command::Demo { incidents, seed } => {
             let mut store = unlock::open(&data)?;

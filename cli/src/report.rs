@@ -7,14 +7,21 @@ use mrm_crdt::report::{Figures, Period, Report, Section, Table};
 
 #[derive(Subcommand)]
 pub enum ReportCmd {
-    /// The Global Horizontal Note tables for a period (usually a quarter).
+    /// The Global Horizontal Note tables for a period (usually a quarter), or the frozen
+    /// figures of a closed period (`--period`).
     Ghn {
         /// First day of the period (YYYY-MM-DD).
-        #[arg(long)]
-        from: String,
+        #[arg(long, required_unless_present = "period", conflicts_with = "period")]
+        from: Option<String>,
         /// Last day of the period (YYYY-MM-DD), included.
+        #[arg(long, required_unless_present = "period", conflicts_with = "period")]
+        to: Option<String>,
+        /// A closed period (`mrm period close`): its figures as they were frozen.
         #[arg(long)]
-        to: String,
+        period: Option<String>,
+        /// With `--period`: what changed since it was closed, violation by violation.
+        #[arg(long, requires = "period")]
+        diff: bool,
         #[arg(long)]
         json: bool,
     },
@@ -49,10 +56,23 @@ pub enum ReportCmd {
 pub fn run(data: &Path, c: ReportCmd) -> anyhow::Result<()> {
     let store = crate::unlock::open(data)?;
     match c {
-        ReportCmd::Ghn { from, to, json } => {
+        ReportCmd::Ghn {
+            from,
+            to,
+            period: None,
+            json,
+            ..
+        } => {
+            let (from, to) = (from.unwrap_or_default(), to.unwrap_or_default());
             let r = store.report("ghn", &Period::new(&from, &to)?)?;
             show(&r, json)
         }
+        ReportCmd::Ghn {
+            period: Some(name),
+            diff,
+            json,
+            ..
+        } => crate::period::show_frozen(&store, &name, diff, json),
         ReportCmd::Annual { year, json } => {
             let r = store.report("annual", &Period::year(year)?)?;
             show(&r, json)
@@ -90,7 +110,7 @@ pub fn run(data: &Path, c: ReportCmd) -> anyhow::Result<()> {
     }
 }
 
-fn show(r: &Report, json: bool) -> anyhow::Result<()> {
+pub fn show(r: &Report, json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(r)?);
         return Ok(());

@@ -38,6 +38,8 @@ pub enum RecordKind {
     /// The endpoint's device registry (one per mission, id [`REGISTRY_ID`]): who each actor id
     /// is, written only by the endpoint.
     Registry,
+    /// A closed reporting period: figures frozen by a reviewer ([`crate::period`]).
+    Period,
 }
 
 /// The fixed id of the device registry document.
@@ -55,6 +57,7 @@ impl RecordKind {
             RecordKind::Patrol => "patrol",
             RecordKind::Config => "config",
             RecordKind::Registry => "registry",
+            RecordKind::Period => "period",
         }
     }
 
@@ -65,6 +68,7 @@ impl RecordKind {
             "patrol" => Some(RecordKind::Patrol),
             "config" => Some(RecordKind::Config),
             "registry" => Some(RecordKind::Registry),
+            "period" => Some(RecordKind::Period),
             _ => None,
         }
     }
@@ -651,6 +655,7 @@ pub fn check_readable<R: ReadDoc>(doc: &R, kind: RecordKind) -> Result<()> {
         RecordKind::Patrol => read_patrol(doc).map(drop),
         RecordKind::Config => read_config(doc).map(drop),
         RecordKind::Registry => read_registry(doc).map(drop),
+        RecordKind::Period => crate::period::read(doc).map(drop),
     }
 }
 

@@ -30,7 +30,7 @@ pub struct Actor {
 
 impl Actor {
     /// `now` as stored: in the writer's offset ([`crate::validate::DeviceClock::stamp`]).
-    fn now_str(&self) -> String {
+    pub(crate) fn now_str(&self) -> String {
         self.clock.stamp(self.now)
     }
 }

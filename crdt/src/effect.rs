@@ -72,6 +72,17 @@ fn rules<R: ReadDoc>(
         }
         RecordKind::Config => document::read_config(after).map(drop),
         RecordKind::Registry => document::read_registry(after).map(drop),
+        // Written once: the figures sent for a period never change (a later report shows what
+        // changed since, against them).
+        RecordKind::Period => {
+            if before.is_some() {
+                return Err(Denial::Immutable {
+                    field: "closed period",
+                }
+                .into());
+            }
+            crate::period::read(after).map(drop)
+        }
     }
 }
 
@@ -92,6 +103,21 @@ fn values<R: ReadDoc>(
             validate::patrol_change(b.as_ref(), &document::read_patrol(after)?, clock)
         }
         RecordKind::Config | RecordKind::Registry => Ok(()),
+        RecordKind::Period => {
+            let p = crate::period::read(after)?;
+            let latest = clock.latest_day();
+            if p.from > latest {
+                return Err(Error::invalid(
+                    "period",
+                    "from",
+                    format!(
+                        "{} is in the future: a period is closed once it has begun",
+                        p.from
+                    ),
+                ));
+            }
+            Ok(())
+        }
     }
 }
 
@@ -220,7 +246,11 @@ fn unknown_field<R: ReadDoc>(kind: RecordKind, before: Option<&R>, after: &R) ->
         }
         None
     }
-    if matches!(kind, RecordKind::Config | RecordKind::Registry) {
+    if matches!(
+        kind,
+        RecordKind::Config | RecordKind::Registry | RecordKind::Period
+    ) {
+        // Their readers are strict, and a period takes no field after its creation.
         return None;
     }
     let old = before.map(document::to_json);

@@ -20,6 +20,7 @@ pub mod history;
 pub mod input;
 pub mod limits;
 pub mod model;
+pub mod period;
 pub mod policy;
 pub mod report;
 pub mod split;

@@ -197,6 +197,9 @@ pub fn may_write(
             Ok(())
         }
         (Some(Role::Reviewer), RecordKind::Incident) => Ok(()),
+        // Closing a reporting period freezes the mission's figures: a reviewer's decision (an
+        // unenrolled store keeps its own figures).
+        (None | Some(Role::Reviewer), RecordKind::Period) => Ok(()),
         (Some(Role::Admin), RecordKind::Config) => Ok(()),
         (role, _) => Err(Denial::KindNotAllowed {
             role: role.unwrap_or(Role::Officer),
@@ -241,6 +244,8 @@ pub struct Capabilities {
     pub statuses: Vec<VerificationStatus>,
     pub accept_and_return: bool,
     pub move_team: bool,
+    /// Close a reporting period (freeze its figures for the mission).
+    pub close_periods: bool,
 }
 
 /// The capabilities of `writer`, derived from the rules above.
@@ -263,5 +268,6 @@ pub fn capabilities(writer: &Writer) -> Capabilities {
         )
         .is_ok(),
         move_team: may_write(writer, RecordKind::Incident, Some(own), &other).is_ok(),
+        close_periods: may_write(writer, RecordKind::Period, None, "").is_ok(),
     }
 }

@@ -129,6 +129,7 @@ impl Period {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Counted {
     pub incident_id: String,
+    pub violation_id: String,
     /// The day the incident began.
     pub occurred_on: NaiveDate,
     /// In NFC.

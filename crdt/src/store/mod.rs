@@ -12,6 +12,7 @@ mod import;
 mod keyfile;
 mod lifecycle;
 mod page_crypto;
+mod periods;
 mod projection;
 mod query;
 mod report;
@@ -449,6 +450,9 @@ impl Store {
             RecordKind::Registry => Err(Error::Refused(
                 "the device registry is kept by the sync endpoint (`mrm admin device`)".into(),
             )),
+            RecordKind::Period => Err(Error::Denied(crate::policy::Denial::Immutable {
+                field: "closed period",
+            })),
             RecordKind::Patrol => {
                 let patch: PatrolPatch =
                     serde_json::from_value(exchange::path_to_patch(path, value)?)

@@ -99,6 +99,8 @@ impl Prepared {
             RecordKind::Config => document::config_from(doc, &j).map(|_| Record::Unprojected)?,
             // Read when shown (history and views name authors from it); nothing to project.
             RecordKind::Registry => document::read_registry(doc).map(|_| Record::Unprojected)?,
+            // Read when shown; a period's figures are in its record.
+            RecordKind::Period => crate::period::read(doc).map(|_| Record::Unprojected)?,
         };
         Ok(Prepared {
             kind,

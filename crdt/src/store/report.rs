@@ -12,7 +12,7 @@ use crate::validate::{parse_date, parse_time};
 use super::Store;
 
 /// The columns [`counted`] reads, over `violations v JOIN incidents i`.
-const COLUMNS: &str = "v.incident_id, i.occurred_on, i.admin1, v.type, v.boys, v.girls, \
+const COLUMNS: &str = "v.incident_id, v.id, i.occurred_on, i.admin1, v.type, v.boys, v.girls, \
      v.sex_unknown, v.party, v.category, v.status, v.status_at, v.late, v.victim_codes, v.flags";
 
 /// A row selecting [`COLUMNS`]; `None` for a row no report can read (a value outside the
@@ -20,35 +20,36 @@ const COLUMNS: &str = "v.incident_id, i.occurred_on, i.admin1, v.type, v.boys, v
 fn counted(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Counted>> {
     let text = |i| r.get::<_, String>(i);
     let (Some(occurred_on), Ok(kind), Ok(category), Ok(status)) = (
-        parse_date(&text(1)?),
-        text(3)?.parse(),
-        text(8)?.parse(),
+        parse_date(&text(2)?),
+        text(4)?.parse(),
         text(9)?.parse(),
+        text(10)?.parse(),
     ) else {
         return Ok(None);
     };
-    let codes: Vec<(String, String)> = serde_json::from_str(&text(12)?).unwrap_or_default();
+    let codes: Vec<(String, String)> = serde_json::from_str(&text(13)?).unwrap_or_default();
     Ok(Some(Counted {
         incident_id: text(0)?,
+        violation_id: text(1)?,
         occurred_on,
-        admin1: text(2)?,
+        admin1: text(3)?,
         kind,
-        boys: r.get(4)?,
-        girls: r.get(5)?,
-        sex_unknown: r.get(6)?,
-        party: text(7)?,
+        boys: r.get(5)?,
+        girls: r.get(6)?,
+        sex_unknown: r.get(7)?,
+        party: text(8)?,
         category,
         status,
         decided_on: r
-            .get::<_, Option<String>>(10)?
+            .get::<_, Option<String>>(11)?
             .and_then(|at| parse_time(&at))
             .map(|t| t.date_naive()),
-        late: r.get(11)?,
+        late: r.get(12)?,
         codes: codes
             .into_iter()
             .map(|(c, s)| (c, s.parse().unwrap_or(Sex::Unknown)))
             .collect(),
-        flags: r.get(13)?,
+        flags: r.get(14)?,
     }))
 }
 
@@ -56,7 +57,7 @@ impl Store {
     /// Every live violation a report over `period` may count: those of incidents that began in
     /// the period, and the late verifications of earlier incidents (made in it or not: the rule
     /// in [`report::section`] decides).
-    fn counted_in(&self, period: &Period) -> Result<Vec<Counted>> {
+    pub(crate) fn counted_in(&self, period: &Period) -> Result<Vec<Counted>> {
         let (from, to) = (period.from.to_string(), period.to.to_string());
         let mut out = Vec::new();
         // Incidents are clustered by date: the period's rows are a range of the table.

@@ -1,0 +1,140 @@
+//! Closing reporting periods and comparing them with today's caseload ([`crate::period`]).
+
+use std::collections::BTreeMap;
+
+use rusqlite::OptionalExtension;
+
+use crate::document::RecordKind;
+use crate::error::{Error, Result};
+use crate::model::VerificationStatus;
+use crate::period::{self, Changed, FrozenPeriod, Member, Now};
+use crate::report::{self, Counted, Period};
+use crate::validate::parse_time;
+
+use super::Store;
+
+/// The violations `rows` the report of `p` counts, each in its table.
+fn members(rows: &[Counted], p: &Period) -> Vec<Member> {
+    let mut out: Vec<Member> = rows
+        .iter()
+        .filter_map(|v| {
+            report::section(v, p).map(|section| Member {
+                incident_id: v.incident_id.clone(),
+                violation_id: v.violation_id.clone(),
+                section,
+                kind: v.kind,
+                boys: v.boys,
+                girls: v.girls,
+                sex_unknown: v.sex_unknown,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.incident_id, &a.violation_id).cmp(&(&b.incident_id, &b.violation_id)));
+    out
+}
+
+/// `annual` for a calendar year, else `ghn`.
+fn kind_of(p: &Period) -> &'static str {
+    use chrono::Datelike;
+    if Period::year(p.from.year()).is_ok_and(|y| y == *p) {
+        "annual"
+    } else {
+        "ghn"
+    }
+}
+
+impl Store {
+    /// Close the period `p` under `name`: its figures, and the violations they count, frozen in
+    /// a record synced with the mission (who closed it, when). Returns the record's id.
+    ///
+    /// Errors: [`Error::Invalid`] on a bad name or a period that has not begun;
+    /// [`Error::Refused`] when a period of that name is already closed on this device;
+    /// [`Error::Denied`] when this device's role may not close periods (only reviewers may).
+    pub fn close_period(&mut self, name: &str, p: &Period) -> Result<String> {
+        period::check_name(name)?;
+        let name = name.trim();
+        if self.periods()?.iter().any(|f| f.name == name) {
+            return Err(Error::Refused(format!(
+                "a period named `{name}` is already closed; its figures never change (`mrm report ghn --period \"{name}\" --diff` shows what changed since)"
+            )));
+        }
+        let report = self.report(kind_of(p), p)?;
+        let members = members(&self.counted_in(p)?, p);
+        let id = uuid::Uuid::now_v7().to_string();
+        self.write(&id, RecordKind::Period, true, |t, who| {
+            period::init(t, &id, name, &report, &members, who)
+        })?;
+        Ok(id)
+    }
+
+    /// Every closed period this device holds, oldest period first. A record that cannot be read
+    /// is left out, never stops the list.
+    ///
+    /// Errors: [`Error::Db`] when the store cannot be read.
+    pub fn periods(&self) -> Result<Vec<FrozenPeriod>> {
+        let ids: Vec<String> = self
+            .conn()
+            .prepare_cached("SELECT doc_id FROM docs WHERE kind = 'period'")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some((RecordKind::Period, doc)) = Store::load(self.conn(), &id)? {
+                if let Ok(p) = period::read(&doc) {
+                    out.push(p);
+                }
+            }
+        }
+        out.sort_by(|a, b| (a.from, a.to, &a.closed_at).cmp(&(b.from, b.to, &b.closed_at)));
+        Ok(out)
+    }
+
+    /// The closed period named `name` (the first closed, if two laptops closed one name apart).
+    ///
+    /// Errors: [`Error::NotFound`] when no period has that name.
+    pub fn period_named(&self, name: &str) -> Result<FrozenPeriod> {
+        let mut all: Vec<FrozenPeriod> = self
+            .periods()?
+            .into_iter()
+            .filter(|p| p.name == name.trim())
+            .collect();
+        all.sort_by(|a, b| a.closed_at.cmp(&b.closed_at));
+        all.into_iter().next().ok_or_else(|| Error::NotFound {
+            kind: "period",
+            id: name.to_string(),
+        })
+    }
+
+    /// What changed in `frozen`'s figures since it was closed, violation by violation: added
+    /// to a table, removed (withdrawn, or ruled not MRM or did not occur), moved to another
+    /// table (an unverified violation verified since: late, so counted with the period it was
+    /// verified in), or counted with other children.
+    ///
+    /// Errors: [`Error::Db`] when the store cannot be read.
+    pub fn period_changes(&self, frozen: &FrozenPeriod) -> Result<Vec<Changed>> {
+        let p = frozen.period();
+        let current = members(&self.counted_in(&p)?, &p);
+        let mut now = BTreeMap::new();
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT status, status_at, late FROM violations WHERE incident_id = ?1 AND id = ?2",
+        )?;
+        for m in frozen.members.iter().chain(&current) {
+            let key = (m.incident_id.clone(), m.violation_id.clone());
+            if now.contains_key(&key) {
+                continue;
+            }
+            let row: Option<(String, Option<String>, bool)> = stmt
+                .query_row([&m.incident_id, &m.violation_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?;
+            if let Some((status, at, late)) = row {
+                let late_on = (late && status == VerificationStatus::Verified.as_str())
+                    .then(|| at.as_deref().and_then(parse_time).map(|t| t.date_naive()))
+                    .flatten();
+                now.insert(key, Now { status, late_on });
+            }
+        }
+        Ok(period::diff(&frozen.members, &current, &now))
+    }
+}
