@@ -74,7 +74,8 @@ pub fn show_frozen(
     if json {
         let mut v = serde_json::to_value(&f)?;
         if let Some(c) = &changes {
-            v["changes"] = serde_json::to_value(c)?;
+            v["changes"] = serde_json::to_value(&c.changes)?;
+            v["records_not_held"] = serde_json::to_value(c.records_not_held)?;
         }
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
@@ -84,11 +85,17 @@ pub fn show_frozen(
         f.name, f.closed_by, f.closed_at
     );
     crate::report::show(&f.report, false)?;
-    if let Some(changes) = changes {
-        if changes.is_empty() {
+    if let Some(diff) = changes {
+        if diff.changes.is_empty() {
             println!("\nnothing changed since the period was closed");
         }
-        for c in &changes {
+        if diff.records_not_held > 0 {
+            println!(
+                "\n{} incident(s) the period counted are not on this laptop (another team's): not compared",
+                diff.records_not_held
+            );
+        }
+        for c in &diff.changes {
             let table = |s: &Option<(mrm_crdt::report::Section, mrm_crdt::store::Children)>| {
                 s.as_ref()
                     .map(|(s, ch)| format!("{} ({} children)", s.as_str(), ch.total))

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
+use mrm_crdt::period::{Changed, FrozenPeriod};
 use mrm_crdt::report::{CellFilter, Period, Report, Section};
+use serde::Serialize;
 use tauri::State;
 
 use crate::error::{AppError, CmdResult};
@@ -47,6 +49,50 @@ pub async fn report_records(
         let p = period(year, &from, &to)?;
         let section: Section = section.parse().map_err(AppError::from)?;
         st.with_store(|s| Ok(s.report_records(&p, section, &cell)?))
+    })
+    .await
+}
+
+/// The closed reporting periods this laptop holds, oldest first.
+#[tauri::command]
+pub async fn periods(st: St<'_>) -> CmdResult<Vec<FrozenPeriod>> {
+    let st = st.inner().clone();
+    blocking(move || st.with_store(|s| Ok(s.periods()?))).await
+}
+
+/// A closed period's frozen figures and what changed since.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodReport {
+    pub period: FrozenPeriod,
+    pub changes: Vec<Changed>,
+    /// Incidents the period counted that this laptop does not hold (not compared).
+    pub records_not_held: usize,
+}
+
+#[tauri::command]
+pub async fn period_report(st: St<'_>, name: String) -> CmdResult<PeriodReport> {
+    let st = st.inner().clone();
+    blocking(move || {
+        st.with_store(|s| {
+            let period = s.period_named(&name)?;
+            let diff = s.period_changes(&period)?;
+            Ok(PeriodReport {
+                period,
+                changes: diff.changes,
+                records_not_held: diff.records_not_held,
+            })
+        })
+    })
+    .await
+}
+
+/// Close `from`–`to` under `name` (reviewers): its figures frozen for the mission.
+#[tauri::command]
+pub async fn close_period(st: St<'_>, name: String, from: String, to: String) -> CmdResult<String> {
+    let st = st.inner().clone();
+    blocking(move || {
+        let p = period(None, &from, &to)?;
+        st.with_store(|s| Ok(s.close_period(&name, &p)?))
     })
     .await
 }

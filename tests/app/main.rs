@@ -581,6 +581,17 @@ fn the_desktop_app_end_to_end() {
     );
     shot(&driver, "09c-reports-fr");
     s.set("[data-testid=language]", "en");
+    // The adviser closes the year so far: its figures are frozen for the mission, as sent.
+    s.set("[data-testid=report-mode]", "year");
+    s.set("[data-testid=close-name]", "Year to date");
+    s.click("[data-testid=close-period]");
+    s.wait_js(
+        "the closed period",
+        "return document.querySelector('[data-testid=frozen-heading]')?.innerText.includes('Year to date')
+             && !!document.querySelector('[data-testid=frozen-unchanged]')",
+        json!([]),
+    );
+    shot(&driver, "09d-period-closed");
     sync_app(&s);
     s.close();
 
@@ -750,6 +761,23 @@ fn the_desktop_app_end_to_end() {
         .text("[data-testid=attention]")
         .contains("Needs attention"));
     shot(&driver, "10b-withdrawn-attention");
+    // The officer's laptop received the adviser's closed period; against it, the abduction
+    // withdrawn since is listed as no longer counted, and another team's record, which this
+    // laptop does not hold, is not listed as a change.
+    s.click("[data-testid=nav-reports]");
+    s.set("[data-testid=report-mode]", "closed");
+    s.set("[data-testid=report-closed]", "Year to date");
+    s.wait_js(
+        "what changed since the period was closed",
+        "return [...document.querySelectorAll('[data-testid=frozen-changes] li[data-change=removed]')]
+             .some((li) => li.innerText.includes('Abduction') && li.innerText.includes('withdrawn since'))
+             && !document.querySelector('[data-testid=frozen-changes]').innerText.includes('Maiming')
+             && !!document.querySelector('[data-testid=frozen-not-held]')",
+        json!([]),
+    );
+    shot(&driver, "10b2-period-changes");
+    open_incident(&s, "Kiwanja");
+    s.wait("[data-testid=attention]");
     s.set("[data-testid=language]", "fr");
     s.wait_js(
         "the withdrawal and the attention in French",

@@ -23,6 +23,7 @@ describe('capabilities from the one policy', () => {
       statuses: ['reported', 'verified'],
       accept_and_return: true,
       move_team: true,
+      close_periods: true,
     };
     // A role name the UI would read as an officer's, with a reviewer's capabilities.
     expect(allowedStatuses('officer', caps)).toEqual(['reported', 'verified']);

@@ -41,6 +41,7 @@ pub use drafts::{Draft, DRAFTS_DIR, MAX_DRAFT_BYTES};
 pub use exchange::{Heads, ImportReport};
 pub use keyfile::{unlock, KEY_FILE};
 pub use lifecycle::{key_connection, open_reader};
+pub use periods::PeriodChanges;
 pub use projection::{attention, is_late};
 pub use query::{
     incident_count, incident_row, text_condition, Children, IncidentFilter, IncidentRow, Page,

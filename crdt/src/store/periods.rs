@@ -110,15 +110,31 @@ impl Store {
     /// table (an unverified violation verified since: late, so counted with the period it was
     /// verified in), or counted with other children.
     ///
+    /// Only records this device holds are compared: a period closed by a reviewer counts the
+    /// whole mission, and an officer's laptop holds its team's records; the others are counted
+    /// in [`PeriodChanges::records_not_held`], never shown as removed.
+    ///
     /// Errors: [`Error::Db`] when the store cannot be read.
-    pub fn period_changes(&self, frozen: &FrozenPeriod) -> Result<Vec<Changed>> {
+    pub fn period_changes(&self, frozen: &FrozenPeriod) -> Result<PeriodChanges> {
         let p = frozen.period();
         let current = members(&self.counted_in(&p)?, &p);
+        let mut held = self
+            .conn()
+            .prepare_cached("SELECT 1 FROM incidents WHERE id = ?1")?;
+        let mut not_held = std::collections::BTreeSet::new();
+        let mut compared = Vec::new();
+        for m in &frozen.members {
+            if held.exists([&m.incident_id])? {
+                compared.push(m.clone());
+            } else {
+                not_held.insert(m.incident_id.clone());
+            }
+        }
         let mut now = BTreeMap::new();
         let mut stmt = self.conn().prepare_cached(
             "SELECT status, status_at, late FROM violations WHERE incident_id = ?1 AND id = ?2",
         )?;
-        for m in frozen.members.iter().chain(&current) {
+        for m in compared.iter().chain(&current) {
             let key = (m.incident_id.clone(), m.violation_id.clone());
             if now.contains_key(&key) {
                 continue;
@@ -135,6 +151,19 @@ impl Store {
                 now.insert(key, Now { status, late_on });
             }
         }
-        Ok(period::diff(&frozen.members, &current, &now))
+        Ok(PeriodChanges {
+            changes: period::diff(&compared, &current, &now),
+            records_not_held: not_held.len(),
+        })
     }
+}
+
+/// What changed in a closed period's figures, as far as this device can tell.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PeriodChanges {
+    /// Violation by violation, sorted by incident.
+    pub changes: Vec<Changed>,
+    /// Incidents the period counted that this device does not hold (another team's): not
+    /// compared.
+    pub records_not_held: usize,
 }

@@ -85,6 +85,7 @@ export interface Capabilities {
   statuses: string[];
   accept_and_return: boolean;
   move_team: boolean;
+  close_periods: boolean;
 }
 
 export interface VerificationEvent {
@@ -275,6 +276,29 @@ export interface Report {
   patrols?: number;
 }
 
+/** A closed reporting period (`mrm_crdt::period::FrozenPeriod`): its figures as they were sent. */
+export interface ClosedPeriod {
+  id: string;
+  name: string;
+  from: string;
+  to: string;
+  closed_by: string;
+  closed_at: string;
+  report: Report;
+}
+
+/** One violation whose counting changed since a period was closed. */
+export interface PeriodChange {
+  incident_id: string;
+  violation_id: string;
+  type: string;
+  change: 'added' | 'removed' | 'moved' | 'children';
+  was: [ReportSection, ChildCounts] | null;
+  now: [ReportSection, ChildCounts] | null;
+  status_now: string | null;
+  verified_late_on: string | null;
+}
+
 /** Which violations of a section one figure holds. */
 export interface ReportCell {
   type?: string;
@@ -404,6 +428,12 @@ export const api = {
   report: (year: number | null, from: string, to: string) => invoke<Report>('report', { year, from, to }),
   reportRecords: (year: number | null, from: string, to: string, section: ReportSection, cell: ReportCell) =>
     invoke<string[]>('report_records', { year, from, to, section, cell }),
+  periods: () => invoke<ClosedPeriod[]>('periods'),
+  /** The closed period `name` and what changed since it was closed. */
+  periodReport: (name: string) =>
+    invoke<{ period: ClosedPeriod; changes: PeriodChange[]; records_not_held: number }>('period_report', { name }),
+  closePeriod: (name: string, from: string, to: string) =>
+    track(invoke<string>('close_period', { name, from, to })),
   syncStatus: () => invoke<SyncStatus>('sync_status'),
   syncNow: () => invoke<void>('sync_now'),
   cancelSync: () => invoke<void>('cancel_sync'),
