@@ -13,7 +13,9 @@ PACKAGES=(build-essential pkg-config curl ca-certificates
   # TLS tests make self-signed certificates; terminal-prompt tests use script (bsdutils).
   openssl bsdutils
   # The command-line walkthrough (scripts/walkthrough.sh) reads JSON with python3.
-  python3)
+  python3
+  # The factsheet test renders the PDF to an image (pdftoppm).
+  poppler-utils)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -426,7 +426,7 @@ fn other_heads(path: &Path) -> anyhow::Result<Heads> {
 }
 
 /// Write a file so that a crash leaves either the old file or the whole new one.
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("partial");
     let mut f =

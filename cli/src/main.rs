@@ -289,7 +289,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { incidents, seed } => {
             let mut store = unlock::open(&data)?;
             let ids = mrm_crdt::demo::populate(&mut store, incidents, seed)?;
-            println!("added {} demo incidents", ids.len());
+            let decided = mrm_crdt::demo::decide(&mut store, &ids, seed)?;
+            println!("added {} demo incidents ({decided} decision(s))", ids.len());
             Ok(())
         }
         Command::Bench { incidents, json } => bench::run(incidents, json),

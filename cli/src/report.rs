@@ -1,8 +1,9 @@
 //! `mrm report`: the MRM's tables (GHN, annual) on the terminal or as JSON.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use clap::Subcommand;
+use anyhow::bail;
+use clap::{Args, Subcommand};
 use mrm_crdt::report::{Figures, Period, Report, Section, Table};
 
 #[derive(Subcommand)]
@@ -24,6 +25,8 @@ pub enum ReportCmd {
         diff: bool,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        xlsx: XlsxOut,
     },
     /// The annual-report tables for a calendar year, with its quarters and patrols.
     Annual {
@@ -31,6 +34,22 @@ pub enum ReportCmd {
         year: i32,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        xlsx: XlsxOut,
+    },
+    /// A one-page printable factsheet (PDF) of a year, or of any period.
+    Factsheet {
+        #[arg(long, required_unless_present = "from", conflicts_with_all = ["from", "to"])]
+        year: Option<i32>,
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// en or fr.
+        #[arg(long, default_value = "en")]
+        lang: String,
+        #[arg(long)]
+        out: PathBuf,
     },
     /// The incidents behind one figure of a report, newest first (as `incident list` shows
     /// them).
@@ -53,6 +72,40 @@ pub enum ReportCmd {
     },
 }
 
+/// Where to write the report's tables as an XLSX workbook.
+#[derive(Args)]
+pub struct XlsxOut {
+    /// Also write every table, and the violations counted, to this XLSX file.
+    #[arg(long)]
+    xlsx: Option<PathBuf>,
+    /// Confirm that the workbook is written unencrypted (it lists the violations counted, with
+    /// their incidents' titles and places): keep it off shared drives.
+    #[arg(long)]
+    clear: bool,
+}
+
+impl XlsxOut {
+    fn write(&self, store: &mrm_crdt::Store, r: &Report, p: &Period) -> anyhow::Result<()> {
+        let Some(out) = &self.xlsx else {
+            return Ok(());
+        };
+        if !self.clear {
+            bail!(
+                "a workbook is written unencrypted; add --clear to confirm that is what you want"
+            );
+        }
+        let rows = store.report_violations(p)?;
+        let bytes = mrm_export::xlsx::workbook(r, &rows, mrm_export::Lang::En)?;
+        crate::cmd::write_atomic(out, &bytes)?;
+        eprintln!(
+            "wrote the report's tables and {} violation(s) to {}",
+            rows.len(),
+            out.display()
+        );
+        Ok(())
+    }
+}
+
 pub fn run(data: &Path, c: ReportCmd) -> anyhow::Result<()> {
     let store = crate::unlock::open(data)?;
     match c {
@@ -61,10 +114,13 @@ pub fn run(data: &Path, c: ReportCmd) -> anyhow::Result<()> {
             to,
             period: None,
             json,
+            xlsx,
             ..
         } => {
             let (from, to) = (from.unwrap_or_default(), to.unwrap_or_default());
-            let r = store.report("ghn", &Period::new(&from, &to)?)?;
+            let p = Period::new(&from, &to)?;
+            let r = store.report("ghn", &p)?;
+            xlsx.write(&store, &r, &p)?;
             show(&r, json)
         }
         ReportCmd::Ghn {
@@ -73,9 +129,46 @@ pub fn run(data: &Path, c: ReportCmd) -> anyhow::Result<()> {
             json,
             ..
         } => crate::period::show_frozen(&store, &name, diff, json),
-        ReportCmd::Annual { year, json } => {
-            let r = store.report("annual", &Period::year(year)?)?;
+        ReportCmd::Annual { year, json, xlsx } => {
+            let p = Period::year(year)?;
+            let r = store.report("annual", &p)?;
+            xlsx.write(&store, &r, &p)?;
             show(&r, json)
+        }
+        ReportCmd::Factsheet {
+            year,
+            from,
+            to,
+            lang,
+            out,
+        } => {
+            let lang: mrm_export::Lang = lang.parse().map_err(anyhow::Error::msg)?;
+            let (kind, p, words) = match (year, from, to) {
+                (Some(y), ..) => ("annual", Period::year(y)?, y.to_string()),
+                (None, Some(f), Some(t)) => {
+                    let p = Period::new(&f, &t)?;
+                    ("ghn", p, format!("{} – {}", p.from, p.to))
+                }
+                _ => bail!("give --year, or --from and --to"),
+            };
+            let mut r = store.report(kind, &p)?;
+            if r.patrols.is_none() {
+                r.patrols = Some(store.patrols_in(&p)?);
+            }
+            let mission = store
+                .mission_config()?
+                .map(|c| c.mission)
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| store.device().mission.clone());
+            let heading = mrm_export::factsheet::Heading {
+                mission,
+                period: words,
+                made_on: chrono::Local::now().date_naive().to_string(),
+            };
+            let bytes = mrm_export::factsheet::pdf(&r, &heading, lang);
+            crate::cmd::write_atomic(&out, &bytes)?;
+            println!("wrote the factsheet to {}", out.display());
+            Ok(())
         }
         ReportCmd::Records {
             from,

@@ -131,6 +131,52 @@ pub fn incident(rng: &mut Rng, today: chrono::NaiveDate, patrol: Option<&str>) -
     }
 }
 
+/// Reviewers' decisions on the demo incidents `ids`, so that the reports have figures: about
+/// half the violations verified (some late), a few not verified, not MRM or did not occur, some
+/// pending; each decided between the incident's date and yesterday. Nothing is written when the
+/// store's role may not decide (an officer's). Returns how many decisions were recorded.
+///
+/// Errors: what [`Store::verify`] returns.
+pub fn decide(store: &mut Store, ids: &[String], seed: u64) -> Result<usize> {
+    use crate::model::VerificationStatus as S;
+    if !store.writer()?.decides() {
+        return Ok(0);
+    }
+    let mut rng = Rng::new(seed ^ 0x5eed_dec1);
+    let yesterday = crate::store::today() - chrono::Days::new(1);
+    let mut n = 0;
+    for id in ids {
+        let inc = store.incident(id)?;
+        let Some(occurred) = crate::validate::parse_date(&inc.occurred_on) else {
+            continue;
+        };
+        for v in &inc.violations {
+            let status = match rng.below(100) {
+                0..=44 => S::Verified,
+                45..=49 => S::NotVerified,
+                50..=52 => S::NotMrm,
+                53..=54 => S::DidNotOccur,
+                55..=64 => S::PendingVerification,
+                _ => continue,
+            };
+            let day = (occurred + chrono::Days::new(rng.below(120))).min(yesterday);
+            if day < occurred {
+                continue;
+            }
+            let event = crate::input::EventInput {
+                status,
+                at: Some(format!("{day}T10:00:00+02:00")),
+                by: None,
+                note: "Fictional demo decision.".into(),
+                source_ids: Vec::new(),
+            };
+            store.verify(id, &v.id, &event)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 /// Fill a store with `incidents` demo incidents across a few patrols; returns the incident ids.
 pub fn populate(store: &mut Store, incidents: usize, seed: u64) -> Result<Vec<String>> {
     let mut rng = Rng::new(seed);

@@ -89,6 +89,8 @@ pub fn run() {
             reports::periods,
             reports::period_report,
             reports::close_period,
+            reports::export_report_xlsx,
+            reports::export_factsheet,
             commands::sync_status,
             commands::sync_now,
             commands::cancel_sync,

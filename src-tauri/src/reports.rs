@@ -6,7 +6,7 @@ use std::sync::Arc;
 use mrm_crdt::period::{Changed, FrozenPeriod};
 use mrm_crdt::report::{CellFilter, Period, Report, Section};
 use serde::Serialize;
-use tauri::State;
+use tauri::{AppHandle, Manager, State};
 
 use crate::error::{AppError, CmdResult};
 use crate::state::{blocking, AppState};
@@ -93,6 +93,109 @@ pub async fn close_period(st: St<'_>, name: String, from: String, to: String) ->
     blocking(move || {
         let p = period(None, &from, &to)?;
         st.with_store(|s| Ok(s.close_period(&name, &p)?))
+    })
+    .await
+}
+
+/// Where exported files go: the user's Downloads folder (the app's own folder without one).
+fn export_dir(app: &AppHandle, st: &AppState) -> std::path::PathBuf {
+    app.path()
+        .download_dir()
+        .ok()
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(|| st.dir.join("exports"))
+}
+
+/// Write `bytes` to `dir/name` (a new name if one exists), atomically; returns the path.
+fn save(dir: &std::path::Path, name: &str, bytes: &[u8]) -> CmdResult<String> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| AppError::new("io", format!("cannot create {}: {e}", dir.display())))?;
+    let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+    let mut path = dir.join(name);
+    let mut n = 2;
+    while path.exists() {
+        path = dir.join(format!("{stem} ({n}).{ext}"));
+        n += 1;
+    }
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::rename(&tmp, &path))
+        .map_err(|e| AppError::new("io", format!("cannot write {}: {e}", path.display())))?;
+    Ok(path.display().to_string())
+}
+
+/// Write the report of `from`–`to` (or `year`) as an XLSX workbook (every table, and the
+/// violations counted) to the Downloads folder; returns its path. The file is not encrypted.
+#[tauri::command]
+pub async fn export_report_xlsx(
+    app: AppHandle,
+    st: St<'_>,
+    year: Option<i32>,
+    from: String,
+    to: String,
+) -> CmdResult<String> {
+    let st = st.inner().clone();
+    blocking(move || {
+        let p = period(year, &from, &to)?;
+        let kind = if year.is_some() { "annual" } else { "ghn" };
+        let bytes = st.with_store(|s| {
+            let r = s.report(kind, &p)?;
+            let rows = s.report_violations(&p)?;
+            mrm_export::xlsx::workbook(&r, &rows, mrm_export::Lang::En)
+                .map_err(|e| AppError::new("export", e.to_string()))
+        })?;
+        save(
+            &export_dir(&app, &st),
+            &format!("mrm-{kind}-{}-{}.xlsx", p.from, p.to),
+            &bytes,
+        )
+    })
+    .await
+}
+
+/// Write the one-page factsheet of `from`–`to` (or `year`), in `lang` (`en`, `fr`), as PDF to
+/// the Downloads folder; returns its path.
+#[tauri::command]
+pub async fn export_factsheet(
+    app: AppHandle,
+    st: St<'_>,
+    year: Option<i32>,
+    from: String,
+    to: String,
+    lang: String,
+) -> CmdResult<String> {
+    let st = st.inner().clone();
+    blocking(move || {
+        let p = period(year, &from, &to)?;
+        let lang: mrm_export::Lang = lang
+            .parse()
+            .map_err(|e: String| AppError::new("invalid", e))?;
+        let kind = if year.is_some() { "annual" } else { "ghn" };
+        let bytes = st.with_store(|s| {
+            let mut r = s.report(kind, &p)?;
+            if r.patrols.is_none() {
+                r.patrols = Some(s.patrols_in(&p)?);
+            }
+            let mission = s
+                .mission_config()?
+                .map(|c| c.mission)
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| s.device().mission.clone());
+            let heading = mrm_export::factsheet::Heading {
+                mission,
+                period: match year {
+                    Some(y) => y.to_string(),
+                    None => format!("{} – {}", p.from, p.to),
+                },
+                made_on: chrono::Local::now().date_naive().to_string(),
+            };
+            Ok(mrm_export::factsheet::pdf(&r, &heading, lang))
+        })?;
+        save(
+            &export_dir(&app, &st),
+            &format!("mrm-factsheet-{}-{}.pdf", p.from, p.to),
+            &bytes,
+        )
     })
     .await
 }

@@ -581,8 +581,24 @@ fn the_desktop_app_end_to_end() {
     );
     shot(&driver, "09c-reports-fr");
     s.set("[data-testid=language]", "en");
-    // The adviser closes the year so far: its figures are frozen for the mission, as sent.
+    // The year's workbook and factsheet, saved where the app says.
     s.set("[data-testid=report-mode]", "year");
+    for (button, ext, magic) in [
+        ("export-xlsx", ".xlsx", &b"PK"[..]),
+        ("export-pdf", ".pdf", &b"%PDF"[..]),
+    ] {
+        s.click(&format!("[data-testid={button}]"));
+        let said = s.wait_js(
+            "the saved file",
+            "const e = document.querySelector('[data-testid=exported]');
+             return e && e.innerText.includes(arguments[0]) ? e.innerText : null",
+            json!([ext]),
+        );
+        let said = said.as_str().unwrap();
+        let path = &said[said.find('/').unwrap()..said.find(ext).unwrap() + ext.len()];
+        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert!(bytes.starts_with(magic), "{path} is not a {ext} file");
+    }
     s.set("[data-testid=close-name]", "Year to date");
     s.click("[data-testid=close-period]");
     s.wait_js(

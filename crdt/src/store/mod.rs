@@ -47,6 +47,7 @@ pub use query::{
     incident_count, incident_row, text_condition, Children, IncidentFilter, IncidentRow, Page,
     PatrolRow, Stats, ViolationRow, INCIDENT_ROW_COLUMNS,
 };
+pub use report::ReportViolation;
 pub use split::ExtraCreation;
 pub use sync_state::{HeldRecord, SyncState, Unpushed};
 

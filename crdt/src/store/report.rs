@@ -94,13 +94,20 @@ impl Store {
         let mut out = report::tally(kind, period, &rows);
         out.flagged = self.flagged(period, &rows)?;
         if kind == "annual" {
-            out.patrols = Some(self.conn().query_row(
-                "SELECT COUNT(*) FROM patrols WHERE substr(date, 1, 10) BETWEEN ?1 AND ?2",
-                params![period.from.to_string(), period.to.to_string()],
-                |r| r.get(0),
-            )?);
+            out.patrols = Some(self.patrols_in(period)?);
         }
         Ok(out)
+    }
+
+    /// How many patrols are dated in `period`.
+    ///
+    /// Errors: [`crate::Error::Db`] when the store cannot be read.
+    pub fn patrols_in(&self, period: &Period) -> Result<i64> {
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*) FROM patrols WHERE substr(date, 1, 10) BETWEEN ?1 AND ?2",
+            params![period.from.to_string(), period.to.to_string()],
+            |r| r.get(0),
+        )?)
     }
 
     /// The incidents behind one cell of a report: the ids of the incidents whose violations in
@@ -123,6 +130,45 @@ impl Store {
             .collect();
         ids.reverse();
         Ok(ids.into_iter().map(|(_, id)| id.to_string()).collect())
+    }
+
+    /// Every violation the report of `period` counts, with its table and its incident's title,
+    /// second-level area and place, sorted by incident date then id: the list behind the
+    /// tables, for an export.
+    ///
+    /// Errors: [`crate::Error::Db`] when the store cannot be read.
+    pub fn report_violations(&self, period: &Period) -> Result<Vec<ReportViolation>> {
+        let mut incident = self
+            .conn()
+            .prepare_cached("SELECT title, admin2, place FROM incidents WHERE id = ?1")?;
+        let mut out = Vec::new();
+        for v in self.counted_in(period)? {
+            let Some(section) = report::section(&v, period) else {
+                continue;
+            };
+            let (title, admin2, place) =
+                incident.query_row([&v.incident_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            out.push(ReportViolation {
+                section,
+                title,
+                admin2,
+                place,
+                violation: v,
+            });
+        }
+        out.sort_by(|a, b| {
+            (
+                a.violation.occurred_on,
+                &a.violation.incident_id,
+                &a.violation.violation_id,
+            )
+                .cmp(&(
+                    b.violation.occurred_on,
+                    &b.violation.incident_id,
+                    &b.violation.violation_id,
+                ))
+        });
+        Ok(out)
     }
 
     /// The incidents counted in some table of the report whose counted fields hold concurrent
@@ -166,4 +212,14 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// A violation a report counts, with what an export lists of its incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportViolation {
+    pub section: Section,
+    pub title: String,
+    pub admin2: String,
+    pub place: String,
+    pub violation: Counted,
 }

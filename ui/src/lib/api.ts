@@ -432,6 +432,12 @@ export const api = {
   /** The closed period `name` and what changed since it was closed. */
   periodReport: (name: string) =>
     invoke<{ period: ClosedPeriod; changes: PeriodChange[]; records_not_held: number }>('period_report', { name }),
+  /** Write the report's workbook (XLSX) to the Downloads folder; its path. */
+  exportReportXlsx: (year: number | null, from: string, to: string) =>
+    invoke<string>('export_report_xlsx', { year, from, to }),
+  /** Write the period's factsheet (PDF) to the Downloads folder; its path. */
+  exportFactsheet: (year: number | null, from: string, to: string, lang: string) =>
+    invoke<string>('export_factsheet', { year, from, to, lang }),
   closePeriod: (name: string, from: string, to: string) =>
     track(invoke<string>('close_period', { name, from, to })),
   syncStatus: () => invoke<SyncStatus>('sync_status'),

@@ -252,6 +252,10 @@ export const en: Record<string, string> = {
   'denied.structure_replaced': 'Parts of a record are never deleted or replaced; violations and sources are withdrawn instead.',
 
   'rep.title': 'Reports',
+  'rep.export_xlsx': 'Workbook (XLSX)',
+  'rep.export_pdf': 'Factsheet (PDF)',
+  'rep.exported_xlsx': 'Saved to {path}. It is not encrypted and lists the records counted: keep it off shared drives.',
+  'rep.exported_pdf': 'Saved to {path}.',
   'rep.mode_closed': 'A closed period',
   'rep.closed_period': 'Closed period',
   'rep.not_counted': 'not counted',

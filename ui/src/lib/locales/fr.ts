@@ -252,6 +252,10 @@ export const fr: Record<string, string> = {
   'denied.structure_replaced': 'Les éléments d\'un dossier ne sont jamais supprimés ni remplacés ; les violations et les sources sont retirées.',
 
   'rep.title': 'Rapports',
+  'rep.export_xlsx': 'Classeur (XLSX)',
+  'rep.export_pdf': 'Fiche d’information (PDF)',
+  'rep.exported_xlsx': 'Enregistré dans {path}. Il n’est pas chiffré et liste les dossiers comptés : ne le laissez pas sur un lecteur partagé.',
+  'rep.exported_pdf': 'Enregistré dans {path}.',
   'rep.mode_closed': 'Une période clôturée',
   'rep.closed_period': 'Période clôturée',
   'rep.not_counted': 'non comptée',
