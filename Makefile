@@ -1,7 +1,7 @@
 # The two commands: `make run` and `make test`. Both install what is missing first.
 CARGO ?= cargo
 
-.PHONY: all bootstrap build test lint run walkthrough ui ui-deps ui-test bench-app bench bench-sync demo
+.PHONY: all bootstrap build test lint run walkthrough ui ui-deps ui-test bench-app bench bench-sync bench-reports demo
 
 all: build
 
@@ -61,3 +61,7 @@ bench: build
 
 bench-sync: build
 	./target/release/mrm bench-sync
+
+# The GHN and annual reports over 100,000 incidents (recording them takes a few minutes).
+bench-reports: build
+	./target/release/mrm bench-reports

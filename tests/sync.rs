@@ -425,12 +425,13 @@ fn a_push_whose_answer_was_lost_is_reported_as_on_the_endpoint() {
 }
 
 #[test]
-fn a_closed_period_reaches_every_device_and_an_officer_cannot_close_one() {
+fn a_closed_period_reaches_the_reviewers_not_the_officers_of_other_teams() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("server.db"));
     let url = server.url();
     let officer = Device::enrolled(tmp.path(), "o1", "Goma", "officer", &server, &url);
     let reviewer = Device::enrolled(tmp.path(), "r1", "HQ", "reviewer", &server, &url);
+    let other_reviewer = Device::enrolled(tmp.path(), "r2", "Bunia", "reviewer", &server, &url);
     officer.add_incident("Attack on Kiwanja", "killing");
     officer.sync();
     reviewer.sync();
@@ -455,15 +456,20 @@ fn a_closed_period_reaches_every_device_and_an_officer_cannot_close_one() {
     .unwrap();
     assert_eq!(frozen["report"]["unverified"]["total"]["violations"], 1);
     reviewer.sync();
-    // The officer, in another team, receives the mission's closed period with the same figures.
-    officer.sync();
-    let at_officer: Value = serde_json::from_str(&officer.mrm_ok(
+    // Another reviewer receives the mission's closed period with the same figures, named by
+    // the endpoint's registry.
+    other_reviewer.sync();
+    let elsewhere: Value = serde_json::from_str(&other_reviewer.mrm_ok(
         &["report", "ghn", "--period", "Year so far", "--json"],
         None,
     ))
     .unwrap();
-    assert_eq!(at_officer["report"], frozen["report"]);
-    assert_eq!(at_officer["closed_by"], "r1");
+    assert_eq!(elsewhere["report"], frozen["report"]);
+    assert_eq!(elsewhere["closed_by"], "r1");
+    // An officer does not: the period names every team's records.
+    officer.sync();
+    let out = officer.mrm(&["report", "ghn", "--period", "Year so far"], None);
+    assert!(!out.status.success());
     // An officer's laptop is not allowed to close one.
     let out = officer.mrm(
         &["period", "close", "Mine", "--from", &from, "--to", &to],

@@ -425,17 +425,11 @@ fn other_heads(path: &Path) -> anyhow::Result<Heads> {
     serde_json::from_str(&text).with_context(|| format!("{} is not a heads file", path.display()))
 }
 
-/// Write a file so that a crash leaves either the old file or the whole new one.
+/// Write a file so that a crash leaves either the old file or the whole new one
+/// ([`mrm_export::files::write_private`]: owner-only, never through a link or onto a device).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("partial");
-    let mut f =
-        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    mrm_export::files::write_private(path, bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 pub fn bundle(data: &Path, c: BundleCmd) -> anyhow::Result<()> {

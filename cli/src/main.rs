@@ -25,6 +25,7 @@ macro_rules! eprintln {
 }
 
 mod bench;
+mod bench_reports;
 mod bench_sync;
 mod cmd;
 mod net;
@@ -189,6 +190,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure the MRM's reports over a large caseload made here (GHN, annual, workbook,
+    /// factsheet) and print figures.
+    BenchReports {
+        #[arg(long, default_value_t = 100_000)]
+        incidents: usize,
+        /// Make the caseload in this folder once, and measure it again on later runs.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure sync over loopback (first pull, incremental sync, many devices at once, push size)
     /// against an endpoint started here, and print figures.
     BenchSync {
@@ -294,6 +306,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench { incidents, json } => bench::run(incidents, json),
+        Command::BenchReports {
+            incidents,
+            keep,
+            json,
+        } => bench_reports::run(incidents, keep, json),
         Command::BenchSync {
             incidents,
             devices,

@@ -13,13 +13,20 @@ pub fn changed(hash: Option<String>) {
     }
 }
 
-/// A stored time (RFC 3339, in its writer's offset) as the reader's local time, to the minute.
+/// A stored time (RFC 3339, in its writer's offset) as the reader's local time, to the minute,
+/// with the writer's own day when it is another: that day is the one the reporting rules count
+/// (a verification late or in time).
 fn short_time(t: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(t) {
-        Ok(at) => at
-            .with_timezone(&chrono::Local)
-            .format("%Y-%m-%d %H:%M")
-            .to_string(),
+        Ok(at) => {
+            let local = at.with_timezone(&chrono::Local);
+            let shown = local.format("%Y-%m-%d %H:%M").to_string();
+            if local.date_naive() == at.date_naive() {
+                shown
+            } else {
+                format!("{shown} (the writer's day: {})", at.date_naive())
+            }
+        }
         Err(_) => t.to_string(),
     }
 }

@@ -21,7 +21,7 @@ pub enum ReportCmd {
         #[arg(long)]
         period: Option<String>,
         /// With `--period`: what changed since it was closed, violation by violation.
-        #[arg(long, requires = "period")]
+        #[arg(long)]
         diff: bool,
         #[arg(long)]
         json: bool,
@@ -65,6 +65,9 @@ pub enum ReportCmd {
         kind: Option<String>,
         #[arg(long)]
         party: Option<String>,
+        /// armed_force, armed_group, unknown or crossfire (a party's figures are by category).
+        #[arg(long)]
+        category: Option<String>,
         #[arg(long)]
         admin1: Option<String>,
         #[arg(long)]
@@ -110,6 +113,18 @@ pub fn run(data: &Path, c: ReportCmd) -> anyhow::Result<()> {
     let store = crate::unlock::open(data)?;
     match c {
         ReportCmd::Ghn {
+            period: None,
+            diff: true,
+            ..
+        } => bail!("--diff compares with a closed period: give --period NAME"),
+        ReportCmd::Ghn {
+            period: Some(_),
+            xlsx: XlsxOut { xlsx: Some(_), .. },
+            ..
+        } => bail!(
+            "a closed period's figures are shown as frozen, not exported: export the period itself with --from and --to"
+        ),
+        ReportCmd::Ghn {
             from,
             to,
             period: None,
@@ -143,29 +158,12 @@ pub fn run(data: &Path, c: ReportCmd) -> anyhow::Result<()> {
             out,
         } => {
             let lang: mrm_export::Lang = lang.parse().map_err(anyhow::Error::msg)?;
-            let (kind, p, words) = match (year, from, to) {
-                (Some(y), ..) => ("annual", Period::year(y)?, y.to_string()),
-                (None, Some(f), Some(t)) => {
-                    let p = Period::new(&f, &t)?;
-                    ("ghn", p, format!("{} – {}", p.from, p.to))
-                }
+            let p = match (year, from, to) {
+                (Some(y), ..) => Period::year(y)?,
+                (None, Some(f), Some(t)) => Period::new(&f, &t)?,
                 _ => bail!("give --year, or --from and --to"),
             };
-            let mut r = store.report(kind, &p)?;
-            if r.patrols.is_none() {
-                r.patrols = Some(store.patrols_in(&p)?);
-            }
-            let mission = store
-                .mission_config()?
-                .map(|c| c.mission)
-                .filter(|m| !m.is_empty())
-                .unwrap_or_else(|| store.device().mission.clone());
-            let heading = mrm_export::factsheet::Heading {
-                mission,
-                period: words,
-                made_on: chrono::Local::now().date_naive().to_string(),
-            };
-            let bytes = mrm_export::factsheet::pdf(&r, &heading, lang);
+            let bytes = mrm_export::factsheet::of_store(&store, year, &p, lang)?;
             crate::cmd::write_atomic(&out, &bytes)?;
             println!("wrote the factsheet to {}", out.display());
             Ok(())
@@ -176,13 +174,14 @@ pub fn run(data: &Path, c: ReportCmd) -> anyhow::Result<()> {
             section,
             kind,
             party,
+            category,
             admin1,
             json,
         } => {
             let cell = mrm_crdt::report::CellFilter {
                 kind: kind.map(|k| k.parse()).transpose()?,
                 party,
-                category: None,
+                category: category.map(|c| c.parse()).transpose()?,
                 admin1,
             };
             let ids = store.report_records(&Period::new(&from, &to)?, section.parse()?, &cell)?;

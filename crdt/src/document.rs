@@ -483,6 +483,8 @@ pub(crate) fn incident_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Incident> {
                         sex_unknown: r.int(f, "sex_unknown")?,
                         party: r.str(f, "party")?,
                         category: r.parse(f, "category", PerpetratorCategory::Unknown)?,
+                        occurred_on: r.opt_str(f, "occurred_on")?,
+                        ended_on: r.opt_str(f, "ended_on")?,
                     }),
                 },
                 declared_by: None,

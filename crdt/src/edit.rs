@@ -469,6 +469,10 @@ fn append_event<T: Transactable>(
         tx.put(&m, "sex_unknown", f.sex_unknown)?;
         tx.put(&m, "party", f.party.as_str())?;
         tx.put(&m, "category", f.category.as_str())?;
+        if let Some(o) = &f.occurred_on {
+            tx.put(&m, "occurred_on", o.as_str())?;
+            tx.put(&m, "ended_on", f.ended_on.as_deref().unwrap_or(""))?;
+        }
     }
     Ok(ev.to_string())
 }
@@ -607,7 +611,7 @@ pub fn add_verification<T: Transactable>(
     // A decision keeps what it verified, so a change to those facts shows as needing another.
     let facts = viol
         .filter(|_| e.status.is_decision())
-        .map(crate::model::VerifiedFacts::of);
+        .map(|viol| crate::model::VerifiedFacts::of(&current, viol));
     append_event(tx, &v, e, who, &supersedes, facts.as_ref())?;
     let n = ordinal(tx, &vmap, violation_id);
     Ok(format!("set violation {n} status to {}", e.status))

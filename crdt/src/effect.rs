@@ -184,9 +184,16 @@ fn allowed(kind: RecordKind, path: &[&str]) -> Option<&'static [&'static str]> {
             "supersedes",
             "verified",
         ],
-        (RecordKind::Incident, ["violations", _, "verification", _, "verified"]) => {
-            &["type", "boys", "girls", "sex_unknown", "party", "category"]
-        }
+        (RecordKind::Incident, ["violations", _, "verification", _, "verified"]) => &[
+            "type",
+            "boys",
+            "girls",
+            "sex_unknown",
+            "party",
+            "category",
+            "occurred_on",
+            "ended_on",
+        ],
         (RecordKind::Incident, ["review"]) => &["state", "comments"],
         (RecordKind::Incident, ["split_from"] | ["split_off", _]) => &["record", "root"],
         (RecordKind::Incident, ["review", "comments", _]) => &["at", "by", "text"],

@@ -244,11 +244,18 @@ pub struct VerifiedFacts {
     pub sex_unknown: i64,
     pub party: String,
     pub category: PerpetratorCategory,
+    /// The incident's dates the decision saw: they decide the reporting period a verification
+    /// counts in and whether it is late. `None` on decisions from before this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurred_on: Option<String>,
+    /// The incident's end date the decision saw (`""`: none); read only with `occurred_on`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_on: Option<String>,
 }
 
 impl VerifiedFacts {
-    /// The facts of `v` as they stand.
-    pub fn of(v: &Violation) -> Self {
+    /// The facts of `v`, a violation of `inc`, as they stand.
+    pub fn of(inc: &Incident, v: &Violation) -> Self {
         VerifiedFacts {
             kind: v.kind,
             boys: v.victims.boys,
@@ -256,7 +263,27 @@ impl VerifiedFacts {
             sex_unknown: v.victims.sex_unknown,
             party: v.perpetrator.party.clone(),
             category: v.perpetrator.category,
+            occurred_on: Some(inc.occurred_on.clone()),
+            ended_on: Some(inc.ended_on.clone().unwrap_or_default()),
         }
+    }
+
+    /// Whether `now` (the facts as they stand) differ from these: the dates are compared only
+    /// when the decision recorded them.
+    pub fn differ(&self, now: &VerifiedFacts) -> bool {
+        let facts = |f: &VerifiedFacts| {
+            (
+                f.kind,
+                f.boys,
+                f.girls,
+                f.sex_unknown,
+                f.party.clone(),
+                f.category,
+            )
+        };
+        facts(self) != facts(now)
+            || (self.occurred_on.is_some()
+                && (self.occurred_on != now.occurred_on || self.ended_on != now.ended_on))
     }
 }
 
@@ -345,6 +372,43 @@ impl Violation {
         }
     }
 
+    /// The ruling since which the violation has stood verified: when the current ruling is
+    /// `verified`, the earliest of the unbroken run of `verified` rulings it replaced (a
+    /// reviewer confirming a verification later does not make it a late one). `None` when the
+    /// current ruling is not `verified`.
+    pub fn verified_since(&self) -> Option<&VerificationEvent> {
+        let ev = &self.verification;
+        let &head = self.ruling_heads().last()?;
+        if ev[head].status != VerificationStatus::Verified {
+            return None;
+        }
+        let mut at = head;
+        // Each step moves to an earlier event of the trail; the bound guards a malformed trail.
+        for _ in 0..ev.len() {
+            let e = &ev[at];
+            let replaced: Vec<usize> = match &e.supersedes {
+                Some(ids) => (0..ev.len())
+                    .filter(|&j| j != at && !ev[j].id.is_empty() && ids.contains(&ev[j].id))
+                    .collect(),
+                // Written before `supersedes`: it replaced the ruling before it in the trail.
+                None => (0..at)
+                    .rev()
+                    .find(|&j| ev[j].is_ruling())
+                    .into_iter()
+                    .collect(),
+            };
+            let earlier = replaced
+                .into_iter()
+                .filter(|&j| ev[j].status == VerificationStatus::Verified && j < at)
+                .min_by(|&a, &b| ev[a].at.cmp(&ev[b].at));
+            match earlier {
+                Some(j) => at = j,
+                None => break,
+            }
+        }
+        Some(&ev[at])
+    }
+
     /// The derived verification status.
     pub fn status(&self) -> VerificationStatus {
         self.current_event()
@@ -389,12 +453,17 @@ impl Violation {
         !self.decisions_unseen_by_withdrawal().is_empty()
     }
 
-    /// The decision in effect and the facts it verified, when they are no longer the violation's
-    /// (changed after it, or apart from it): the figures count facts nobody verified.
-    pub fn changed_since_decision(&self) -> Option<(&VerificationEvent, &VerifiedFacts)> {
+    /// The decision in effect and the facts it verified, when they are no longer those of this
+    /// violation of `inc` (changed after it, or apart from it: its type, children, perpetrator,
+    /// or the incident's dates): the figures count facts nobody verified, or in another period.
+    pub fn changed_since_decision(
+        &self,
+        inc: &Incident,
+    ) -> Option<(&VerificationEvent, &VerifiedFacts)> {
         let e = self.current_event()?;
         let facts = e.verified.as_ref()?;
-        (e.status.is_decision() && *facts != VerifiedFacts::of(self)).then_some((e, facts))
+        (e.status.is_decision() && facts.differ(&VerifiedFacts::of(inc, self)))
+            .then_some((e, facts))
     }
 
     /// Whether the violation still counts: not withdrawn, or withdrawn apart from a decision

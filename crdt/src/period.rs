@@ -50,9 +50,14 @@ pub struct FrozenPeriod {
     pub name: String,
     pub from: NaiveDate,
     pub to: NaiveDate,
-    /// The officer (reviewer) who closed it, and when (RFC 3339, their offset).
+    /// The officer (reviewer) who closed it, as the endpoint's registry names the device that
+    /// wrote the record (what the record says of itself when the registry does not know it),
+    /// and when (RFC 3339, their offset).
     pub closed_by: String,
     pub closed_at: String,
+    /// What the record said of its author when the registry names it otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_by_declared: Option<String>,
     /// The figures as they stood when it was closed.
     pub report: Report,
     #[serde(skip)]
@@ -78,27 +83,52 @@ pub fn check_name(name: &str) -> Result<()> {
     if n.is_empty() {
         return Err(Error::invalid("period", "name", "is required"));
     }
-    if n.chars().count() > MAX_NAME || n.chars().any(char::is_control) {
+    if n.chars().count() > MAX_NAME || n.chars().any(|c| c.is_control() || is_invisible(c)) {
         return Err(Error::invalid(
             "period",
             "name",
-            format!("is at most {MAX_NAME} characters, without control characters"),
+            format!(
+                "is at most {MAX_NAME} characters, without control or invisible characters \
+                 (zero-width spaces, direction overrides)"
+            ),
         ));
     }
     Ok(())
 }
 
-/// Lay out a new period record (`who` closes it now).
-pub fn init<T: automerge::transaction::Transactable>(
-    tx: &mut T,
-    id: &str,
-    name: &str,
-    report: &Report,
-    members: &[Member],
-    who: &crate::edit::Actor,
-) -> Result<Vec<String>> {
-    check_name(name)?;
-    let stored: Vec<StoredMember> = members
+/// Invisible formatting characters (Unicode's format category, Cf, as names use them): two
+/// names that differ only by one look alike.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{ad}' | '\u{61c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
+}
+
+/// How period names compare: NFC, trimmed, case-folded, runs of spaces (any kind) as one, and
+/// dashes of any kind as `-` (`2025-q1` and `2025‑Q1` name the period `2025-Q1` names).
+pub fn name_key(name: &str) -> String {
+    let folded = crate::report::nfc(name.trim()).to_lowercase();
+    let mut out = String::new();
+    let mut space = false;
+    for c in folded.chars() {
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        space = false;
+        out.push(match c {
+            '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
+            c => c,
+        });
+    }
+    out
+}
+
+/// `members` as the record stores them.
+fn stored(members: &[Member]) -> Vec<StoredMember> {
+    members
         .iter()
         .map(|m| {
             (
@@ -111,12 +141,32 @@ pub fn init<T: automerge::transaction::Transactable>(
                 m.sex_unknown,
             )
         })
-        .collect();
+        .collect()
+}
+
+/// About how many bytes a period record of `report` and `members` holds (its two texts).
+///
+/// Errors: none in practice (serialising plain data).
+pub fn encoded_len(report: &Report, members: &[Member]) -> Result<usize> {
+    Ok(serde_json::to_string(report)?.len() + serde_json::to_string(&stored(members))?.len())
+}
+
+/// Lay out a new period record (`who` closes it now).
+pub fn init<T: automerge::transaction::Transactable>(
+    tx: &mut T,
+    id: &str,
+    name: &str,
+    report: &Report,
+    members: &[Member],
+    who: &crate::edit::Actor,
+) -> Result<Vec<String>> {
+    check_name(name)?;
+    let stored = stored(members);
     for (key, value) in [
         ("kind", RecordKind::Period.as_str().to_string()),
         ("id", id.to_string()),
         ("team", String::new()),
-        ("name", name.trim().to_string()),
+        ("name", crate::report::nfc(name.trim())),
         ("from", report.from.to_string()),
         ("to", report.to.to_string()),
         ("closed_by", who.officer.clone()),
@@ -165,6 +215,7 @@ pub fn read<R: ReadDoc>(doc: &R) -> Result<FrozenPeriod> {
         to,
         closed_by: text("closed_by")?,
         closed_at: text("closed_at")?,
+        closed_by_declared: None,
         report,
         members: stored
             .into_iter()

@@ -74,13 +74,19 @@ pub struct Period {
 impl Period {
     /// The period from `from` to `to` (YYYY-MM-DD, both included).
     ///
-    /// Errors: [`crate::Error::Invalid`] on `from` or `to` when not a date, or when `to` is
-    /// before `from`.
+    /// Errors: [`crate::Error::Invalid`] on `from` or `to` when not a date written YYYY-MM-DD
+    /// from 1900 to 9999, or when `to` is before `from`.
     pub fn new(from: &str, to: &str) -> crate::Result<Self> {
         let date = |field: &str, s: &str| {
-            crate::validate::parse_date(s).ok_or_else(|| {
-                crate::Error::invalid("report", field, format!("`{s}` is not a date (YYYY-MM-DD)"))
-            })
+            crate::validate::parse_date(s)
+                .filter(|d| (1900..=9999).contains(&d.year()))
+                .ok_or_else(|| {
+                    crate::Error::invalid(
+                        "report",
+                        field,
+                        format!("`{s}` is not a date from 1900 on (YYYY-MM-DD)"),
+                    )
+                })
         };
         let (from, to) = (date("from", from)?, date("to", to)?);
         if to < from {
@@ -108,7 +114,7 @@ impl Period {
         }
     }
 
-    /// The four quarters of the year `from` falls in.
+    /// The four quarters of `year`, named `YYYY-Qn`.
     pub fn quarters(year: i32) -> Vec<(String, Period)> {
         (0..4)
             .filter_map(|q| {

@@ -220,8 +220,20 @@ pub fn earliest_day() -> NaiveDate {
     NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN)
 }
 
-/// Parse a `YYYY-MM-DD` date.
+/// Parse a `YYYY-MM-DD` date, written exactly so (ten characters: `2025-1-1`, `+2025-01-01`
+/// or ` 2025-01-01` are not dates here): dates are compared as text in the store, where only
+/// this form orders as the calendar does.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    let canonical = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !canonical {
+        return None;
+    }
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 
@@ -249,6 +261,24 @@ fn check_text(c: &mut Collector, key: &str, field: &str, value: &str, max: usize
             key,
             field,
             format!("is too long (at most {max} characters)"),
+        );
+    }
+    // A control character is no part of what a person types (NUL, escape, ...): it hides text
+    // in lists and exports and cannot be typed back into a filter. Long texts keep line breaks
+    // and tabs.
+    let long = max > MAX_SHORT;
+    if value
+        .chars()
+        .any(|ch| ch.is_control() && !(long && matches!(ch, '\n' | '\r' | '\t')))
+    {
+        c.push_keyed(
+            key,
+            field,
+            if long {
+                "holds a control character (only line breaks and tabs are kept)"
+            } else {
+                "holds a control character (a line break, a tab, NUL...)"
+            },
         );
     }
 }
@@ -484,11 +514,18 @@ fn incident_findings(c: &mut Collector, inc: &Incident, clock: &Clock) {
 
     for (i, v) in inc.violations.iter().enumerate() {
         violation_findings(c, inc, i, v, &mut ids, &source_ids, clock);
-        if let Some((e, facts)) = v.changed_since_decision().filter(|_| v.is_live()) {
-            let was = format!(
+        if let Some((e, facts)) = v.changed_since_decision(inc).filter(|_| v.is_live()) {
+            let mut was = format!(
                 "{} of {} boys, {} girls, {} of unknown sex by {} ({})",
                 facts.kind, facts.boys, facts.girls, facts.sex_unknown, facts.party, facts.category
             );
+            if let Some(o) = facts
+                .occurred_on
+                .as_deref()
+                .filter(|o| *o != inc.occurred_on)
+            {
+                was.push_str(&format!(", occurred {o}"));
+            }
             c.note(
                 format!("violations.{}.verified", v.id),
                 format!("violations[{}]", i + 1),
@@ -748,6 +785,19 @@ fn violation_findings<'a>(
                 format!("`{}` is not a time", e.at),
             ),
             Some(t) => {
+                // Its day decides whether a verification is late: a zone no clock on Earth
+                // shows (RFC 3339 allows up to ±23:59) would move it.
+                let offset = t.offset().local_minus_utc();
+                if !(-12 * 3600..=MAX_ZONE_AHEAD_HOURS * 3600).contains(&i64::from(offset)) {
+                    c.push_keyed(
+                        format!("{gk}.at"),
+                        format!("{g}.at"),
+                        format!(
+                            "`{}` is in no time zone used on Earth (UTC-12:00 to UTC+14:00)",
+                            e.at
+                        ),
+                    );
+                }
                 let t = t.with_timezone(&Utc);
                 if t > clock.latest_instant() {
                     c.push_keyed(

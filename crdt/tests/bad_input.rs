@@ -192,7 +192,7 @@ fn occurred_on_in_the_future() {
     );
     edit_refused(
         &mut f,
-        json!({"reported_on": days_ahead(1)}),
+        json!({"reported_on": days_ahead(2)}),
         &["reported_on", "in the future"],
     );
 }
@@ -840,7 +840,7 @@ fn bad_patrols() {
     let mut f = fixture();
     for (v, needles) in [
         (
-            json!({"date": days_ahead(1)}),
+            json!({"date": days_ahead(2)}),
             vec!["date", "in the future"],
         ),
         (

@@ -30,13 +30,25 @@ pub struct Heading {
 }
 
 /// `s` in WinAnsiEncoding (Windows-1252), the base fonts' encoding: ASCII and Latin-1 as
-/// themselves, the typographic quotes and dashes at their code points, anything else `?`.
+/// themselves, the rest of Windows-1252 (œ, Œ, ‰, ™, quotes, dashes...) at its code points,
+/// anything else `?`.
 fn win_ansi(s: &str) -> Vec<u8> {
     s.chars()
         .map(|c| match c {
             '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{ff}' => c as u8,
             '€' => 0x80,
+            '‚' => 0x82,
+            'ƒ' => 0x83,
+            '„' => 0x84,
             '…' => 0x85,
+            '†' => 0x86,
+            '‡' => 0x87,
+            'ˆ' => 0x88,
+            '‰' => 0x89,
+            'Š' => 0x8a,
+            '‹' => 0x8b,
+            'Œ' => 0x8c,
+            'Ž' => 0x8e,
             '‘' => 0x91,
             '’' => 0x92,
             '“' => 0x93,
@@ -44,7 +56,15 @@ fn win_ansi(s: &str) -> Vec<u8> {
             '•' => 0x95,
             '–' => 0x96,
             '—' => 0x97,
-            '\u{202f}' => 0xa0,
+            '˜' => 0x98,
+            '™' => 0x99,
+            'š' => 0x9a,
+            '›' => 0x9b,
+            'œ' => 0x9c,
+            'ž' => 0x9e,
+            'Ÿ' => 0x9f,
+            // Spaces French puts before ; : ! ? and inside « »: a plain non-breaking space.
+            '\u{202f}' | '\u{2009}' => 0xa0,
             _ => b'?',
         })
         .collect()
@@ -136,19 +156,51 @@ fn children(f: &Figures) -> [i64; 4] {
         .unwrap_or_default()
 }
 
+/// The factsheet of `store`'s caseload over `period` (a calendar year when `year` is given, as
+/// the annual report), headed with the mission's name, as PDF bytes.
+///
+/// Errors: [`crate::Error::Store`] when the store cannot be read.
+pub fn of_store(
+    store: &mrm_crdt::Store,
+    year: Option<i32>,
+    period: &mrm_crdt::report::Period,
+    lang: Lang,
+) -> crate::Result<Vec<u8>> {
+    let kind = if year.is_some() { "annual" } else { "ghn" };
+    let mut report = store.report(kind, period)?;
+    if report.patrols.is_none() {
+        report.patrols = Some(store.patrols_in(period)?);
+    }
+    let mission = store
+        .mission_config()?
+        .map(|c| c.mission)
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| store.device().mission.clone());
+    let heading = Heading {
+        mission,
+        period: match year {
+            Some(y) => y.to_string(),
+            None => format!("{} – {}", period.from, period.to),
+        },
+        made_on: chrono::Local::now().date_naive().to_string(),
+    };
+    Ok(pdf(&report, &heading, lang))
+}
+
 /// The factsheet of `report` as PDF bytes (one A4 page).
 pub fn pdf(report: &Report, heading: &Heading, lang: Lang) -> Vec<u8> {
     let mut p = Page { c: Content::new() };
     let width = PAGE_W - 2.0 * MARGIN;
     let mut y = PAGE_H - MARGIN - 10.0;
     p.color(INK);
-    p.text(
-        BOLD,
-        20.0,
-        MARGIN,
-        y,
-        &format!("{} — {}", heading.mission, lang.t("title")),
-    );
+    // A long mission name wraps rather than runs off the page.
+    let title = format!("{} — {}", heading.mission, lang.t("title"));
+    for (i, line) in wrap(&title, width, 20.0 * 1.1).iter().take(3).enumerate() {
+        if i > 0 {
+            y -= 24.0;
+        }
+        p.text(BOLD, 20.0, MARGIN, y, line);
+    }
     y -= 22.0;
     p.text(
         REGULAR,
@@ -323,6 +375,10 @@ mod tests {
         assert_eq!(
             win_ansi("Enlèvement – élève"),
             b"Enl\xe8vement \x96 \xe9l\xe8ve"
+        );
+        assert_eq!(
+            win_ansi("Œuvre sœur ‰ ™ Š"),
+            b"\x8cuvre s\x9cur \x89 \x99 \x8a"
         );
         assert_eq!(win_ansi("طفل"), b"???");
     }

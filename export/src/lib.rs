@@ -8,9 +8,11 @@
 //!   spirit of DPO's mission factsheets: grave violations by type, verified against reported,
 //!   children by sex, patrols.
 //!
-//! This crate does no IO: it returns bytes; the CLI and the app write them where the user asks.
+//! The files are made as bytes; [`files::write_private`] is the one way the CLI and the app put
+//! them on disk (new, owner-only, never through a link).
 
 pub mod factsheet;
+pub mod files;
 mod labels;
 pub mod xlsx;
 

@@ -113,13 +113,11 @@ fn save(dir: &std::path::Path, name: &str, bytes: &[u8]) -> CmdResult<String> {
     let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
     let mut path = dir.join(name);
     let mut n = 2;
-    while path.exists() {
+    while std::fs::symlink_metadata(&path).is_ok() {
         path = dir.join(format!("{stem} ({n}).{ext}"));
         n += 1;
     }
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, bytes)
-        .and_then(|_| std::fs::rename(&tmp, &path))
+    mrm_export::files::write_private(&path, bytes)
         .map_err(|e| AppError::new("io", format!("cannot write {}: {e}", path.display())))?;
     Ok(path.display().to_string())
 }
@@ -170,26 +168,9 @@ pub async fn export_factsheet(
         let lang: mrm_export::Lang = lang
             .parse()
             .map_err(|e: String| AppError::new("invalid", e))?;
-        let kind = if year.is_some() { "annual" } else { "ghn" };
         let bytes = st.with_store(|s| {
-            let mut r = s.report(kind, &p)?;
-            if r.patrols.is_none() {
-                r.patrols = Some(s.patrols_in(&p)?);
-            }
-            let mission = s
-                .mission_config()?
-                .map(|c| c.mission)
-                .filter(|m| !m.is_empty())
-                .unwrap_or_else(|| s.device().mission.clone());
-            let heading = mrm_export::factsheet::Heading {
-                mission,
-                period: match year {
-                    Some(y) => y.to_string(),
-                    None => format!("{} – {}", p.from, p.to),
-                },
-                made_on: chrono::Local::now().date_naive().to_string(),
-            };
-            Ok(mrm_export::factsheet::pdf(&r, &heading, lang))
+            mrm_export::factsheet::of_store(s, year, &p, lang)
+                .map_err(|e| AppError::new("export", e.to_string()))
         })?;
         save(
             &export_dir(&app, &st),

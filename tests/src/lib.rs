@@ -25,7 +25,7 @@ pub fn mrm_bin() -> PathBuf {
     // `cargo test -p mrm-e2e` does not rebuild another package's binary: refuse to test a stale one.
     let built = std::fs::metadata(&bin).and_then(|m| m.modified()).unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    for src in ["crdt/src", "server/src", "cli/src"] {
+    for src in ["crdt/src", "server/src", "cli/src", "export/src"] {
         if let Some(newer) = newest(&root.join(src)).filter(|t| *t > built) {
             panic!(
                 "{} is older than the sources ({newer:?}): run `cargo build -p mrm-cli` (make test does)",

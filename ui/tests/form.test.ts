@@ -172,6 +172,24 @@ describe('patches', () => {
     });
   });
 
+  it('sets, checks and clears the end date of an incident over a period', () => {
+    const f = valid();
+    expect((toPatch(null, f) as Record<string, unknown>).ended_on).toBeUndefined();
+    f.ended_on = '2026-11-25';
+    expect(validate(f, TODAY).ended_on).toBeUndefined();
+    expect((toPatch(null, f) as Record<string, unknown>).ended_on).toBe('2026-11-25');
+    f.ended_on = '2026-11-19';
+    expect(validate(f, TODAY).ended_on).toEqual({ key: 'err.ended_before' });
+    f.ended_on = '2026-12-01';
+    expect(validate(f, TODAY).ended_on).toEqual({ key: 'err.future' });
+    f.ended_on = '25/11';
+    expect(validate(f, TODAY).ended_on).toEqual({ key: 'err.not_date' });
+    const base = formFromIncident({ ...stored(), ended_on: '2026-11-25' });
+    const cur = structuredClone(base);
+    cur.ended_on = '';
+    expect(toPatch(base, cur)).toEqual({ ended_on: null });
+  });
+
   it('removes deleted items by id and adds new ones whole', () => {
     const base = formFromIncident(stored());
     const cur = structuredClone(base);

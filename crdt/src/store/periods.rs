@@ -53,13 +53,25 @@ impl Store {
     pub fn close_period(&mut self, name: &str, p: &Period) -> Result<String> {
         period::check_name(name)?;
         let name = name.trim();
-        if self.periods()?.iter().any(|f| f.name == name) {
+        if self
+            .periods()?
+            .iter()
+            .any(|f| period::name_key(&f.name) == period::name_key(name))
+        {
             return Err(Error::Refused(format!(
                 "a period named `{name}` is already closed; its figures never change (`mrm report ghn --period \"{name}\" --diff` shows what changed since)"
             )));
         }
         let report = self.report(kind_of(p), p)?;
         let members = members(&self.counted_in(p)?, p);
+        // A closed period is one change: it must fit the one size limit. Said up front, with
+        // what to do, rather than as an edit too large.
+        if period::encoded_len(&report, &members)? > crate::limits::MAX_CHANGE_BYTES * 9 / 10 {
+            return Err(Error::Refused(format!(
+                "this period counts {} violations, more than one closed period can hold; close it as shorter periods (quarters)",
+                members.len()
+            )));
+        }
         let id = uuid::Uuid::now_v7().to_string();
         self.write(&id, RecordKind::Period, true, |t, who| {
             period::init(t, &id, name, &report, &members, who)
@@ -67,42 +79,75 @@ impl Store {
         Ok(id)
     }
 
-    /// Every closed period this device holds, oldest period first. A record that cannot be read
-    /// is left out, never stops the list.
+    /// Every closed period this device believes, oldest period first, each named by the device
+    /// that closed it. A period is believed when this store closed it, or when the endpoint's
+    /// registry (pulled over the pinned connection, never taken from a USB bundle) names its
+    /// writer as a reviewer: a period made on any other laptop and carried in by USB is not the
+    /// mission's. A record that cannot be read is left out, never stops the list.
     ///
     /// Errors: [`Error::Db`] when the store cannot be read.
     pub fn periods(&self) -> Result<Vec<FrozenPeriod>> {
+        Ok(self.periods_closed()?.into_iter().map(|(_, p)| p).collect())
+    }
+
+    /// [`Store::periods`], each with when its record was written (ms since the epoch, as its
+    /// change says: a time the endpoint bounds by its own clock).
+    fn periods_closed(&self) -> Result<Vec<(i64, FrozenPeriod)>> {
         let ids: Vec<String> = self
             .conn()
             .prepare_cached("SELECT doc_id FROM docs WHERE kind = 'period'")?
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
+        let registry = self.registry()?;
+        let own = self.device().actor.clone();
         let mut out = Vec::new();
         for id in ids {
-            if let Some((RecordKind::Period, doc)) = Store::load(self.conn(), &id)? {
-                if let Ok(p) = period::read(&doc) {
-                    out.push(p);
+            let Some((RecordKind::Period, doc)) = Store::load(self.conn(), &id)? else {
+                continue;
+            };
+            let Ok(mut p) = period::read(&doc) else {
+                continue;
+            };
+            let Some(first) = doc.get_changes(&[]).into_iter().next() else {
+                continue;
+            };
+            let actor = first.actor_id().to_hex_string();
+            if actor != own {
+                match registry.author(&actor) {
+                    Some(d) if d.role == "reviewer" => {
+                        if d.officer != p.closed_by {
+                            p.closed_by_declared = Some(std::mem::take(&mut p.closed_by));
+                            p.closed_by = d.officer.clone();
+                        }
+                    }
+                    _ => continue,
                 }
             }
+            out.push((first.timestamp(), p));
         }
-        out.sort_by(|a, b| (a.from, a.to, &a.closed_at).cmp(&(b.from, b.to, &b.closed_at)));
+        out.sort_by(|a, b| (a.1.from, a.1.to, a.0, &a.1.id).cmp(&(b.1.from, b.1.to, b.0, &b.1.id)));
         Ok(out)
     }
 
-    /// The closed period named `name` (the first closed, if two laptops closed one name apart).
+    /// The closed period named `name` (names compared as [`period::name_key`]): the first
+    /// closed, by the time its record was written, if two laptops closed one name apart.
     ///
     /// Errors: [`Error::NotFound`] when no period has that name.
     pub fn period_named(&self, name: &str) -> Result<FrozenPeriod> {
-        let mut all: Vec<FrozenPeriod> = self
-            .periods()?
+        let key = period::name_key(name);
+        let mut all: Vec<(i64, FrozenPeriod)> = self
+            .periods_closed()?
             .into_iter()
-            .filter(|p| p.name == name.trim())
+            .filter(|(_, p)| period::name_key(&p.name) == key)
             .collect();
-        all.sort_by(|a, b| a.closed_at.cmp(&b.closed_at));
-        all.into_iter().next().ok_or_else(|| Error::NotFound {
-            kind: "period",
-            id: name.to_string(),
-        })
+        all.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
+        all.into_iter()
+            .next()
+            .map(|(_, p)| p)
+            .ok_or_else(|| Error::NotFound {
+                kind: "period",
+                id: name.to_string(),
+            })
     }
 
     /// What changed in `frozen`'s figures since it was closed, violation by violation: added

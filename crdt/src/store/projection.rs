@@ -7,16 +7,16 @@ use rusqlite::{params, Connection};
 use crate::conflicts::{self, Conflict};
 use crate::document::{self, RecordKind};
 use crate::error::Result;
-use crate::model::{Incident, Patrol, VerificationStatus, Violation};
+use crate::model::{Incident, Patrol, Violation};
 use crate::report::nfc;
 use crate::validate::{parse_date, parse_time, quarter_end};
 
 use super::query::{violations_json, ViolationRow};
 use super::{heads_hex, now_str};
 
-/// Whether a violation is a late verification: its current ruling is `verified` and was made
-/// (on its writer's calendar) after the end of the quarter in which the incident ended (its
-/// `ended_on`, else `occurred_on`). Only a verified violation is ever late; the MRM's rule, as
+/// Whether a violation is a late verification: it stands verified ([`Violation::verified_since`])
+/// since a ruling made (on its writer's calendar) after the end of the quarter in which the
+/// incident ended (its `ended_on`, else `occurred_on`). Only a verified violation is ever late; the MRM's rule, as
 /// Primero's MRM module applies it (docs/reporting.md).
 pub fn is_late(incident: &Incident, v: &Violation) -> bool {
     let ended = incident
@@ -27,21 +27,30 @@ pub fn is_late(incident: &Incident, v: &Violation) -> bool {
     let Some(ended) = ended else {
         return false;
     };
-    match v.current_event() {
-        Some(e) if e.status == VerificationStatus::Verified => parse_time(&e.at)
+    match v.verified_since() {
+        Some(e) => parse_time(&e.at)
             .map(|t| t.date_naive() > quarter_end(ended))
             .unwrap_or(false),
-        _ => false,
+        None => false,
     }
 }
 
-/// What a report must say of a violation beside its figures ([`crate::report::flags`]).
-pub fn violation_flags(v: &Violation) -> i64 {
+/// When the violation's current status was reached: for a verified violation, the ruling it
+/// has stood verified since ([`Violation::verified_since`]); else the current event.
+pub fn status_at(v: &Violation) -> Option<String> {
+    v.verified_since()
+        .or_else(|| v.current_event())
+        .map(|e| e.at.clone())
+}
+
+/// What a report must say of a violation of `inc` beside its figures
+/// ([`crate::report::flags`]).
+pub fn violation_flags(inc: &Incident, v: &Violation) -> i64 {
     let mut f = 0;
     if !v.contested().is_empty() {
         f |= crate::report::flags::CONTESTED;
     }
-    if v.changed_since_decision().is_some() {
+    if v.changed_since_decision(inc).is_some() {
         f |= crate::report::flags::CHANGED_SINCE_DECISION;
     }
     if v.withdrawal_contested() {
@@ -273,10 +282,10 @@ fn project_incident(
                 party: row.party.clone(),
                 category: row.category.clone(),
                 status: row.status.clone(),
-                status_at: v.current_event().map(|e| e.at.clone()),
+                status_at: status_at(v),
                 late: row.late,
                 victim_codes: victim_codes(v)?,
-                flags: violation_flags(v),
+                flags: violation_flags(inc, v),
             })
         })
         .collect::<Result<_>>()?;

@@ -222,12 +222,25 @@ pub fn incident_count(conn: &rusqlite::Connection, wher: &str, args: &[Sql]) -> 
 /// carriage return is a formula to Excel and LibreOffice (a title such as `=HYPERLINK(...)` would
 /// run), so it gets a leading apostrophe, as OWASP's "CSV Injection" page advises. Anything
 /// else is kept exactly.
+///
+/// A spreadsheet set to `;` as its list separator (French and other locales) splits a cell at
+/// each `;` whatever the quotes, so a formula character after a `;` gets the apostrophe too.
 pub fn spreadsheet_safe(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
+    const TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+    let mut out = String::with_capacity(s.len() + 1);
+    if s.starts_with(TRIGGERS) {
+        out.push('\'');
     }
+    let mut after_separator = false;
+    for c in s.chars() {
+        if after_separator && TRIGGERS.contains(&c) {
+            out.push('\'');
+        }
+        // Spaces after the separator do not protect: spreadsheets trim them.
+        after_separator = c == ';' || (after_separator && c == ' ');
+        out.push(c);
+    }
+    out
 }
 
 fn like(s: &str) -> String {
@@ -403,7 +416,10 @@ impl Store {
     pub fn export_csv<W: std::io::Write>(&self, mut out: W) -> Result<usize> {
         out.write_all("\u{feff}".as_bytes())
             .map_err(crate::Error::io("cannot write CSV"))?;
-        let mut w = csv::Writer::from_writer(out);
+        // Every text cell quoted, so that a separator inside one never splits it.
+        let mut w = csv::WriterBuilder::new()
+            .quote_style(csv::QuoteStyle::NonNumeric)
+            .from_writer(out);
         let csv_err = |e: csv::Error| crate::Error::Refused(format!("cannot write CSV: {e}"));
         w.write_record([
             "incident_id",
@@ -471,5 +487,29 @@ impl Store {
         }
         w.flush().map_err(crate::Error::io("cannot write CSV"))?;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formula_cells_are_neutralised_and_others_kept_exactly() {
+        for (given, safe) in [
+            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+            ("+1", "'+1"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tTab", "'\tTab"),
+            ("\rReturn", "'\rReturn"),
+            ("a;=1+1", "a;'=1+1"),
+            ("a; -1", "a; '-1"),
+            ("Béni, 3 children - boys", "Béni, 3 children - boys"),
+            ("a;b", "a;b"),
+            ("", ""),
+        ] {
+            assert_eq!(spreadsheet_safe(given), safe, "{given:?}");
+        }
     }
 }

@@ -118,7 +118,9 @@ pub fn days_ago(n: u64) -> String {
         .to_string()
 }
 
-/// `YYYY-MM-DD` of `n` days after today.
+/// `YYYY-MM-DD` of `n` days after today. A date is in the future only when it is after today
+/// at UTC+14, which is tomorrow here for part of every day: a "future" date in a test is
+/// `days_ahead(2)` or later.
 pub fn days_ahead(n: u64) -> String {
     (today() + chrono::Days::new(n))
         .format("%Y-%m-%d")
@@ -263,12 +265,10 @@ pub fn expected_late(inc: &Incident, v: &Violation) -> bool {
     else {
         return false;
     };
-    let Some(e) = v.current_event() else {
+    // Since when it stands verified: a confirmation does not make it late.
+    let Some(e) = v.verified_since() else {
         return false;
     };
-    if e.status != VerificationStatus::Verified {
-        return false;
-    }
     chrono::DateTime::parse_from_rfc3339(&e.at)
         .map(|t| t.date_naive() > quarter_end(ended))
         .unwrap_or(false)

@@ -25,12 +25,14 @@ impl SqliteStorage {
         let whole = device.role.sees_whole_mission();
         // A device is not sent its own changes back: it made them and keeps them in its log
         // (append-only), so echoing them only cost bandwidth and an import that finds them all
-        // duplicates. `?1` cursor, `?2` device, `?3` team. The configuration, the registry and
-        // closed reporting periods belong to the whole mission: every device gets them.
+        // duplicates. `?1` cursor, `?2` device, `?3` team. The configuration and the registry
+        // belong to the whole mission: every device gets them. A closed reporting period is the
+        // whole mission's figures, down to each counted record's id, area and party, and its
+        // flagged titles: only roles that see the whole mission get it.
         let scope = if whole {
             "c.device_id <> ?2"
         } else {
-            "c.device_id <> ?2 AND (d.team = ?3 OR d.kind IN ('config', 'registry', 'period'))"
+            "c.device_id <> ?2 AND (d.team = ?3 OR d.kind IN ('config', 'registry'))"
         };
         let max_seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
             r.get(0)

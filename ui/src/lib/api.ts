@@ -131,6 +131,8 @@ export interface Incident {
   title: string;
   occurred_on: string;
   date_precision: string;
+  /** The last day of an incident over a period. */
+  ended_on?: string | null;
   reported_on: string;
   location: { admin1: string; admin2: string; place: string; lat?: number | null; lon?: number | null };
   narrative: string;

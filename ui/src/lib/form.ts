@@ -36,6 +36,8 @@ export interface IncidentForm {
   title: string;
   occurred_on: string;
   date_precision: string;
+  /** The last day of an incident over a period; '' for an incident of one day. */
+  ended_on: string;
   reported_on: string;
   admin1: string;
   admin2: string;
@@ -91,6 +93,7 @@ export function emptyForm(today: string, patrolId = ''): IncidentForm {
     title: '',
     occurred_on: today,
     date_precision: 'day',
+    ended_on: '',
     reported_on: today,
     admin1: '',
     admin2: '',
@@ -118,6 +121,7 @@ export function formFromIncident(inc: Incident): IncidentForm {
     title: inc.title,
     occurred_on: inc.occurred_on,
     date_precision: inc.date_precision,
+    ended_on: inc.ended_on ?? '',
     reported_on: inc.reported_on,
     admin1: inc.location.admin1,
     admin2: inc.location.admin2,
@@ -188,6 +192,12 @@ export function validate(f: IncidentForm, today: string): Errors {
   }
   if (!e.occurred_on && !e.reported_on && f.occurred_on > f.reported_on) {
     e.occurred_on = { key: 'err.after_reported' };
+  }
+  const ended = (f.ended_on ?? '').trim();
+  if (ended) {
+    if (!isDate(ended)) e.ended_on = { key: 'err.not_date' };
+    else if (ended > today) e.ended_on = { key: 'err.future' };
+    else if (!e.occurred_on && ended < f.occurred_on.trim()) e.ended_on = { key: 'err.ended_before' };
   }
   req('location.admin1', f.admin1);
   long('location.admin1', f.admin1, MAX_SHORT);
@@ -299,6 +309,8 @@ export function toPatch(
   for (const k of ['title', 'occurred_on', 'date_precision', 'reported_on', 'narrative'] as const) {
     if (!base || base[k] !== cur[k]) out[k] = k === 'narrative' ? cur[k] : cur[k].trim();
   }
+  const ended = (x: IncidentForm) => (x.ended_on ?? '').trim();
+  if (base ? ended(base) !== ended(cur) : ended(cur) !== '') out.ended_on = ended(cur) || null;
   if (!base || base.patrol_id !== cur.patrol_id) {
     if (base || cur.patrol_id) out.patrol_id = cur.patrol_id || null;
   }
