@@ -141,24 +141,41 @@ impl Store {
     ///
     /// Errors: [`crate::Error::Db`] when the store cannot be read.
     pub fn report_violations(&self, period: &Period) -> Result<Vec<ReportViolation>> {
-        let mut incident = self
-            .conn()
-            .prepare_cached("SELECT title, admin2, place FROM incidents WHERE id = ?1")?;
-        let mut out = Vec::new();
-        for v in self.counted_in(period)? {
-            let Some(section) = report::section(&v, period) else {
-                continue;
-            };
-            let (title, admin2, place) =
-                incident.query_row([&v.incident_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            out.push(ReportViolation {
-                section,
-                title,
-                admin2,
-                place,
-                violation: v,
-            });
+        let counted: Vec<(Section, Counted)> = self
+            .counted_in(period)?
+            .into_iter()
+            .filter_map(|v| report::section(&v, period).map(|s| (s, v)))
+            .collect();
+        // The incidents' texts in one query, not one per violation.
+        let ids: BTreeSet<&str> = counted
+            .iter()
+            .map(|(_, v)| v.incident_id.as_str())
+            .collect();
+        let mut texts: BTreeMap<String, (String, String, String)> = BTreeMap::new();
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT id, title, admin2, place FROM incidents
+             WHERE id IN (SELECT value FROM json_each(?1))",
+        )?;
+        let rows = stmt.query_map([serde_json::to_string(&ids)?], |r| {
+            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+        })?;
+        for row in rows {
+            let (id, t) = row?;
+            texts.insert(id, t);
         }
+        let mut out: Vec<ReportViolation> = counted
+            .into_iter()
+            .map(|(section, v)| {
+                let (title, admin2, place) = texts.get(&v.incident_id).cloned().unwrap_or_default();
+                ReportViolation {
+                    section,
+                    title,
+                    admin2,
+                    place,
+                    violation: v,
+                }
+            })
+            .collect();
         out.sort_by(|a, b| {
             (
                 a.violation.occurred_on,
