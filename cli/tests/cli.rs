@@ -1027,17 +1027,26 @@ fn verify_west_of_utc_in_the_evening() {
         .unwrap()
         .to_string();
     // A zone as many hours behind UTC as it is past midnight UTC, plus one: there it is still
-    // yesterday evening.
+    // yesterday evening. No clock on Earth is more than 12 hours behind UTC: from noon UTC on,
+    // the furthest zone west (UTC-12) stands in, and a machine set to an impossible zone
+    // (`XST+13`, which `TZ` allows) stamps in UTC rather than being refused.
     let hour = chrono::Utc::now()
         .format("%H")
         .to_string()
         .parse::<u32>()
         .unwrap();
-    let tz = if hour < 23 {
-        format!("XST+{}", hour + 1)
-    } else {
-        "XST+23:59".to_string()
-    };
+    let tz = format!("XST+{}", (hour + 1).min(12));
+    let out = run_with(
+        &d,
+        &["verify", &inc, &viol, "--status", "pending_verification"],
+        None,
+        Some("XST+13"),
+    );
+    assert!(
+        out.status.success(),
+        "verify refused with an impossible zone: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = run_with(
         &d,
         &["verify", &inc, &viol, "--status", "verified"],
@@ -1063,6 +1072,15 @@ fn verify_west_of_utc_in_the_evening() {
     );
     let shown = json_of(&d, &["incident", "show", &inc, "--json"]);
     assert_eq!(shown["status"][0]["status"], "verified");
+    let events = shown["violations"][0]["verification"].as_array().unwrap();
+    let pending = events
+        .iter()
+        .find(|e| e["status"] == "pending_verification")
+        .expect("the decision made in an impossible zone is kept");
+    assert!(
+        pending["at"].as_str().unwrap().ends_with('Z'),
+        "stamped in UTC: {pending}"
+    );
 }
 
 /// An officer east of UTC (Juba, just after midnight) records an incident that happened today:
@@ -1072,10 +1090,11 @@ fn verify_west_of_utc_in_the_evening() {
 fn record_east_of_utc_just_after_midnight() {
     let t = Tmp::new();
     let d = t.store("juba", "Officer O.", MISSION);
-    // A zone far enough east of UTC that it is already tomorrow there.
+    // A zone far enough east of UTC that it is already tomorrow there; before 10:00 UTC no zone
+    // on Earth is (the furthest east is UTC+14), and that one stands in.
     let now = chrono::Utc::now();
     let hour = now.format("%H").to_string().parse::<i64>().unwrap();
-    let east = (24 - hour).min(23);
+    let east = (24 - hour).min(14);
     let tz = format!("XST-{east}");
     let local_today = (now + chrono::Duration::hours(east))
         .date_naive()

@@ -113,10 +113,18 @@ impl DeviceClock {
         now.checked_add_signed(self.error).unwrap_or(now)
     }
 
-    /// The device's offset from UTC at `at`.
+    /// The device's offset from UTC at `at`. A zone no clock on Earth shows (outside UTC-12:00
+    /// to UTC+14:00, which `TZ` allows: `XST+13`) is a misconfigured machine: its stamps would be
+    /// refused by every store, so the device writes in UTC instead.
     pub fn offset(&self, at: DateTime<Utc>) -> chrono::FixedOffset {
-        self.zone
-            .unwrap_or_else(|| *at.with_timezone(&chrono::Local).offset())
+        let offset = self
+            .zone
+            .unwrap_or_else(|| *at.with_timezone(&chrono::Local).offset());
+        if zone_on_earth(offset.local_minus_utc()) {
+            offset
+        } else {
+            chrono::FixedOffset::east_opt(0).expect("UTC is a valid offset")
+        }
     }
 
     /// A time stamp as stored: RFC 3339 in the writer's offset, to the millisecond
@@ -235,6 +243,12 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
         return None;
     }
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+/// Whether an offset from UTC (seconds east) is one a clock on Earth shows: UTC-12:00 to
+/// UTC+14:00 (Baker Island to Kiribati's Line Islands, IANA tz database).
+pub fn zone_on_earth(offset_seconds: i32) -> bool {
+    (-12 * 3600..=MAX_ZONE_AHEAD_HOURS as i32 * 3600).contains(&offset_seconds)
 }
 
 /// Parse an RFC 3339 time, keeping its date.
@@ -787,8 +801,7 @@ fn violation_findings<'a>(
             Some(t) => {
                 // Its day decides whether a verification is late: a zone no clock on Earth
                 // shows (RFC 3339 allows up to ±23:59) would move it.
-                let offset = t.offset().local_minus_utc();
-                if !(-12 * 3600..=MAX_ZONE_AHEAD_HOURS * 3600).contains(&i64::from(offset)) {
+                if !zone_on_earth(t.offset().local_minus_utc()) {
                     c.push_keyed(
                         format!("{gk}.at"),
                         format!("{g}.at"),

@@ -325,3 +325,25 @@ proptest! {
         }
     }
 }
+
+/// A machine set to a zone no clock on Earth shows (`TZ=XST+13` is legal POSIX) stamps in UTC:
+/// its writes would otherwise be refused by every store, its own included.
+#[test]
+fn an_impossible_zone_stamps_in_utc() {
+    for hours in [-23i32, -13, 15, 23] {
+        let clock = DeviceClock {
+            error: chrono::Duration::zero(),
+            zone: chrono::FixedOffset::east_opt(hours * 3600),
+        };
+        let now = clock.now();
+        assert_eq!(clock.offset(now).local_minus_utc(), 0, "{hours}");
+        assert!(clock.stamp(now).ends_with('Z'));
+    }
+    for hours in [-12i32, 0, 14] {
+        let clock = DeviceClock {
+            error: chrono::Duration::zero(),
+            zone: chrono::FixedOffset::east_opt(hours * 3600),
+        };
+        assert_eq!(clock.offset(clock.now()).local_minus_utc(), hours * 3600);
+    }
+}
