@@ -13,6 +13,7 @@ build: bootstrap ui
 
 lint: bootstrap ui
 	$(CARGO) fmt --all -- --check
+	@bash scripts/check-deps.sh
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # The UI's packages, installed from the lock file whenever it changed (or node_modules is gone).

@@ -350,7 +350,7 @@ fn the_endpoint_database_is_encrypted_at_rest_and_a_clear_one_is_migrated() {
     let clear = tmp.path().join("clear.db");
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
-        mrm_crdt::store::key_connection(&conn, &key).unwrap();
+        mrm_store::key_connection(&conn, &key).unwrap();
         conn.execute(
             "ATTACH DATABASE ?1 AS clear KEY ''",
             [clear.to_str().unwrap()],

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use mrm_crdt::input::IncidentPatch;
 use mrm_crdt::model::ViolationType;
-use mrm_crdt::store::IncidentFilter;
-use mrm_crdt::Store;
+use mrm_store::IncidentFilter;
+use mrm_store::Store;
 
 fn percentile(samples: &mut [Duration], p: f64) -> f64 {
     samples.sort();
@@ -46,7 +46,7 @@ impl Subject {
             Store::init_unencrypted_baseline(&dir, "BENCH", "Bench Officer", "A")?
         };
         let t = Instant::now();
-        let ids = mrm_crdt::demo::populate(&mut store, incidents, 7)?;
+        let ids = mrm_store::demo::populate(&mut store, incidents, 7)?;
         Ok(Subject {
             key: store.key().cloned(),
             populate_s: t.elapsed().as_secs_f64(),
@@ -144,7 +144,7 @@ pub fn run(incidents: usize, json: bool) -> anyhow::Result<()> {
     let mut unlocks = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        mrm_crdt::store::unlock(&root.0.join("a"), &pass)?;
+        mrm_store::unlock(&root.0.join("a"), &pass)?;
         unlocks.push(t.elapsed());
     }
 

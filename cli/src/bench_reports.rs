@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Datelike;
 use mrm_crdt::report::{CellFilter, Period, Section};
-use mrm_crdt::Store;
+use mrm_store::Store;
 
 /// Median and slowest of `runs` runs of `f`, in milliseconds.
 fn time<T>(runs: usize, mut f: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<(f64, f64)> {
@@ -42,7 +42,7 @@ pub fn run(incidents: usize, keep: Option<std::path::PathBuf>, json: bool) -> an
 
 fn measure(dir: &std::path::Path, incidents: usize, json: bool) -> anyhow::Result<()> {
     let pass = mrm_crdt::crypto::Passphrase::new("bench passphrase");
-    if dir.join(mrm_crdt::store::KEY_FILE).exists() {
+    if dir.join(mrm_store::KEY_FILE).exists() {
         return measure_open(dir, &pass, 0, 0.0, json);
     }
     let mut store = Store::init(dir, &pass, "BENCH", "Bench Reviewer", "A")?;
@@ -54,7 +54,7 @@ fn measure(dir: &std::path::Path, incidents: usize, json: bool) -> anyhow::Resul
         .chunks(10_000)
         .enumerate()
     {
-        ids.extend(mrm_crdt::demo::populate(
+        ids.extend(mrm_store::demo::populate(
             &mut store,
             chunk.len(),
             7 + i as u64,
@@ -63,7 +63,7 @@ fn measure(dir: &std::path::Path, incidents: usize, json: bool) -> anyhow::Resul
             eprintln!("  recorded {} of {incidents} incidents", ids.len());
         }
     }
-    let decided = mrm_crdt::demo::decide(&mut store, &ids, 7)?;
+    let decided = mrm_store::demo::decide(&mut store, &ids, 7)?;
     let setup_s = t.elapsed().as_secs_f64();
     drop(store);
     measure_open(dir, &pass, decided, setup_s, json)
@@ -78,7 +78,7 @@ fn measure_open(
     json: bool,
 ) -> anyhow::Result<()> {
     let store = Store::open(dir, pass)?;
-    let today = mrm_crdt::store::today();
+    let today = mrm_store::today();
     let quarter = Period::quarters(today.year())
         .into_iter()
         .map(|(_, p)| p)

@@ -21,13 +21,13 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use mrm_crdt::demo::{self, Rng};
 use mrm_crdt::input::{EventInput, IncidentPatch};
 use mrm_crdt::model::{MissionConfig, VerificationStatus};
-use mrm_crdt::sync::protocol::{PushResponse, Role};
-use mrm_crdt::sync::{self, HttpTransport, Progress, SyncOptions, SyncReport, Transport};
-use mrm_crdt::Store;
-use mrm_server::{SqliteStorage, Storage};
+use mrm_crdt::protocol::{PushResponse, Role};
+use mrm_server::SqliteService;
+use mrm_store::demo::{self, Rng};
+use mrm_store::Store;
+use mrm_sync::{self as sync, HttpTransport, Progress, SyncOptions, SyncReport, Transport};
 use serde_json::json;
 
 const MISSION: &str = "BENCH";
@@ -228,10 +228,10 @@ fn bench_pass() -> mrm_crdt::crypto::Passphrase {
     mrm_crdt::crypto::Passphrase::new("bench passphrase")
 }
 
-/// A new store enrolled with the endpoint at `url` (enrollment created through the storage trait).
+/// A new store enrolled with the endpoint at `url` (enrollment created through the service).
 fn enrolled_store(
     rt: &tokio::runtime::Runtime,
-    admin: &SqliteStorage,
+    admin: &SqliteService,
     url: &str,
     dir: &Path,
     officer: &str,
@@ -239,7 +239,7 @@ fn enrolled_store(
     role: Role,
 ) -> anyhow::Result<Store> {
     let mut store = Store::init(dir, &bench_pass(), MISSION, officer, team)?;
-    let (_, token) = admin.create_enrollment(officer, team, role, TOKEN_TTL, false)?;
+    let (_, token) = rt.block_on(admin.create_enrollment(officer, team, role, TOKEN_TTL, false))?;
     rt.block_on(sync::enroll(&mut store, url, &token, None))
         .with_context(|| format!("enrollment of {officer} failed"))?;
     Ok(store)
@@ -280,7 +280,7 @@ impl InProcess {
             .enable_all()
             .thread_name("bench-server")
             .build()?;
-        let storage = SqliteStorage::open(db, &bench_key())?;
+        let storage = rt.block_on(mrm_server::open_sqlite(db, &bench_key()))?;
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
         let addr = listener.local_addr()?;
         // The endpoint's own accept loop and limits, as `mrm serve` runs them.
@@ -444,8 +444,8 @@ pub fn run(
 
     // ---- 1. The mission, built by three officers, and a fresh reviewer pulling it. ----
     let db = root.0.join("mission.db");
-    let admin = SqliteStorage::open(&db, &bench_key())?;
-    admin.set_config(&mission_config())?;
+    let admin = client.block_on(mrm_server::open_sqlite(&db, &bench_key()))?;
+    client.block_on(admin.set_config(&mission_config()))?;
     let server = InProcess::start(&db)?;
     let url = server.url.clone();
 
@@ -514,7 +514,7 @@ pub fn run(
         }));
         officer_t.push(t);
     }
-    let server_changes = admin.stats()?.changes;
+    let server_changes = client.block_on(admin.stats())?.changes;
 
     note("a fresh reviewer pulling the whole mission...");
     let mut reviewer = enrolled_store(
@@ -584,7 +584,7 @@ pub fn run(
     // One incident pushed alone: the least compressible push.
     let mut rng = Rng::new(99);
     let lone = &mut officers[0];
-    lone.add_incident(&demo::incident(&mut rng, mrm_crdt::store::today(), None))?;
+    lone.add_incident(&demo::incident(&mut rng, mrm_store::today(), None))?;
     let (_, single_raw) = unpushed_bytes(lone)?;
     let single = client.block_on(sync_ok(lone, &officer_t[0]))?;
     drop(officers);
@@ -597,8 +597,8 @@ pub fn run(
         "{devices} devices with {per_device} new incidents each, syncing at once..."
     ));
     let db2 = root.0.join("burst.db");
-    let admin2 = SqliteStorage::open(&db2, &bench_key())?;
-    admin2.set_config(&mission_config())?;
+    let admin2 = client.block_on(mrm_server::open_sqlite(&db2, &bench_key()))?;
+    client.block_on(admin2.set_config(&mission_config()))?;
     let child = ChildServer::start(&db2)?;
     let pid = child.pid();
     let rss_start = proc_status_kib(&pid, "VmRSS");
@@ -617,7 +617,7 @@ pub fn run(
             Role::Officer,
         )?;
         let mut rng = Rng::new(1000 + i as u64);
-        let today = mrm_crdt::store::today();
+        let today = mrm_store::today();
         for _ in 0..per_device {
             store.add_incident(&demo::incident(&mut rng, today, None))?;
         }
@@ -690,7 +690,7 @@ pub fn run(
     let server_cpu = cpu_delta(proc_cpu_s(&pid), server_cpu_before);
     let devices_cpu = cpu_delta(proc_cpu_s("self"), own_cpu_before);
     let peak = proc_status_kib(&pid, "VmHWM");
-    let burst_server_changes = admin2.stats()?.changes;
+    let burst_server_changes = client.block_on(admin2.stats())?.changes;
     drop(child);
     drop(admin2);
     times.sort_by(f64::total_cmp);

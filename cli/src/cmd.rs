@@ -9,8 +9,8 @@ use mrm_crdt::bundle::{self, BundleHeader};
 use mrm_crdt::edit::ReviewAction;
 use mrm_crdt::input::{self, EventInput, IncidentPatch, PatrolPatch};
 use mrm_crdt::model::{VerificationStatus, ViolationType};
-use mrm_crdt::store::{Heads, IncidentFilter};
-use mrm_crdt::Store;
+use mrm_store::Store;
+use mrm_store::{Heads, IncidentFilter};
 
 use crate::print;
 
@@ -44,7 +44,7 @@ pub enum PatrolCmd {
 
 #[derive(Subcommand)]
 pub enum IncidentCmd {
-    /// Record an incident from JSON (design.md shape; ids optional). Prints its id.
+    /// Record an incident from JSON (docs/domain.md shape; ids optional). Prints its id.
     Add {
         #[arg(long, value_name = "FILE|-")]
         json: String,

@@ -179,7 +179,7 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         attempts: u32,
         /// Changes per pulled page.
-        #[arg(long, default_value_t = mrm_crdt::sync::protocol::PULL_PAGE)]
+        #[arg(long, default_value_t = mrm_crdt::protocol::PULL_PAGE)]
         page: i64,
     },
     /// Measure the store on this machine (durable edit, filtered list, open) and print figures.
@@ -253,11 +253,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             officer,
             team,
         } => {
-            if data.join(mrm_crdt::store::DB_FILE).exists() {
+            if data.join(mrm_store::DB_FILE).exists() {
                 return Err(mrm_crdt::Error::AlreadyInitialised(data.display().to_string()).into());
             }
             let pass = unlock::passphrase(true)?;
-            let store = mrm_crdt::Store::init(&data, &pass, &mission, &officer, &team)?;
+            let store = mrm_store::Store::init(&data, &pass, &mission, &officer, &team)?;
             let d = store.device();
             println!(
                 "initialised store at {} for {} ({} team {}), device {}",
@@ -274,9 +274,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let old = unlock::passphrase(false)?;
             // Check the old one before asking for a new one.
-            mrm_crdt::store::unlock(&data, &old)?;
+            mrm_store::unlock(&data, &old)?;
             let new = unlock::new_passphrase(new_passphrase_file.as_ref())?;
-            mrm_crdt::Store::change_passphrase(&data, &old, &new)?;
+            mrm_store::Store::change_passphrase(&data, &old, &new)?;
             println!(
                 "the passphrase of the store at {} is changed",
                 data.display()
@@ -300,8 +300,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stats { json } => cmd::stats(&data, json),
         Command::Demo { incidents, seed } => {
             let mut store = unlock::open(&data)?;
-            let ids = mrm_crdt::demo::populate(&mut store, incidents, seed)?;
-            let decided = mrm_crdt::demo::decide(&mut store, &ids, seed)?;
+            let ids = mrm_store::demo::populate(&mut store, incidents, seed)?;
+            let decided = mrm_store::demo::decide(&mut store, &ids, seed)?;
             println!("added {} demo incidents ({decided} decision(s))", ids.len());
             Ok(())
         }
@@ -355,7 +355,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             if allow_plain_http {
                 // Read by the sync client's check; this process does nothing else concurrently.
-                std::env::set_var(mrm_crdt::sync::client::ALLOW_PLAIN_HTTP, "1");
+                std::env::set_var(mrm_sync::client::ALLOW_PLAIN_HTTP, "1");
             }
             net::enroll(&data, &server, &token, fingerprint.as_deref())
         }

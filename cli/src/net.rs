@@ -8,9 +8,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use mrm_crdt::model::MissionConfig;
-use mrm_crdt::sync::protocol::Role;
-use mrm_crdt::sync::{self, HttpTransport, Progress, SyncOptions};
-use mrm_server::{SqliteStorage, Storage};
+use mrm_crdt::protocol::Role;
+use mrm_sync::{self as sync, HttpTransport, Progress, SyncOptions};
 
 #[derive(Subcommand)]
 pub enum AdminCmd {
@@ -152,7 +151,8 @@ pub fn admin(db: &Path, key_file: Option<&Path>, c: AdminCmd) -> anyhow::Result<
         return Ok(());
     }
     let key = db_key(db, key_file, false)?;
-    let storage = SqliteStorage::open(db, &key)?;
+    let rt = runtime()?;
+    let storage = rt.block_on(mrm_server::open_sqlite(db, &key))?;
     match c {
         AdminCmd::Encrypt => unreachable!("handled above"),
         AdminCmd::Device(DeviceCmd::Enroll {
@@ -168,13 +168,13 @@ pub fn admin(db: &Path, key_file: Option<&Path>, c: AdminCmd) -> anyhow::Result<
                 .as_deref()
                 .map(mrm_server::tls::fingerprint_of_pem)
                 .transpose()?;
-            let (device, token) = storage.create_enrollment(
+            let (device, token) = rt.block_on(storage.create_enrollment(
                 &officer,
                 &team,
                 role,
                 Duration::from_secs(ttl_hours * 3600),
                 legacy_store,
-            )?;
+            ))?;
             eprintln!(
                 "device {} for {} ({} team {}); the token below works once, for {ttl_hours} hours:",
                 device.id,
@@ -183,12 +183,12 @@ pub fn admin(db: &Path, key_file: Option<&Path>, c: AdminCmd) -> anyhow::Result<
                 device.team
             );
             match pin {
-                Some(pin) => println!("{}", mrm_crdt::sync::pin::token_with_pin(&token, &pin)),
+                Some(pin) => println!("{}", mrm_sync::pin::token_with_pin(&token, &pin)),
                 None => println!("{token}"),
             }
         }
         AdminCmd::Device(DeviceCmd::List { json }) => {
-            let list = storage.list_devices()?;
+            let list = rt.block_on(storage.list_devices())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
                 return Ok(());
@@ -212,20 +212,20 @@ pub fn admin(db: &Path, key_file: Option<&Path>, c: AdminCmd) -> anyhow::Result<
             }
         }
         AdminCmd::Device(DeviceCmd::Revoke { id }) => {
-            let d = storage.revoke(&id)?;
+            let d = rt.block_on(storage.revoke(&id))?;
             println!("revoked device {} ({})", d.id, d.officer);
         }
         AdminCmd::Config(ConfigCmd::Set { json }) => {
             let text = crate::cmd::read_json(&json)?;
             let cfg: MissionConfig =
                 serde_json::from_str(&text).context("malformed configuration JSON")?;
-            if storage.set_config(&cfg)? {
+            if rt.block_on(storage.set_config(&cfg))? {
                 println!("mission configuration set; devices receive it on their next sync");
             } else {
                 println!("nothing changed");
             }
         }
-        AdminCmd::Config(ConfigCmd::Show) => match storage.config()? {
+        AdminCmd::Config(ConfigCmd::Show) => match rt.block_on(storage.config())? {
             Some(c) => println!("{}", serde_json::to_string_pretty(&c)?),
             None => bail!("no mission configuration is set"),
         },
@@ -242,7 +242,7 @@ pub fn admin(db: &Path, key_file: Option<&Path>, c: AdminCmd) -> anyhow::Result<
                     bail!("--since `{s}` is not a date (YYYY-MM-DD) or an RFC 3339 time");
                 }),
             };
-            let entries = storage.audit_log(since.as_deref())?;
+            let entries = rt.block_on(storage.audit_log(since.as_deref()))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&entries)?);
                 return Ok(());
@@ -258,7 +258,7 @@ pub fn admin(db: &Path, key_file: Option<&Path>, c: AdminCmd) -> anyhow::Result<
             }
         }
         AdminCmd::Stats { json } => {
-            let s = storage.stats()?;
+            let s = rt.block_on(storage.stats())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&s)?);
             } else {

@@ -60,7 +60,7 @@ pub fn run(data: &Path, c: PeriodCmd) -> anyhow::Result<()> {
 
 /// `mrm report ghn --period NAME [--diff]`: the frozen figures, and what changed since.
 pub fn show_frozen(
-    store: &mrm_crdt::Store,
+    store: &mrm_store::Store,
     name: &str,
     diff: bool,
     json: bool,
@@ -96,7 +96,7 @@ pub fn show_frozen(
             );
         }
         for c in &diff.changes {
-            let table = |s: &Option<(mrm_crdt::report::Section, mrm_crdt::store::Children)>| {
+            let table = |s: &Option<(mrm_crdt::report::Section, mrm_store::Children)>| {
                 s.as_ref()
                     .map(|(s, ch)| format!("{} ({} children)", s.as_str(), ch.total))
                     .unwrap_or_else(|| "not counted".into())

@@ -3,7 +3,7 @@
 use mrm_crdt::conflicts::Conflict;
 use mrm_crdt::history::HistoryEntry;
 use mrm_crdt::model::Patrol;
-use mrm_crdt::store::{IncidentRow, IncidentView, Page, PatrolRow, Stats};
+use mrm_store::{IncidentRow, IncidentView, Page, PatrolRow, Stats};
 
 /// Report whether an edit changed anything.
 pub fn changed(hash: Option<String>) {

@@ -88,7 +88,7 @@ pub struct XlsxOut {
 }
 
 impl XlsxOut {
-    fn write(&self, store: &mrm_crdt::Store, r: &Report, p: &Period) -> anyhow::Result<()> {
+    fn write(&self, store: &mrm_store::Store, r: &Report, p: &Period) -> anyhow::Result<()> {
         let Some(out) = &self.xlsx else {
             return Ok(());
         };

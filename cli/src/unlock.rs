@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use anyhow::{bail, Context};
 use mrm_crdt::crypto::Passphrase;
-use mrm_crdt::Store;
+use mrm_store::Store;
 
 /// The global `--passphrase-file` and `--bundle-passphrase-file` options, set once by `main`.
 static FILES: OnceLock<(Option<PathBuf>, Option<PathBuf>)> = OnceLock::new();
@@ -72,7 +72,7 @@ pub fn bundle_passphrase(confirm: bool) -> anyhow::Result<Passphrase> {
 
 /// Open the store in `data` with its passphrase.
 pub fn open(data: &Path) -> anyhow::Result<Store> {
-    if !data.join(mrm_crdt::store::DB_FILE).is_file() {
+    if !data.join(mrm_store::DB_FILE).is_file() {
         // Say there is no store before asking for a passphrase to open it.
         return Err(mrm_crdt::Error::NotInitialised(data.display().to_string()).into());
     }

@@ -158,7 +158,7 @@ impl Key {
         Ok(Key::from_bytes(k))
     }
 
-    pub(crate) fn bytes(&self) -> &[u8; 32] {
+    pub fn bytes(&self) -> &[u8; 32] {
         &self.bytes
     }
 
@@ -167,7 +167,7 @@ impl Key {
         self.page_hmac
     }
 
-    pub(crate) fn with_page_hmac(mut self, page_hmac: PageHmac) -> Key {
+    pub fn with_page_hmac(mut self, page_hmac: PageHmac) -> Key {
         self.page_hmac = page_hmac;
         self
     }
@@ -292,7 +292,7 @@ pub fn open(
 }
 
 /// Seal with a key directly; returns the hex nonce and the ciphertext.
-pub(crate) fn seal_with(key: &Key, context: &[u8], plain: &[u8]) -> Result<(String, Vec<u8>)> {
+pub fn seal_with(key: &Key, context: &[u8], plain: &[u8]) -> Result<(String, Vec<u8>)> {
     let mut nonce = [0u8; 24];
     random_bytes(&mut nonce)?;
     let cipher = XChaCha20Poly1305::new(key.bytes().into());
@@ -309,7 +309,7 @@ pub(crate) fn seal_with(key: &Key, context: &[u8], plain: &[u8]) -> Result<(Stri
 }
 
 /// Open with a key directly.
-pub(crate) fn open_with(
+pub fn open_with(
     key: &Key,
     nonce_hex: &str,
     context: &[u8],
@@ -333,7 +333,7 @@ pub(crate) fn open_with(
 }
 
 /// A key from the bytes an [`open`] returned.
-pub(crate) fn key_from(mut bytes: Zeroizing<Vec<u8>>) -> Result<Key> {
+pub fn key_from(mut bytes: Zeroizing<Vec<u8>>) -> Result<Key> {
     if bytes.len() != 32 {
         bytes.zeroize();
         return Err(Error::Crypto("a sealed key has the wrong length".into()));

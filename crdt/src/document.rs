@@ -422,7 +422,7 @@ pub fn read_incident<R: ReadDoc>(doc: &R) -> Result<Incident> {
 }
 
 /// [`read_incident`] from the document's content already read (`j`, from [`to_json`]).
-pub(crate) fn incident_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Incident> {
+pub fn incident_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Incident> {
     let id = id_of(j);
     let r = Reader { record: &id };
     r.expect_kind(doc, RecordKind::Incident)?;
@@ -606,7 +606,7 @@ pub fn read_patrol<R: ReadDoc>(doc: &R) -> Result<Patrol> {
 }
 
 /// [`read_patrol`] from the document's content already read (`j`, from [`to_json`]).
-pub(crate) fn patrol_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Patrol> {
+pub fn patrol_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Patrol> {
     let id = id_of(j);
     let r = Reader { record: &id };
     r.expect_kind(doc, RecordKind::Patrol)?;
@@ -628,7 +628,7 @@ pub fn read_config<R: ReadDoc>(doc: &R) -> Result<MissionConfig> {
 }
 
 /// [`read_config`] from the document's content already read (`j`, from [`to_json`]).
-pub(crate) fn config_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<MissionConfig> {
+pub fn config_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<MissionConfig> {
     let r = Reader { record: CONFIG_ID };
     r.expect_kind(doc, RecordKind::Config)?;
     let mut admin_areas = std::collections::BTreeMap::new();

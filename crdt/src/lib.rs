@@ -1,17 +1,20 @@
-//! `mrm-crdt`: the core of MRM Field.
+//! `mrm-crdt`: the MRM record as a CRDT, with no IO.
 //!
-//! It owns the truth: the MRM record vocabulary ([`model`]), one Automerge document per record
-//! ([`document`], [`edit`]), the durable SQLite store with its change log and projections
-//! ([`store`]), conflicts and history as data ([`conflicts`], [`history`]), and the change exchange
-//! that USB bundles and network sync share ([`bundle`], [`Store::import`]).
+//! It owns the meaning of a record: the vocabulary ([`model`], [`input`], [`validate`]), one
+//! Automerge document per record ([`document`], [`edit`]), the one policy of who may write what
+//! ([`policy`], [`effect`]), conflicts and history as data ([`conflicts`], [`history`]), the
+//! counting rules of the MRM's reports ([`counting`], [`report`], [`period`]), the frames and
+//! sealed bundles changes travel in ([`bundle`], [`crypto`]) and the sync protocol's messages
+//! ([`protocol`]). Bytes and values in, bytes and values out.
 //!
-//! It knows nothing of Tauri, HTTP handlers or terminals.
+//! It opens no file, database or socket and knows nothing of Tauri, HTTP or terminals: the
+//! device's store is `mrm-store`, the sync client `mrm-sync`, the endpoint `mrm-server`.
 
 pub mod bundle;
 pub mod changes;
 pub mod conflicts;
+pub mod counting;
 pub mod crypto;
-pub mod demo;
 pub mod document;
 pub mod edit;
 pub mod effect;
@@ -22,11 +25,9 @@ pub mod limits;
 pub mod model;
 pub mod period;
 pub mod policy;
+pub mod protocol;
 pub mod report;
 pub mod split;
-pub mod store;
-pub mod sync;
 pub mod validate;
 
 pub use error::{Error, FieldError, FieldErrors, Result};
-pub use store::Store;

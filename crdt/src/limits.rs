@@ -6,7 +6,7 @@
 
 /// Most bytes one change (one edit, as Automerge encodes it) may hold: 4 MiB, room for a
 /// narrative and dozens of long source notes written at once (text compresses well inside a
-/// change), and one push batch's worth ([`crate::sync::protocol::PUSH_BATCH_BYTES`]).
+/// change), and one push batch's worth ([`crate::protocol::PUSH_BATCH_BYTES`]).
 pub const MAX_CHANGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Most bytes a record's saved document may reach: 8 MiB, so that any record loads, syncs and

@@ -1,4 +1,4 @@
-//! The MRM record vocabulary (design.md): incidents, violations, sources, verification events, patrols.
+//! The MRM record vocabulary (docs/domain.md): incidents, violations, sources, verification events, patrols.
 //!
 //! These are the values the CLI and the app exchange as JSON. Inside a store each record lives in an
 //! Automerge document (see [`crate::document`]); these types are what a document reads back as.

@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 use crate::document::RecordKind;
 use crate::error::{Error, Result};
 use crate::model::ViolationType;
+use crate::report::Children;
 use crate::report::{Period, Report, Section};
-use crate::store::Children;
 
 /// The longest period name (`2025-Q1`, `GHN Q1 2025`, ...).
 pub const MAX_NAME: usize = 100;

@@ -5,7 +5,7 @@
 //! would refuse, and the two can never disagree. The app shows a role's [`Capabilities`] instead
 //! of re-deriving them.
 //!
-//! The rules come from the MRM's division of labour (design.md, "Who uses it"): field officers
+//! The rules come from the MRM's division of labour (docs/domain.md, "Who uses it"): field officers
 //! record incidents and patrols of their own team and report what they saw; reviewers (Child
 //! Protection Advisers) verify, accept and return records for the whole mission and may move a
 //! record to another team; the mission's administrators keep the mission configuration.

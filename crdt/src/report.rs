@@ -1,13 +1,13 @@
 //! The MRM's counting rules: which violations a report counts, in which table, and how.
 //!
 //! Pure functions over [`Counted`] violations (what the store's projection holds of each live
-//! violation); the store reads them in SQL ([`crate::store::Store::report`]). The rules and their
+//! violation); the store reads them in SQL (`mrm_store::Store::report`). The rules and their
 //! sources are written down in docs/reporting.md; in short, for a period `[from, to]`:
 //!
 //! - **verified**: the current ruling is `verified`, the incident began in the period, and the
 //!   verification is not late;
 //! - **late verified**: the current ruling is `verified`, it is late (made after the end of the
-//!   quarter in which the incident ended: [`crate::store::is_late`]), and it was made in the
+//!   quarter in which the incident ended: [`crate::counting::is_late`]), and it was made in the
 //!   period. So every verified violation is counted once over consecutive periods: with the
 //!   period it occurred in when verified in time, else with the period it was verified in;
 //! - **unverified**: `reported` or `pending_verification`, the incident began in the period;
@@ -26,7 +26,15 @@ use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::model::{PerpetratorCategory, Sex, VerificationStatus, ViolationType};
-use crate::store::Children;
+
+/// Children by sex.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Children {
+    pub boys: i64,
+    pub girls: i64,
+    pub sex_unknown: i64,
+    pub total: i64,
+}
 
 /// `s` in Unicode NFC: text typed with combining accents compares equal to the same text typed
 /// precomposed ("Béni" either way).
@@ -150,7 +158,7 @@ pub struct Counted {
     pub status: VerificationStatus,
     /// The day of the current ruling on its writer's calendar (`None`: no event).
     pub decided_on: Option<NaiveDate>,
-    /// [`crate::store::is_late`].
+    /// [`crate::counting::is_late`].
     pub late: bool,
     /// Coded victims, by [`victim_key`], with their sex.
     pub codes: Vec<(String, Sex)>,

@@ -257,7 +257,7 @@ pub fn parse_time(s: &str) -> Option<DateTime<chrono::FixedOffset>> {
 }
 
 /// Whether a victim code looks like a person's name rather than a code: it has a space, or no
-/// digit at all ("Maria K.", "Amani"). The MRM records children by code only (design.md: "codes
+/// digit at all ("Maria K.", "Amani"). The MRM records children by code only (docs/domain.md: "codes
 /// only, never names"); a code such as `V-014` or `GOMA-2026-3` has digits and no spaces.
 pub fn looks_like_a_name(code: &str) -> bool {
     let code = code.trim();

@@ -161,7 +161,7 @@ fn children(f: &Figures) -> [i64; 4] {
 ///
 /// Errors: [`crate::Error::Store`] when the store cannot be read.
 pub fn of_store(
-    store: &mrm_crdt::Store,
+    store: &mrm_store::Store,
     year: Option<i32>,
     period: &mrm_crdt::report::Period,
     lang: Lang,

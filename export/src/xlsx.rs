@@ -2,7 +2,7 @@
 //! area), the quarters of a year, the flagged records, and the violations counted.
 
 use mrm_crdt::report::{Figures, Report, Section};
-use mrm_crdt::store::ReportViolation;
+use mrm_store::ReportViolation;
 use rust_xlsxwriter::{Format, Workbook, Worksheet};
 
 use crate::{Lang, Result};

@@ -9,9 +9,9 @@ use mrm_crdt::crypto::Passphrase;
 use mrm_crdt::input::{EventInput, IncidentPatch};
 use mrm_crdt::model::VerificationStatus;
 use mrm_crdt::report::Period;
-use mrm_crdt::Store;
 use mrm_export::factsheet::{self, Heading};
 use mrm_export::{xlsx, Lang};
+use mrm_store::Store;
 use serde_json::json;
 
 const HOSTILE: &str = "=HYPERLINK(\"http://example.invalid\",\"click\")";

@@ -1,5 +1,5 @@
-//! The HTTP layer: routes under `/v1`, authentication, and the mapping of storage results to
-//! status codes. Stateless: everything lives in the storage backend.
+//! The HTTP layer: routes under `/v1`, authentication, and the mapping of the service's results
+//! to status codes. Stateless: every rule is the service's, everything stored the repository's.
 //!
 //! Logs name devices, counts and durations, never record contents or secrets.
 
@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use mrm_crdt::bundle;
-use mrm_crdt::sync::protocol::{
+use mrm_crdt::protocol::{
     EnrollRequest, ErrorBody, MeResponse, PullHeader, MAX_BODY, MAX_ENROLL_BODY, PULL_PAGE,
     PUSH_LIMITS,
 };
@@ -22,13 +22,15 @@ use serde::Deserialize;
 
 use tokio::sync::Semaphore;
 
+use crate::error::ServerError;
 use crate::listen::Limits;
 use crate::model::Device;
-use crate::storage::{ServerError, Storage};
+use crate::repository::Repository;
+use crate::service::Service;
 
 /// Shared state of the handlers.
-pub struct AppState<S> {
-    pub storage: S,
+pub struct AppState<R> {
+    pub service: Service<R>,
     /// Longest time a request body may take to arrive ([`Limits::body_timeout`]).
     body_timeout: Duration,
     /// Longest time an enrollment body (sent before any credential) may take: the idle timeout,
@@ -126,15 +128,15 @@ impl IntoResponse for ServerError {
     }
 }
 
-/// Build the router over a storage backend with the default [`Limits`].
-pub fn router<S: Storage>(storage: S) -> Router {
-    router_with(storage, &Limits::default())
+/// Build the router over the service with the default [`Limits`].
+pub fn router<R: Repository>(service: Service<R>) -> Router {
+    router_with(service, &Limits::default())
 }
 
-/// Build the router over a storage backend; bodies must arrive within `limits.body_timeout`.
-pub fn router_with<S: Storage>(storage: S, limits: &Limits) -> Router {
+/// Build the router over the service; bodies must arrive within `limits.body_timeout`.
+pub fn router_with<R: Repository>(service: Service<R>, limits: &Limits) -> Router {
     let state = Arc::new(AppState {
-        storage,
+        service,
         body_timeout: limits.body_timeout,
         enroll_timeout: limits.idle_timeout.min(limits.body_timeout),
         push_slots: Semaphore::new(CONCURRENT_PUSHES),
@@ -143,10 +145,10 @@ pub fn router_with<S: Storage>(storage: S, limits: &Limits) -> Router {
     });
     Router::new()
         .route("/v1/health", get(health))
-        .route("/v1/enroll", post(enroll::<S>))
-        .route("/v1/me", get(me::<S>))
-        .route("/v1/push", post(push::<S>))
-        .route("/v1/pull", get(pull::<S>))
+        .route("/v1/enroll", post(enroll::<R>))
+        .route("/v1/me", get(me::<R>))
+        .route("/v1/push", post(push::<R>))
+        .route("/v1/pull", get(pull::<R>))
         // Every answer is JSON with a code, also for a path or method that does not exist.
         .fallback(|| async { ServerError::NotFound("no such path under /v1".into()) })
         .method_not_allowed_fallback(|| async {
@@ -197,17 +199,8 @@ async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
 }
 
-/// Run blocking storage work off the async threads.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ServerError> + Send + 'static,
-) -> Result<T, ServerError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ServerError::Internal(format!("worker failed: {e}")))?
-}
-
-async fn authenticate<S: Storage>(
-    state: &Arc<AppState<S>>,
+async fn authenticate<R: Repository>(
+    state: &Arc<AppState<R>>,
     headers: &HeaderMap,
 ) -> Result<Device, ServerError> {
     let value = headers
@@ -222,54 +215,36 @@ async fn authenticate<S: Storage>(
     let (id, secret) = cred
         .split_once(':')
         .ok_or_else(|| ServerError::Unauthorized("malformed device credential".into()))?;
-    let (id, secret) = (id.to_string(), secret.to_string());
     let nonce = headers
-        .get(mrm_crdt::sync::protocol::NONCE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|n| n.len() <= crate::storage::MAX_NONCE)
-        .map(str::to_string);
-    let st = state.clone();
-    let device = blocking(move || {
-        // A revoked device is told so with a proof it can check (only a device holding the
-        // right credential gets this far), so an impostor's "revoked" wipes nothing.
-        st.storage
-            .authenticate(&id, &secret)
-            .map_err(|e| match (e, nonce) {
-                (ServerError::Revoked, Some(n)) => st
-                    .storage
-                    .revocation_proof(&id, &n)
-                    .map(ServerError::RevokedProven)
-                    .unwrap_or(ServerError::Revoked),
-                (e, _) => e,
-            })
-    })
-    .await;
+        .get(mrm_crdt::protocol::NONCE_HEADER)
+        .and_then(|v| v.to_str().ok());
+    let device = state.service.authenticate(id, secret, nonce).await;
     if let Err(e) = &device {
         tracing::warn!(reason = %e, "refused credential");
     }
     device
 }
 
-async fn enroll<S: Storage>(
-    State(state): State<Arc<AppState<S>>>,
+async fn enroll<R: Repository>(
+    State(state): State<Arc<AppState<R>>>,
     body: Body,
 ) -> Result<Response, ServerError> {
     let body = read_body(body, MAX_ENROLL_BODY, state.enroll_timeout).await?;
     let req: EnrollRequest = serde_json::from_slice(&body)
         .map_err(|e| ServerError::BadRequest(format!("malformed enrollment request: {e}")))?;
-    let st = state.clone();
-    let resp = blocking(move || st.storage.enroll(&req)).await?;
+    let resp = state.service.enroll(&req).await?;
     tracing::info!(device = %resp.device_id, role = resp.role.as_str(), "device enrolled");
     Ok(Json(resp).into_response())
 }
 
-async fn me<S: Storage>(
-    State(state): State<Arc<AppState<S>>>,
+async fn me<R: Repository>(
+    State(state): State<Arc<AppState<R>>>,
     headers: HeaderMap,
 ) -> Result<Json<MeResponse>, ServerError> {
     let d = authenticate(&state, &headers).await?;
-    let st = state.clone();
-    let mission = blocking(move || st.storage.config())
+    let mission = state
+        .service
+        .config()
         .await?
         .map(|c| c.mission)
         .unwrap_or_default();
@@ -283,8 +258,8 @@ async fn me<S: Storage>(
     }))
 }
 
-async fn push<S: Storage>(
-    State(state): State<Arc<AppState<S>>>,
+async fn push<R: Repository>(
+    State(state): State<Arc<AppState<R>>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ServerError> {
@@ -302,33 +277,29 @@ async fn push<S: Storage>(
                 .await
                 .map_err(|_| busy(state.body_timeout))?
                 .map_err(|e| ServerError::Internal(e.to_string()))?;
-            let st = state.clone();
-            let dev = device.clone();
-            blocking(move || {
-                let decoded = bundle::decode_frames_within::<serde_json::Value>(&body, PUSH_LIMITS)
-                    .map_err(|e| match e {
+            let decoded = tokio::task::spawn_blocking(move || {
+                bundle::decode_frames_within::<serde_json::Value>(&body, PUSH_LIMITS).map_err(|e| {
+                    match e {
                         mrm_crdt::Error::TooLarge(m) => ServerError::TooLarge(m),
                         e => ServerError::BadRequest(e.to_string()),
-                    });
-                match decoded {
-                    Ok((_header, changes)) => st.storage.push(&dev, changes),
-                    Err(e) => {
-                        st.storage.push_refused(&dev, &e);
-                        Err(e)
                     }
-                }
+                })
             })
             .await
+            .map_err(|e| ServerError::Internal(format!("worker failed: {e}")))?;
+            match decoded {
+                Ok((_header, changes)) => state.service.push(&device, changes).await,
+                Err(e) => {
+                    state.service.push_refused(&device, &e).await;
+                    Err(e)
+                }
+            }
         }
         Err(e) => {
-            let st = state.clone();
-            let dev = device.clone();
-            let e2 = ServerError::BadRequest(e.to_string());
-            let _ = blocking(move || {
-                st.storage.push_refused(&dev, &e2);
-                Ok(())
-            })
-            .await;
+            state
+                .service
+                .push_refused(&device, &ServerError::BadRequest(e.to_string()))
+                .await;
             Err(e)
         }
     };
@@ -347,8 +318,8 @@ struct PullQuery {
     limit: Option<i64>,
 }
 
-async fn pull<S: Storage>(
-    State(state): State<Arc<AppState<S>>>,
+async fn pull<R: Repository>(
+    State(state): State<Arc<AppState<R>>>,
     headers: HeaderMap,
     query: Result<Query<PullQuery>, QueryRejection>,
 ) -> Result<Response, ServerError> {
@@ -366,11 +337,8 @@ async fn pull<S: Storage>(
         .map_err(|_| busy(state.body_timeout))?
         .map_err(|e| ServerError::Internal(e.to_string()))?;
     let started = Instant::now();
-    let st = state.clone();
-    let dev = device.clone();
     let limit = q.limit.unwrap_or(PULL_PAGE);
-    let (header, changes): (PullHeader, _) =
-        blocking(move || st.storage.pull(&dev, q.cursor, limit)).await?;
+    let (header, changes): (PullHeader, _) = state.service.pull(&device, q.cursor, limit).await?;
     let body = bundle::encode_frames(&header, &changes)
         .map_err(|e| ServerError::Internal(e.to_string()))?;
     tracing::info!(device = %device.id, cursor = q.cursor, sent = changes.len(), bytes = body.len(),

@@ -22,8 +22,8 @@ use mrm_crdt::document::{check_readable, kind_of, team_of, RecordKind};
 use mrm_crdt::policy::Writer;
 use mrm_crdt::validate::Clock;
 
+use crate::error::{Result, ServerError};
 use crate::model::Device;
-use crate::storage::{Result, ServerError};
 
 /// One record after a batch was applied to it.
 pub struct Applied {
@@ -47,35 +47,85 @@ fn refuse(msg: String) -> ServerError {
     ServerError::Forbidden(msg)
 }
 
+/// A batch decoded and checked change by change (steps 1, 2 and 5), before any record is read.
+pub struct Decoded {
+    /// The batch's changes not already in it earlier, by record, in the order sent.
+    by_doc: BTreeMap<String, Vec<Change>>,
+    /// Changes sent twice in the batch.
+    duplicates: usize,
+}
+
+impl Decoded {
+    /// The record ids the batch writes.
+    pub fn doc_ids(&self) -> impl Iterator<Item = &str> {
+        self.by_doc.keys().map(String::as_str)
+    }
+
+    /// The hashes of the batch's changes.
+    pub fn hashes(&self) -> impl Iterator<Item = ChangeHash> + '_ {
+        self.by_doc.values().flatten().map(|c| c.hash())
+    }
+}
+
 /// Decode, check and apply a batch. `load` returns a record's current document; `known` tells
 /// whether the endpoint already holds a change.
 pub fn check_batch(
     device: &Device,
     batch: Vec<(String, Vec<u8>)>,
     load: impl FnMut(&str) -> Result<Option<Automerge>>,
-    known: impl FnMut(&ChangeHash) -> Result<bool>,
+    mut known: impl FnMut(&ChangeHash) -> Result<bool>,
 ) -> Result<Checked> {
+    let decoded = decode_batch(device, batch)?;
+    let mut held = HashSet::new();
+    for h in decoded.hashes() {
+        if known(&h)? {
+            held.insert(h);
+        }
+    }
+    check_decoded(device, &decoded, &held, load)
+}
+
+/// Steps 1, 2 and 5 of a batch: every change decodes, is the device's own, and is within
+/// bounds. Errors: [`ServerError::BadRequest`], [`ServerError::Forbidden`],
+/// [`ServerError::Unauthorized`] for a device not enrolled.
+pub fn decode_batch(device: &Device, batch: Vec<(String, Vec<u8>)>) -> Result<Decoded> {
     // Automerge 0.12 can panic on a change that decodes but is malformed inside; such a batch is
-    // refused like any other bad input (nothing of it is stored: the caller's transaction rolls
-    // back).
+    // refused like any other bad input.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        check_unwinding(device, batch, load, known)
+        decode_unwinding(device, batch)
     }))
     .unwrap_or_else(|_| Err(ServerError::BadRequest("a change is malformed".into())))
 }
 
-fn check_unwinding(
+/// Steps 3, 4 and 6 of a decoded batch: `known` holds the batch's changes the endpoint already
+/// has (counted as duplicates), `load` returns a record's current document.
+pub fn check_decoded(
     device: &Device,
-    batch: Vec<(String, Vec<u8>)>,
-    mut load: impl FnMut(&str) -> Result<Option<Automerge>>,
-    mut known: impl FnMut(&ChangeHash) -> Result<bool>,
+    decoded: &Decoded,
+    known: &HashSet<ChangeHash>,
+    load: impl FnMut(&str) -> Result<Option<Automerge>>,
 ) -> Result<Checked> {
-    // Writers' clocks may be a day ahead of the endpoint's (docs/sync-protocol.md).
-    let clock = Clock::at(chrono::Utc::now(), chrono::Duration::days(1));
-    let actor = device
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        check_unwinding(device, decoded, known, load)
+    }))
+    .unwrap_or_else(|_| Err(ServerError::BadRequest("a change is malformed".into())))
+}
+
+/// Writers' clocks may be a day ahead of the endpoint's (docs/sync-protocol.md).
+fn clock() -> Clock {
+    Clock::at(chrono::Utc::now(), chrono::Duration::days(1))
+}
+
+fn enrolled_actor(device: &Device) -> Result<&str> {
+    device
         .actor
         .as_deref()
-        .ok_or_else(|| ServerError::Unauthorized("this device is not enrolled".into()))?;
+        .ok_or_else(|| ServerError::Unauthorized("this device is not enrolled".into()))
+}
+
+fn decode_unwinding(device: &Device, batch: Vec<(String, Vec<u8>)>) -> Result<Decoded> {
+    let clock = clock();
+    let actor = enrolled_actor(device)?;
     let mut by_doc: BTreeMap<String, Vec<Change>> = BTreeMap::new();
     let mut seen = HashSet::new();
     let mut duplicates = 0;
@@ -96,15 +146,37 @@ fn check_unwinding(
         mrm_crdt::changes::check_metadata(&change, &clock).map_err(|e| {
             ServerError::BadRequest(format!("change {} is out of bounds: {e}", i + 1))
         })?;
-        if !seen.insert(change.hash()) || known(&change.hash())? {
+        if !seen.insert(change.hash()) {
             duplicates += 1;
             continue;
         }
         by_doc.entry(doc_id).or_default().push(change);
     }
+    Ok(Decoded { by_doc, duplicates })
+}
+
+fn check_unwinding(
+    device: &Device,
+    decoded: &Decoded,
+    known: &HashSet<ChangeHash>,
+    mut load: impl FnMut(&str) -> Result<Option<Automerge>>,
+) -> Result<Checked> {
+    let clock = clock();
+    enrolled_actor(device)?;
+    let mut duplicates = decoded.duplicates;
     let writer = Writer::enrolled(device.role, device.team.clone());
     let mut applied = Vec::new();
-    for (doc_id, changes) in by_doc {
+    for (doc_id, sent) in &decoded.by_doc {
+        let changes: Vec<Change> = sent
+            .iter()
+            .filter(|c| !known.contains(&c.hash()))
+            .cloned()
+            .collect();
+        duplicates += sent.len() - changes.len();
+        if changes.is_empty() {
+            continue;
+        }
+        let doc_id = doc_id.clone();
         let before = load(&doc_id)?;
         let (mut doc, kind_before, team_before) = match &before {
             Some(d) => (d.clone(), kind_of(d), Some(team_of(d))),

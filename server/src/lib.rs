@@ -1,23 +1,43 @@
-//! `mrm-server`: the mission sync endpoint. A stateless HTTP layer ([`api`]) over a storage
-//! backend ([`storage::Storage`]; SQLite by default, [`sqlite`]). Every pushed batch passes
-//! [`checks`] before anything of it is stored.
+//! `mrm-server`: the mission sync endpoint. A stateless HTTP layer ([`api`]) over the
+//! [`service`], which owns every rule, over a [`repository::Repository`] that only stores
+//! (SQLite by default, [`sqlite`]; any backend passes the [`conformance`] suite). Every pushed
+//! batch passes [`checks`] before anything of it is stored.
 
 pub mod api;
 pub mod checks;
+pub mod conformance;
+pub mod error;
 pub mod listen;
 pub mod model;
+pub mod repository;
 pub mod secret;
+pub mod service;
 pub mod sqlite;
-pub mod storage;
 pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::Path;
 
+pub use error::ServerError;
 pub use listen::Limits;
-pub use sqlite::SqliteStorage;
-pub use storage::{ServerError, Storage};
+pub use repository::Repository;
+pub use service::Service;
+pub use sqlite::SqliteRepository;
 pub use tls::TlsFiles;
+
+/// The endpoint as `mrm serve` runs it: the service over the embedded SQLite repository.
+pub type SqliteService = Service<SqliteRepository>;
+
+/// Open the endpoint's SQLite database at `db` under `key` and the service over it.
+///
+/// Errors: [`ServerError::Unusable`] for a database in clear, under another key or at a newer
+/// schema; [`ServerError::Internal`] when it cannot be read.
+pub async fn open_sqlite(
+    db: &Path,
+    key: &mrm_crdt::crypto::Key,
+) -> Result<SqliteService, ServerError> {
+    Service::open(SqliteRepository::open(db, key)?).await
+}
 
 /// Serve the endpoint on `bind` over the SQLite database at `db`, encrypted under `key`
 /// ([`sqlite::at_rest`]), until Ctrl-C or SIGTERM; over HTTPS when `tls` is given; every
@@ -29,13 +49,13 @@ pub async fn serve(
     tls: Option<&TlsFiles>,
     limits: Limits,
 ) -> Result<(), ServeError> {
-    let storage = SqliteStorage::open(db, key)?;
+    let service = open_sqlite(db, key).await?;
     let bind_err = |e| ServeError::Bind(bind.to_string(), e);
     let listener = std::net::TcpListener::bind(bind).map_err(bind_err)?;
     listener.set_nonblocking(true).map_err(bind_err)?;
     let addr: SocketAddr = listener.local_addr().map_err(bind_err)?;
     let config = tls.map(tls::config).transpose()?;
-    let app = api::router_with(storage, &limits);
+    let app = api::router_with(service, &limits);
     let scheme = if config.is_some() { "https" } else { "http" };
     // The bound address on stdout lets scripts and tests use port 0.
     say(&format!("mrm serve: listening on {scheme}://{addr}"));

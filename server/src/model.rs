@@ -1,6 +1,6 @@
 //! What the endpoint knows about devices.
 
-use mrm_crdt::sync::protocol::Role;
+use mrm_crdt::protocol::Role;
 use serde::Serialize;
 
 /// An enrolled (or pending) device.

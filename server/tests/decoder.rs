@@ -5,7 +5,7 @@
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit};
 use mrm_crdt::bundle;
-use mrm_crdt::sync::protocol::Role;
+use mrm_crdt::protocol::Role;
 use mrm_server::checks::check_batch;
 use mrm_server::model::Device;
 use proptest::prelude::*;

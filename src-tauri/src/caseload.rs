@@ -3,12 +3,10 @@
 //! it stays fast with tens of thousands of incidents.
 //!
 //! `mrm-crdt`'s `list_incidents` filters the same way but only sorts by date; this adds the sort
-//! and the counts. It belongs in `crdt/src/store/query.rs` once that crate is open for it.
+//! and the counts. It belongs in `store/src/query.rs` (issue 11: one caseload query for the CLI and the app).
 
 use mrm_crdt::report::nfc;
-use mrm_crdt::store::{
-    incident_count, incident_row, text_condition, IncidentRow, INCIDENT_ROW_COLUMNS,
-};
+use mrm_store::{incident_count, incident_row, text_condition, IncidentRow, INCIDENT_ROW_COLUMNS};
 use rusqlite::types::Value as Sql;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
@@ -230,14 +228,14 @@ pub fn incidents_by_month(conn: &Connection) -> CmdResult<Vec<(String, i64)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mrm_crdt::store::IncidentFilter;
+    use mrm_store::IncidentFilter;
 
-    fn demo() -> (tempfile::TempDir, mrm_crdt::Store) {
+    fn demo() -> (tempfile::TempDir, mrm_store::Store) {
         let dir = tempfile::tempdir().unwrap();
         let pass = mrm_crdt::crypto::Passphrase::new("caseload test passphrase");
         let mut store =
             crate::open::init_store(dir.path(), &pass, "MONUSCO", "Test O.", "Goma").unwrap();
-        mrm_crdt::demo::populate(&mut store, 120, 7).unwrap();
+        mrm_store::demo::populate(&mut store, 120, 7).unwrap();
         (dir, store)
     }
 

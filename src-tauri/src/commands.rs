@@ -9,8 +9,8 @@ use mrm_crdt::edit::ReviewAction;
 use mrm_crdt::history::HistoryEntry;
 use mrm_crdt::input::{EventInput, IncidentPatch, PatrolPatch};
 use mrm_crdt::model::{MissionConfig, Patrol};
-use mrm_crdt::store::{Device, IncidentView, PatrolRow, Stats};
 use mrm_crdt::FieldError;
+use mrm_store::{Device, IncidentView, PatrolRow, Stats};
 use serde::Serialize;
 use tauri::{AppHandle, State};
 
@@ -70,7 +70,7 @@ fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> CmdResult<T> {
 }
 
 /// After a local write: update the "not yet sent" count, and nudge the sync thread.
-fn wrote(app: &AppHandle, st: &AppState, store: &mrm_crdt::Store) {
+fn wrote(app: &AppHandle, st: &AppState, store: &mrm_store::Store) {
     st.sync.refresh_from(app, store);
 }
 
@@ -142,7 +142,7 @@ pub async fn enroll(
             .enable_all()
             .build()
             .map_err(|e| AppError::internal(format!("cannot start the network runtime: {e}")))?;
-        rt.block_on(mrm_crdt::sync::enroll(&mut store, &url, &token, None))?;
+        rt.block_on(mrm_sync::enroll(&mut store, &url, &token, None))?;
         st.sync.refresh_from(&app, &store);
         st.sync.wake();
         Ok(st.sync.snapshot())
@@ -183,7 +183,7 @@ pub async fn change_passphrase(st: St<'_>, old: String, new: String) -> CmdResul
     let st = st.inner().clone();
     blocking(move || {
         let (old, new) = (Passphrase::new(old), Passphrase::new(new));
-        Ok(mrm_crdt::Store::change_passphrase(&st.dir, &old, &new)?)
+        Ok(mrm_store::Store::change_passphrase(&st.dir, &old, &new)?)
     })
     .await
 }

@@ -1,10 +1,10 @@
 //! Drafts from the app: what an officer typed that cannot be saved as a record yet, kept sealed in
-//! the store (`mrm_crdt::store::Draft`) so that a lock, the auto-lock, a crash or a restart never
+//! the store (`mrm_store::Draft`) so that a lock, the auto-lock, a crash or a restart never
 //! loses it. The status bar counts them apart from what waits to be sent: a draft never syncs.
 
 use std::sync::Arc;
 
-use mrm_crdt::store::Draft;
+use mrm_store::Draft;
 use tauri::{AppHandle, State};
 
 use crate::error::CmdResult;

@@ -5,17 +5,18 @@
 use std::path::Path;
 
 use mrm_crdt::crypto::{Key, Passphrase};
-use mrm_crdt::{Result, Store};
+use mrm_crdt::Result;
+use mrm_store::Store;
 use rusqlite::Connection;
 
 /// Whether `dir` holds a store (locked or not).
 pub fn has_store(dir: &Path) -> bool {
-    dir.join(mrm_crdt::store::DB_FILE).is_file()
+    dir.join(mrm_store::DB_FILE).is_file()
 }
 
 /// The database key, if `pass` is the store's passphrase (Argon2id: a fraction of a second).
 pub fn unlock(dir: &Path, pass: &Passphrase) -> Result<Key> {
-    mrm_crdt::store::unlock(dir, pass)
+    mrm_store::unlock(dir, pass)
 }
 
 /// Open the store in `dir` with its unlocked key.
@@ -37,5 +38,5 @@ pub fn init_store(
 /// A read-only connection to the store's projection tables, for the sorted caseload and the
 /// monthly figures.
 pub fn open_reader(dir: &Path, key: &Key) -> Result<Connection> {
-    mrm_crdt::store::open_reader(dir, key)
+    mrm_store::open_reader(dir, key)
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use mrm_crdt::crypto::{Key, Passphrase};
-use mrm_crdt::Store;
+use mrm_store::Store;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 

@@ -9,8 +9,9 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mrm_crdt::sync::{self, HttpTransport, Progress, SyncOptions, SyncReport};
-use mrm_crdt::{Error, Store};
+use mrm_crdt::Error;
+use mrm_store::Store;
+use mrm_sync::{self as sync, HttpTransport, Progress, SyncOptions, SyncReport};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
 
@@ -59,7 +60,7 @@ pub struct Summary {
     /// they are on the endpoint too, and the bar says so rather than "sent 0".
     pub push_duplicates: usize,
     /// Records the endpoint refused, kept on this laptop with the reason.
-    pub held: Vec<mrm_crdt::store::HeldRecord>,
+    pub held: Vec<mrm_store::HeldRecord>,
     pub pulled: usize,
     pub records_changed: usize,
     pub new_conflicts: usize,

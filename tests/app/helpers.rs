@@ -26,7 +26,7 @@ pub fn app_bin() -> PathBuf {
         bin.display()
     );
     let built = std::fs::metadata(&bin).and_then(|m| m.modified()).unwrap();
-    for src in ["src-tauri/src", "export/src", "ui/dist"] {
+    for src in ["src-tauri/src", "sync/src", "export/src", "ui/dist"] {
         if let Some(newer) = mrm_e2e::newest(&root().join(src)).filter(|t| *t > built) {
             panic!(
                 "{} is older than {src} ({newer:?}): run `make test`",

@@ -703,7 +703,7 @@ fn the_desktop_app_end_to_end() {
     // Revocation: the mission revokes the officer's laptop; the app's next sync wipes the store
     // and says why, and nothing of the records stays on screen or on disk.
     step(start, "revocation");
-    let device_id = mrm_crdt::Store::open(&data, &mrm_crdt::crypto::Passphrase::new(PASSPHRASE))
+    let device_id = mrm_store::Store::open(&data, &mrm_crdt::crypto::Passphrase::new(PASSPHRASE))
         .unwrap()
         .sync_state()
         .unwrap()

@@ -1,5 +1,5 @@
 //! A small W3C WebDriver client for driving the real `mrm-field` binary through WebKitWebDriver
-//! under a virtual X display (design.md's recipe: no tauri-driver, `TAURI_WEBVIEW_AUTOMATION=true`,
+//! under a virtual X display (docs/domain.md's recipe: no tauri-driver, `TAURI_WEBVIEW_AUTOMATION=true`,
 //! `WEBKIT_DISABLE_COMPOSITING_MODE=1`, the app binary in `webkitgtk:browserOptions`).
 //! All traffic stays on 127.0.0.1.
 

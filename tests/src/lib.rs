@@ -25,7 +25,14 @@ pub fn mrm_bin() -> PathBuf {
     // `cargo test -p mrm-e2e` does not rebuild another package's binary: refuse to test a stale one.
     let built = std::fs::metadata(&bin).and_then(|m| m.modified()).unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    for src in ["crdt/src", "server/src", "cli/src", "export/src"] {
+    for src in [
+        "crdt/src",
+        "page-crypto/src",
+        "sync/src",
+        "server/src",
+        "cli/src",
+        "export/src",
+    ] {
         if let Some(newer) = newest(&root.join(src)).filter(|t| *t > built) {
             panic!(
                 "{} is older than the sources ({newer:?}): run `cargo build -p mrm-cli` (make test does)",
@@ -351,8 +358,8 @@ impl Device {
     }
 
     /// Open the store for inspection (only while no `mrm` process writes to it).
-    pub fn store(&self) -> mrm_crdt::Store {
-        mrm_crdt::Store::open(&self.dir, &mrm_crdt::crypto::Passphrase::new(PASSPHRASE)).unwrap()
+    pub fn store(&self) -> mrm_store::Store {
+        mrm_store::Store::open(&self.dir, &mrm_crdt::crypto::Passphrase::new(PASSPHRASE)).unwrap()
     }
 
     /// Record an incident; returns its id.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use mrm_crdt::crypto::Key;
 use rusqlite::Connection;
 
-use crate::storage::{Result, ServerError};
+use crate::error::{Result, ServerError};
 
 /// The first bytes of every SQLite file written in clear.
 const CLEAR_HEADER: &[u8; 16] = b"SQLite format 3\0";
@@ -50,7 +50,7 @@ pub fn refuse_clear(path: &Path) -> Result<()> {
 /// damaged file, or a database in clear: see [`refuse_clear`]).
 pub(crate) fn open_keyed(path: &Path, key: &Key) -> Result<Connection> {
     let conn = Connection::open(path)?;
-    mrm_crdt::store::key_connection(&conn, key).map_err(|_| {
+    key_connection(&conn, key).map_err(|_| {
         ServerError::Unusable(format!(
             "{} does not open with this key (another key file, or a damaged database)",
             path.display()
@@ -144,8 +144,7 @@ pub fn encrypt_in_place(path: &Path, key: &Key) -> Result<usize> {
         // Folds the WAL into the main file so the copy has every committed transaction.
         Connection::open(path)?.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
         let enc = Connection::open(&tmp)?;
-        mrm_crdt::store::key_connection(&enc, key)
-            .map_err(|e| ServerError::Unusable(e.to_string()))?;
+        key_connection(&enc, key).map_err(|e| ServerError::Unusable(e.to_string()))?;
         // An empty key attaches the clear file as it is.
         enc.execute(
             "ATTACH DATABASE ?1 AS clear KEY ''",
@@ -177,4 +176,15 @@ pub fn encrypt_in_place(path: &Path, key: &Key) -> Result<usize> {
         let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
     }
     Ok(tables)
+}
+
+/// Key a connection as a device store is keyed (same cipher and page functions): the endpoint's
+/// database and a device's differ only in what they hold.
+fn key_connection(conn: &Connection, key: &Key) -> rusqlite::Result<()> {
+    mrm_page_crypto::key_connection(
+        conn,
+        &key.sqlcipher_literal(),
+        key.page_hmac().sqlcipher_pragmas(),
+    )?;
+    conn.execute_batch("PRAGMA temp_store = MEMORY;")
 }

@@ -1,4 +1,4 @@
-// UUIDv7 ids made on the device (records and their items use them, design.md). Monotonic within
+// UUIDv7 ids made on the device (records and their items use them, docs/domain.md). Monotonic within
 // one millisecond, so items made in a row sort in the order they were made, as the store lists them.
 
 let lastMs = 0;

@@ -1,4 +1,4 @@
-// The design.md vocabulary, as the store spells it.
+// The docs/domain.md vocabulary, as the store spells it.
 import type { Capabilities } from './api';
 
 export const VIOLATION_TYPES = [

@@ -1,0 +1,72 @@
+//! What a request to the endpoint can end in, besides success. The HTTP layer maps each kind to
+//! a status and a typed code (`crate::api`); nothing but [`ServerError::Internal`] hides its
+//! message from the device.
+
+use crate::repository::{Conflict, RepoError};
+
+/// Why a request was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("this device has been revoked; it may not sync")]
+    Revoked,
+    /// [`ServerError::Revoked`] with the proof for the request's nonce.
+    #[error("this device has been revoked; it may not sync")]
+    RevokedProven(String),
+    #[error("{0}")]
+    Forbidden(String),
+    /// The one policy refuses the effect of a batch on a record.
+    #[error("record {record}: {denial}")]
+    Denied {
+        record: String,
+        denial: mrm_crdt::policy::Denial,
+    },
+    #[error("{0}")]
+    BadRequest(String),
+    /// A body or message larger than the endpoint takes (HTTP 413, code `too_large`).
+    #[error("too large: {0}")]
+    TooLarge(String),
+    /// A body that did not arrive in time, or a turn that did not come (HTTP 408, code
+    /// `timeout`).
+    #[error("{0}")]
+    Timeout(String),
+    /// The batch depends on changes the endpoint does not have yet.
+    #[error("{0}")]
+    MissingDependencies(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// The endpoint's database cannot be used as given (in clear, another key, no key): said at
+    /// start, never to a device.
+    #[error("the endpoint's database: {0}")]
+    Unusable(String),
+}
+
+impl From<RepoError> for ServerError {
+    fn from(e: RepoError) -> Self {
+        match e {
+            RepoError::NotFound => ServerError::NotFound("no such device".into()),
+            RepoError::Conflict(Conflict::TokenUsed) => {
+                ServerError::Unauthorized("this enrollment token has already been used".into())
+            }
+            RepoError::Conflict(Conflict::ActorTaken) => {
+                ServerError::Forbidden("this store is already enrolled as another device".into())
+            }
+            other => ServerError::Internal(format!("database: {other}")),
+        }
+    }
+}
+
+impl From<mrm_crdt::Error> for ServerError {
+    fn from(e: mrm_crdt::Error) -> Self {
+        match e {
+            mrm_crdt::Error::Database(e) => ServerError::Internal(format!("database: {e}")),
+            other => ServerError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+/// Result of the endpoint's service.
+pub type Result<T, E = ServerError> = std::result::Result<T, E>;

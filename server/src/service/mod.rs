@@ -1,0 +1,347 @@
+//! The endpoint's service: every rule of the endpoint (enrollment, authentication, revocation,
+//! the checks of a push, a device's scope, the audit trail, the endpoint's own documents) over a
+//! [`Repository`] that only stores. The HTTP layer ([`crate::api`]) and the admin commands call
+//! it; any backend that passes [`crate::conformance`] gets the same behaviour.
+//!
+//! A write is computed from what was read and stored only if that still holds (the repository's
+//! compare-and-swap); when it no longer does, the service reads and computes again, one retry at a
+//! time per instance, so several instances over one database never store a check made against a
+//! state that is gone.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use automerge::{ActorId, Automerge};
+use mrm_crdt::document::{self, CONFIG_ID};
+use mrm_crdt::model::MissionConfig;
+use mrm_crdt::protocol::{revocation_key, revocation_proof, Role};
+
+use crate::error::{Result, ServerError};
+use crate::model::Device;
+use crate::repository::{
+    Append, AuditAction, AuditEntry, NewAudit, RepoError, Repository, ServerStats, TokenRow,
+};
+use crate::secret::{hash_secret, new_secret};
+
+mod audit;
+mod enroll;
+mod pull;
+mod push;
+mod registry;
+
+use audit::RefusalBudget;
+
+/// Longest nonce a request may carry (hex of 16 bytes is 32 characters).
+pub const MAX_NONCE: usize = 128;
+
+/// How many times a write computed from a state that changed is computed again before the
+/// device is told to retry later (only other instances writing the same records at once can
+/// make it lose more than once: retries within an instance go one at a time).
+const ATTEMPTS: usize = 8;
+
+/// The endpoint's service over a repository `R`.
+pub struct Service<R> {
+    repo: R,
+    /// The endpoint's own Automerge actor: it writes the configuration and the registry.
+    actor: ActorId,
+    /// The endpoint's secret from which each device's revocation key is derived (hex).
+    revocation_master: String,
+    /// How many refusals the audit log takes ([`Service::record_refusal`]), one budget per kind
+    /// of requester: strangers with a bad credential, enrollments, and enrolled devices, so a
+    /// stranger's flood never hides an insider's refused push or forged enrollment.
+    refusals: Mutex<[RefusalBudget; 3]>,
+    /// Per device: when its last `sync_pull` entry was written, and the pages and changes sent
+    /// since (summed into the next entry).
+    pulls_seen: Mutex<HashMap<String, PullsSeen>>,
+    /// Taken by a write computing again after its state changed (see the module's doc).
+    retry: tokio::sync::Mutex<()>,
+}
+
+/// When a device's last `sync_pull` entry was written, and the pages and changes sent since.
+type PullsSeen = (Option<std::time::Instant>, u64, u64);
+
+/// Now, as the endpoint stamps its rows: RFC 3339, UTC, milliseconds.
+pub(crate) fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The guarded values are budgets and counters: a panic elsewhere leaves them usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// An audit entry stamped now.
+pub(crate) fn entry(
+    action: AuditAction,
+    device_id: Option<&str>,
+    detail: serde_json::Value,
+) -> NewAudit {
+    NewAudit {
+        at: now(),
+        action,
+        device_id: device_id.map(str::to_string),
+        detail,
+    }
+}
+
+/// Load an Automerge document the repository holds; a snapshot that does not load is the
+/// endpoint's fault, never the device's.
+pub(crate) fn load(doc_id: &str, snapshot: &[u8]) -> Result<Automerge> {
+    Automerge::load(snapshot).map_err(|e| ServerError::Internal(format!("record {doc_id}: {e}")))
+}
+
+impl<R: Repository> Service<R> {
+    /// The service over `repo`: reads (or, on a new database, makes) the endpoint's actor and
+    /// revocation secret.
+    pub async fn open(repo: R) -> Result<Service<R>> {
+        let fresh = ActorId::from(uuid::Uuid::now_v7().as_bytes().to_vec()).to_hex_string();
+        let actor: ActorId = repo
+            .meta_or_insert("actor", &fresh)
+            .await?
+            .parse()
+            .map_err(|_| ServerError::Internal("bad endpoint actor id".into()))?;
+        let revocation_master = repo
+            .meta_or_insert("revocation_master", &new_secret())
+            .await?;
+        Ok(Service {
+            repo,
+            actor,
+            revocation_master,
+            refusals: Mutex::new([
+                RefusalBudget::new(),
+                RefusalBudget::new(),
+                RefusalBudget::new(),
+            ]),
+            pulls_seen: Mutex::new(HashMap::new()),
+            retry: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The repository under the service (for tests and figures).
+    pub fn repository(&self) -> &R {
+        &self.repo
+    }
+
+    /// Register a device and return it with a one-time enrollment token (64 hex digits) that
+    /// expires after `ttl`. The token enrolls only a store that proves its actor
+    /// (`EnrollRequest::actor_proof`) unless `allow_unproven` (for a store made before actors
+    /// were derived from a seed).
+    ///
+    /// Errors: [`ServerError::BadRequest`] for an empty officer or team.
+    pub async fn create_enrollment(
+        &self,
+        officer: &str,
+        team: &str,
+        role: Role,
+        ttl: Duration,
+        allow_unproven: bool,
+    ) -> Result<(Device, String)> {
+        if officer.trim().is_empty() || team.trim().is_empty() {
+            return Err(ServerError::BadRequest(
+                "officer and team are required".into(),
+            ));
+        }
+        let token = new_secret();
+        let expires = chrono::Utc::now()
+            + chrono::Duration::from_std(ttl).unwrap_or_else(|_| chrono::Duration::hours(24));
+        let device = Device {
+            id: uuid::Uuid::now_v7().to_string(),
+            officer: officer.trim().to_string(),
+            team: team.trim().to_string(),
+            role,
+            actor: None,
+            created_at: now(),
+            enrolled_at: None,
+            revoked_at: None,
+            last_sync_at: None,
+        };
+        let row = TokenRow {
+            token_hash: hash_secret(&token),
+            device_id: device.id.clone(),
+            expires_at: expires.to_rfc3339(),
+            used_at: None,
+            allow_unproven,
+        };
+        let audit = entry(
+            AuditAction::EnrollmentIssued,
+            Some(&device.id),
+            serde_json::json!({"officer": device.officer, "team": device.team,
+                               "role": role.as_str(), "expires_at": row.expires_at,
+                               "allow_unproven": allow_unproven}),
+        );
+        self.repo.create_device(&device, &row, audit).await?;
+        Ok((device, token))
+    }
+
+    /// The device a credential belongs to. A revoked device that sent a `nonce` (at most
+    /// [`MAX_NONCE`] characters) gets the proof that this endpoint revoked it
+    /// ([`ServerError::RevokedProven`]), so an impostor's "revoked" wipes nothing.
+    ///
+    /// Errors: [`ServerError::Unauthorized`] for an unknown or wrong credential,
+    /// [`ServerError::Revoked`] / [`ServerError::RevokedProven`].
+    pub async fn authenticate(
+        &self,
+        device_id: &str,
+        secret: &str,
+        nonce: Option<&str>,
+    ) -> Result<Device> {
+        let result = self.authenticate_inner(device_id, secret).await;
+        let Err(e) = result else {
+            return result;
+        };
+        self.record_refusal(AuditAction::AuthRefused, Some(device_id), &e)
+            .await;
+        Err(match e {
+            ServerError::Revoked => nonce
+                .filter(|n| n.len() <= MAX_NONCE)
+                .and_then(|n| self.revocation_proof(device_id, n))
+                .map(ServerError::RevokedProven)
+                .unwrap_or(ServerError::Revoked),
+            e => e,
+        })
+    }
+
+    async fn authenticate_inner(&self, device_id: &str, secret: &str) -> Result<Device> {
+        let Some(row) = self.repo.device(device_id).await? else {
+            return Err(ServerError::Unauthorized(
+                "unknown device credential".into(),
+            ));
+        };
+        let Some(stored) = row.secret_hash else {
+            return Err(ServerError::Unauthorized(
+                "unknown device credential".into(),
+            ));
+        };
+        if !crate::secret::equal(&stored, &hash_secret(secret)) {
+            return Err(ServerError::Unauthorized("wrong device credential".into()));
+        }
+        if row.device.revoked_at.is_some() {
+            return Err(ServerError::Revoked);
+        }
+        Ok(row.device)
+    }
+
+    /// Every device, enrolled or not, oldest first.
+    pub async fn list_devices(&self) -> Result<Vec<Device>> {
+        Ok(self.repo.devices().await?)
+    }
+
+    /// Revoke a device: its next request is refused, and the registry says so to every device.
+    /// Revoking twice keeps the first time.
+    ///
+    /// Errors: [`ServerError::NotFound`].
+    pub async fn revoke(&self, device_id: &str) -> Result<Device> {
+        let mut attempt = 0;
+        let mut _turn = None;
+        loop {
+            let Some(row) = self.repo.device(device_id).await? else {
+                return Err(ServerError::NotFound(format!("no device {device_id}")));
+            };
+            let mut device = row.device;
+            let at = now();
+            device.revoked_at.get_or_insert_with(|| at.clone());
+            let mut append = self
+                .register(&device)
+                .await?
+                .unwrap_or_else(endpoint_append);
+            append.audit.push(entry(
+                AuditAction::Revoked,
+                Some(device_id),
+                serde_json::json!({}),
+            ));
+            match self.repo.revoke(device_id, &at, append).await {
+                Ok(()) => return Ok(device),
+                Err(RepoError::Stale(_)) if attempt + 1 < ATTEMPTS => {
+                    attempt += 1;
+                    if _turn.is_none() {
+                        _turn = Some(self.retry.lock().await);
+                    }
+                }
+                Err(RepoError::NotFound) => {
+                    return Err(ServerError::NotFound(format!("no device {device_id}")))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The proof, bound to a request's `nonce`, that this endpoint revoked `device_id`
+    /// (`mrm_crdt::protocol::revocation_proof` with the device's revocation key).
+    pub fn revocation_proof(&self, device_id: &str, nonce: &str) -> Option<String> {
+        revocation_key(&self.revocation_master, device_id)
+            .and_then(|k| revocation_proof(&k, device_id, nonce))
+    }
+
+    /// Set the mission configuration (written as a change by the endpoint itself). Returns
+    /// whether anything changed.
+    ///
+    /// Errors: [`ServerError::BadRequest`] for a configuration without a mission code or one
+    /// that does not read back.
+    pub async fn set_config(&self, cfg: &MissionConfig) -> Result<bool> {
+        if cfg.mission.trim().is_empty() {
+            return Err(ServerError::BadRequest(
+                "the configuration needs a mission code".into(),
+            ));
+        }
+        let mut attempt = 0;
+        let mut _turn = None;
+        loop {
+            let Some(mut append) = self
+                .endpoint_write(
+                    CONFIG_ID,
+                    document::RecordKind::Config,
+                    |log: &Vec<String>| log.join(", "),
+                    |t| mrm_crdt::edit::apply_config(t, cfg),
+                )
+                .await?
+            else {
+                return Ok(false);
+            };
+            append.audit.push(entry(
+                AuditAction::ConfigSet,
+                None,
+                serde_json::json!({"mission": cfg.mission, "teams": cfg.teams.len(),
+                                   "parties": cfg.parties.len(),
+                                   "admin_areas": cfg.admin_areas.len()}),
+            ));
+            match self.repo.append(append).await {
+                Ok(_) => return Ok(true),
+                Err(RepoError::Stale(_)) if attempt + 1 < ATTEMPTS => {
+                    attempt += 1;
+                    if _turn.is_none() {
+                        _turn = Some(self.retry.lock().await);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The mission configuration, if set.
+    pub async fn config(&self) -> Result<Option<MissionConfig>> {
+        match self.repo.record(CONFIG_ID).await? {
+            Some(r) => Ok(Some(document::read_config(&load(CONFIG_ID, &r.snapshot)?)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// What the endpoint holds.
+    pub async fn stats(&self) -> Result<ServerStats> {
+        Ok(self.repo.stats().await?)
+    }
+
+    /// The audit log, oldest first, from `since` (an RFC 3339 time or date prefix) on.
+    pub async fn audit_log(&self, since: Option<&str>) -> Result<Vec<AuditEntry>> {
+        Ok(self.repo.audit_log(since.unwrap_or("")).await?)
+    }
+}
+
+/// An empty append by the endpoint itself, stamped now.
+pub(crate) fn endpoint_append() -> Append {
+    Append {
+        device_id: "endpoint".into(),
+        received_at: now(),
+        ..Append::default()
+    }
+}

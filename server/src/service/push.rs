@@ -1,0 +1,181 @@
+//! A push: a device's batch decoded, checked against the records it writes ([`crate::checks`])
+//! and stored whole, or not at all, if the records are still as the check read them.
+
+use std::collections::{HashMap, HashSet};
+
+use automerge::{Automerge, ChangeHash};
+use mrm_crdt::protocol::PushResponse;
+
+use super::{entry, load, now, Service, ATTEMPTS};
+use crate::checks::{check_decoded, decode_batch, Checked, Decoded};
+use crate::error::{Result, ServerError};
+use crate::model::Device;
+use crate::repository::{
+    Append, AuditAction, Expected, NewChange, RecordWrite, RepoError, Repository,
+};
+
+/// Run CPU-bound work (decoding and applying changes) off the threads that serve connections.
+async fn compute<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ServerError::Internal(format!("worker failed: {e}")))?
+}
+
+impl<R: Repository> Service<R> {
+    /// Check and store a batch of `(record id, change bytes)` from `device`, all or nothing, and
+    /// audit it (`sync_push`, or `push_refused` with the reason).
+    ///
+    /// Errors: what [`crate::checks`] refuses ([`ServerError::BadRequest`],
+    /// [`ServerError::Forbidden`], [`ServerError::Denied`],
+    /// [`ServerError::MissingDependencies`]); [`ServerError::TooLarge`] for a record that would
+    /// pass `mrm_crdt::limits::MAX_RECORD_BYTES`; [`ServerError::Timeout`] when other instances
+    /// kept changing the same records.
+    pub async fn push(
+        &self,
+        device: &Device,
+        changes: Vec<(String, Vec<u8>)>,
+    ) -> Result<PushResponse> {
+        let received = changes.len();
+        let result = self.push_inner(device, changes).await;
+        match &result {
+            Ok(_) => {}
+            Err(e) => {
+                self.record_refusal(AuditAction::PushRefused, Some(&device.id), e)
+                    .await
+            }
+        }
+        if let Ok(r) = &result {
+            tracing::debug!(device = %device.id, received, accepted = r.accepted, "push stored");
+        }
+        result
+    }
+
+    /// Audit a push refused before it reached [`Service::push`] (too large, cut, undecodable),
+    /// as `push_refused` with the reason, like a push the rules refuse.
+    pub async fn push_refused(&self, device: &Device, e: &ServerError) {
+        self.record_refusal(AuditAction::PushRefused, Some(&device.id), e)
+            .await;
+    }
+
+    async fn push_inner(
+        &self,
+        device: &Device,
+        changes: Vec<(String, Vec<u8>)>,
+    ) -> Result<PushResponse> {
+        let received = changes.len();
+        let dev = device.clone();
+        let decoded = compute(move || decode_batch(&dev, changes)).await?;
+        let decoded = std::sync::Arc::new(decoded);
+        let mut attempt = 0;
+        let mut _turn = None;
+        loop {
+            let (checked, expected) = self.check(device, decoded.clone()).await?;
+            let duplicates = checked.duplicates;
+            let mut append = Append {
+                device_id: device.id.clone(),
+                received_at: now(),
+                records: Vec::with_capacity(checked.applied.len()),
+                expected,
+                audit: Vec::new(),
+                touch: Some(device.id.clone()),
+            };
+            let mut accepted = 0;
+            for a in checked.applied {
+                let snapshot = mrm_crdt::changes::snapshot(&a.doc);
+                // Never store what could not be served again (crate limits, as devices check at
+                // edit).
+                if snapshot.len() > mrm_crdt::limits::MAX_RECORD_BYTES {
+                    return Err(ServerError::TooLarge(format!(
+                        "record {} would reach {} bytes; a record may hold at most {}",
+                        a.doc_id,
+                        snapshot.len(),
+                        mrm_crdt::limits::MAX_RECORD_BYTES
+                    )));
+                }
+                accepted += a.new_changes.len();
+                append.records.push(RecordWrite {
+                    doc_id: a.doc_id,
+                    kind: a.kind.as_str().to_string(),
+                    team: a.team,
+                    entered_scope: a.team_changed,
+                    changes: a
+                        .new_changes
+                        .iter()
+                        .map(|c| NewChange {
+                            hash: c.hash().to_string(),
+                            actor: c.actor_id().to_hex_string(),
+                            bytes: c.raw_bytes().to_vec(),
+                        })
+                        .collect(),
+                    snapshot,
+                });
+            }
+            append.audit.push(entry(
+                AuditAction::SyncPush,
+                Some(&device.id),
+                serde_json::json!({"received": received, "accepted": accepted,
+                                   "duplicates": duplicates}),
+            ));
+            match self.repo.append(append).await {
+                Ok(_) => {
+                    return Ok(PushResponse {
+                        accepted,
+                        duplicates,
+                    })
+                }
+                Err(RepoError::Stale(_)) if attempt + 1 < ATTEMPTS => {
+                    attempt += 1;
+                    if _turn.is_none() {
+                        _turn = Some(self.retry.lock().await);
+                    }
+                }
+                Err(RepoError::Stale(_)) => {
+                    return Err(ServerError::Timeout(
+                        "other devices kept changing the same records; try again".into(),
+                    ))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Read what the decoded batch touches and check it, returning what the check read.
+    async fn check(
+        &self,
+        device: &Device,
+        decoded: std::sync::Arc<Decoded>,
+    ) -> Result<(Checked, Expected)> {
+        let hashes: Vec<ChangeHash> = decoded.hashes().collect();
+        let hex: Vec<String> = hashes.iter().map(ChangeHash::to_string).collect();
+        let held = self.repo.known(&hex).await?;
+        let known: HashSet<ChangeHash> = hashes
+            .iter()
+            .filter(|h| held.contains(&h.to_string()))
+            .copied()
+            .collect();
+        let mut expected = Expected {
+            records: Vec::new(),
+            unknown_hashes: hex.into_iter().filter(|h| !held.contains(h)).collect(),
+        };
+        let mut snapshots = HashMap::new();
+        for id in decoded.doc_ids() {
+            let snapshot = self.repo.record(id).await?.map(|r| r.snapshot);
+            expected.records.push((id.to_string(), snapshot.clone()));
+            if let Some(s) = snapshot {
+                snapshots.insert(id.to_string(), s);
+            }
+        }
+        let dev = device.clone();
+        let checked = compute(move || {
+            check_decoded(&dev, &decoded, &known, |id| {
+                snapshots
+                    .get(id)
+                    .map(|s| load(id, s))
+                    .transpose()
+                    .map(|d: Option<Automerge>| d)
+            })
+        })
+        .await?;
+        Ok((checked, expected))
+    }
+}

@@ -1,0 +1,508 @@
+//! Lists, filters and figures, served from the projection tables (never from documents).
+
+use std::collections::BTreeMap;
+
+use rusqlite::types::Value as Sql;
+use serde::Serialize;
+
+use mrm_crdt::error::Result;
+use mrm_crdt::model::{VerificationStatus, ViolationType};
+
+use super::Store;
+
+/// Filters for the caseload; every given filter must match. Violation filters (type, status,
+/// party) must match one and the same violation.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentFilter {
+    pub kind: Option<ViolationType>,
+    pub status: Option<VerificationStatus>,
+    /// `occurred_on` on or after (YYYY-MM-DD).
+    pub from: Option<String>,
+    /// `occurred_on` on or before (YYYY-MM-DD).
+    pub to: Option<String>,
+    pub admin1: Option<String>,
+    pub party: Option<String>,
+    /// Words to find in title, narrative or place (case-insensitive).
+    pub text: Option<String>,
+    pub patrol_id: Option<String>,
+    /// Only incidents a merge left with something to settle ([`IncidentRow::attention`] > 0).
+    pub needs_attention: bool,
+    /// Only incidents in this review state (a reviewer's queue: `submitted`; an officer's
+    /// records sent back: `returned`).
+    pub review_state: Option<mrm_crdt::model::ReviewState>,
+    pub limit: Option<usize>,
+    pub offset: usize,
+}
+
+/// One violation in a caseload row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ViolationRow {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub boys: i64,
+    pub girls: i64,
+    pub sex_unknown: i64,
+    pub party: String,
+    pub category: String,
+    pub status: String,
+    pub late: bool,
+}
+
+/// One incident in the caseload.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentRow {
+    pub id: String,
+    pub title: String,
+    pub occurred_on: String,
+    pub reported_on: String,
+    pub admin1: String,
+    pub admin2: String,
+    pub place: String,
+    pub patrol_id: Option<String>,
+    pub team: String,
+    pub created_by: String,
+    pub review_state: String,
+    pub conflicts: i64,
+    /// Problems a merge left to settle: rules across fields the merged record breaks (the ones
+    /// that do not depend on today's date) and violations with concurrent decisions.
+    pub attention: i64,
+    pub violations: Vec<ViolationRow>,
+}
+
+/// A page of results with the total that matched.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub total: i64,
+    pub items: Vec<T>,
+}
+
+/// One patrol in the patrol list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PatrolRow {
+    pub id: String,
+    pub date: String,
+    pub team: String,
+    pub route: Vec<String>,
+    pub participants: Vec<String>,
+    pub ended_at: Option<String>,
+    pub incidents: i64,
+}
+
+pub use mrm_crdt::report::Children;
+
+/// The headline figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stats {
+    pub incidents: i64,
+    pub patrols: i64,
+    pub violations: i64,
+    pub violations_by_type: BTreeMap<String, i64>,
+    pub violations_by_status: BTreeMap<String, i64>,
+    /// Children in every recorded violation.
+    pub children: Children,
+    pub verified_violations: i64,
+    /// Children in verified violations only: the figures that go into the annual report.
+    pub verified_children: Children,
+    pub late_verifications: i64,
+    pub incidents_with_conflicts: i64,
+}
+
+/// The columns [`incident_row`] reads: all of a row of `incidents`, which is stored in the
+/// caseload's order, so that a page of the caseload is read from a few adjacent pages.
+pub const INCIDENT_ROW_COLUMNS: &str = "id, title, occurred_on, reported_on, admin1, admin2, \
+     place, patrol_id, team, created_by, review_state, n_conflicts, violations_json, n_attention";
+
+/// A violation as kept in `incidents.violations_json`: a JSON array in field order, so that the
+/// rows the caseload reads stay small.
+type StoredViolation = (String, String, i64, i64, i64, String, String, String, bool);
+
+/// The `violations_json` of an incident's projection row.
+pub(crate) fn violations_json(rows: &[ViolationRow]) -> Result<String> {
+    let stored: Vec<StoredViolation> = rows
+        .iter()
+        .map(|v| {
+            (
+                v.id.clone(),
+                v.kind.clone(),
+                v.boys,
+                v.girls,
+                v.sex_unknown,
+                v.party.clone(),
+                v.category.clone(),
+                v.status.clone(),
+                v.late,
+            )
+        })
+        .collect();
+    Ok(serde_json::to_string(&stored)?)
+}
+
+/// A caseload row from a query selecting [`INCIDENT_ROW_COLUMNS`].
+pub fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentRow> {
+    let json: String = r.get(12)?;
+    let stored: Vec<StoredViolation> = serde_json::from_str(&json).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(12, rusqlite::types::Type::Text, e.into())
+    })?;
+    let violations = stored
+        .into_iter()
+        .map(
+            |(id, kind, boys, girls, sex_unknown, party, category, status, late)| ViolationRow {
+                id,
+                kind,
+                boys,
+                girls,
+                sex_unknown,
+                party,
+                category,
+                status,
+                late,
+            },
+        )
+        .collect();
+    Ok(IncidentRow {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        occurred_on: r.get(2)?,
+        reported_on: r.get(3)?,
+        admin1: r.get(4)?,
+        admin2: r.get(5)?,
+        place: r.get(6)?,
+        patrol_id: r.get(7)?,
+        team: r.get(8)?,
+        created_by: r.get(9)?,
+        review_state: r.get(10)?,
+        conflicts: r.get(11)?,
+        attention: r.get(13)?,
+        violations,
+    })
+}
+
+/// The condition on `incidents i` that every word is in an incident's title, narrative or place
+/// (case-insensitive), and its arguments; `None` without words.
+pub fn text_condition(text: &str) -> Option<(String, Vec<Sql>)> {
+    // The search text is kept in NFC ([`mrm_crdt::report::nfc`]): so are the words looked for.
+    let text = mrm_crdt::report::nfc(text);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.is_empty() {
+        return None;
+    }
+    let likes = vec!["s.search LIKE ? ESCAPE '\\'"; words.len()].join(" AND ");
+    // A correlated EXISTS measured faster than `i.id IN (SELECT ...)` alone and with other filters.
+    Some((
+        format!("EXISTS (SELECT 1 FROM incident_search s WHERE s.id = i.id AND {likes})"),
+        words.iter().map(|w| Sql::Text(like(w))).collect(),
+    ))
+}
+
+/// How many incidents a `WHERE` clause over `incidents i` matches; without one, the kept count
+/// (no scan).
+pub fn incident_count(conn: &rusqlite::Connection, wher: &str, args: &[Sql]) -> Result<i64> {
+    Ok(if wher.is_empty() {
+        conn.query_row("SELECT n FROM counts WHERE name = 'incidents'", [], |r| {
+            r.get(0)
+        })?
+    } else {
+        conn.query_row(
+            &format!("SELECT COUNT(*) FROM incidents i {wher}"),
+            rusqlite::params_from_iter(args.iter()),
+            |r| r.get(0),
+        )?
+    })
+}
+
+/// A text cell a spreadsheet opens as text: a cell starting with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return is a formula to Excel and LibreOffice (a title such as `=HYPERLINK(...)` would
+/// run), so it gets a leading apostrophe, as OWASP's "CSV Injection" page advises. Anything
+/// else is kept exactly.
+///
+/// A spreadsheet set to `;` as its list separator (French and other locales) splits a cell at
+/// each `;` whatever the quotes, so a formula character after a `;` gets the apostrophe too.
+pub fn spreadsheet_safe(s: &str) -> String {
+    const TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+    let mut out = String::with_capacity(s.len() + 1);
+    if s.starts_with(TRIGGERS) {
+        out.push('\'');
+    }
+    let mut after_separator = false;
+    for c in s.chars() {
+        if after_separator && TRIGGERS.contains(&c) {
+            out.push('\'');
+        }
+        // Spaces after the separator do not protect: spreadsheets trim them.
+        after_separator = c == ';' || (after_separator && c == ' ');
+        out.push(c);
+    }
+    out
+}
+
+fn like(s: &str) -> String {
+    let escaped = s
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+impl Store {
+    /// The caseload, filtered, newest first.
+    pub fn list_incidents(&self, f: &IncidentFilter) -> Result<Page<IncidentRow>> {
+        let mut conds: Vec<String> = Vec::new();
+        let mut args: Vec<Sql> = Vec::new();
+        // The text condition first: SQLite tests it first, and it rejects most rows cheaply.
+        if let Some((cond, words)) = f.text.as_deref().and_then(text_condition) {
+            conds.push(cond);
+            args.extend(words);
+        }
+        let mut vconds: Vec<String> = Vec::new();
+        if let Some(k) = f.kind {
+            vconds.push("v.type = ?".into());
+            args.push(Sql::Text(k.as_str().into()));
+        }
+        if let Some(s) = f.status {
+            vconds.push("v.status = ?".into());
+            args.push(Sql::Text(s.as_str().into()));
+        }
+        if let Some(p) = &f.party {
+            vconds.push("v.party = ?".into());
+            args.push(Sql::Text(mrm_crdt::report::nfc(p)));
+        }
+        if !vconds.is_empty() {
+            conds.push(format!(
+                "EXISTS (SELECT 1 FROM violations v WHERE v.incident_id = i.id AND {})",
+                vconds.join(" AND ")
+            ));
+        }
+        // Names are kept in NFC in the projection ([`mrm_crdt::report::nfc`]).
+        let admin1 = f.admin1.as_deref().map(mrm_crdt::report::nfc);
+        for (cond, v) in [
+            ("i.occurred_on >= ?", &f.from),
+            ("i.occurred_on <= ?", &f.to),
+            ("i.admin1 = ?", &admin1),
+            ("i.patrol_id = ?", &f.patrol_id),
+        ] {
+            if let Some(v) = v {
+                conds.push(cond.into());
+                args.push(Sql::Text(v.clone()));
+            }
+        }
+        if f.needs_attention {
+            conds.push("i.n_attention > 0".into());
+        }
+        if let Some(r) = f.review_state {
+            conds.push("i.review_state = ?".into());
+            args.push(Sql::Text(r.as_str().to_string()));
+        }
+        let wher = if conds.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conds.join(" AND "))
+        };
+        let total = incident_count(self.conn(), &wher, &args)?;
+        let limit = f.limit.map(|l| l as i64).unwrap_or(-1);
+        let sql = format!(
+            "SELECT {INCIDENT_ROW_COLUMNS}
+             FROM incidents i {wher} ORDER BY occurred_on DESC, id DESC LIMIT {limit} OFFSET {}",
+            f.offset
+        );
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), incident_row)?;
+        let items = rows.collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { total, items })
+    }
+
+    /// Every patrol, newest first, with the number of incidents it produced.
+    pub fn list_patrols(&self) -> Result<Vec<PatrolRow>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT p.id, p.date, p.team, p.route, p.participants, p.ended_at,
+                    (SELECT COUNT(*) FROM incidents i WHERE i.patrol_id = p.id)
+             FROM patrols p ORDER BY p.date DESC, p.id DESC",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                PatrolRow {
+                    id: r.get(0)?,
+                    date: r.get(1)?,
+                    team: r.get(2)?,
+                    route: Vec::new(),
+                    participants: Vec::new(),
+                    ended_at: r.get(5)?,
+                    incidents: r.get(6)?,
+                },
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut p, route, participants) = row?;
+            p.route = serde_json::from_str(&route)?;
+            p.participants = serde_json::from_str(&participants)?;
+            out.push(p);
+        }
+        Ok(out)
+    }
+
+    /// The headline figures of the whole store.
+    pub fn stats(&self) -> Result<Stats> {
+        let c = self.conn();
+        let mut s = Stats {
+            incidents: incident_count(c, "", &[])?,
+            patrols: c.query_row("SELECT COUNT(*) FROM patrols", [], |r| r.get(0))?,
+            violations: c.query_row("SELECT COUNT(*) FROM violations", [], |r| r.get(0))?,
+            incidents_with_conflicts: c.query_row(
+                "SELECT COUNT(*) FROM incidents WHERE n_conflicts > 0",
+                [],
+                |r| r.get(0),
+            )?,
+            late_verifications: c.query_row(
+                "SELECT COUNT(*) FROM violations WHERE late",
+                [],
+                |r| r.get(0),
+            )?,
+            ..Stats::default()
+        };
+        for t in ViolationType::ALL {
+            s.violations_by_type.insert(t.as_str().into(), 0);
+        }
+        for t in VerificationStatus::ALL {
+            s.violations_by_status.insert(t.as_str().into(), 0);
+        }
+        for (col, map) in [
+            ("type", &mut s.violations_by_type),
+            ("status", &mut s.violations_by_status),
+        ] {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {col}, COUNT(*) FROM violations GROUP BY {col}"
+            ))?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (k, n) = row?;
+                map.insert(k, n);
+            }
+        }
+        let children = |wher: &str| -> Result<Children> {
+            Ok(c.query_row(
+                &format!(
+                    "SELECT COALESCE(SUM(boys),0), COALESCE(SUM(girls),0), COALESCE(SUM(sex_unknown),0)
+                     FROM violations {wher}"
+                ),
+                [],
+                |r| {
+                    let (b, g, u): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                    Ok(Children { boys: b, girls: g, sex_unknown: u, total: b + g + u })
+                },
+            )?)
+        };
+        s.children = children("")?;
+        s.verified_children = children("WHERE status = 'verified'")?;
+        s.verified_violations = s.violations_by_status.get("verified").copied().unwrap_or(0);
+        Ok(s)
+    }
+
+    /// Write the caseload as CSV, one row per violation: UTF-8 with a byte-order mark (so
+    /// Excel reads accents right), every text cell that a spreadsheet would take for a formula
+    /// neutralised ([`spreadsheet_safe`]).
+    ///
+    /// Errors: [`mrm_crdt::Error::Refused`] when `out` cannot be written.
+    pub fn export_csv<W: std::io::Write>(&self, mut out: W) -> Result<usize> {
+        out.write_all("\u{feff}".as_bytes())
+            .map_err(mrm_crdt::Error::io("cannot write CSV"))?;
+        // Every text cell quoted, so that a separator inside one never splits it.
+        let mut w = csv::WriterBuilder::new()
+            .quote_style(csv::QuoteStyle::NonNumeric)
+            .from_writer(out);
+        let csv_err = |e: csv::Error| mrm_crdt::Error::Refused(format!("cannot write CSV: {e}"));
+        w.write_record([
+            "incident_id",
+            "title",
+            "occurred_on",
+            "reported_on",
+            "admin1",
+            "admin2",
+            "place",
+            "team",
+            "review_state",
+            "violation_id",
+            "type",
+            "boys",
+            "girls",
+            "sex_unknown",
+            "children",
+            "party",
+            "category",
+            "status",
+            "status_at",
+            "late_verification",
+        ])
+        .map_err(csv_err)?;
+        let mut stmt = self.conn().prepare(
+            "SELECT i.id, i.title, i.occurred_on, i.reported_on, i.admin1, i.admin2, i.place, i.team,
+                    i.review_state, v.id, v.type, v.boys, v.girls, v.sex_unknown, v.party, v.category,
+                    v.status, COALESCE(v.status_at, ''), v.late
+             FROM violations v JOIN incidents i ON i.id = v.incident_id
+             ORDER BY i.occurred_on, i.id, v.ord",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut n = 0;
+        while let Some(r) = rows.next()? {
+            let text = |i: usize| -> rusqlite::Result<String> {
+                r.get::<_, String>(i).map(|s| spreadsheet_safe(&s))
+            };
+            let num = |i: usize| -> rusqlite::Result<i64> { r.get(i) };
+            let (b, g, u) = (num(11)?, num(12)?, num(13)?);
+            let late: bool = r.get(18)?;
+            w.write_record([
+                text(0)?,
+                text(1)?,
+                text(2)?,
+                text(3)?,
+                text(4)?,
+                text(5)?,
+                text(6)?,
+                text(7)?,
+                text(8)?,
+                text(9)?,
+                text(10)?,
+                b.to_string(),
+                g.to_string(),
+                u.to_string(),
+                (b + g + u).to_string(),
+                text(14)?,
+                text(15)?,
+                text(16)?,
+                text(17)?,
+                if late { "yes".into() } else { "no".into() },
+            ])
+            .map_err(csv_err)?;
+            n += 1;
+        }
+        w.flush().map_err(mrm_crdt::Error::io("cannot write CSV"))?;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formula_cells_are_neutralised_and_others_kept_exactly() {
+        for (given, safe) in [
+            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+            ("+1", "'+1"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tTab", "'\tTab"),
+            ("\rReturn", "'\rReturn"),
+            ("a;=1+1", "a;'=1+1"),
+            ("a; -1", "a; '-1"),
+            ("Béni, 3 children - boys", "Béni, 3 children - boys"),
+            ("a;b", "a;b"),
+            ("", ""),
+        ] {
+            assert_eq!(spreadsheet_safe(given), safe, "{given:?}");
+        }
+    }
+}

@@ -1,0 +1,437 @@
+//! The sync client: push what the endpoint has not acknowledged, then pull what is new in scope.
+//!
+//! Every step is idempotent and resumable: a push batch is acknowledged as a whole and only then
+//! is the push position moved; a pulled page and the pull cursor are written in one transaction.
+//! A cut at any moment costs at most one batch or page, sent again next time and deduplicated
+//! by change hash.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::transport::{enroll_request, Transport};
+use mrm_crdt::bundle;
+use mrm_crdt::error::{Error, Result};
+use mrm_crdt::protocol;
+use mrm_crdt::protocol::{
+    EnrollRequest, EnrollResponse, PullHeader, PULL_PAGE, PUSH_BATCH_BYTES, PUSH_BATCH_CHANGES,
+};
+use mrm_store::Store;
+
+/// Where a sync is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum Progress {
+    /// `done` of `total` local changes sent.
+    Pushing { done: usize, total: usize },
+    /// `done` changes received; about `remaining` more to come.
+    Pulling { done: usize, remaining: i64 },
+    /// A transient failure; trying again after `wait_ms`.
+    Retrying {
+        attempt: u32,
+        wait_ms: u64,
+        error: String,
+    },
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SyncReport {
+    pub pushed: usize,
+    pub push_duplicates: usize,
+    /// New changes received.
+    pub pulled: usize,
+    pub pull_duplicates: usize,
+    /// Records whose content changed here.
+    pub records_changed: Vec<String>,
+    pub new_conflicts: usize,
+    pub duration_ms: u64,
+    /// Problems that did not stop the sync (e.g. changes waiting for another device).
+    pub warnings: Vec<String>,
+    /// Records whose local changes the endpoint refused in this sync (kept on this device only).
+    pub held: Vec<mrm_store::HeldRecord>,
+    /// How far (seconds) this device's clock runs ahead of the endpoint's (negative: behind),
+    /// when more than a day either way ([`protocol::clock_difference`]); the warning says it in
+    /// words.
+    pub clock_ahead_secs: Option<i64>,
+}
+
+/// Tuning of retries and page sizes.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    pub pull_page: i64,
+    /// Attempts per step before giving up.
+    pub attempts: u32,
+    /// First wait between attempts; doubles each time.
+    pub backoff: Duration,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            pull_page: PULL_PAGE,
+            attempts: 5,
+            backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Failures worth trying again: the link, or the endpoint being briefly unwell.
+fn transient(e: &Error) -> bool {
+    match e {
+        Error::Network(_) => true,
+        Error::Server { status, .. } => *status >= 500 || *status == 429,
+        _ => false,
+    }
+}
+
+async fn with_retry<T, F, Fut>(
+    opts: &SyncOptions,
+    cancel: &AtomicBool,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    mut step: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut wait = opts.backoff;
+    let mut attempt = 1;
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        match step().await {
+            Err(e) if transient(&e) && attempt < opts.attempts => {
+                progress(Progress::Retrying {
+                    attempt,
+                    wait_ms: wait.as_millis() as u64,
+                    error: e.to_string(),
+                });
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(30));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The environment variable that allows plain `http://` to an endpoint that is not on this
+/// machine (`mrm enroll --allow-plain-http` sets it).
+pub const ALLOW_PLAIN_HTTP: &str = "MRM_ALLOW_PLAIN_HTTP";
+
+/// Whether this store may talk to `server_url`: HTTPS anywhere, plain HTTP only to this machine
+/// (loopback) unless [`ALLOW_PLAIN_HTTP`] is `1`. On a base's network, plain HTTP lets anyone
+/// read the records and the credential, and answer in the endpoint's place (docs/data-protection.md).
+pub fn plain_http_allowed(server_url: &str) -> Result<()> {
+    let url = reqwest::Url::parse(server_url.trim())
+        .map_err(|e| Error::Refused(format!("`{server_url}` is not an endpoint address: {e}")))?;
+    if url.scheme() != "http" {
+        return Ok(());
+    }
+    let host = url.host_str().unwrap_or("");
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback || std::env::var(ALLOW_PLAIN_HTTP).is_ok_and(|v| v == "1") {
+        return Ok(());
+    }
+    Err(Error::Refused(format!(
+        "{server_url} is plain http to another machine: anyone on the network could read the \
+         records and answer in the endpoint's place. Use the endpoint's https address (mrm serve \
+         --tls-cert), or, on a network you trust, enroll with --allow-plain-http"
+    )))
+}
+
+/// Enroll this store with an endpoint using a one-time token, and remember the credential.
+pub async fn enroll(
+    store: &mut Store,
+    server_url: &str,
+    token: &str,
+    fingerprint: Option<&str>,
+) -> Result<EnrollResponse> {
+    let d = store.device().clone();
+    let (token, carried) = crate::pin::split_token(token)?;
+    let pin = match (fingerprint.map(crate::pin::normalize).transpose()?, carried) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(Error::Refused(
+                "the fingerprint given differs from the one the token carries".into(),
+            ))
+        }
+        (a, b) => a.or(b),
+    };
+    plain_http_allowed(server_url)?;
+    if server_url.trim().starts_with("https://") && pin.is_none() {
+        return Err(Error::Refused(
+            "an https endpoint is trusted by its certificate fingerprint: use the token the \
+             administrator printed with --tls-cert, or give --fingerprint (printed by mrm serve)"
+                .into(),
+        ));
+    }
+    let proof = store.actor_proof();
+    let req = EnrollRequest {
+        token,
+        team: d.team.clone(),
+        mission: d.mission.clone(),
+        actor: d.actor.clone(),
+        actor_proof: proof.as_deref().cloned(),
+    };
+    let resp = enroll_request(server_url, &req, pin.as_deref()).await?;
+    store.save_enrollment(server_url.trim_end_matches('/'), &resp, pin.as_deref())?;
+    Ok(resp)
+}
+
+/// Push then pull until the endpoint has nothing more for this device.
+pub async fn sync<T: Transport>(
+    store: &mut Store,
+    transport: &T,
+    opts: &SyncOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    cancel: &AtomicBool,
+) -> Result<SyncReport> {
+    let started = Instant::now();
+    let result = match run(store, transport, opts, progress, cancel, started).await {
+        // Whichever step learns it (the first /v1/me, or a push or pull after a revocation in
+        // the middle of a sync): a revoked device is lost or compromised, and what is on it can
+        // endanger a child, so it wipes its store.
+        Err(Error::Server { code, .. }) if code == "revoked" => {
+            store.wipe()?;
+            return Err(Error::Revoked);
+        }
+        r => r,
+    };
+    let note = match &result {
+        Ok(_) => None,
+        Err(Error::Revoked) => return result,
+        Err(e) => Some(e.to_string()),
+    };
+    store.record_sync(note.as_deref())?;
+    result
+}
+
+async fn run<T: Transport>(
+    store: &mut Store,
+    transport: &T,
+    opts: &SyncOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    cancel: &AtomicBool,
+    started: Instant,
+) -> Result<SyncReport> {
+    let state = store.sync_state()?.ok_or(Error::NotEnrolled)?;
+    let mut report = SyncReport::default();
+    let mission = store.device().mission.clone();
+
+    // Ask first: a revoked device must not send anything. It wipes its store, because a device
+    // is revoked when it is lost or compromised, and what is on it can endanger a child.
+    match with_retry(opts, cancel, progress, || transport.me()).await {
+        Err(e) => return Err(e),
+        Ok(Some(me)) if !me.mission.is_empty() && me.mission != mission => {
+            return Err(Error::Refused(format!(
+                "the endpoint serves mission {}, this store belongs to mission {mission}",
+                me.mission
+            )))
+        }
+        Ok(Some(me)) => {
+            let now = store.device_clock().now();
+            report.clock_ahead_secs = protocol::clock_difference(now, me.now.as_deref());
+            report
+                .warnings
+                .extend(protocol::clock_advice(now, me.now.as_deref()));
+        }
+        Ok(None) => {}
+    }
+
+    // Held records first: the rule that held one may no longer apply (a reviewer gave the
+    // record back to this team, a colleague's changes it built on arrived), so each sync tries
+    // them again, one record at a time, and releases those the endpoint now takes.
+    let header = serde_json::json!({ "mission": mission, "device": state.device_id });
+    for held in store.held_records()? {
+        let changes = store.held_changes(&held.doc_id)?;
+        if changes.is_empty() {
+            store.release_record(&held.doc_id)?;
+            continue;
+        }
+        let body = bundle::encode_frames(&header, &changes)?;
+        match with_retry(opts, cancel, progress, || transport.push(body.clone())).await {
+            Ok(r) => {
+                report.pushed += r.accepted;
+                report.push_duplicates += r.duplicates;
+                store.release_record(&held.doc_id)?;
+            }
+            Err(Error::Server { code, message, .. }) if refuses_records(&code) => {
+                report.held.push(store.hold_record(&held.doc_id, &message)?);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+
+    // Push.
+    let total = store.unpushed_count()? as usize;
+    let mut done = 0;
+    progress(Progress::Pushing { done, total });
+    loop {
+        let batch = store.unpushed(PUSH_BATCH_CHANGES, PUSH_BATCH_BYTES)?;
+        let Some(last) = batch.last().map(|u| u.seq) else {
+            break;
+        };
+        let n = batch.len();
+        let frames: Vec<(String, Vec<u8>)> =
+            batch.into_iter().map(|u| (u.doc_id, u.bytes)).collect();
+        let body = bundle::encode_frames(&header, &frames)?;
+        let pushed = with_retry(opts, cancel, progress, || transport.push(body.clone())).await;
+        match pushed {
+            Ok(r) => {
+                store.ack_pushed(last)?;
+                report.pushed += r.accepted;
+                report.push_duplicates += r.duplicates;
+                done += n;
+                progress(Progress::Pushing { done, total });
+            }
+            Err(Error::Server { code, message, .. }) if refuses_records(&code) => {
+                // One record the endpoint refuses (reassigned while offline, or judged otherwise
+                // than this device judged it) must not block every other record: push record by
+                // record and hold the refused ones.
+                push_per_record(
+                    store,
+                    transport,
+                    opts,
+                    cancel,
+                    progress,
+                    &header,
+                    frames,
+                    message,
+                    &mut report,
+                )
+                .await?;
+                store.ack_pushed(last)?;
+                done += n;
+                progress(Progress::Pushing { done, total });
+            }
+            Err(Error::Server { code, message, .. }) if code == "missing_dependencies" => {
+                // Our changes build on changes another device has not synced yet (they came by
+                // USB); pulling still helps, and the push is tried again next time.
+                report.warnings.push(message);
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+
+    // Pull.
+    let mut cursor = state.pull_cursor;
+    let mut received = 0;
+    // Records already listed in the report (a whole-mission pull lists thousands).
+    let mut listed = std::collections::HashSet::new();
+    loop {
+        let bytes = with_retry(opts, cancel, progress, || {
+            transport.pull(cursor, opts.pull_page)
+        })
+        .await?;
+        let (header, changes): (PullHeader, _) =
+            bundle::decode_frames_within(&bytes, protocol::PULL_LIMITS)?;
+        let n = changes.len();
+        let r = store.import_pulled(changes, header.cursor)?;
+        report.pulled += r.new_changes;
+        report.pull_duplicates += r.duplicates;
+        report.new_conflicts += r.new_conflicts;
+        for id in r.records_changed {
+            if listed.insert(id.clone()) {
+                report.records_changed.push(id);
+            }
+        }
+        received += n;
+        progress(Progress::Pulling {
+            done: received,
+            remaining: header.remaining,
+        });
+        let advanced = header.cursor > cursor;
+        cursor = header.cursor;
+        if !header.more || !advanced {
+            break;
+        }
+    }
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// Whether a refusal names something in the records sent (the role's rules, or values the
+/// endpoint judges invalid), so pushing record by record lets the others through.
+fn refuses_records(code: &str) -> bool {
+    matches!(code, "forbidden" | "bad_request")
+}
+
+/// After a batch was refused: push its records one at a time; a refused record is held (its
+/// changes stay on this device, are not sent again, and the report says why).
+#[allow(clippy::too_many_arguments)]
+async fn push_per_record<T: Transport>(
+    store: &mut Store,
+    transport: &T,
+    opts: &SyncOptions,
+    cancel: &AtomicBool,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    header: &serde_json::Value,
+    frames: Vec<(String, Vec<u8>)>,
+    batch_reason: String,
+    report: &mut SyncReport,
+) -> Result<()> {
+    let mut groups: Vec<(String, bundle::Frames)> = Vec::new();
+    for (doc, bytes) in frames {
+        match groups.iter_mut().find(|(d, _)| *d == doc) {
+            Some((_, g)) => g.push((doc, bytes)),
+            None => groups.push((doc.clone(), vec![(doc, bytes)])),
+        }
+    }
+    let single = groups.len() == 1;
+    for (doc, group) in groups {
+        let outcome = if single {
+            Err(batch_reason.clone())
+        } else {
+            let body = bundle::encode_frames(header, &group)?;
+            match with_retry(opts, cancel, progress, || transport.push(body.clone())).await {
+                Ok(r) => {
+                    report.pushed += r.accepted;
+                    report.push_duplicates += r.duplicates;
+                    Ok(())
+                }
+                Err(Error::Server { code, message, .. }) if refuses_records(&code) => Err(message),
+                Err(e) => return Err(e),
+            }
+        };
+        if let Err(reason) = outcome {
+            report.warnings.push(format!(
+                "the endpoint refused this device's changes to record {doc}: {reason}; they stay on this device only"
+            ));
+            report.held.push(store.hold_record(&doc, &reason)?);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_http_allowed;
+
+    #[test]
+    fn plain_http_only_to_this_machine() {
+        for ok in [
+            "http://127.0.0.1:8787",
+            "http://localhost:1",
+            "http://[::1]:9/",
+            "https://10.0.0.5:8443",
+        ] {
+            assert!(plain_http_allowed(ok).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://10.0.0.5:8787",
+            "http://mission.example",
+            "not a url",
+        ] {
+            assert!(plain_http_allowed(refused).is_err(), "{refused}");
+        }
+    }
+}
