@@ -58,11 +58,11 @@ bench-app: bootstrap ui
 	$(CARGO) test --release -p mrm-e2e --test app -- --ignored --nocapture
 
 bench: build
-	./target/release/mrm bench --incidents 10000
+	./target/release/mrm-bench store --incidents 10000
 
 bench-sync: build
-	./target/release/mrm bench-sync
+	./target/release/mrm-bench sync
 
 # The GHN and annual reports over 100,000 incidents (recording them takes a few minutes).
 bench-reports: build
-	./target/release/mrm bench-reports
+	./target/release/mrm-bench reports

@@ -89,6 +89,15 @@ pub enum IncidentCmd {
         /// (sent back to the field), `draft`, `accepted`.
         #[arg(long)]
         review_state: Option<String>,
+        /// Only incidents holding concurrent values.
+        #[arg(long)]
+        conflicts: bool,
+        /// Sort by `occurred_on` (default), `reported_on`, `title`, `place`, `review_state`,
+        /// `children`, `violations` or `conflicts`; newest or largest first unless `--asc`.
+        #[arg(long, default_value = "occurred_on")]
+        sort: String,
+        #[arg(long)]
+        asc: bool,
         #[arg(long)]
         limit: Option<usize>,
         #[arg(long, default_value_t = 0)]
@@ -303,6 +312,9 @@ pub fn incident(data: &Path, c: IncidentCmd) -> anyhow::Result<()> {
             patrol,
             needs_attention,
             review_state,
+            conflicts,
+            sort,
+            asc,
             limit,
             offset,
         } => {
@@ -328,6 +340,15 @@ pub fn incident(data: &Path, c: IncidentCmd) -> anyhow::Result<()> {
                 review_state: review_state
                     .map(|r| r.parse::<mrm_crdt::model::ReviewState>())
                     .transpose()?,
+                conflicts,
+                ids: Vec::new(),
+                sort: mrm_store::Sort::parse(&sort).with_context(|| {
+                    format!(
+                        "--sort `{sort}`: one of occurred_on, reported_on, title, place, \
+                         review_state, children, violations, conflicts"
+                    )
+                })?,
+                asc,
                 limit,
                 offset,
             };

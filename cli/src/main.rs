@@ -24,9 +24,6 @@ macro_rules! eprintln {
     }};
 }
 
-mod bench;
-mod bench_reports;
-mod bench_sync;
 mod cmd;
 mod net;
 mod period;
@@ -182,40 +179,6 @@ enum Command {
         #[arg(long, default_value_t = mrm_crdt::protocol::PULL_PAGE)]
         page: i64,
     },
-    /// Measure the store on this machine (durable edit, filtered list, open) and print figures.
-    Bench {
-        /// Incidents in the measured store.
-        #[arg(long, default_value_t = 2000)]
-        incidents: usize,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Measure the MRM's reports over a large caseload made here (GHN, annual, workbook,
-    /// factsheet) and print figures.
-    BenchReports {
-        #[arg(long, default_value_t = 100_000)]
-        incidents: usize,
-        /// Make the caseload in this folder once, and measure it again on later runs.
-        #[arg(long)]
-        keep: Option<PathBuf>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Measure sync over loopback (first pull, incremental sync, many devices at once, push size)
-    /// against an endpoint started here, and print figures.
-    BenchSync {
-        /// Incidents in the mission the reviewer pulls.
-        #[arg(long, default_value_t = 10_000)]
-        incidents: usize,
-        /// Devices syncing at once.
-        #[arg(long, default_value_t = 100)]
-        devices: usize,
-        /// New incidents each of those devices pushes.
-        #[arg(long, default_value_t = 20)]
-        per_device: usize,
-        #[arg(long)]
-        json: bool,
-    },
 }
 
 #[derive(Subcommand)]
@@ -305,18 +268,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("added {} demo incidents ({decided} decision(s))", ids.len());
             Ok(())
         }
-        Command::Bench { incidents, json } => bench::run(incidents, json),
-        Command::BenchReports {
-            incidents,
-            keep,
-            json,
-        } => bench_reports::run(incidents, keep, json),
-        Command::BenchSync {
-            incidents,
-            devices,
-            per_device,
-            json,
-        } => bench_sync::run(incidents, devices, per_device, json),
         Command::Serve {
             db,
             db_key_file,

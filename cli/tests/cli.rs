@@ -1221,3 +1221,37 @@ fn the_review_state_filter_lists_what_waits_for_a_reviewer() {
     let err = fails(&d, &["incident", "list", "--review-state", "waiting"], None);
     assert!(err.contains("waiting"), "{err}");
 }
+
+/// `mrm list` runs the app's caseload query: any sort, either way, and a sort it does not know is
+/// refused in words rather than ignored.
+#[test]
+fn the_caseload_sorts_by_any_column() {
+    let t = Tmp::new();
+    let d = t.store("a", "Awa D.", MISSION);
+    for title in ["bravo", "Alpha", "charlie"] {
+        let mut v = incident_json_for_limits();
+        v["title"] = json!(title);
+        add_incident(&t, &d, &v);
+    }
+    let titles = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["incident", "list", "--json"];
+        all.extend_from_slice(args);
+        json_of(&d, &all)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        titles(&["--sort", "title", "--asc"]),
+        ["Alpha", "bravo", "charlie"]
+    );
+    assert_eq!(titles(&["--sort", "title"]), ["charlie", "bravo", "Alpha"]);
+    assert_eq!(
+        titles(&["--sort", "title", "--asc", "--limit", "1", "--offset", "1"]),
+        ["bravo"]
+    );
+    let err = fails(&d, &["incident", "list", "--sort", "colour"], None);
+    assert!(err.contains("--sort `colour`"), "{err}");
+}

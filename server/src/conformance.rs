@@ -401,24 +401,8 @@ async fn pages_are_in_order_and_in_scope<R: Repository>(repo: R) {
         assert_eq!(got, [1, 6], "(limit {limit}, {bytes} B)");
     }
     // An empty page at the end of the log still says where the log ends.
-    let end = repo
-        .page(&PageRequest {
-            scope: scope("dA", Some("A")),
-            cursor: 0,
-            limit: 1000,
-            max_bytes: usize::MAX,
-        })
-        .await
-        .unwrap();
-    let after = repo
-        .page(&PageRequest {
-            scope: scope("dA", Some("A")),
-            cursor: end.cursor,
-            limit: 1000,
-            max_bytes: usize::MAX,
-        })
-        .await
-        .unwrap();
+    let end = page_at(&repo, scope("dA", Some("A")), 0).await;
+    let after = page_at(&repo, scope("dA", Some("A")), end.cursor).await;
     assert!(after.changes.is_empty());
     assert_eq!(after.cursor, end.cursor);
     assert_eq!(after.remaining, 0);
@@ -434,16 +418,7 @@ async fn a_record_entering_scope_brings_its_history<R: Repository>(repo: R) {
     .unwrap();
     let start = read_all(&repo, scope("dA", Some("A")), 1000, usize::MAX).await;
     assert!(start.is_empty());
-    let cursor = repo
-        .page(&PageRequest {
-            scope: scope("dA", Some("A")),
-            cursor: 0,
-            limit: 1000,
-            max_bytes: usize::MAX,
-        })
-        .await
-        .unwrap()
-        .cursor;
+    let cursor = page_at(&repo, scope("dA", Some("A")), 0).await.cursor;
     // Moved to team A: A's device gets the record's earlier history and the move.
     repo.append(append(
         "dB",
@@ -451,15 +426,7 @@ async fn a_record_entering_scope_brings_its_history<R: Repository>(repo: R) {
     ))
     .await
     .unwrap();
-    let page = repo
-        .page(&PageRequest {
-            scope: scope("dA", Some("A")),
-            cursor,
-            limit: 1000,
-            max_bytes: usize::MAX,
-        })
-        .await
-        .unwrap();
+    let page = page_at(&repo, scope("dA", Some("A")), cursor).await;
     let got: Vec<u8> = page.changes.iter().map(|(_, b)| b[0]).collect();
     assert_eq!(got, [1, 2, 3]);
     assert!(page.changes.iter().all(|(id, _)| id == "r"));
@@ -537,4 +504,16 @@ async fn last_sync<R: Repository>(repo: &R) -> Option<String> {
         .unwrap()
         .device
         .last_sync_at
+}
+
+/// The page after `cursor` in `scope`, as large as the log allows.
+async fn page_at<R: Repository>(repo: &R, scope: Scope, cursor: i64) -> crate::repository::Page {
+    repo.page(&PageRequest {
+        scope,
+        cursor,
+        limit: 1000,
+        max_bytes: usize::MAX,
+    })
+    .await
+    .expect("read a page")
 }

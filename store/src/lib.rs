@@ -8,6 +8,7 @@
 //! on disk; when it fails, nothing of it is.
 
 mod authors;
+mod caseload;
 pub mod demo;
 mod drafts;
 mod exchange;
@@ -41,6 +42,7 @@ use mrm_crdt::validate;
 
 pub use mrm_crdt::{Error, Result};
 
+pub use caseload::{caseload, incidents_by_month, CaseloadPage, ChildCounts, IncidentFilter, Sort};
 pub use drafts::{Draft, DRAFTS_DIR, MAX_DRAFT_BYTES};
 pub use exchange::{Heads, ImportReport};
 pub use keyfile::{unlock, KEY_FILE};
@@ -48,8 +50,8 @@ pub use lifecycle::{key_connection, open_reader};
 pub use periods::PeriodChanges;
 pub use projection::{attention, is_late};
 pub use query::{
-    incident_count, incident_row, text_condition, Children, IncidentFilter, IncidentRow, Page,
-    PatrolRow, Stats, ViolationRow, INCIDENT_ROW_COLUMNS,
+    incident_count, incident_row, text_condition, Children, IncidentRow, Page, PatrolRow, Stats,
+    ViolationRow, INCIDENT_ROW_COLUMNS,
 };
 pub use report::ReportViolation;
 pub use split::ExtraCreation;

@@ -10,30 +10,6 @@ use mrm_crdt::model::{VerificationStatus, ViolationType};
 
 use super::Store;
 
-/// Filters for the caseload; every given filter must match. Violation filters (type, status,
-/// party) must match one and the same violation.
-#[derive(Debug, Clone, Default)]
-pub struct IncidentFilter {
-    pub kind: Option<ViolationType>,
-    pub status: Option<VerificationStatus>,
-    /// `occurred_on` on or after (YYYY-MM-DD).
-    pub from: Option<String>,
-    /// `occurred_on` on or before (YYYY-MM-DD).
-    pub to: Option<String>,
-    pub admin1: Option<String>,
-    pub party: Option<String>,
-    /// Words to find in title, narrative or place (case-insensitive).
-    pub text: Option<String>,
-    pub patrol_id: Option<String>,
-    /// Only incidents a merge left with something to settle ([`IncidentRow::attention`] > 0).
-    pub needs_attention: bool,
-    /// Only incidents in this review state (a reviewer's queue: `submitted`; an officer's
-    /// records sent back: `returned`).
-    pub review_state: Option<mrm_crdt::model::ReviewState>,
-    pub limit: Option<usize>,
-    pub offset: usize,
-}
-
 /// One violation in a caseload row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ViolationRow {
@@ -246,72 +222,6 @@ fn like(s: &str) -> String {
 }
 
 impl Store {
-    /// The caseload, filtered, newest first.
-    pub fn list_incidents(&self, f: &IncidentFilter) -> Result<Page<IncidentRow>> {
-        let mut conds: Vec<String> = Vec::new();
-        let mut args: Vec<Sql> = Vec::new();
-        // The text condition first: SQLite tests it first, and it rejects most rows cheaply.
-        if let Some((cond, words)) = f.text.as_deref().and_then(text_condition) {
-            conds.push(cond);
-            args.extend(words);
-        }
-        let mut vconds: Vec<String> = Vec::new();
-        if let Some(k) = f.kind {
-            vconds.push("v.type = ?".into());
-            args.push(Sql::Text(k.as_str().into()));
-        }
-        if let Some(s) = f.status {
-            vconds.push("v.status = ?".into());
-            args.push(Sql::Text(s.as_str().into()));
-        }
-        if let Some(p) = &f.party {
-            vconds.push("v.party = ?".into());
-            args.push(Sql::Text(mrm_crdt::report::nfc(p)));
-        }
-        if !vconds.is_empty() {
-            conds.push(format!(
-                "EXISTS (SELECT 1 FROM violations v WHERE v.incident_id = i.id AND {})",
-                vconds.join(" AND ")
-            ));
-        }
-        // Names are kept in NFC in the projection ([`mrm_crdt::report::nfc`]).
-        let admin1 = f.admin1.as_deref().map(mrm_crdt::report::nfc);
-        for (cond, v) in [
-            ("i.occurred_on >= ?", &f.from),
-            ("i.occurred_on <= ?", &f.to),
-            ("i.admin1 = ?", &admin1),
-            ("i.patrol_id = ?", &f.patrol_id),
-        ] {
-            if let Some(v) = v {
-                conds.push(cond.into());
-                args.push(Sql::Text(v.clone()));
-            }
-        }
-        if f.needs_attention {
-            conds.push("i.n_attention > 0".into());
-        }
-        if let Some(r) = f.review_state {
-            conds.push("i.review_state = ?".into());
-            args.push(Sql::Text(r.as_str().to_string()));
-        }
-        let wher = if conds.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conds.join(" AND "))
-        };
-        let total = incident_count(self.conn(), &wher, &args)?;
-        let limit = f.limit.map(|l| l as i64).unwrap_or(-1);
-        let sql = format!(
-            "SELECT {INCIDENT_ROW_COLUMNS}
-             FROM incidents i {wher} ORDER BY occurred_on DESC, id DESC LIMIT {limit} OFFSET {}",
-            f.offset
-        );
-        let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), incident_row)?;
-        let items = rows.collect::<Result<Vec<_>, _>>()?;
-        Ok(Page { total, items })
-    }
-
     /// Every patrol, newest first, with the number of incidents it produced.
     pub fn list_patrols(&self) -> Result<Vec<PatrolRow>> {
         let mut stmt = self.conn().prepare(

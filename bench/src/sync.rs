@@ -1,4 +1,4 @@
-//! `mrm bench-sync`: figures for the sync endpoint and client on this machine, over loopback only.
+//! `mrm-bench sync`: figures for the sync endpoint and client on this machine, over loopback only.
 //! It prints figures; the performance goals of the sync issue are shown for reference and never
 //! turned into pass/fail checks (nor into tests).
 //!
@@ -314,7 +314,15 @@ struct ChildServer {
 
 impl ChildServer {
     fn start(db: &Path) -> anyhow::Result<ChildServer> {
-        let exe = std::env::current_exe().context("cannot find this program")?;
+        // The officer's `mrm` beside this program (both are built by `make build`).
+        let exe = std::env::current_exe()
+            .context("cannot find this program")?
+            .with_file_name("mrm");
+        anyhow::ensure!(
+            exe.is_file(),
+            "{} is missing: build it first (`cargo build --release -p mrm-cli`)",
+            exe.display()
+        );
         let mut child = Command::new(exe)
             .arg("serve")
             .arg("--db")

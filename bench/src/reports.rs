@@ -1,4 +1,4 @@
-//! `mrm bench-reports`: how long the MRM's reports take over a large caseload on this machine
+//! `mrm-bench reports`: how long the MRM's reports take over a large caseload on this machine
 //! (the GHN of a quarter, a year, the records behind a figure, the workbook, the factsheet).
 //! Figures only: performance goals are never timed assertions.
 

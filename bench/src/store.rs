@@ -1,4 +1,4 @@
-//! `mrm bench`: figures for the store on this machine. Performance goals live here, not in timed
+//! `mrm-bench store`: figures for the store on this machine. Performance goals live here, not in timed
 //! test assertions.
 
 use std::time::{Duration, Instant};

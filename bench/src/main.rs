@@ -1,0 +1,88 @@
+//! `mrm-bench`: the figures of MRM Field on this machine (the store, sync over loopback, the
+//! MRM's reports). A developer's tool, built beside `mrm` and never shipped with it: performance
+//! goals are figures printed here, never timed assertions in tests.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+mod reports;
+mod store;
+mod sync;
+
+#[derive(Parser)]
+#[command(
+    name = "mrm-bench",
+    version,
+    about = "Figures of MRM Field on this machine"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Measure the store (durable edit, filtered list, open) and print figures.
+    Store {
+        /// Incidents in the measured store.
+        #[arg(long, default_value_t = 2000)]
+        incidents: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure sync over loopback (first pull, incremental sync, many devices at once, push size)
+    /// against an endpoint started here, and print figures. Needs `mrm` beside this program.
+    Sync {
+        /// Incidents in the mission the reviewer pulls.
+        #[arg(long, default_value_t = 10_000)]
+        incidents: usize,
+        /// Devices syncing at once.
+        #[arg(long, default_value_t = 100)]
+        devices: usize,
+        /// New incidents each of those devices pushes.
+        #[arg(long, default_value_t = 20)]
+        per_device: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure the MRM's reports over a large caseload made here (GHN, annual, workbook,
+    /// factsheet) and print figures.
+    Reports {
+        #[arg(long, default_value_t = 100_000)]
+        incidents: usize,
+        /// Make the caseload in this folder once, and measure it again on later runs.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MRM_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let result = match Cli::parse().command {
+        Command::Store { incidents, json } => store::run(incidents, json),
+        Command::Sync {
+            incidents,
+            devices,
+            per_device,
+            json,
+        } => sync::run(incidents, devices, per_device, json),
+        Command::Reports {
+            incidents,
+            keep,
+            json,
+        } => reports::run(incidents, keep, json),
+    };
+    if let Err(e) = result {
+        eprintln!("mrm-bench: error: {}", format!("{e:#}").replace('\n', " "));
+        std::process::exit(1);
+    }
+}
