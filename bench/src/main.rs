@@ -2,6 +2,8 @@
 //! MRM's reports). A developer's tool, built beside `mrm` and never shipped with it: performance
 //! goals are figures printed here, never timed assertions in tests.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};

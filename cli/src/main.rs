@@ -1,5 +1,7 @@
-//! `mrm`: the MRM Field command line. A thin layer over `mrm-crdt`: it parses arguments, reads
+//! `mrm`: the MRM Field command line. A thin layer over `mrm-store`: it parses arguments, reads
 //! JSON input, calls the store and prints. Errors print as one line and exit non-zero.
+
+#![forbid(unsafe_code)]
 
 // Printing never panics: a reader that closed the pipe (`mrm incident list | head -1`) or a closed
 // terminal must not turn a command that stored its work into a crash (a script would retry it and

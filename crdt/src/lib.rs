@@ -10,6 +10,8 @@
 //! It opens no file, database or socket and knows nothing of Tauri, HTTP or terminals: the
 //! device's store is `mrm-store`, the sync client `mrm-sync`, the endpoint `mrm-server`.
 
+#![forbid(unsafe_code)]
+
 pub mod bundle;
 pub mod changes;
 pub mod conflicts;

@@ -11,6 +11,8 @@
 //! The files are made as bytes; [`files::write_private`] is the one way the CLI and the app put
 //! them on disk (new, owner-only, never through a link).
 
+#![forbid(unsafe_code)]
+
 pub mod factsheet;
 pub mod files;
 mod labels;

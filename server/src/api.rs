@@ -96,6 +96,20 @@ impl IntoResponse for ServerError {
             ServerError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ServerError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ServerError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
+            ServerError::Busy(_) => {
+                let body = ErrorBody {
+                    error: self.to_string(),
+                    code: "busy".into(),
+                    reason: None,
+                    proof: None,
+                };
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, "5")],
+                    Json(body),
+                )
+                    .into_response();
+            }
             ServerError::MissingDependencies(_) => (StatusCode::CONFLICT, "missing_dependencies"),
             ServerError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ServerError::Internal(msg) | ServerError::Unusable(msg) => {

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use automerge::{Automerge, Change, ChangeHash, ReadDoc};
 use mrm_crdt::changes::{added_since, not_applied};
-use mrm_crdt::document::{check_readable, kind_of, team_of, RecordKind};
+use mrm_crdt::document::{check_readable, kind_of, team_of, RecordKind, CONFIG_ID, REGISTRY_ID};
 use mrm_crdt::policy::Writer;
 use mrm_crdt::validate::Clock;
 
@@ -64,6 +64,17 @@ impl Decoded {
     /// The hashes of the batch's changes.
     pub fn hashes(&self) -> impl Iterator<Item = ChangeHash> + '_ {
         self.by_doc.values().flatten().map(|c| c.hash())
+    }
+
+    /// The record ids with at least one change not in `known`: the records the batch writes.
+    pub fn doc_ids_with_changes_outside<'a>(
+        &'a self,
+        known: &'a HashSet<ChangeHash>,
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        self.by_doc
+            .iter()
+            .filter(|(_, changes)| changes.iter().any(|c| !known.contains(&c.hash())))
+            .map(|(id, _)| id.as_str())
     }
 }
 
@@ -199,6 +210,21 @@ fn check_unwinding(
         let kind = kind_of(&doc).filter(|_| id_ok).ok_or_else(|| {
             ServerError::BadRequest(format!("record {doc_id} is not an MRM record"))
         })?;
+        // The configuration and the registry live under fixed ids that nothing else may take:
+        // an incident under the configuration's id would make every device's sync fail.
+        let reserved = [
+            (CONFIG_ID, RecordKind::Config),
+            (REGISTRY_ID, RecordKind::Registry),
+        ];
+        if reserved
+            .iter()
+            .any(|(id, k)| (doc_id == *id) != (kind == *k))
+        {
+            return Err(ServerError::BadRequest(format!(
+                "record {doc_id}: the mission configuration and the device registry each have \
+                 their own record id, which no other record may take"
+            )));
+        }
         if kind_before.is_some_and(|k| k != kind) {
             return Err(ServerError::BadRequest(format!(
                 "record {doc_id} may not change its kind"

@@ -126,6 +126,7 @@ fn scope(device: &str, team: Option<&str>) -> Scope {
     Scope {
         exclude_device: device.into(),
         team: team.map(str::to_string),
+        team_kinds: vec!["incident".into(), "patrol".into()],
         shared_kinds: vec!["config".into(), "registry".into()],
     }
 }
@@ -257,10 +258,27 @@ async fn revocation_keeps_its_first_time<R: Repository>(repo: R) {
         audit: vec![note(AuditAction::Revoked, Some("d1"), n)],
         ..Append::default()
     };
-    repo.revoke("d1", "2026-02-01T00:00:00.000Z", revoked(1))
+    // A revocation computed before the device enrolled (no actor then) is stale after it.
+    add_device(&repo, "d2", "A").await;
+    repo.enroll(enrollment("d2", "t-d2", &"0d".repeat(16)))
         .await
         .unwrap();
-    repo.revoke("d1", "2026-03-01T00:00:00.000Z", revoked(2))
+    let stale = repo
+        .revoke("d2", None, "2026-02-01T00:00:00.000Z", revoked(0))
+        .await;
+    assert!(matches!(stale, Err(RepoError::Stale(_))), "{stale:?}");
+    assert!(repo
+        .device("d2")
+        .await
+        .unwrap()
+        .unwrap()
+        .device
+        .revoked_at
+        .is_none());
+    repo.revoke("d1", None, "2026-02-01T00:00:00.000Z", revoked(1))
+        .await
+        .unwrap();
+    repo.revoke("d1", None, "2026-03-01T00:00:00.000Z", revoked(2))
         .await
         .unwrap();
     let row = repo.device("d1").await.unwrap().unwrap();
@@ -269,15 +287,34 @@ async fn revocation_keeps_its_first_time<R: Repository>(repo: R) {
         Some("2026-02-01T00:00:00.000Z")
     );
     let missing = repo
-        .revoke("nope", "2026-03-01T00:00:00.000Z", revoked(3))
+        .revoke("nope", None, "2026-03-01T00:00:00.000Z", revoked(3))
         .await;
     assert!(matches!(missing, Err(RepoError::NotFound)), "{missing:?}");
     let entries = repo.audit_log("").await.unwrap();
     assert_eq!(
         entries.iter().filter(|e| e.action == "revoked").count(),
         2,
-        "the unknown device's revocation wrote nothing"
+        "the refused revocations wrote nothing"
     );
+    // A revoked device's token no longer enrolls it, even unused.
+    let late = repo
+        .enroll(enrollment("d1", "t-d1", &"0e".repeat(16)))
+        .await;
+    assert!(
+        matches!(late, Err(RepoError::Conflict(Conflict::Revoked))),
+        "{late:?}"
+    );
+    assert!(repo.token("t-d1").await.unwrap().unwrap().used_at.is_none());
+    // Nothing a revoked device sent is stored after its revocation, whenever its request began.
+    let mut push = append("d1", vec![write("r", "A", "incident", &["late"], true)]);
+    push.touch = Some("d1".into());
+    let refused = repo.append(push).await;
+    assert!(
+        matches!(refused, Err(RepoError::Conflict(Conflict::Revoked))),
+        "{refused:?}"
+    );
+    assert!(repo.record("r").await.unwrap().is_none());
+    assert!(repo.known(&["late".into()]).await.unwrap().is_empty());
 }
 
 async fn a_change_is_stored_once<R: Repository>(repo: R) {
@@ -381,7 +418,8 @@ async fn pages_are_in_order_and_in_scope<R: Repository>(repo: R) {
     .await
     .unwrap();
     repo.append(append(
-        "dB",
+        // A period some writer put in team B: never a team device's to read.
+        "dR",
         vec![write("p1", "B", "period", &[s(7)], true)],
     ))
     .await

@@ -31,6 +31,11 @@ pub enum ServerError {
     /// `timeout`).
     #[error("{0}")]
     Timeout(String),
+    /// Other writers kept changing what a write was computed from (other instances over the
+    /// same database): nothing was written; the device retries later (HTTP 503, code `busy`,
+    /// with `Retry-After`).
+    #[error("{0}")]
+    Busy(String),
     /// The batch depends on changes the endpoint does not have yet.
     #[error("{0}")]
     MissingDependencies(String),
@@ -54,6 +59,10 @@ impl From<RepoError> for ServerError {
             RepoError::Conflict(Conflict::ActorTaken) => {
                 ServerError::Forbidden("this store is already enrolled as another device".into())
             }
+            RepoError::Conflict(Conflict::Revoked) => ServerError::Revoked,
+            RepoError::Stale(_) => ServerError::Busy(
+                "the endpoint is busy with other writes to the same records; try again".into(),
+            ),
             other => ServerError::Internal(format!("database: {other}")),
         }
     }

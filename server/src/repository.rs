@@ -45,6 +45,8 @@ pub enum Conflict {
     ActorTaken,
     /// A device with this id exists.
     DeviceExists,
+    /// The device has been revoked: it may not enroll, and nothing it sent is stored.
+    Revoked,
 }
 
 impl std::fmt::Display for Conflict {
@@ -53,6 +55,7 @@ impl std::fmt::Display for Conflict {
             Conflict::TokenUsed => "the enrollment token has been used",
             Conflict::ActorTaken => "the actor id is bound to another device",
             Conflict::DeviceExists => "a device with this id exists",
+            Conflict::Revoked => "the device has been revoked",
         })
     }
 }
@@ -203,7 +206,9 @@ pub struct Append {
     pub expected: Expected,
     /// Written in the same step.
     pub audit: Vec<NewAudit>,
-    /// A device whose last sync becomes `received_at`.
+    /// A device whose last sync becomes `received_at`; the append is refused
+    /// ([`Conflict::Revoked`]) if that device has been revoked meanwhile, so nothing a revoked
+    /// device sent is stored after its revocation, whenever its request began.
     pub touch: Option<String>,
 }
 
@@ -227,8 +232,12 @@ pub struct Enrollment {
 pub struct Scope {
     /// Changes this device sent are left out: it holds them.
     pub exclude_device: String,
-    /// `None`: every record; `Some(team)`: the team's records and those of `shared_kinds`.
+    /// `None`: every record; `Some(team)`: the team's records of `team_kinds`, and every
+    /// record of `shared_kinds`.
     pub team: Option<String>,
+    /// Kinds a team's device reads of its own team's records (incidents, patrols): a record of
+    /// any other kind in the team, whatever its writer claimed, is not read.
+    pub team_kinds: Vec<String>,
     /// Kinds every device reads (the configuration, the registry).
     pub shared_kinds: Vec<String>,
 }
@@ -303,15 +312,19 @@ pub trait Repository: Send + Sync + 'static {
     /// Bind a device to its actor and credential and use its token, with the registry's change,
     /// as one step. Errors: [`Conflict::TokenUsed`] if the token was used meanwhile (by this or
     /// any other instance), [`Conflict::ActorTaken`] if another device holds the actor,
-    /// [`RepoError::Stale`] if the registry changed since it was read.
+    /// [`Conflict::Revoked`] if the device was revoked meanwhile, [`RepoError::Stale`] if the
+    /// registry changed since it was read.
     fn enroll(&self, enrollment: Enrollment) -> impl Future<Output = RepoResult<()>> + Send;
 
     /// Mark a device revoked at `at` (a device revoked already keeps its first time), with the
-    /// registry's change and the audit entry in `append`, as one step. Errors:
-    /// [`RepoError::NotFound`], [`RepoError::Stale`].
+    /// registry's change and the audit entry in `append`, as one step, if the device's actor is
+    /// still `actor` (what the registry's change was computed from). Errors:
+    /// [`RepoError::NotFound`], [`RepoError::Stale`] (its actor changed: it enrolled meanwhile,
+    /// or the registry changed).
     fn revoke(
         &self,
         device_id: &str,
+        actor: Option<&str>,
         at: &str,
         append: Append,
     ) -> impl Future<Output = RepoResult<()>> + Send;

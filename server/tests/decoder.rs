@@ -31,7 +31,11 @@ fn check(bytes: &[u8], dev: &Device) {
 }
 
 fn valid_batch(actor: &ActorId) -> Vec<u8> {
-    let id = "01a22198-0000-7000-8000-000000000001";
+    batch_under(actor, "01a22198-0000-7000-8000-000000000001")
+}
+
+/// A patrol's first change under record id `id`, as frames.
+fn batch_under(actor: &ActorId, id: &str) -> Vec<u8> {
     let mut doc = AutoCommit::new().with_actor(actor.clone());
     doc.put(automerge::ROOT, "kind", "patrol").unwrap();
     doc.put(automerge::ROOT, "id", id).unwrap();
@@ -72,5 +76,27 @@ proptest! {
         let (_h, changes) = bundle::decode_frames::<serde_json::Value>(&good).unwrap();
         let ok = check_batch(&device(&actor), changes, |_| Ok(None), |_| Ok(false));
         prop_assert!(ok.is_ok());
+    }
+}
+
+/// The mission configuration and the device registry live under fixed ids: a record of another
+/// kind under one of them (which would make every device's sync fail) is refused.
+#[test]
+fn the_fixed_ids_are_reserved_for_their_kinds() {
+    let actor = ActorId::random();
+    for id in [
+        mrm_crdt::document::CONFIG_ID,
+        mrm_crdt::document::REGISTRY_ID,
+    ] {
+        let (_h, changes) =
+            bundle::decode_frames::<serde_json::Value>(&batch_under(&actor, id)).unwrap();
+        let refused = check_batch(&device(&actor), changes, |_| Ok(None), |_| Ok(false));
+        match refused {
+            Err(mrm_server::ServerError::BadRequest(m)) => {
+                assert!(m.contains("own record id"), "{m}")
+            }
+            Err(other) => panic!("{id}: refused for another reason: {other}"),
+            Ok(_) => panic!("{id}: a patrol was taken under a reserved id"),
+        }
     }
 }

@@ -225,3 +225,48 @@ fn futures_stream(n: usize) -> Body {
     });
     Body::from_stream(futures_util::stream::iter(chunks))
 }
+
+#[tokio::test]
+async fn a_store_may_not_enroll_as_the_endpoint_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = service(dir.path()).await;
+    let own = mrm_server::Repository::meta(svc.repository(), "actor")
+        .await
+        .unwrap()
+        .unwrap();
+    // A token for a store made before actors had seeds: the only way to claim an actor unproven.
+    let (_, token) = svc
+        .create_enrollment(
+            "Officer O.",
+            "A",
+            Role::Officer,
+            std::time::Duration::from_secs(60),
+            true,
+        )
+        .await
+        .unwrap();
+    let req = EnrollRequest {
+        token,
+        team: "A".into(),
+        mission: "MONUSCO".into(),
+        actor: own,
+        actor_proof: None,
+    };
+    match svc.enroll(&req).await {
+        Err(mrm_server::ServerError::Forbidden(m)) => assert!(m.contains("endpoint"), "{m}"),
+        other => panic!("enrolled as the endpoint: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn contention_is_a_retry_later_with_a_typed_code() {
+    use axum::response::IntoResponse;
+    let resp = mrm_server::ServerError::Busy("busy".into()).into_response();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(resp.headers().contains_key(header::RETRY_AFTER));
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["code"], "busy");
+}

@@ -1,6 +1,6 @@
-//! MRM Field, the desktop app: a thin Tauri shell over `mrm-crdt`. Commands translate between
-//! the UI and the store ([`commands`]), a background thread syncs with the mission endpoint
-//! ([`sync`]), and the store is opened in exactly one place ([`open`]).
+//! MRM Field, the desktop app: a thin Tauri shell over `mrm-store` and `mrm-sync`. Commands
+//! translate between the UI and the store ([`commands`]), a background thread syncs with the
+//! mission endpoint ([`sync`]), and the store is opened in exactly one place ([`open`]).
 
 pub mod caseload;
 pub mod commands;

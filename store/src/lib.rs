@@ -7,6 +7,8 @@
 //! SQLite transaction (`BEGIN IMMEDIATE`, WAL, `synchronous=FULL`): when a call returns, the edit is
 //! on disk; when it fails, nothing of it is.
 
+#![forbid(unsafe_code)]
+
 mod authors;
 mod caseload;
 pub mod demo;

@@ -7,6 +7,8 @@
 //! Async and cancellable; progress goes through a callback so the CLI can draw a bar and the app
 //! can emit events.
 
+#![forbid(unsafe_code)]
+
 pub mod client;
 pub mod pin;
 pub mod transport;

@@ -53,9 +53,16 @@ impl<R: Repository> Service<R> {
             }
             None => false,
         };
+        // The endpoint writes the configuration and the registry under its own actor: a store
+        // bound to it would be shown as their author (and the registry's entries as its own).
+        if actor == self.actor.to_hex_string() {
+            return Err(ServerError::Forbidden(
+                "this actor id is the endpoint's own".into(),
+            ));
+        }
         let token_hash = hash_secret(&req.token);
         let mut attempt = 0;
-        let mut _turn = None;
+        let mut held = None;
         loop {
             let Some(token) = self.repo.token(&token_hash).await? else {
                 return Err(ServerError::Unauthorized("unknown enrollment token".into()));
@@ -126,7 +133,15 @@ impl<R: Repository> Service<R> {
                 at,
                 append,
             };
-            match self.repo.enroll(enrollment).await {
+            let stored = {
+                let _brief = if held.is_none() {
+                    Some(self.write_turn().await?)
+                } else {
+                    None
+                };
+                self.repo.enroll(enrollment).await
+            };
+            match stored {
                 Ok(()) => {
                     return Ok(EnrollResponse {
                         secret,
@@ -140,8 +155,8 @@ impl<R: Repository> Service<R> {
                 }
                 Err(RepoError::Stale(_)) if attempt + 1 < ATTEMPTS => {
                     attempt += 1;
-                    if _turn.is_none() {
-                        _turn = Some(self.retry.lock().await);
+                    if held.is_none() {
+                        held = Some(self.write_turn().await?);
                     }
                 }
                 Err(e) => return Err(e.into()),

@@ -4,9 +4,10 @@
 //! it; any backend that passes [`crate::conformance`] gets the same behaviour.
 //!
 //! A write is computed from what was read and stored only if that still holds (the repository's
-//! compare-and-swap); when it no longer does, the service reads and computes again, one retry at a
-//! time per instance, so several instances over one database never store a check made against a
-//! state that is gone.
+//! compare-and-swap); when it no longer does, the service reads and computes again. Every store
+//! step of an instance takes its write turn, and a write computed again keeps the turn from its
+//! reading to its storing: within one instance it then cannot lose again, however busy a record
+//! is. Only writes of other instances over the same database can make it lose more than once.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -35,10 +36,12 @@ use audit::RefusalBudget;
 /// Longest nonce a request may carry (hex of 16 bytes is 32 characters).
 pub const MAX_NONCE: usize = 128;
 
-/// How many times a write computed from a state that changed is computed again before the
-/// device is told to retry later (only other instances writing the same records at once can
-/// make it lose more than once: retries within an instance go one at a time).
+/// How many times a write is computed before the device is told to retry later
+/// ([`ServerError::Busy`]).
 const ATTEMPTS: usize = 8;
+
+/// Longest wait for the instance's write turn before the device is told to retry later.
+const WRITE_WAIT: Duration = Duration::from_secs(60);
 
 /// The endpoint's service over a repository `R`.
 pub struct Service<R> {
@@ -54,8 +57,8 @@ pub struct Service<R> {
     /// Per device: when its last `sync_pull` entry was written, and the pages and changes sent
     /// since (summed into the next entry).
     pulls_seen: Mutex<HashMap<String, PullsSeen>>,
-    /// Taken by a write computing again after its state changed (see the module's doc).
-    retry: tokio::sync::Mutex<()>,
+    /// The instance's write turn (see the module's doc).
+    writes: tokio::sync::Mutex<()>,
 }
 
 /// When a device's last `sync_pull` entry was written, and the pages and changes sent since.
@@ -114,8 +117,19 @@ impl<R: Repository> Service<R> {
                 RefusalBudget::new(),
             ]),
             pulls_seen: Mutex::new(HashMap::new()),
-            retry: tokio::sync::Mutex::new(()),
+            writes: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// This instance's write turn, within [`WRITE_WAIT`].
+    ///
+    /// Errors: [`ServerError::Busy`].
+    pub(crate) async fn write_turn(&self) -> Result<tokio::sync::MutexGuard<'_, ()>> {
+        tokio::time::timeout(WRITE_WAIT, self.writes.lock())
+            .await
+            .map_err(|_| {
+                ServerError::Busy("the endpoint is busy with other writes; try again".into())
+            })
     }
 
     /// The repository under the service (for tests and figures).
@@ -233,12 +247,13 @@ impl<R: Repository> Service<R> {
     /// Errors: [`ServerError::NotFound`].
     pub async fn revoke(&self, device_id: &str) -> Result<Device> {
         let mut attempt = 0;
-        let mut _turn = None;
+        let mut held = None;
         loop {
             let Some(row) = self.repo.device(device_id).await? else {
                 return Err(ServerError::NotFound(format!("no device {device_id}")));
             };
             let mut device = row.device;
+            let actor = device.actor.clone();
             let at = now();
             device.revoked_at.get_or_insert_with(|| at.clone());
             let mut append = self
@@ -250,12 +265,22 @@ impl<R: Repository> Service<R> {
                 Some(device_id),
                 serde_json::json!({}),
             ));
-            match self.repo.revoke(device_id, &at, append).await {
+            let stored = {
+                let _brief = if held.is_none() {
+                    Some(self.write_turn().await?)
+                } else {
+                    None
+                };
+                self.repo
+                    .revoke(device_id, actor.as_deref(), &at, append)
+                    .await
+            };
+            match stored {
                 Ok(()) => return Ok(device),
                 Err(RepoError::Stale(_)) if attempt + 1 < ATTEMPTS => {
                     attempt += 1;
-                    if _turn.is_none() {
-                        _turn = Some(self.retry.lock().await);
+                    if held.is_none() {
+                        held = Some(self.write_turn().await?);
                     }
                 }
                 Err(RepoError::NotFound) => {
@@ -285,7 +310,7 @@ impl<R: Repository> Service<R> {
             ));
         }
         let mut attempt = 0;
-        let mut _turn = None;
+        let mut held = None;
         loop {
             let Some(mut append) = self
                 .endpoint_write(
@@ -305,12 +330,20 @@ impl<R: Repository> Service<R> {
                                    "parties": cfg.parties.len(),
                                    "admin_areas": cfg.admin_areas.len()}),
             ));
-            match self.repo.append(append).await {
+            let stored = {
+                let _brief = if held.is_none() {
+                    Some(self.write_turn().await?)
+                } else {
+                    None
+                };
+                self.repo.append(append).await
+            };
+            match stored {
                 Ok(_) => return Ok(true),
                 Err(RepoError::Stale(_)) if attempt + 1 < ATTEMPTS => {
                     attempt += 1;
-                    if _turn.is_none() {
-                        _turn = Some(self.retry.lock().await);
+                    if held.is_none() {
+                        held = Some(self.write_turn().await?);
                     }
                 }
                 Err(e) => return Err(e.into()),
@@ -321,7 +354,10 @@ impl<R: Repository> Service<R> {
     /// The mission configuration, if set.
     pub async fn config(&self) -> Result<Option<MissionConfig>> {
         match self.repo.record(CONFIG_ID).await? {
-            Some(r) => Ok(Some(document::read_config(&load(CONFIG_ID, &r.snapshot)?)?)),
+            // What the endpoint stored and cannot read is its own fault, never the device's.
+            Some(r) => document::read_config(&load(CONFIG_ID, &r.snapshot)?)
+                .map(Some)
+                .map_err(|e| ServerError::Internal(format!("the mission configuration: {e}"))),
             None => Ok(None),
         }
     }

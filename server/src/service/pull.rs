@@ -16,13 +16,13 @@ use crate::repository::{AuditAction, PageRequest, Repository, Scope};
 /// each counted record's id, area and party, and its flagged titles: only roles that see the
 /// whole mission get it, as they get every team's records.
 pub fn scope_of(device: &Device) -> Scope {
+    let names = |kinds: &[RecordKind]| kinds.iter().map(|k| k.as_str().to_string()).collect();
     Scope {
         exclude_device: device.id.clone(),
         team: (!device.role.sees_whole_mission()).then(|| device.team.clone()),
-        shared_kinds: [RecordKind::Config, RecordKind::Registry]
-            .iter()
-            .map(|k| k.as_str().to_string())
-            .collect(),
+        // A period is never a team's, whatever team a writer put in it.
+        team_kinds: names(&[RecordKind::Incident, RecordKind::Patrol]),
+        shared_kinds: names(&[RecordKind::Config, RecordKind::Registry]),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use automerge::{Automerge, ChangeHash};
+use automerge::ChangeHash;
 use mrm_crdt::protocol::PushResponse;
 
 use super::{entry, load, now, Service, ATTEMPTS};
@@ -64,12 +64,11 @@ impl<R: Repository> Service<R> {
     ) -> Result<PushResponse> {
         let received = changes.len();
         let dev = device.clone();
-        let decoded = compute(move || decode_batch(&dev, changes)).await?;
-        let decoded = std::sync::Arc::new(decoded);
+        let decoded = std::sync::Arc::new(compute(move || decode_batch(&dev, changes)).await?);
         let mut attempt = 0;
-        let mut _turn = None;
+        let mut held = None;
         loop {
-            let (checked, expected) = self.check(device, decoded.clone()).await?;
+            let (checked, snapshots, expected) = self.check(device, decoded.clone()).await?;
             let duplicates = checked.duplicates;
             let mut append = Append {
                 device_id: device.id.clone(),
@@ -80,18 +79,7 @@ impl<R: Repository> Service<R> {
                 touch: Some(device.id.clone()),
             };
             let mut accepted = 0;
-            for a in checked.applied {
-                let snapshot = mrm_crdt::changes::snapshot(&a.doc);
-                // Never store what could not be served again (crate limits, as devices check at
-                // edit).
-                if snapshot.len() > mrm_crdt::limits::MAX_RECORD_BYTES {
-                    return Err(ServerError::TooLarge(format!(
-                        "record {} would reach {} bytes; a record may hold at most {}",
-                        a.doc_id,
-                        snapshot.len(),
-                        mrm_crdt::limits::MAX_RECORD_BYTES
-                    )));
-                }
+            for (a, snapshot) in checked.applied.into_iter().zip(snapshots) {
                 accepted += a.new_changes.len();
                 append.records.push(RecordWrite {
                     doc_id: a.doc_id,
@@ -116,7 +104,15 @@ impl<R: Repository> Service<R> {
                 serde_json::json!({"received": received, "accepted": accepted,
                                    "duplicates": duplicates}),
             ));
-            match self.repo.append(append).await {
+            let stored = {
+                let _brief = if held.is_none() {
+                    Some(self.write_turn().await?)
+                } else {
+                    None
+                };
+                self.repo.append(append).await
+            };
+            match stored {
                 Ok(_) => {
                     return Ok(PushResponse {
                         accepted,
@@ -125,26 +121,25 @@ impl<R: Repository> Service<R> {
                 }
                 Err(RepoError::Stale(_)) if attempt + 1 < ATTEMPTS => {
                     attempt += 1;
-                    if _turn.is_none() {
-                        _turn = Some(self.retry.lock().await);
+                    // From now on this push keeps the instance's write turn from its reading to
+                    // its storing: no other write of this instance can make it lose again.
+                    if held.is_none() {
+                        held = Some(self.write_turn().await?);
                     }
-                }
-                Err(RepoError::Stale(_)) => {
-                    return Err(ServerError::Timeout(
-                        "other devices kept changing the same records; try again".into(),
-                    ))
                 }
                 Err(e) => return Err(e.into()),
             }
         }
     }
 
-    /// Read what the decoded batch touches and check it, returning what the check read.
+    /// Read what the decoded batch writes (the records with at least one change the endpoint
+    /// lacks) and check it; returns the check, each written record's new snapshot, and what was
+    /// read. Decoding, applying and saving run on a blocking thread, any panic contained.
     async fn check(
         &self,
         device: &Device,
         decoded: std::sync::Arc<Decoded>,
-    ) -> Result<(Checked, Expected)> {
+    ) -> Result<(Checked, Vec<Vec<u8>>, Expected)> {
         let hashes: Vec<ChangeHash> = decoded.hashes().collect();
         let hex: Vec<String> = hashes.iter().map(ChangeHash::to_string).collect();
         let held = self.repo.known(&hex).await?;
@@ -158,24 +153,47 @@ impl<R: Repository> Service<R> {
             unknown_hashes: hex.into_iter().filter(|h| !held.contains(h)).collect(),
         };
         let mut snapshots = HashMap::new();
-        for id in decoded.doc_ids() {
-            let snapshot = self.repo.record(id).await?.map(|r| r.snapshot);
-            expected.records.push((id.to_string(), snapshot.clone()));
+        // A record whose changes the endpoint all holds is neither read nor written: re-sending
+        // known changes under many record ids costs a lookup each, never a snapshot.
+        let writes: Vec<String> = decoded
+            .doc_ids_with_changes_outside(&known)
+            .map(str::to_string)
+            .collect();
+        for id in writes {
+            let snapshot = self.repo.record(&id).await?.map(|r| r.snapshot);
+            expected.records.push((id.clone(), snapshot.clone()));
             if let Some(s) = snapshot {
-                snapshots.insert(id.to_string(), s);
+                snapshots.insert(id, s);
             }
         }
         let dev = device.clone();
-        let checked = compute(move || {
-            check_decoded(&dev, &decoded, &known, |id| {
-                snapshots
-                    .get(id)
-                    .map(|s| load(id, s))
-                    .transpose()
-                    .map(|d: Option<Automerge>| d)
-            })
+        let (checked, saved) = compute(move || {
+            let checked = check_decoded(&dev, &decoded, &known, |id| {
+                snapshots.get(id).map(|s| load(id, s)).transpose()
+            })?;
+            let saved = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                checked
+                    .applied
+                    .iter()
+                    .map(|a| mrm_crdt::changes::snapshot(&a.doc))
+                    .collect::<Vec<_>>()
+            }))
+            .map_err(|_| ServerError::BadRequest("a change is malformed".into()))?;
+            Ok((checked, saved))
         })
         .await?;
-        Ok((checked, expected))
+        for (a, snapshot) in checked.applied.iter().zip(&saved) {
+            // Never store what could not be served again (crate limits, as devices check at
+            // edit).
+            if snapshot.len() > mrm_crdt::limits::MAX_RECORD_BYTES {
+                return Err(ServerError::TooLarge(format!(
+                    "record {} would reach {} bytes; a record may hold at most {}",
+                    a.doc_id,
+                    snapshot.len(),
+                    mrm_crdt::limits::MAX_RECORD_BYTES
+                )));
+            }
+        }
+        Ok((checked, saved, expected))
     }
 }

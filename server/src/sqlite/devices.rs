@@ -118,28 +118,46 @@ pub(super) fn enroll(conn: &mut Connection, e: &Enrollment) -> RepoResult<()> {
     if taken {
         return Err(RepoError::Conflict(Conflict::ActorTaken));
     }
+    // A device revoked meanwhile (by this or another instance) is not enrolled after all.
     let n = tx
         .execute(
-            "UPDATE devices SET actor = ?1, secret_hash = ?2, enrolled_at = ?3 WHERE id = ?4",
+            "UPDATE devices SET actor = ?1, secret_hash = ?2, enrolled_at = ?3
+             WHERE id = ?4 AND revoked_at IS NULL",
             params![e.actor, e.secret_hash, e.at, e.device_id],
         )
         .map_err(|err| unique_or(err, Conflict::ActorTaken))?;
     if n == 0 {
-        return Err(RepoError::NotFound);
+        let exists = row(&tx, &e.device_id)?.is_some();
+        return Err(if exists {
+            RepoError::Conflict(Conflict::Revoked)
+        } else {
+            RepoError::NotFound
+        });
     }
     log::append(&tx, &e.append)?;
     tx.commit()?;
     Ok(())
 }
 
-pub(super) fn revoke(conn: &mut Connection, id: &str, at: &str, a: &Append) -> RepoResult<()> {
+pub(super) fn revoke(
+    conn: &mut Connection,
+    id: &str,
+    actor: Option<&str>,
+    at: &str,
+    a: &Append,
+) -> RepoResult<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Only while the device is as the registry's change was computed from (`IS`: NULL-safe).
     let n = tx.execute(
-        "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2",
-        params![at, id],
+        "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2 AND actor IS ?3",
+        params![at, id, actor],
     )?;
     if n == 0 {
-        return Err(RepoError::NotFound);
+        return Err(if row(&tx, id)?.is_some() {
+            RepoError::Stale(format!("device {id} changed"))
+        } else {
+            RepoError::NotFound
+        });
     }
     log::append(&tx, a)?;
     tx.commit()?;

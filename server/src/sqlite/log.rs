@@ -99,8 +99,14 @@ pub(super) fn append(tx: &Connection, a: &Append) -> RepoResult<usize> {
         audit(tx, e)?;
     }
     if let Some(d) = &a.touch {
-        tx.prepare_cached("UPDATE devices SET last_sync_at = ?1 WHERE id = ?2")?
+        let n = tx
+            .prepare_cached(
+                "UPDATE devices SET last_sync_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+            )?
             .execute(params![a.received_at, d])?;
+        if n == 0 {
+            return Err(RepoError::Conflict(crate::repository::Conflict::Revoked));
+        }
     }
     Ok(stored)
 }
@@ -111,13 +117,16 @@ pub(super) fn page(tx: &Connection, req: &PageRequest) -> RepoResult<Page> {
     let limit = req.limit.max(1);
     let cursor = req.cursor;
     // `?1` cursor, `?2` device left out, `?3` team, `?4` the kinds every device reads (JSON),
-    // `?5` the limit: both statements take all five, whether or not the scope uses them (SQLite
-    // counts parameters up to the highest index named).
+    // `?5` the kinds a team's device reads of its team (JSON), `?6` the limit: both statements
+    // take all six, whether or not the scope uses them (SQLite counts parameters up to the
+    // highest index named).
     let kinds = serde_json::to_string(&scope.shared_kinds).unwrap_or_else(|_| "[]".into());
+    let team_kinds = serde_json::to_string(&scope.team_kinds).unwrap_or_else(|_| "[]".into());
     let filter = if scope.team.is_none() {
         "c.device_id <> ?2"
     } else {
-        "c.device_id <> ?2 AND (d.team = ?3 OR d.kind IN (SELECT value FROM json_each(?4)))"
+        "c.device_id <> ?2 AND ((d.team = ?3 AND d.kind IN (SELECT value FROM json_each(?5)))
+                                OR d.kind IN (SELECT value FROM json_each(?4)))"
     };
     let team = scope.team.clone().unwrap_or_default();
     let max_seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
@@ -129,10 +138,11 @@ pub(super) fn page(tx: &Connection, req: &PageRequest) -> RepoResult<Page> {
     if let Some(team) = &scope.team {
         let mut stmt = tx.prepare_cached(
             "SELECT DISTINCT s.doc_id FROM scope_log s JOIN docs d ON d.doc_id = s.doc_id
-             WHERE s.seq > ?1 AND s.team = ?2 AND d.team = ?2",
+             WHERE s.seq > ?1 AND s.team = ?2 AND d.team = ?2
+               AND d.kind IN (SELECT value FROM json_each(?3))",
         )?;
         let docs: Vec<String> = stmt
-            .query_map(params![cursor, team], |r| r.get(0))?
+            .query_map(params![cursor, team, team_kinds], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         let mut hist = tx.prepare_cached(
             "SELECT doc_id, bytes FROM changes
@@ -149,9 +159,16 @@ pub(super) fn page(tx: &Connection, req: &PageRequest) -> RepoResult<Page> {
     }
     let mut stmt = tx.prepare_cached(&format!(
         "SELECT c.seq, c.doc_id, c.bytes FROM changes c JOIN docs d ON d.doc_id = c.doc_id
-         WHERE c.seq > ?1 AND {filter} ORDER BY c.seq LIMIT ?5"
+         WHERE c.seq > ?1 AND {filter} ORDER BY c.seq LIMIT ?6"
     ))?;
-    let mut rows = stmt.query(params![cursor, scope.exclude_device, team, kinds, limit])?;
+    let mut rows = stmt.query(params![
+        cursor,
+        scope.exclude_device,
+        team,
+        kinds,
+        team_kinds,
+        limit
+    ])?;
     let mut last = cursor;
     let mut n = 0;
     // Bytes of the page so far (history included); the page ends before the change that would
@@ -175,11 +192,12 @@ pub(super) fn page(tx: &Connection, req: &PageRequest) -> RepoResult<Page> {
     let remaining: i64 = if full {
         tx.prepare_cached(&format!(
             "SELECT COUNT(*) FROM changes c JOIN docs d ON d.doc_id = c.doc_id
-             WHERE c.seq > ?1 AND {filter} AND ?5 IS NOT NULL"
+             WHERE c.seq > ?1 AND {filter} AND ?6 IS NOT NULL"
         ))?
-        .query_row(params![next, scope.exclude_device, team, kinds, 0], |r| {
-            r.get(0)
-        })?
+        .query_row(
+            params![next, scope.exclude_device, team, kinds, team_kinds, 0],
+            |r| r.get(0),
+        )?
     } else {
         0
     };

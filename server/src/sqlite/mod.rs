@@ -245,9 +245,19 @@ impl Repository for SqliteRepository {
             .await
     }
 
-    async fn revoke(&self, device_id: &str, at: &str, append: Append) -> RepoResult<()> {
-        let (id, at) = (device_id.to_string(), at.to_string());
-        self.run(move |i| devices::revoke(&mut i.writer(), &id, &at, &append))
+    async fn revoke(
+        &self,
+        device_id: &str,
+        actor: Option<&str>,
+        at: &str,
+        append: Append,
+    ) -> RepoResult<()> {
+        let (id, actor, at) = (
+            device_id.to_string(),
+            actor.map(str::to_string),
+            at.to_string(),
+        );
+        self.run(move |i| devices::revoke(&mut i.writer(), &id, actor.as_deref(), &at, &append))
             .await
     }
 
