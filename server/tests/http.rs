@@ -19,20 +19,26 @@ async fn service(dir: &std::path::Path) -> SqliteService {
     mrm_server::Service::open(repo).await.unwrap()
 }
 
+/// A one-time token for an officer of team A (`legacy`: for a store that cannot prove its
+/// actor).
+async fn officer_token(svc: &SqliteService, legacy: bool) -> String {
+    svc.create_enrollment(
+        "Officer O.",
+        "A",
+        Role::Officer,
+        std::time::Duration::from_secs(60),
+        legacy,
+    )
+    .await
+    .unwrap()
+    .1
+}
+
 /// An endpoint with one enrolled officer of team A; returns it and the officer's credential.
 async fn endpoint() -> (Endpoint, String) {
     let dir = tempfile::tempdir().unwrap();
     let svc = service(dir.path()).await;
-    let (_, token) = svc
-        .create_enrollment(
-            "Officer O.",
-            "A",
-            Role::Officer,
-            std::time::Duration::from_secs(60),
-            false,
-        )
-        .await
-        .unwrap();
+    let token = officer_token(&svc, false).await;
     let app = api::router(svc);
     let seed = "5e".repeat(32);
     let req = EnrollRequest {
@@ -235,16 +241,7 @@ async fn a_store_may_not_enroll_as_the_endpoint_itself() {
         .unwrap()
         .unwrap();
     // A token for a store made before actors had seeds: the only way to claim an actor unproven.
-    let (_, token) = svc
-        .create_enrollment(
-            "Officer O.",
-            "A",
-            Role::Officer,
-            std::time::Duration::from_secs(60),
-            true,
-        )
-        .await
-        .unwrap();
+    let token = officer_token(&svc, true).await;
     let req = EnrollRequest {
         token,
         team: "A".into(),

@@ -133,14 +133,9 @@ impl<R: Repository> Service<R> {
                 at,
                 append,
             };
-            let stored = {
-                let _brief = if held.is_none() {
-                    Some(self.write_turn().await?)
-                } else {
-                    None
-                };
-                self.repo.enroll(enrollment).await
-            };
+            let stored = self
+                .in_turn(held.is_some(), self.repo.enroll(enrollment))
+                .await?;
             match stored {
                 Ok(()) => {
                     return Ok(EnrollResponse {

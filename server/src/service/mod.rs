@@ -132,6 +132,23 @@ impl<R: Repository> Service<R> {
             })
     }
 
+    /// Run a store step in this instance's write turn, unless the caller `held` it already (a
+    /// write computed again). `step` is polled only once the turn is held.
+    ///
+    /// Errors: [`ServerError::Busy`] when the turn does not come; the step's own result inside.
+    pub(crate) async fn in_turn<T>(
+        &self,
+        held: bool,
+        step: impl std::future::Future<Output = crate::repository::RepoResult<T>>,
+    ) -> Result<crate::repository::RepoResult<T>> {
+        let _turn = if held {
+            None
+        } else {
+            Some(self.write_turn().await?)
+        };
+        Ok(step.await)
+    }
+
     /// The repository under the service (for tests and figures).
     pub fn repository(&self) -> &R {
         &self.repo
@@ -265,16 +282,12 @@ impl<R: Repository> Service<R> {
                 Some(device_id),
                 serde_json::json!({}),
             ));
-            let stored = {
-                let _brief = if held.is_none() {
-                    Some(self.write_turn().await?)
-                } else {
-                    None
-                };
-                self.repo
-                    .revoke(device_id, actor.as_deref(), &at, append)
-                    .await
-            };
+            let stored = self
+                .in_turn(
+                    held.is_some(),
+                    self.repo.revoke(device_id, actor.as_deref(), &at, append),
+                )
+                .await?;
             match stored {
                 Ok(()) => return Ok(device),
                 Err(RepoError::Stale(_)) if attempt + 1 < ATTEMPTS => {
@@ -330,14 +343,9 @@ impl<R: Repository> Service<R> {
                                    "parties": cfg.parties.len(),
                                    "admin_areas": cfg.admin_areas.len()}),
             ));
-            let stored = {
-                let _brief = if held.is_none() {
-                    Some(self.write_turn().await?)
-                } else {
-                    None
-                };
-                self.repo.append(append).await
-            };
+            let stored = self
+                .in_turn(held.is_some(), self.repo.append(append))
+                .await?;
             match stored {
                 Ok(_) => return Ok(true),
                 Err(RepoError::Stale(_)) if attempt + 1 < ATTEMPTS => {

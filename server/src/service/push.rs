@@ -104,14 +104,9 @@ impl<R: Repository> Service<R> {
                 serde_json::json!({"received": received, "accepted": accepted,
                                    "duplicates": duplicates}),
             ));
-            let stored = {
-                let _brief = if held.is_none() {
-                    Some(self.write_turn().await?)
-                } else {
-                    None
-                };
-                self.repo.append(append).await
-            };
+            let stored = self
+                .in_turn(held.is_some(), self.repo.append(append))
+                .await?;
             match stored {
                 Ok(_) => {
                     return Ok(PushResponse {
