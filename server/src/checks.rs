@@ -56,11 +56,6 @@ pub struct Decoded {
 }
 
 impl Decoded {
-    /// The record ids the batch writes.
-    pub fn doc_ids(&self) -> impl Iterator<Item = &str> {
-        self.by_doc.keys().map(String::as_str)
-    }
-
     /// The hashes of the batch's changes.
     pub fn hashes(&self) -> impl Iterator<Item = ChangeHash> + '_ {
         self.by_doc.values().flatten().map(|c| c.hash())

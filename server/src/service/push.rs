@@ -35,17 +35,10 @@ impl<R: Repository> Service<R> {
         device: &Device,
         changes: Vec<(String, Vec<u8>)>,
     ) -> Result<PushResponse> {
-        let received = changes.len();
         let result = self.push_inner(device, changes).await;
-        match &result {
-            Ok(_) => {}
-            Err(e) => {
-                self.record_refusal(AuditAction::PushRefused, Some(&device.id), e)
-                    .await
-            }
-        }
-        if let Ok(r) = &result {
-            tracing::debug!(device = %device.id, received, accepted = r.accepted, "push stored");
+        if let Err(e) = &result {
+            self.record_refusal(AuditAction::PushRefused, Some(&device.id), e)
+                .await;
         }
         result
     }
