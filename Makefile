@@ -1,7 +1,7 @@
 # The two commands: `make run` and `make test`. Both install what is missing first.
 CARGO ?= cargo
 
-.PHONY: all bootstrap build test lint run walkthrough ui ui-deps ui-test bench-app bench bench-sync bench-reports demo
+.PHONY: all bootstrap build test lint run walkthrough ui ui-deps ui-test bench-app bench bench-sync bench-reports bench-import demo
 
 all: build
 
@@ -62,6 +62,10 @@ bench: build
 
 bench-sync: build
 	./target/release/mrm-bench sync
+
+# How long an officer's edit waits while a 10,000-incident import goes in.
+bench-import: build
+	./target/release/mrm-bench import
 
 # The GHN and annual reports over 100,000 incidents (recording them takes a few minutes).
 bench-reports: build

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+mod import;
 mod reports;
 mod store;
 mod sync;
@@ -48,6 +49,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// How long a local edit waits while a large import goes in (in chunks, and in one
+    /// transaction as before), and print figures.
+    Import {
+        /// Incidents in the imported mission.
+        #[arg(long, default_value_t = 10_000)]
+        incidents: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure the MRM's reports over a large caseload made here (GHN, annual, workbook,
     /// factsheet) and print figures.
     Reports {
@@ -77,6 +87,7 @@ fn main() {
             per_device,
             json,
         } => sync::run(incidents, devices, per_device, json),
+        Command::Import { incidents, json } => import::run(incidents, json),
         Command::Reports {
             incidents,
             keep,

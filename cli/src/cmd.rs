@@ -208,6 +208,8 @@ pub fn status(data: &Path, json: bool) -> anyhow::Result<()> {
     let stats = store.stats()?;
     let changes = store.change_count()?;
     let held = store.held_records()?;
+    let held_inbound = store.held_inbound()?;
+    let reused = !store.identity_reused()?.is_empty();
     if json {
         return json_out(&serde_json::json!({
             "device": store.device(),
@@ -215,6 +217,8 @@ pub fn status(data: &Path, json: bool) -> anyhow::Result<()> {
             "patrols": stats.patrols,
             "changes": changes,
             "held": held,
+            "held_inbound": held_inbound,
+            "identity_reused": reused,
         }));
     }
     let d = store.device();
@@ -233,6 +237,36 @@ pub fn status(data: &Path, json: bool) -> anyhow::Result<()> {
             h.doc_id, h.reason
         );
     }
+    for h in held_inbound {
+        println!(
+            "waiting  {}: changes received since {} cannot be applied yet ({}); every other record was",
+            h.doc_id, h.held_at, h.reason
+        );
+    }
+    if reused {
+        println!("warning  {}", mrm_sync::IDENTITY_REUSED_ADVICE);
+    }
+    Ok(())
+}
+
+/// `mrm recover`: re-record a copied or restored store's unsent work under a new identity.
+pub fn recover(data: &Path, json: bool) -> anyhow::Result<()> {
+    let mut store = crate::unlock::open(data)?;
+    let r = store.recover_identity()?;
+    if json {
+        return json_out(&r);
+    }
+    println!(
+        "re-recorded the unsent work of {} record(s) under a new identity ({} old change(s) replaced); the records read as before",
+        r.records.len(),
+        r.replaced
+    );
+    for (id, why) in &r.left {
+        println!("left     {id}: {why}; its work stays on this laptop unchanged");
+    }
+    println!(
+        "next: ask the administrator for a new enrollment token, run `mrm enroll` with it, then `mrm sync`"
+    );
     Ok(())
 }
 
@@ -503,6 +537,21 @@ pub fn bundle(data: &Path, c: BundleCmd) -> anyhow::Result<()> {
                 report.records_new,
                 report.new_conflicts
             );
+            for id in &report.released {
+                println!("applied  {id}: changes that waited here went in");
+            }
+            if report.released_changes > 0 {
+                println!("{} change(s) that waited went in", report.released_changes);
+            }
+            for h in &report.held {
+                println!(
+                    "waiting  {}: changes received since {} cannot be applied yet ({}); every other record was",
+                    h.doc_id, h.held_at, h.reason
+                );
+            }
+            for w in &report.left_out {
+                println!("left out {w}");
+            }
         }
         BundleCmd::Heads { out } => {
             let heads = store.heads()?;

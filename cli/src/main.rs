@@ -74,6 +74,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// After `mrm sync` said this store is a copy of another laptop's, or was restored from a
+    /// backup: write its unsent work again under a new identity (the records read the same,
+    /// nothing is retyped); then enroll with a new token and sync.
+    Recover {
+        #[arg(long)]
+        json: bool,
+    },
     /// Patrols.
     #[command(subcommand)]
     Patrol(cmd::PatrolCmd),
@@ -249,6 +256,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Status { json } => cmd::status(&data, json),
+        Command::Recover { json } => cmd::recover(&data, json),
         Command::Patrol(c) => cmd::patrol(&data, c),
         Command::Incident(c) => cmd::incident(&data, c),
         Command::Verify {

@@ -374,6 +374,9 @@ pub fn sync(data: &Path, json: bool, attempts: u32, page: i64) -> anyhow::Result
     let report = report?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
+        if report.identity_reused {
+            bail!("this store reuses another store's identity; run `mrm recover`");
+        }
         return Ok(());
     }
     // A change the endpoint already had was sent by an earlier sync whose answer was lost: it is
@@ -400,6 +403,17 @@ pub fn sync(data: &Path, json: bool, attempts: u32, page: i64) -> anyhow::Result
             "held on this laptop: record {} (since {}): {}",
             h.doc_id, h.held_at, h.reason
         );
+    }
+    for h in &report.held_inbound {
+        println!(
+            "waiting on this laptop: record {} (since {}): received changes cannot be applied yet: {}",
+            h.doc_id, h.held_at, h.reason
+        );
+    }
+    if report.identity_reused {
+        // Everything else went through, but this store's work on those records cannot until
+        // `mrm recover`: a script must notice.
+        bail!("this store reuses another store's identity; run `mrm recover`");
     }
     Ok(())
 }

@@ -66,8 +66,17 @@ pub enum Error {
     TooLarge(String),
     #[error("this bundle belongs to mission {found}, this store to mission {expected}")]
     WrongMission { expected: String, found: String },
-    #[error("{0} change(s) depend on changes that are not in this store or bundle; nothing was imported")]
+    #[error("{0} change(s) depend on changes that are not in this store or bundle")]
     MissingDependencies(usize),
+    /// A received change reuses the number (Automerge's sequence number) of a different change
+    /// by the same author in the same record: one of the two came from a copy of a store, or a
+    /// store restored from a backup, that went on recording under the same identity.
+    #[error("record {record}: change number {seq} of author {actor} differs from the change by that number this store already holds (a copied or restored store reused its identity)")]
+    IdentityReused {
+        record: String,
+        seq: u64,
+        actor: String,
+    },
     #[error("{0}")]
     Refused(String),
     /// The one policy refuses the write ([`crate::policy`]); nothing was written. (Not a

@@ -29,6 +29,7 @@ pub mod period;
 pub mod policy;
 pub mod protocol;
 pub mod report;
+pub mod rerecord;
 pub mod split;
 pub mod validate;
 

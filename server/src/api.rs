@@ -111,6 +111,7 @@ impl IntoResponse for ServerError {
                     .into_response();
             }
             ServerError::MissingDependencies(_) => (StatusCode::CONFLICT, "missing_dependencies"),
+            ServerError::IdentityReused { .. } => (StatusCode::CONFLICT, "identity_reused"),
             ServerError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ServerError::Internal(msg) | ServerError::Unusable(msg) => {
                 tracing::error!(error = %msg, "internal error");

@@ -190,7 +190,15 @@ fn check_unwinding(
         };
         let old_heads = doc.get_heads();
         doc.apply_changes(changes.iter().cloned())
-            .map_err(|e| ServerError::BadRequest(format!("record {doc_id}: {e}")))?;
+            .map_err(|e| match e {
+                automerge::AutomergeError::DuplicateSeqNumber(seq, _) => {
+                    ServerError::IdentityReused {
+                        record: doc_id.clone(),
+                        seq,
+                    }
+                }
+                e => ServerError::BadRequest(format!("record {doc_id}: {e}")),
+            })?;
         let missing = not_applied(&doc, &changes);
         if missing > 0 {
             return Err(ServerError::MissingDependencies(format!(

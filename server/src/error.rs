@@ -36,6 +36,13 @@ pub enum ServerError {
     /// with `Retry-After`).
     #[error("{0}")]
     Busy(String),
+    /// A change reuses the number of a different change by the same device in the same record
+    /// (HTTP 409, code `identity_reused`): the device's store is a copy of another, or was
+    /// restored from a backup, and both went on recording under one identity. Nothing of the
+    /// batch is stored; the device holds the record and re-records its work under a new
+    /// identity (`mrm recover`).
+    #[error("record {record}: this device's change number {seq} differs from the one the endpoint already holds under that number; this store is a copy of another laptop's store, or was restored from a backup")]
+    IdentityReused { record: String, seq: u64 },
     /// The batch depends on changes the endpoint does not have yet.
     #[error("{0}")]
     MissingDependencies(String),

@@ -445,6 +445,25 @@ pub async fn sync_status(st: St<'_>) -> CmdResult<SyncStatus> {
     .await
 }
 
+/// After a sync found this store reusing another store's identity (a copied laptop, a restored
+/// backup): re-record its unsent work under a new identity (`Store::recover_identity`); the
+/// enrollment is dropped, so the app asks for a new token next. Returns how many records were
+/// re-recorded.
+#[tauri::command]
+pub async fn recover_identity(app: AppHandle, st: St<'_>) -> CmdResult<usize> {
+    let st = st.inner().clone();
+    blocking(move || {
+        let n = st.with_store(|s| Ok(s.recover_identity()?.records.len()))?;
+        st.with_store(|s| {
+            st.sync.refresh_from(&app, s);
+            Ok(())
+        })?;
+        st.sync.update(&app, |s| s.last_report = None);
+        Ok(n)
+    })
+    .await
+}
+
 #[tauri::command]
 pub fn sync_now(st: St<'_>) {
     st.sync.wake();

@@ -69,6 +69,7 @@ impl From<Error> for AppError {
             | Error::AlreadyInitialised(_)
             | Error::WrongMission { .. }
             | Error::MissingDependencies(_)
+            | Error::IdentityReused { .. }
             | Error::CertificateChanged { .. }
             | Error::Cancelled => AppError::new("refused", message),
             _ => AppError::internal(message),

@@ -93,6 +93,7 @@ pub fn run() {
             reports::export_factsheet,
             commands::sync_status,
             commands::sync_now,
+            commands::recover_identity,
             commands::cancel_sync,
             drafts::save_draft,
             drafts::get_draft,

@@ -61,6 +61,12 @@ pub struct Summary {
     pub push_duplicates: usize,
     /// Records the endpoint refused, kept on this laptop with the reason.
     pub held: Vec<mrm_store::HeldRecord>,
+    /// Records whose received changes wait on this laptop (they cannot be applied yet; every
+    /// other record was), with the reason.
+    pub held_inbound: Vec<mrm_store::HeldRecord>,
+    /// The endpoint found this store reusing another store's identity (a copied laptop, a
+    /// restored backup): the bar offers to re-record the work under a new identity.
+    pub identity_reused: bool,
     pub pulled: usize,
     pub records_changed: usize,
     pub new_conflicts: usize,
@@ -286,6 +292,8 @@ fn once(
                     pushed: r.pushed,
                     push_duplicates: r.push_duplicates,
                     held: r.held,
+                    held_inbound: r.held_inbound,
+                    identity_reused: r.identity_reused,
                     pulled: r.pulled,
                     records_changed: r.records_changed.len(),
                     new_conflicts: r.new_conflicts,

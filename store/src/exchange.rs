@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use automerge::{Change, ChangeHash, ReadDoc};
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use mrm_crdt::error::{Error, Result};
@@ -30,6 +30,16 @@ pub struct ImportReport {
     pub records_new: usize,
     /// Conflicting fields that the import added.
     pub new_conflicts: usize,
+    /// Every record whose received changes wait in this store (this import's and earlier
+    /// ones'), with the reason: they could not be applied, and everything else was.
+    pub held: Vec<super::HeldRecord>,
+    /// Records whose waiting changes this import applied.
+    pub released: Vec<String>,
+    /// How many waiting changes (received earlier) this import applied; not in `new_changes`.
+    pub released_changes: usize,
+    /// What was neither applied nor kept, in words (changes under an invalid record id, or
+    /// that do not decode).
+    pub left_out: Vec<String>,
 }
 
 /// Append a change to the log unless it is already there. Returns whether it was new.
@@ -128,20 +138,26 @@ impl Store {
         Ok(out)
     }
 
-    /// Apply changes received from another replica (a USB bundle), all or nothing. Changes to the
-    /// device registry are left out: it names every author, so only the endpoint's copy, pulled
-    /// over the pinned connection, is believed ([`Store::import_pulled`]).
+    /// Apply changes received from another replica (a USB bundle), record by record: a record
+    /// that cannot take its changes is held and named in the report ([`ImportReport::held`]),
+    /// every other record goes in. Changes to the device registry are left out: it names every
+    /// author, so only the endpoint's copy, pulled over the pinned connection, is believed
+    /// ([`Store::import_pulled`]).
+    ///
+    /// A large bundle goes in chunks, each its own transaction, so a local edit meanwhile waits
+    /// about a tenth of a second, not for the whole bundle. Errors: only the database's (the
+    /// chunks before stay, each whole; importing the bundle again completes it).
     pub fn import(&mut self, changes: Vec<(String, Vec<u8>)>) -> Result<ImportReport> {
         let changes: Vec<(String, Vec<u8>)> = changes
             .into_iter()
             .filter(|(doc_id, _)| doc_id != mrm_crdt::document::REGISTRY_ID)
             .collect();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let report = super::import::import_tx(&tx, changes)?;
-        tx.commit()?;
-        Ok(report)
+        super::inbound::import_chunked(
+            &mut self.conn,
+            changes,
+            super::inbound::Retry::Touched,
+            |_| Ok(()),
+        )
     }
 }
 

@@ -1,4 +1,6 @@
-//! Applying received changes (a pull page, a USB bundle) inside one transaction, all or nothing.
+//! Applying received changes to records inside an open transaction, record by record: a record
+//! that cannot take its changes comes back as [`Failed`] (what `inbound` holds), the others go
+//! in.
 //!
 //! Most of an import is Automerge work on one record at a time (decode, apply, read, walk for
 //! conflicts, save the snapshot), and records are independent; only the database work needs the
@@ -10,13 +12,12 @@ use std::collections::{BTreeMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{mpsc, Mutex};
 
-use automerge::{Automerge, Change};
+use automerge::{Automerge, Change, ReadDoc};
 use rusqlite::Connection;
 
 use mrm_crdt::changes::{added_since, not_applied};
 use mrm_crdt::document::{kind_of, RecordKind};
 use mrm_crdt::error::{Error, Result};
-use mrm_crdt::validate::is_uuid;
 
 use super::exchange::{append_raw, ImportReport};
 use super::projection::Prepared;
@@ -63,10 +64,11 @@ struct Update {
     prepared: Prepared,
     is_new: bool,
     stored_conflicts: usize,
+    /// Changes of the record that wait for changes nobody has sent yet (held, with the
+    /// reason, once the others are written).
+    waiting: Option<Failed>,
 }
 
-/// Apply changes inside an open transaction (the caller commits, possibly with more writes such
-/// as a sync cursor, so that both land together or not at all).
 /// The clock received changes are bounded by on a device: none. A laptop's clock is not the
 /// mission's (it may be days or years off), so judging others' stamps by it would refuse a
 /// colleague's correct work; the endpoint bounds stamps by its own clock at the push.
@@ -74,47 +76,88 @@ fn metadata_clock() -> mrm_crdt::validate::Clock {
     mrm_crdt::validate::Clock::timeless()
 }
 
-pub(crate) fn import_tx(tx: &Connection, changes: Vec<(String, Vec<u8>)>) -> Result<ImportReport> {
-    // Automerge 0.12 can panic on a change that parses but is malformed inside (workers catch
-    // their own panics); this catches one of this thread's. The caller rolls back either way.
-    catch_unwind(AssertUnwindSafe(|| import_checked(tx, changes)))
-        .unwrap_or_else(|_| Err(malformed()))
+/// A record's changes computed, or why they could not be (boxed: the success is the common,
+/// small case).
+type Outcome = std::result::Result<Done, Box<Failed>>;
+
+/// One record that could not take its changes: what was received of it and why.
+pub(crate) struct Failed {
+    pub(crate) doc_id: String,
+    /// The changes to keep for a later try (raw bytes; those that do not even decode are
+    /// dropped, since nothing could ever apply them).
+    pub(crate) bytes: Vec<Vec<u8>>,
+    pub(crate) error: Error,
 }
 
-fn malformed() -> Error {
-    Error::Bundle("a change is malformed".into())
-}
-
-fn import_checked(tx: &Connection, changes: Vec<(String, Vec<u8>)>) -> Result<ImportReport> {
-    let mut report = ImportReport {
-        received: changes.len(),
-        ..ImportReport::default()
-    };
-    // Changes grouped per record: each record of the batch is loaded, applied to, read, walked
-    // for conflicts and saved once, however many of its changes the batch holds.
-    let mut by_doc: BTreeMap<String, Vec<(usize, Vec<u8>)>> = BTreeMap::new();
-    for (i, (doc_id, bytes)) in changes.into_iter().enumerate() {
-        if !is_uuid(&doc_id) {
-            return Err(Error::Bundle(format!(
-                "change {} names an invalid record id",
-                i + 1
-            )));
-        }
-        by_doc.entry(doc_id).or_default().push((i, bytes));
-    }
+/// Apply each record's changes; returns the records that could not take theirs. Errors: only
+/// the database's.
+pub(crate) fn apply_records(
+    tx: &Connection,
+    by_doc: BTreeMap<String, Vec<(usize, Vec<u8>)>>,
+    report: &mut ImportReport,
+) -> Result<Vec<Failed>> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(by_doc.len() / PARALLEL_FROM);
+    let mut failures = Vec::new();
     if workers <= 1 {
         for (doc_id, changes) in by_doc {
-            let done = compute(job(tx, doc_id, changes)?)?;
-            write(tx, done, &mut report)?;
+            let done = compute_caught(job(tx, doc_id, changes)?);
+            settle(tx, done, report, &mut failures)?;
         }
     } else {
-        import_parallel(tx, by_doc, workers, &mut report)?;
+        import_parallel(tx, by_doc, workers, report, &mut failures)?;
     }
-    Ok(report)
+    Ok(failures)
+}
+
+/// Write a record's result inside its own savepoint, or note why it failed: a record refused
+/// half-way through its writes leaves nothing behind.
+fn settle(
+    tx: &Connection,
+    done: Outcome,
+    report: &mut ImportReport,
+    failures: &mut Vec<Failed>,
+) -> Result<()> {
+    let mut done = match done {
+        Ok(d) => d,
+        Err(f) => {
+            failures.push(*f);
+            return Ok(());
+        }
+    };
+    tx.execute_batch("SAVEPOINT record")?;
+    let mut mine = ImportReport::default();
+    let doc_id = done.doc_id.clone();
+    let bytes: Vec<Vec<u8>> = done
+        .update
+        .as_ref()
+        .map(|u| u.changes.iter().map(|c| c.bytes.clone()).collect())
+        .unwrap_or_default();
+    let waiting = done.update.as_mut().and_then(|u| u.waiting.take());
+    match write(tx, done, &mut mine) {
+        Ok(()) => {
+            tx.execute_batch("RELEASE record")?;
+            failures.extend(waiting);
+            report.duplicates += mine.duplicates;
+            report.new_changes += mine.new_changes;
+            report.new_conflicts += mine.new_conflicts;
+            report.records_new += mine.records_new;
+            report.records_changed.extend(mine.records_changed);
+            Ok(())
+        }
+        Err(e @ Error::Database(_)) => Err(e),
+        Err(error) => {
+            tx.execute_batch("ROLLBACK TO record; RELEASE record")?;
+            failures.push(Failed {
+                doc_id,
+                bytes,
+                error,
+            });
+            Ok(())
+        }
+    }
 }
 
 fn import_parallel(
@@ -122,10 +165,11 @@ fn import_parallel(
     by_doc: BTreeMap<String, Vec<(usize, Vec<u8>)>>,
     workers: usize,
     report: &mut ImportReport,
+    failures: &mut Vec<Failed>,
 ) -> Result<()> {
     let (job_tx, job_rx) = mpsc::channel::<(usize, Job)>();
     let job_rx = Mutex::new(job_rx);
-    let (done_tx, done_rx) = mpsc::channel::<(usize, Result<Done>)>();
+    let (done_tx, done_rx) = mpsc::channel::<(usize, Outcome)>();
     std::thread::scope(|s| {
         for _ in 0..workers {
             let done_tx = done_tx.clone();
@@ -137,15 +181,13 @@ fn import_parallel(
                     Err(_) => break,
                 };
                 let Ok((i, job)) = next else { break };
-                let done = catch_unwind(AssertUnwindSafe(|| compute(job)))
-                    .unwrap_or_else(|_| Err(malformed()));
-                if done_tx.send((i, done)).is_err() {
+                if done_tx.send((i, compute_caught(job))).is_err() {
                     break;
                 }
             });
         }
         drop(done_tx);
-        let result = drive(tx, by_doc, workers, &job_tx, &done_rx, report);
+        let result = drive(tx, by_doc, workers, &job_tx, &done_rx, report, failures);
         // Whatever happened here, the workers stop once the queue is closed and empty, and the
         // scope waits for them: no thread outlives the transaction.
         drop(job_tx);
@@ -159,13 +201,14 @@ fn drive(
     by_doc: BTreeMap<String, Vec<(usize, Vec<u8>)>>,
     workers: usize,
     job_tx: &mpsc::Sender<(usize, Job)>,
-    done_rx: &mpsc::Receiver<(usize, Result<Done>)>,
+    done_rx: &mpsc::Receiver<(usize, Outcome)>,
     report: &mut ImportReport,
+    failures: &mut Vec<Failed>,
 ) -> Result<()> {
     let total = by_doc.len();
     let ahead = workers * AHEAD_PER_WORKER;
     let mut records = by_doc.into_iter().enumerate();
-    let mut finished: BTreeMap<usize, Result<Done>> = BTreeMap::new();
+    let mut finished: BTreeMap<usize, Outcome> = BTreeMap::new();
     let (mut sent, mut written) = (0, 0);
     let stopped = || Error::Bundle("the import stopped unexpectedly".into());
     while written < total {
@@ -181,7 +224,7 @@ fn drive(
         let (i, done) = done_rx.recv().map_err(|_| stopped())?;
         finished.insert(i, done);
         while let Some(done) = finished.remove(&written) {
-            write(tx, done?, report)?;
+            settle(tx, done, report, failures)?;
             written += 1;
         }
     }
@@ -216,8 +259,24 @@ fn job(tx: &Connection, doc_id: String, changes: Vec<(usize, Vec<u8>)>) -> Resul
     })
 }
 
+fn malformed() -> Error {
+    Error::Bundle("a change is malformed".into())
+}
+
+/// [`compute`] with a panic inside Automerge contained to its record.
+fn compute_caught(job: Job) -> Outcome {
+    let doc_id = job.doc_id.clone();
+    catch_unwind(AssertUnwindSafe(|| compute(job))).unwrap_or_else(|_| {
+        Err(Box::new(Failed {
+            doc_id,
+            bytes: Vec::new(),
+            error: malformed(),
+        }))
+    })
+}
+
 /// The Automerge work for one record: no database access, so it runs on any thread.
-fn compute(job: Job) -> Result<Done> {
+fn compute(job: Job) -> Outcome {
     let Job {
         doc_id,
         changes,
@@ -225,19 +284,49 @@ fn compute(job: Job) -> Result<Done> {
         stored_hashes,
         stored_conflicts,
     } = job;
+    let mut parsed = Vec::with_capacity(changes.len());
+    let mut undecodable = None;
+    for (i, bytes) in changes {
+        match Change::from_bytes(bytes) {
+            Ok(c) => parsed.push((i, c)),
+            Err(e) => {
+                undecodable.get_or_insert_with(|| {
+                    Error::Bundle(format!(
+                        "change {} is not a valid Automerge change: {e}",
+                        i + 1
+                    ))
+                });
+            }
+        }
+    }
+    let result = match undecodable {
+        Some(e) => Err(e),
+        None => apply(&doc_id, &parsed, stored, &stored_hashes, stored_conflicts),
+    };
+    result.map_err(|error| {
+        Box::new(Failed {
+            bytes: parsed.iter().map(|(_, c)| c.raw_bytes().to_vec()).collect(),
+            doc_id: doc_id.clone(),
+            error,
+        })
+    })
+}
+
+fn apply(
+    doc_id: &str,
+    parsed: &[(usize, Change)],
+    stored: Option<(RecordKind, Vec<u8>)>,
+    stored_hashes: &HashSet<String>,
+    stored_conflicts: usize,
+) -> Result<Done> {
+    let doc_id = doc_id.to_string();
     let mut seen = HashSet::new();
     let mut fresh = Vec::new();
     let mut duplicates = 0;
-    for (i, bytes) in changes {
-        let change = Change::from_bytes(bytes).map_err(|e| {
-            Error::Bundle(format!(
-                "change {} is not a valid Automerge change: {e}",
-                i + 1
-            ))
-        })?;
+    for (i, change) in parsed {
         // What the endpoint bounds, a USB bundle must not bring in by the side door: a counter
         // near 2^32 freezes every later edit of its record.
-        mrm_crdt::changes::check_metadata(&change, &metadata_clock()).map_err(|e| {
+        mrm_crdt::changes::check_metadata(change, &metadata_clock()).map_err(|e| {
             Error::Bundle(format!(
                 "change {} of record {doc_id} is out of bounds: {e}",
                 i + 1
@@ -247,7 +336,7 @@ fn compute(job: Job) -> Result<Done> {
         if !seen.insert(hash) || stored_hashes.contains(&hash.to_string()) {
             duplicates += 1;
         } else {
-            fresh.push(change);
+            fresh.push(change.clone());
         }
     }
     if fresh.is_empty() {
@@ -257,16 +346,48 @@ fn compute(job: Job) -> Result<Done> {
             update: None,
         });
     }
-    let (old_kind, mut doc) = match &stored {
-        Some((k, snapshot)) => (Some(*k), Automerge::load(snapshot)?),
-        None => (None, Automerge::new()),
+    let load = || -> Result<Automerge> {
+        Ok(match &stored {
+            Some((_, snapshot)) => Automerge::load(snapshot)?,
+            None => Automerge::new(),
+        })
     };
+    let old_kind = stored.as_ref().map(|(k, _)| *k);
+    let mut doc = load()?;
     let old_heads = doc.get_heads();
-    doc.apply_changes(fresh.iter().cloned())
-        .map_err(|e| Error::Bundle(format!("record {doc_id}: {e}")))?;
+    let applying = |doc: &mut Automerge, changes: &[Change]| {
+        doc.apply_changes(changes.iter().cloned())
+            .map_err(|e| match e {
+                automerge::AutomergeError::DuplicateSeqNumber(seq, actor) => {
+                    Error::IdentityReused {
+                        record: doc_id.clone(),
+                        seq,
+                        actor: actor.to_hex_string(),
+                    }
+                }
+                e => Error::Bundle(format!("record {doc_id}: {e}")),
+            })
+    };
+    applying(&mut doc, &fresh)?;
+    // Changes whose dependencies nobody has sent yet wait; the record takes the others.
+    let mut waiting = None;
     let missing = not_applied(&doc, &fresh);
     if missing > 0 {
-        return Err(Error::MissingDependencies(missing));
+        let (ready, queued): (Vec<Change>, Vec<Change>) = fresh
+            .into_iter()
+            .partition(|c| doc.get_change_by_hash(&c.hash()).is_some());
+        if ready.is_empty() {
+            return Err(Error::MissingDependencies(missing));
+        }
+        waiting = Some(Failed {
+            doc_id: doc_id.clone(),
+            bytes: queued.iter().map(|c| c.raw_bytes().to_vec()).collect(),
+            error: Error::MissingDependencies(missing),
+        });
+        // Again without them: a snapshot would keep Automerge's queue of waiting changes.
+        doc = load()?;
+        applying(&mut doc, &ready)?;
+        fresh = ready;
     }
     let kind = kind_of(&doc)
         .filter(|_| doc_id_matches(&doc, &doc_id))
@@ -305,6 +426,7 @@ fn compute(job: Job) -> Result<Done> {
             prepared,
             is_new: old_kind.is_none(),
             stored_conflicts,
+            waiting,
         }),
     })
 }

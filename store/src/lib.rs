@@ -15,11 +15,13 @@ pub mod demo;
 mod drafts;
 mod exchange;
 mod import;
+mod inbound;
 mod keyfile;
 mod lifecycle;
 mod periods;
 mod projection;
 mod query;
+mod recover;
 mod report;
 mod schema;
 mod split;
@@ -47,6 +49,7 @@ pub use mrm_crdt::{Error, Result};
 pub use caseload::{caseload, incidents_by_month, CaseloadPage, ChildCounts, IncidentFilter, Sort};
 pub use drafts::{Draft, DRAFTS_DIR, MAX_DRAFT_BYTES};
 pub use exchange::{Heads, ImportReport};
+pub use inbound::set_import_chunk_changes;
 pub use keyfile::{unlock, KEY_FILE};
 pub use lifecycle::{key_connection, open_reader};
 pub use periods::PeriodChanges;
@@ -55,6 +58,7 @@ pub use query::{
     incident_count, incident_row, text_condition, Children, IncidentRow, Page, PatrolRow, Stats,
     ViolationRow, INCIDENT_ROW_COLUMNS,
 };
+pub use recover::Recovery;
 pub use report::ReportViolation;
 pub use split::ExtraCreation;
 pub use sync_state::{HeldRecord, SyncState, Unpushed};
@@ -232,9 +236,12 @@ impl Store {
     {
         let who = self.actor();
         let writer = self.writer()?;
+        // An import in this process lets this edit go between two of its chunks.
+        let waiting = inbound::WaitingWrite::new();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        drop(waiting);
         // Load inside the write lock: another process may have written since we last looked.
         let existing = Store::load(&tx, doc_id)?;
         let mut doc = match (existing, create) {

@@ -1,14 +1,14 @@
 //! What a store remembers about its sync endpoint: the credential from enrollment and the two
 //! cursors that make every sync step resumable.
 
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use mrm_crdt::error::Result;
 use mrm_crdt::protocol::{EnrollResponse, Role};
 
 use super::exchange::ImportReport;
-use super::import::import_tx;
+use super::inbound::{import_chunked, Retry};
 use super::{now_str, Store};
 
 /// The store's enrollment and sync progress.
@@ -157,6 +157,82 @@ impl Store {
         })
     }
 
+    /// Hold a record because the endpoint found this store reusing its identity (a copy, or
+    /// restored from a backup): like [`Store::hold_record`], and [`Store::identity_reused`]
+    /// says so until `mrm recover` re-records the work.
+    pub fn hold_reused(&mut self, doc_id: &str, reason: &str) -> Result<HeldRecord> {
+        let held = self.hold_record(doc_id, reason)?;
+        self.conn.execute(
+            "UPDATE held_records SET reused_from = 0 WHERE doc_id = ?1 AND reused_from IS NULL",
+            [doc_id],
+        )?;
+        Ok(held)
+    }
+
+    /// The records held as this store's identity reused whose first refused change is not
+    /// known yet (sync finds it, [`Store::set_reused_from`]).
+    pub fn reused_unprobed(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT doc_id FROM held_records
+             WHERE reused_from = 0 ORDER BY doc_id",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every local change of a record with its log position, oldest first.
+    pub fn local_changes(&self, doc_id: &str) -> Result<Vec<(i64, Vec<u8>)>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT seq, bytes FROM changes WHERE local = 1 AND doc_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The endpoint took this record's local changes before log position `seq` and refused
+    /// the one at `seq` on its own: what `mrm recover` re-records starts there.
+    pub fn set_reused_from(&mut self, doc_id: &str, seq: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE held_records SET reused_from = ?2 WHERE doc_id = ?1",
+            params![doc_id, seq],
+        )?;
+        Ok(())
+    }
+
+    /// The records the endpoint refused because this store reused its identity.
+    pub fn identity_reused(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT doc_id FROM held_records WHERE reused_from IS NOT NULL ORDER BY doc_id",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The names (as the endpoint's registry gives them) of the other writers of a record whose
+    /// changes are in this store: whom a record held for missing changes waits for.
+    pub fn co_authors(&self, doc_id: &str) -> Result<Vec<String>> {
+        let registry = self.registry()?;
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT DISTINCT actor FROM changes WHERE doc_id = ?1 AND local = 0 ORDER BY actor",
+        )?;
+        let actors: Vec<String> = stmt
+            .query_map([doc_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut names: Vec<String> = actors
+            .iter()
+            .filter(|a| **a != self.device().actor)
+            .map(|a| match registry.author(a) {
+                Some(d) => d.officer.clone(),
+                None => format!(
+                    "a device not yet in the registry (author {})",
+                    &a[..a.len().min(12)]
+                ),
+            })
+            .collect();
+        names.dedup();
+        Ok(names)
+    }
+
     /// Every local change of a held record, oldest first: what a retry sends (the endpoint skips
     /// the ones it already has).
     pub fn held_changes(&self, doc_id: &str) -> Result<Vec<(String, Vec<u8>)>> {
@@ -196,20 +272,30 @@ impl Store {
         Ok(())
     }
 
-    /// Apply a pulled page and move the pull cursor, in one transaction: after a crash either
-    /// both happened or neither, and the page is simply pulled again.
+    /// Apply a pulled page and move the pull cursor: the page goes in chunks (a local edit
+    /// meanwhile waits about a tenth of a second), the cursor moves with the last; after a crash
+    /// before it the page is simply pulled again, and what was applied is skipped by hash.
     pub fn import_pulled(
         &mut self,
         changes: Vec<(String, Vec<u8>)>,
         cursor: i64,
     ) -> Result<ImportReport> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let report = import_tx(&tx, changes)?;
-        tx.execute("UPDATE sync_state SET pull_cursor = ?1", [cursor])?;
-        tx.commit()?;
-        Ok(report)
+        import_chunked(&mut self.conn, changes, Retry::Touched, |tx| {
+            tx.execute("UPDATE sync_state SET pull_cursor = ?1", [cursor])?;
+            Ok(())
+        })
+    }
+
+    /// Try again every received change that waits in this store (what it waited for may have
+    /// come since, or by another way), in one transaction; returns what was released and what
+    /// still waits.
+    pub fn retry_held_inbound(&mut self) -> Result<ImportReport> {
+        import_chunked(&mut self.conn, Vec::new(), Retry::All, |_| Ok(()))
+    }
+
+    /// Records whose received changes wait in this store, with the reason, oldest first.
+    pub fn held_inbound(&self) -> Result<Vec<HeldRecord>> {
+        super::inbound::held_inbound(self.conn())
     }
 
     /// Record how the last sync ended.

@@ -564,7 +564,22 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 /// Decode and import bundle bytes into the store, as `mrm bundle import` does.
 fn import_bytes(store: &mut Store, bytes: &[u8]) -> mrm_crdt::Result<mrm_store::ImportReport> {
     let b = bundle::decode(bytes)?;
-    store.import(b.changes)
+    store.import(b.changes).and_then(nothing_taken)
+}
+
+/// An import that took nothing and held or left out something, as the error its reader sees
+/// (the store holds and names a record it cannot take, and takes the rest).
+fn nothing_taken(r: mrm_store::ImportReport) -> mrm_crdt::Result<mrm_store::ImportReport> {
+    if r.new_changes == 0 && (!r.held.is_empty() || !r.left_out.is_empty()) {
+        let words: Vec<String> = r
+            .held
+            .iter()
+            .map(|h| format!("record {}: {}", h.doc_id, h.reason))
+            .chain(r.left_out.iter().cloned())
+            .collect();
+        return Err(Error::Bundle(words.join("; ")));
+    }
+    Ok(r)
 }
 
 /// A second store with two incidents and their history, and a bundle of all of it.
@@ -707,6 +722,7 @@ fn changes_that_are_not_mrm_records() {
     let id = uuid::Uuid::now_v7().to_string();
     refused(&mut f.store, &["is not an MRM record"], |s| {
         s.import(vec![(id.clone(), change.clone())])
+            .and_then(nothing_taken)
     });
     // A record filed under an id other than its own.
     let (_other, changes, _) = other_bundle(&f._tmp.path().join("other"));
@@ -716,16 +732,26 @@ fn changes_that_are_not_mrm_records() {
         .take(1)
         .collect();
     refused(&mut f.store, &["is not an MRM record"], |s| {
-        s.import(renamed)
+        s.import(renamed).and_then(nothing_taken)
     });
     refused(&mut f.store, &["invalid record id"], |s| {
         s.import(vec![("not-a-uuid".into(), changes[0].1.clone())])
+            .and_then(nothing_taken)
     });
-    // One bad record in a batch: nothing of the batch is imported.
+    // One bad record in a batch: it is held and named, and every other record goes in.
     let mut batch = changes.clone();
     batch.push((id.clone(), change));
-    refused(&mut f.store, &["is not an MRM record"], |s| s.import(batch));
-    let mut batch = changes;
+    let r = f.store.import(batch).unwrap();
+    assert_eq!(r.records_new, 2, "{r:?}");
+    assert!(
+        r.held
+            .iter()
+            .any(|h| h.doc_id == id && h.reason.contains("is not an MRM record")),
+        "{r:?}"
+    );
+    check_projections(&f.store);
+    // A change that does not even decode is left out, and said; the rest is taken.
+    let mut batch = changes.clone();
     batch.insert(
         0,
         (
@@ -733,9 +759,21 @@ fn changes_that_are_not_mrm_records() {
             b"junk".to_vec(),
         ),
     );
-    refused(&mut f.store, &["not a valid Automerge change"], |s| {
-        s.import(batch)
-    });
+    let r = f.store.import(batch).unwrap();
+    assert_eq!(r.duplicates, changes.len(), "{r:?}");
+    assert!(
+        r.left_out
+            .iter()
+            .any(|w| w.contains("not a valid Automerge change")),
+        "{r:?}"
+    );
+    // What could never apply does not wait forever behind what can.
+    assert!(f
+        .store
+        .held_inbound()
+        .unwrap()
+        .iter()
+        .all(|h| h.doc_id == id));
 }
 
 #[test]
@@ -751,18 +789,20 @@ fn changes_damaged_inside_a_well_formed_bundle() {
             for mask in [0x01u8, 0x80] {
                 let mut damaged = changes.clone();
                 damaged[k].1[i] ^= mask;
-                let before = light(&f.store);
                 match f.store.import(damaged) {
                     Err(e) => {
+                        panic!("byte {i} of change {k}: only the database fails an import: {e}")
+                    }
+                    Ok(r)
+                        if r.held.iter().any(|h| h.doc_id == changes[k].0)
+                            || !r.left_out.is_empty() =>
+                    {
+                        // The damaged record is held or left out; the other went in.
                         refusals += 1;
-                        assert!(
-                            matches!(e, Error::Bundle(_) | Error::MissingDependencies(_)),
-                            "byte {i} of change {k}: {e}"
-                        );
-                        assert_eq!(light(&f.store), before, "byte {i} of change {k}: {e}");
+                        check_projections(&f.store);
                     }
                     Ok(_) => {
-                        // Harmless damage (e.g. inside a text value): applied whole.
+                        // Harmless damage (e.g. inside a text value): applied.
                         accepted += 1;
                         check_projections(&f.store);
                     }
@@ -782,23 +822,41 @@ fn change_with_missing_dependencies() {
     let first_doc = changes[0].0.clone();
     let without_first: Vec<_> = changes.iter().skip(1).cloned().collect();
     assert!(without_first.iter().any(|(d, _)| *d == first_doc));
-    let e = refused(
-        &mut f.store,
-        &[
-            "depend on changes that are not in this store",
-            "nothing was imported",
-        ],
-        |s| s.import(without_first),
+    // That record waits, named; the other goes in.
+    let r = f.store.import(without_first).unwrap();
+    assert_eq!(r.records_new, 1, "{r:?}");
+    assert_eq!(r.held.len(), 1, "{r:?}");
+    assert_eq!(r.held[0].doc_id, first_doc);
+    assert!(
+        r.held[0]
+            .reason
+            .contains("depend on changes that are not in this store"),
+        "{r:?}"
     );
-    assert!(matches!(e, Error::MissingDependencies(1)), "{e}");
-    // The same through a bundle file.
+    assert!(f.store.incident(&first_doc).is_err());
+    // The same through a bundle file: still waiting.
     let bytes = bundle::encode(&header(&f.store), &changes[1..]).unwrap();
     refused(&mut f.store, &["depend on changes"], |s| {
         import_bytes(s, &bytes)
     });
-    // With the dependency present, everything applies.
-    f.store.import(changes).unwrap();
+    // With the dependency present, everything applies, and what waited is released.
+    let r = f.store.import(changes.clone()).unwrap();
+    assert_eq!(r.released, vec![first_doc.clone()], "{r:?}");
+    assert!(r.held.is_empty(), "{r:?}");
+    assert!(f.store.incident(&first_doc).is_ok());
     check_projections(&f.store);
+    // The dependency alone, arriving after what built on it, releases it too.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut late = new_store(tmp.path(), "Awa D.");
+    late.import(changes[1..].to_vec()).unwrap();
+    assert_eq!(late.held_inbound().unwrap().len(), 1);
+    let first: Vec<_> = changes.iter().take(1).cloned().collect();
+    let r = late.import(first).unwrap();
+    assert_eq!(r.released, vec![first_doc.clone()], "{r:?}");
+    assert_eq!(
+        late.incident(&first_doc).unwrap().narrative,
+        f.store.incident(&first_doc).unwrap().narrative
+    );
 }
 
 #[test]
@@ -879,4 +937,30 @@ fn a_victim_code_that_looks_like_a_name_is_refused() {
     v["violations"][0]["victims"]["girls"] = json!(1);
     v["violations"][0]["victims"]["coded"] = json!([{"id": uuid::Uuid::now_v7().to_string(), "code": "V-014", "sex": "girl", "age": 12}]);
     f.store.add_incident(&patch(v)).unwrap();
+}
+
+#[test]
+fn a_poisoned_record_in_a_pull_page_holds_only_itself() {
+    let mut f = fixture();
+    let (_other, changes, _) = other_bundle(&f._tmp.path().join("other"));
+    let poison = "01890000-0000-7000-8000-0000000000cc".to_string();
+    let mut page = changes.clone();
+    let mut doc = automerge::AutoCommit::new();
+    automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "x", 1).unwrap();
+    page.insert(
+        1,
+        (
+            poison.clone(),
+            doc.get_last_local_change().unwrap().bytes().into_owned(),
+        ),
+    );
+    let r = f.store.import_pulled(page, 7).unwrap();
+    assert_eq!(r.records_new, 2, "{r:?}");
+    assert_eq!(r.held.len(), 1, "{r:?}");
+    assert_eq!(r.held[0].doc_id, poison);
+    check_projections(&f.store);
+    // Tried again at every sync; still held, nothing else disturbed.
+    let again = f.store.retry_held_inbound().unwrap();
+    assert_eq!(again.held.len(), 1, "{again:?}");
+    assert!(again.released.is_empty());
 }

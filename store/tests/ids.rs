@@ -88,6 +88,7 @@ fn a_store_of_schema_2_is_migrated_with_its_rows() {
          CREATE INDEX incidents_by_admin1 ON incidents (admin1);
          CREATE INDEX incidents_by_patrol ON incidents (patrol_id);
          DROP TABLE held_records;
+         DROP TABLE inbound;
          ALTER TABLE sync_state DROP COLUMN revocation_key;
          ALTER TABLE sync_state DROP COLUMN tls_pin;
          PRAGMA user_version = 2;",

@@ -5,7 +5,6 @@
 mod common;
 
 use common::*;
-use mrm_crdt::Error;
 use mrm_store::Store;
 use serde_json::json;
 
@@ -99,37 +98,56 @@ fn a_large_batch_gives_the_store_a_record_by_record_import_gives() {
     check_projections(&halves);
 }
 
+/// The incident rows of a store, by id (what a reader sees of each record).
+fn rows(store: &mrm_store::Store) -> std::collections::BTreeMap<String, String> {
+    light(store)
+        .rows
+        .into_iter()
+        .map(|r| (r.id.clone(), format!("{r:?}")))
+        .collect()
+}
+
 #[test]
-fn one_bad_record_anywhere_in_a_large_batch_refuses_it_whole() {
+fn one_bad_record_anywhere_in_a_large_batch_holds_only_itself() {
     let tmp = tempfile::tempdir().unwrap();
     let changes = mission(tmp.path());
-    let mut store = fresh(tmp.path(), "target");
-    // Some of the records already there, so that a refused batch has something to keep.
-    store.import(changes[..20].to_vec()).unwrap();
-    let before = light(&store);
+    let mut whole = fresh(tmp.path(), "whole");
+    whole.import(changes.clone()).unwrap();
+    let everything = rows(&whole);
 
     let mut doc = automerge::AutoCommit::new();
     automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "hello", "world").unwrap();
     let not_mrm = doc.get_last_local_change().unwrap().bytes().into_owned();
-    // Record ids that sort first, in the middle and last among the batch's records.
-    for id in [
+    // Record ids that sort first, in the middle and last among the batch's records (so in the
+    // first, a middle and the last chunk of the import).
+    for (n, id) in [
         "00000000-0000-7000-8000-000000000000",
         "01900000-0000-7000-8000-000000000000",
         "ffffffff-ffff-7fff-bfff-ffffffffffff",
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut store = fresh(tmp.path(), &format!("target-{n}"));
         for (bytes, why) in [
             (b"junk".to_vec(), "not a valid Automerge change"),
             (not_mrm.clone(), "is not an MRM record"),
         ] {
             let mut batch = changes.clone();
             batch.insert(batch.len() / 2, (id.to_string(), bytes));
-            let e = store.import(batch).unwrap_err();
-            assert!(matches!(e, Error::Bundle(_)), "{id}: {e}");
-            assert!(e.to_string().contains(why), "{id}: {e}");
-            assert_eq!(light(&store), before, "{id}: {e}");
+            let r = store.import(batch).unwrap();
+            let named = r
+                .held
+                .iter()
+                .any(|h| h.doc_id == id && h.reason.contains(why))
+                || r.left_out.iter().any(|w| w.contains(id) && w.contains(why));
+            assert!(named, "{id}: {r:?}");
+            assert_eq!(rows(&store), everything, "{id}: the other records");
+            check_projections(&store);
         }
     }
-    // A change whose dependency is missing, in the last record of the batch with several.
+    // A change whose dependency is missing, in the last record of the batch with several: that
+    // record takes what it can and holds the rest; everything else goes in.
     let last = changes
         .iter()
         .map(|(d, _)| d)
@@ -140,44 +158,53 @@ fn one_bad_record_anywhere_in_a_large_batch_refuses_it_whole() {
     let first = changes.iter().find(|(d, _)| *d == last).unwrap().1.clone();
     let mut batch = changes.clone();
     batch.retain(|(_, c)| *c != first);
-    let e = store.import(batch).unwrap_err();
-    assert!(matches!(e, Error::MissingDependencies(_)), "{e}");
-    assert_eq!(light(&store), before);
+    let mut store = fresh(tmp.path(), "target-deps");
+    let r = store.import(batch).unwrap();
+    assert!(r.held.iter().any(|h| h.doc_id == last), "{r:?}");
+    let mut without = everything.clone();
+    without.remove(&last);
+    let mut got = rows(&store);
+    got.remove(&last);
+    assert_eq!(got, without);
 
-    // And the good batch still imports whole.
-    store.import(changes).unwrap();
+    // The missing change arrives: the record is whole, and nothing waits.
+    let r = store.import(changes).unwrap();
+    assert_eq!(r.released, vec![last.clone()], "{r:?}");
+    assert!(r.held.is_empty(), "{r:?}");
+    assert_eq!(rows(&store), everything);
     check_projections(&store);
 }
 
 #[test]
 fn damaged_changes_in_a_large_batch_never_bring_the_import_down() {
     // Automerge panics on some damaged changes; in a large batch that happens on a worker
-    // thread, and must still end as a refusal of the whole batch.
+    // thread, and must still end as that record held or left out, the others applied.
     let tmp = tempfile::tempdir().unwrap();
     let changes = mission(tmp.path());
+    let mut whole = fresh(tmp.path(), "whole");
+    whole.import(changes.clone()).unwrap();
+    let everything = rows(&whole);
     let mut store = fresh(tmp.path(), "target");
-    let before = light(&store);
     let k = changes.len() / 2;
+    let damaged_doc = changes[k].0.clone();
     let (mut refusals, mut accepted) = (0, 0);
     for i in (0..changes[k].1.len()).step_by(5) {
         let mut damaged = changes.clone();
         damaged[k].1[i] ^= 0x80;
-        match store.import(damaged) {
-            Err(e) => {
-                refusals += 1;
-                assert!(
-                    matches!(e, Error::Bundle(_) | Error::MissingDependencies(_)),
-                    "byte {i}: {e}"
-                );
-                assert_eq!(light(&store), before, "byte {i}: {e}");
-            }
-            Ok(_) => {
-                // Harmless damage (inside a text value): applied whole; start again.
-                accepted += 1;
-                check_projections(&store);
-                store = fresh(tmp.path(), &format!("target-{i}"));
-            }
+        let r = store.import(damaged).unwrap();
+        if r.held.iter().any(|h| h.doc_id == damaged_doc) || !r.left_out.is_empty() {
+            refusals += 1;
+            let mut got = rows(&store);
+            got.remove(&damaged_doc);
+            let mut want = everything.clone();
+            want.remove(&damaged_doc);
+            assert_eq!(got, want, "byte {i}: the other records");
+        } else {
+            // Harmless damage (inside a text value): applied; start again.
+            accepted += 1;
+            store = fresh(tmp.path(), &format!("target-{i}"));
         }
+        check_projections(&store);
     }
     eprintln!("{refusals} damaged changes refused, {accepted} accepted");
     assert!(refusals > 10, "only {refusals} refusals");

@@ -51,6 +51,13 @@ pub struct SyncReport {
     pub warnings: Vec<String>,
     /// Records whose local changes the endpoint refused in this sync (kept on this device only).
     pub held: Vec<mrm_store::HeldRecord>,
+    /// Records whose received changes wait on this device (they could not be applied; every
+    /// other record was), with the reason.
+    pub held_inbound: Vec<mrm_store::HeldRecord>,
+    /// The endpoint found this store reusing its identity: it is a copy of another laptop's
+    /// store, or was restored from a backup. Its records named in `held` stay here until
+    /// `mrm recover` re-records them under a new identity.
+    pub identity_reused: bool,
     /// How far (seconds) this device's clock runs ahead of the endpoint's (negative: behind),
     /// when more than a day either way ([`protocol::clock_difference`]); the warning says it in
     /// words.
@@ -264,7 +271,13 @@ async fn run<T: Transport>(
                 store.release_record(&held.doc_id)?;
             }
             Err(Error::Server { code, message, .. }) if refuses_records(&code) => {
-                report.held.push(store.hold_record(&held.doc_id, &message)?);
+                report.held.push(hold(
+                    store,
+                    &held.doc_id,
+                    &code,
+                    &message,
+                    &mut report.identity_reused,
+                )?);
             }
             Err(e) => return Err(e),
         }
@@ -293,9 +306,10 @@ async fn run<T: Transport>(
                 progress(Progress::Pushing { done, total });
             }
             Err(Error::Server { code, message, .. }) if refuses_records(&code) => {
-                // One record the endpoint refuses (reassigned while offline, or judged otherwise
-                // than this device judged it) must not block every other record: push record by
-                // record and hold the refused ones.
+                // One record the endpoint refuses (reassigned while offline, judged otherwise
+                // than this device judged it, built on a colleague's changes the endpoint lacks,
+                // or written by a copy of this store) must not block every other record: push
+                // record by record and hold the refused ones.
                 push_per_record(
                     store,
                     transport,
@@ -304,7 +318,7 @@ async fn run<T: Transport>(
                     progress,
                     &header,
                     frames,
-                    message,
+                    (code, message),
                     &mut report,
                 )
                 .await?;
@@ -312,13 +326,31 @@ async fn run<T: Transport>(
                 done += n;
                 progress(Progress::Pushing { done, total });
             }
-            Err(Error::Server { code, message, .. }) if code == "missing_dependencies" => {
-                // Our changes build on changes another device has not synced yet (they came by
-                // USB); pulling still helps, and the push is tried again next time.
-                report.warnings.push(message);
-                break;
-            }
             Err(e) => return Err(e),
+        }
+    }
+
+    // A record refused as this store's identity reused: find, change by change, where the
+    // endpoint's history and this store's part (the changes before are taken, so that
+    // `mrm recover` re-records only what the endpoint cannot hold).
+    for doc_id in store.reused_unprobed()? {
+        let mut from = None;
+        for (seq, bytes) in store.local_changes(&doc_id)? {
+            let body = bundle::encode_frames(&header, &[(doc_id.clone(), bytes)])?;
+            match with_retry(opts, cancel, progress, || transport.push(body.clone())).await {
+                // Only what went up now counts: the endpoint's copies of the others are not news.
+                Ok(r) => report.pushed += r.accepted,
+                Err(Error::Server { code, .. }) if refuses_records(&code) => {
+                    from = Some(seq);
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        match from {
+            Some(seq) => store.set_reused_from(&doc_id, seq)?,
+            // Each change went on its own: nothing of the record is reused after all.
+            None => store.release_record(&doc_id)?,
         }
     }
 
@@ -336,7 +368,7 @@ async fn run<T: Transport>(
             bundle::decode_frames_within(&bytes, protocol::PULL_LIMITS)?;
         let n = changes.len();
         let r = store.import_pulled(changes, header.cursor)?;
-        report.pulled += r.new_changes;
+        report.pulled += r.new_changes + r.released_changes;
         report.pull_duplicates += r.duplicates;
         report.new_conflicts += r.new_conflicts;
         for id in r.records_changed {
@@ -355,14 +387,74 @@ async fn run<T: Transport>(
             break;
         }
     }
+    // Received changes that waited (for a colleague's changes, or a newer program) are tried
+    // again once per sync, whatever this pull brought.
+    let retried = store.retry_held_inbound()?;
+    for id in retried.records_changed {
+        if listed.insert(id.clone()) {
+            report.records_changed.push(id);
+        }
+    }
+    report.pulled += retried.released_changes;
+    report.held_inbound = retried.held;
+    if report.identity_reused {
+        report.warnings.push(IDENTITY_REUSED_ADVICE.into());
+    }
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// What a device says when the endpoint found its identity reused, in plain words with the one
+/// command that gets its work to the mission.
+pub const IDENTITY_REUSED_ADVICE: &str = "this store is a copy of another laptop's store, or was \
+    restored from a backup: both went on recording under the same identity, so the endpoint \
+    cannot take this store's changes to the records held below. Nothing is lost. Run `mrm \
+    recover` to re-record this store's unsent work under a new identity, then enroll again with \
+    a new token from the administrator (`mrm enroll`) and sync";
+
+/// Hold a record the endpoint refused, as a copy's work when the endpoint says so, or with the
+/// names of the colleagues whose changes it waits for.
+fn hold(
+    store: &mut Store,
+    doc_id: &str,
+    code: &str,
+    message: &str,
+    reused: &mut bool,
+) -> Result<mrm_store::HeldRecord> {
+    match code {
+        "identity_reused" => {
+            *reused = true;
+            store.hold_reused(
+                doc_id,
+                "this store reuses the identity of another copy of it (a copied laptop or a \
+                 restored backup), so the endpoint cannot take these changes: run `mrm recover`",
+            )
+        }
+        "missing_dependencies" => {
+            let names = store.co_authors(doc_id)?;
+            let who = if names.is_empty() {
+                "another device".to_string()
+            } else {
+                names.join(", ")
+            };
+            store.hold_record(
+                doc_id,
+                &format!(
+                    "it builds on changes by {who} that the endpoint does not have yet (they came                      by USB); it goes once that device syncs, or another device brings them"
+                ),
+            )
+        }
+        _ => store.hold_record(doc_id, message),
+    }
 }
 
 /// Whether a refusal names something in the records sent (the role's rules, or values the
 /// endpoint judges invalid), so pushing record by record lets the others through.
 fn refuses_records(code: &str) -> bool {
-    matches!(code, "forbidden" | "bad_request")
+    matches!(
+        code,
+        "forbidden" | "bad_request" | "missing_dependencies" | "identity_reused" | "too_large"
+    )
 }
 
 /// After a batch was refused: push its records one at a time; a refused record is held (its
@@ -376,7 +468,7 @@ async fn push_per_record<T: Transport>(
     progress: &mut (dyn FnMut(Progress) + Send),
     header: &serde_json::Value,
     frames: Vec<(String, Vec<u8>)>,
-    batch_reason: String,
+    batch_reason: (String, String),
     report: &mut SyncReport,
 ) -> Result<()> {
     let mut groups: Vec<(String, bundle::Frames)> = Vec::new();
@@ -398,15 +490,19 @@ async fn push_per_record<T: Transport>(
                     report.push_duplicates += r.duplicates;
                     Ok(())
                 }
-                Err(Error::Server { code, message, .. }) if refuses_records(&code) => Err(message),
+                Err(Error::Server { code, message, .. }) if refuses_records(&code) => {
+                    Err((code, message))
+                }
                 Err(e) => return Err(e),
             }
         };
-        if let Err(reason) = outcome {
+        if let Err((code, reason)) = outcome {
+            let held = hold(store, &doc, &code, &reason, &mut report.identity_reused)?;
             report.warnings.push(format!(
-                "the endpoint refused this device's changes to record {doc}: {reason}; they stay on this device only"
+                "the endpoint refused this device's changes to record {doc}: {}; they stay on this device only",
+                held.reason
             ));
-            report.held.push(store.hold_record(&doc, &reason)?);
+            report.held.push(held);
         }
     }
     Ok(())

@@ -13,5 +13,5 @@ pub mod client;
 pub mod pin;
 pub mod transport;
 
-pub use client::{enroll, sync, Progress, SyncOptions, SyncReport};
+pub use client::{enroll, sync, Progress, SyncOptions, SyncReport, IDENTITY_REUSED_ADVICE};
 pub use transport::{HttpTransport, Transport};

@@ -383,6 +383,10 @@ export interface SyncStatus {
     push_duplicates: number;
     /** Records the endpoint refused, kept on this laptop. */
     held: { doc_id: string; reason: string; held_at: string }[];
+    /** Records whose received changes wait on this laptop (every other record was applied). */
+    held_inbound?: { doc_id: string; reason: string; held_at: string }[];
+    /** The endpoint found this store reusing another store's identity (a copy, a restored backup). */
+    identity_reused?: boolean;
     pulled: number;
     records_changed: number;
     new_conflicts: number;
@@ -444,6 +448,8 @@ export const api = {
     track(invoke<string>('close_period', { name, from, to })),
   syncStatus: () => invoke<SyncStatus>('sync_status'),
   syncNow: () => invoke<void>('sync_now'),
+  /** Re-record this store's unsent work under a new identity; then a new enrollment is needed. */
+  recoverIdentity: () => invoke<number>('recover_identity'),
   cancelSync: () => invoke<void>('cancel_sync'),
 };
 

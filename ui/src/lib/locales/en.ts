@@ -25,6 +25,13 @@ export const en: Record<string, string> = {
   'sync.report': 'Sent {pushed}, received {pulled}, {records} record(s) updated, {conflicts} new conflict(s)',
   'sync.already_there': '{n} of them were already on the endpoint (an earlier answer was lost on the way)',
   'sync.held': '{n} record(s) held on this laptop, refused by the endpoint (hover for the reason):',
+  'sync.waiting': '{n} record(s) received but waiting on this laptop (hover for the reason); everything else was applied:',
+  'sync.identity_reused':
+    "This laptop's store is a copy of another laptop's, or was restored from a backup: both recorded under the same identity, so the endpoint cannot take your work on the records held. Nothing is lost.",
+  'sync.recover': 'Re-record my work under a new identity',
+  'sync.recover_confirm':
+    'Your unsent work will be written again under a new identity (the records stay exactly as they are). Afterwards, ask your administrator for a new enrollment token. Continue?',
+  'sync.recovered': '{n} record(s) re-recorded. Ask your administrator for a new enrollment token, then enroll again in the settings.',
   'sync.show_conflicts': 'Show them',
   'sync.clock_ahead':
     "This laptop's clock is {days} day(s) ahead of the mission endpoint's: what you record now is refused until you set its date, time and time zone.",

@@ -25,6 +25,13 @@ export const fr: Record<string, string> = {
   'sync.report': '{pushed} envoyée(s), {pulled} reçue(s), {records} dossier(s) mis à jour, {conflicts} nouveau(x) conflit(s)',
   'sync.already_there': 'dont {n} déjà sur le serveur de la mission (une réponse précédente s’est perdue en route)',
   'sync.held': '{n} fiche(s) gardée(s) sur cet ordinateur, refusée(s) par le serveur (survolez pour la raison) :',
+  'sync.waiting': '{n} fiche(s) reçue(s) mais en attente sur cet ordinateur (survolez pour la raison) ; tout le reste a été appliqué :',
+  'sync.identity_reused':
+    'Les données de cet ordinateur sont une copie de celles d’un autre ordinateur, ou ont été restaurées depuis une sauvegarde : les deux ont enregistré sous la même identité, et le serveur ne peut pas prendre votre travail sur les fiches gardées. Rien n’est perdu.',
+  'sync.recover': 'Réenregistrer mon travail sous une nouvelle identité',
+  'sync.recover_confirm':
+    'Votre travail non envoyé sera réécrit sous une nouvelle identité (les fiches restent exactement telles quelles). Demandez ensuite un nouveau jeton d’inscription à votre administrateur. Continuer ?',
+  'sync.recovered': '{n} fiche(s) réenregistrée(s). Demandez un nouveau jeton d’inscription à votre administrateur, puis inscrivez-vous à nouveau dans les réglages.',
   'sync.show_conflicts': 'Les afficher',
   'sync.clock_ahead':
     "L'horloge de cet ordinateur avance de {days} jour(s) sur celle du serveur de la mission : ce que vous enregistrez est refusé tant que sa date, son heure et son fuseau horaire ne sont pas corrigés.",

@@ -1,0 +1,263 @@
+//! Containment through the real binaries and a real endpoint: whatever happens to one record or
+//! one laptop (a copied store, a restored backup, a colleague's lost laptop, a poisoned record),
+//! everyone else's work keeps flowing and the affected laptop says what to do.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use mrm_crdt::document::RecordKind;
+use mrm_e2e::{Device, Server, BUNDLE_PASSPHRASE};
+use serde_json::{json, Value};
+
+/// Every incident a device holds, as its JSON.
+fn incidents(d: &Device) -> BTreeMap<String, Value> {
+    let s = d.store();
+    s.record_ids()
+        .unwrap()
+        .into_iter()
+        .filter(|(_, kind)| *kind == RecordKind::Incident)
+        .map(|(id, _)| {
+            let v = serde_json::to_value(s.incident(&id).unwrap()).unwrap();
+            (id, v)
+        })
+        .collect()
+}
+
+fn edit(d: &Device, id: &str, patch: Value) {
+    d.mrm_ok(
+        &["incident", "edit", id, "--json", "-"],
+        Some(&patch.to_string()),
+    );
+}
+
+/// Copy a store's folder, as a backup or a cloned laptop would.
+fn copy_store(from: &Path, to: &Path) {
+    let out = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// A sync that must stop on the reused identity, name the held record and say what to do.
+fn sync_finds_the_copy(d: &Device, record: &str) {
+    let out = d.mrm(&["sync"], None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "the sync must not pass as clean: {stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "this store is a copy of another laptop's store, or was restored from a backup"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("mrm recover"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("held on this laptop: record {record}")),
+        "{stdout}"
+    );
+    assert!(stderr.contains("mrm recover"), "{stderr}");
+    let status = d.mrm_ok(&["status"], None);
+    assert!(status.contains("mrm recover"), "{status}");
+}
+
+/// `mrm recover`, a new enrollment, a sync: the work goes to the mission.
+fn recover_and_resend(d: &Device, server: &Server, url: &str) {
+    let out = d.mrm_ok(&["recover"], None);
+    assert!(out.contains("re-recorded the unsent work of"), "{out}");
+    assert!(out.contains("mrm enroll"), "{out}");
+    // A second recovery has nothing to do.
+    let again = d.mrm(&["recover"], None);
+    assert!(!again.status.success());
+    let token = server.token(&d.name, "A", "officer");
+    d.mrm_ok(&["enroll", "--server", url, "--token", &token], None);
+    let report = d.sync();
+    assert!(report["held"].as_array().unwrap().is_empty(), "{report}");
+    assert_eq!(report["identity_reused"], false, "{report}");
+}
+
+#[test]
+fn a_copied_store_is_found_and_its_work_reaches_the_mission_without_retyping() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let url = server.url();
+    let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
+    let rv = Device::enrolled(tmp.path(), "rv", "HQ", "reviewer", &server, &url);
+    let i1 = a1.add_incident("Attack on Kiwanja", "killing");
+    a1.sync();
+
+    // The laptop's store is copied to a second laptop; both go on recording.
+    let copy = Device {
+        dir: tmp.path().join("a1-copy"),
+        name: "a1-copy".into(),
+        env: Vec::new(),
+    };
+    copy_store(&a1.dir, &copy.dir);
+    edit(
+        &a1,
+        &i1,
+        json!({"narrative": "Written on the original laptop."}),
+    );
+    a1.sync();
+    edit(&copy, &i1, json!({"title": "Attack on Kiwanja market"}));
+    let i2 = copy.add_incident("Abduction near Bunia", "abduction");
+
+    sync_finds_the_copy(&copy, &i1);
+    // What did not collide went up all the same.
+    rv.sync();
+    let seen = incidents(&rv);
+    assert!(
+        seen.contains_key(&i2),
+        "the copy's new incident was blocked"
+    );
+    assert_eq!(seen[&i1]["title"], "Attack on Kiwanja");
+
+    recover_and_resend(&copy, &server, &url);
+    // Nothing was retyped: the copy reads as before, and now has the original's work too.
+    let mine = incidents(&copy);
+    assert_eq!(mine[&i1]["title"], "Attack on Kiwanja market");
+    assert_eq!(mine[&i1]["narrative"], "Written on the original laptop.");
+    for d in [&rv, &a1] {
+        d.sync();
+        let i = &incidents(d)[&i1];
+        assert_eq!(i["title"], "Attack on Kiwanja market", "{}: {i}", d.name);
+        assert_eq!(
+            i["narrative"], "Written on the original laptop.",
+            "{}",
+            d.name
+        );
+    }
+    assert!(
+        rv.store().conflicts(&i1).unwrap().is_empty(),
+        "the recovery made conflicts"
+    );
+    // The original laptop goes on as before.
+    edit(&a1, &i1, json!({"narrative": "Later, on the original."}));
+    a1.sync();
+    rv.sync();
+    assert_eq!(incidents(&rv)[&i1]["narrative"], "Later, on the original.");
+}
+
+#[test]
+fn a_store_restored_from_a_backup_is_found_and_its_work_reaches_the_mission() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let url = server.url();
+    let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
+    let rv = Device::enrolled(tmp.path(), "rv", "HQ", "reviewer", &server, &url);
+    let i1 = a1.add_incident("Attack on Kiwanja", "killing");
+    a1.sync();
+    let backup = tmp.path().join("backup");
+    copy_store(&a1.dir, &backup);
+    // Work synced after the backup, then the disk dies and last week's backup comes back.
+    edit(
+        &a1,
+        &i1,
+        json!({"narrative": "Synced before the disk died."}),
+    );
+    a1.sync();
+    std::fs::remove_dir_all(&a1.dir).unwrap();
+    copy_store(&backup, &a1.dir);
+    edit(&a1, &i1, json!({"title": "Recorded after the restore"}));
+
+    sync_finds_the_copy(&a1, &i1);
+    recover_and_resend(&a1, &server, &url);
+    rv.sync();
+    let i = &incidents(&rv)[&i1];
+    assert_eq!(i["title"], "Recorded after the restore");
+    assert_eq!(i["narrative"], "Synced before the disk died.");
+    assert_eq!(
+        incidents(&a1)[&i1]["narrative"],
+        "Synced before the disk died."
+    );
+}
+
+#[test]
+fn a_lost_colleagues_record_is_held_and_named_and_own_work_still_arrives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let url = server.url();
+    let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
+    let a2 = Device::enrolled(tmp.path(), "a2", "A", "officer", &server, &url);
+    let rv = Device::enrolled(tmp.path(), "rv", "HQ", "reviewer", &server, &url);
+    a2.sync();
+    // a1 records an incident and hands it to a2 by USB; a1's laptop then goes missing.
+    let i1 = a1.add_incident("Attack on Kiwanja", "killing");
+    let file = tmp.path().join("usb.mrmb");
+    a1.mrm_ok(&["bundle", "export", "--out", file.to_str().unwrap()], None);
+    a2.mrm_ok(&["bundle", "import", file.to_str().unwrap()], None);
+    edit(&a2, &i1, json!({"narrative": "Completed by a2."}));
+    let i2 = a2.add_incident("Abduction near Bunia", "abduction");
+
+    let report = a2.sync();
+    let held = report["held"].as_array().unwrap();
+    assert_eq!(held.len(), 1, "{report}");
+    assert_eq!(held[0]["doc_id"], i1.as_str());
+    let reason = held[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("a1") && reason.contains("USB"), "{reason}");
+    rv.sync();
+    let seen = incidents(&rv);
+    assert!(seen.contains_key(&i2), "a2's own work was blocked");
+    assert!(!seen.contains_key(&i1));
+    let status = a2.mrm_ok(&["status"], None);
+    assert!(status.contains(&i1) && status.contains("a1"), "{status}");
+
+    // a1's laptop turns up and syncs: a2's next sync releases the record.
+    a1.sync();
+    let report = a2.sync();
+    assert!(report["held"].as_array().unwrap().is_empty(), "{report}");
+    rv.sync();
+    assert_eq!(incidents(&rv)[&i1]["narrative"], "Completed by a2.");
+}
+
+#[test]
+fn a_poisoned_record_in_a_bundle_holds_only_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a1 = Device::new(tmp.path(), "a1", "A");
+    let b1 = Device::new(tmp.path(), "b1", "A");
+    let i1 = a1.add_incident("Attack on Kiwanja", "killing");
+    let i2 = a1.add_incident("Abduction near Bunia", "abduction");
+    let mut frames = a1.store().changes_missing_from(None).unwrap();
+    // A record that is not an MRM record, and bytes that are not a change.
+    let mut doc = automerge::AutoCommit::new();
+    automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "x", 1).unwrap();
+    let poison = "01890000-0000-7000-8000-0000000000aa".to_string();
+    frames.insert(0, (poison.clone(), doc.save_nocompress()));
+    frames.insert(
+        0,
+        (
+            poison.clone(),
+            doc.get_last_local_change().unwrap().bytes().into_owned(),
+        ),
+    );
+    frames.push((
+        "01890000-0000-7000-8000-0000000000bb".to_string(),
+        b"junk".to_vec(),
+    ));
+    let header = mrm_crdt::bundle::BundleHeader {
+        mission: "MONUSCO".into(),
+        from_device: "a1".into(),
+        created_at: "2026-11-30T00:00:00Z".into(),
+        count: frames.len() as u64,
+    };
+    let bytes = mrm_crdt::bundle::encode(&header, &frames).unwrap();
+    let sealed = mrm_crdt::bundle::seal(
+        &mrm_crdt::crypto::Passphrase::new(BUNDLE_PASSPHRASE),
+        &bytes,
+    )
+    .unwrap();
+    let file = tmp.path().join("poisoned.mrmb");
+    std::fs::write(&file, sealed).unwrap();
+    let out = b1.mrm_ok(&["bundle", "import", file.to_str().unwrap()], None);
+    assert!(out.contains(&format!("waiting  {poison}")), "{out}");
+    assert!(out.contains("left out"), "{out}");
+    let seen = incidents(&b1);
+    assert!(seen.contains_key(&i1) && seen.contains_key(&i2), "{out}");
+    let status = b1.mrm_ok(&["status"], None);
+    assert!(status.contains(&poison), "{status}");
+}
