@@ -121,7 +121,7 @@ pub fn run(incidents: usize, json: bool) -> anyhow::Result<()> {
             t.elapsed().as_secs_f64()
         );
     }
-    let chunked = one(&root.0, "in chunks", 512, &changes, json)?;
+    let chunked = one(&root.0, "in chunks", 0, &changes, json)?;
     let whole = one(&root.0, "one transaction", usize::MAX, &changes, json)?;
     if json {
         println!(

@@ -16,19 +16,23 @@ use mrm_crdt::validate::is_uuid;
 use super::exchange::ImportReport;
 use super::import::{apply_records, Failed};
 
-/// Changes applied per transaction of an import (records are never split): about a tenth of a
-/// second of work here, so an edit that arrives meanwhile waits about that long, not for the
-/// whole page or bundle.
-const CHUNK_CHANGES: usize = 512;
+/// Changes applied in the first transaction of an import (records are never split); later
+/// chunks are sized from the time the last one took, to last about [`CHUNK_TIME`].
+const CHUNK_CHANGES: usize = 128;
 
-/// [`CHUNK_CHANGES`], unless a benchmark set another ([`set_import_chunk_changes`]).
-static CHUNK: AtomicUsize = AtomicUsize::new(CHUNK_CHANGES);
+/// How long one chunk of an import holds the store's write lock, about: an edit that arrives
+/// meanwhile waits that long, not for the whole page or bundle.
+const CHUNK_TIME: Duration = Duration::from_millis(100);
+
+/// A chunk size a benchmark fixed ([`set_import_chunk_changes`]); 0: sized by time.
+static CHUNK: AtomicUsize = AtomicUsize::new(0);
 
 /// For `mrm-bench import` only: apply imports in chunks of `n` changes (`usize::MAX`: one
-/// transaction, as before chunking), to measure what chunking changes.
+/// transaction, as before chunking; 0: sized by time, the default), to measure what chunking
+/// changes.
 #[doc(hidden)]
 pub fn set_import_chunk_changes(n: usize) {
-    CHUNK.store(n.max(1), Ordering::SeqCst);
+    CHUNK.store(n, Ordering::SeqCst);
 }
 
 /// Most received changes one record keeps waiting ([`hold`]).
@@ -75,7 +79,7 @@ pub(crate) enum Retry {
     All,
 }
 
-/// Apply received changes, record by record, in chunks of about [`CHUNK_CHANGES`] changes, each
+/// Apply received changes, record by record, in chunks of about [`CHUNK_TIME`] of work, each
 /// chunk its own transaction (a record is never split); `finish` runs in the last transaction
 /// (a pull moves its cursor there, so a crash before it means the page is pulled again, and
 /// applying it again is idempotent).
@@ -118,12 +122,14 @@ pub(crate) fn import_chunked(
     let mut failed = HashSet::new();
     let mut chunk: BTreeMap<String, Vec<(usize, Vec<u8>)>> = BTreeMap::new();
     let mut in_chunk = 0;
-    let chunk_changes = CHUNK.load(Ordering::SeqCst);
+    let fixed = Some(CHUNK.load(Ordering::SeqCst)).filter(|n| *n != 0);
+    let mut chunk_changes = fixed.unwrap_or(CHUNK_CHANGES);
     let mut records = by_doc.into_iter().peekable();
     while let Some((doc_id, changes)) = records.next() {
         in_chunk += changes.len();
         chunk.insert(doc_id, changes);
         if in_chunk >= chunk_changes || records.peek().is_none() {
+            let began = Instant::now();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let part = std::mem::take(&mut chunk);
             for f in caught(|| apply_records(&tx, part, &mut report))? {
@@ -131,6 +137,13 @@ pub(crate) fn import_chunked(
                 hold(&tx, f, &mut report.left_out)?;
             }
             tx.commit()?;
+            // The next chunk sized to the time this one took (a machine, a kind of record),
+            // unless a benchmark fixed the size.
+            if fixed.is_none() {
+                let took = began.elapsed().as_secs_f64().max(1e-4);
+                let fit = in_chunk as f64 * CHUNK_TIME.as_secs_f64() / took;
+                chunk_changes = (fit as usize).clamp(16, 8 * 1024);
+            }
             in_chunk = 0;
             give_way();
         }
