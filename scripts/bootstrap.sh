@@ -15,7 +15,10 @@ PACKAGES=(build-essential pkg-config curl ca-certificates
   # The command-line walkthrough (scripts/walkthrough.sh) reads JSON with python3.
   python3
   # The factsheet test renders the PDF to an image (pdftoppm).
-  poppler-utils)
+  poppler-utils
+  # The endpoint's PostgreSQL repository is tested on a throwaway cluster the test starts
+  # itself (initdb, postgres on a unix socket); runuser (util-linux) runs it as `postgres`.
+  postgresql util-linux)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

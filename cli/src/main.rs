@@ -125,7 +125,9 @@ enum Command {
     },
     /// Run the mission sync endpoint.
     Serve {
-        /// The endpoint's SQLite database (created if missing).
+        /// The endpoint's database: a SQLite file (created if missing), or a PostgreSQL
+        /// database as `postgres://user@host/db` (`?host=/run/postgresql` for a unix socket),
+        /// for several instances over one database.
         #[arg(long)]
         db: PathBuf,
         /// The file holding the database's key (a random secret; created with the database on a
@@ -299,6 +301,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             limits.body_timeout = std::time::Duration::from_secs(body_timeout_secs.max(1));
             if let Some(files) = &tls {
                 mrm_server::tls::check(files)?;
+            }
+            let url = db.to_string_lossy();
+            if mrm_server::postgres::is_postgres_url(&url) {
+                return net::serve_postgres(&url, &bind, tls.as_ref(), limits);
             }
             let key = net::db_key(&db, db_key_file.as_deref(), false)?;
             net::serve(&db, &key, &bind, tls.as_ref(), limits)

@@ -139,6 +139,23 @@ pub fn serve(
     Ok(())
 }
 
+/// `mrm serve --db postgres://…`: the endpoint over PostgreSQL (no key file: the database's
+/// encryption at rest is the database server's).
+pub fn serve_postgres(
+    url: &str,
+    bind: &str,
+    tls: Option<&mrm_server::TlsFiles>,
+    limits: mrm_server::Limits,
+) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(16)
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(mrm_server::serve_postgres(url, bind, tls, limits))?;
+    Ok(())
+}
+
 pub fn admin(db: &Path, key_file: Option<&Path>, c: AdminCmd) -> anyhow::Result<()> {
     if let AdminCmd::Encrypt = c {
         anyhow::ensure!(db.exists(), "no database at {}", db.display());
@@ -150,11 +167,25 @@ pub fn admin(db: &Path, key_file: Option<&Path>, c: AdminCmd) -> anyhow::Result<
         );
         return Ok(());
     }
-    let key = db_key(db, key_file, false)?;
     let rt = runtime()?;
+    let url = db.to_string_lossy();
+    if mrm_server::postgres::is_postgres_url(&url) {
+        let storage = rt.block_on(mrm_server::open_postgres(&url))?;
+        return admin_with(&rt, &storage, c);
+    }
+    let key = db_key(db, key_file, false)?;
     let storage = rt.block_on(mrm_server::open_sqlite(db, &key))?;
+    admin_with(&rt, &storage, c)
+}
+
+/// The administrator's commands, over either repository.
+fn admin_with<R: mrm_server::Repository>(
+    rt: &tokio::runtime::Runtime,
+    storage: &mrm_server::Service<R>,
+    c: AdminCmd,
+) -> anyhow::Result<()> {
     match c {
-        AdminCmd::Encrypt => unreachable!("handled above"),
+        AdminCmd::Encrypt => anyhow::bail!("`encrypt` is for an endpoint's SQLite database"),
         AdminCmd::Device(DeviceCmd::Enroll {
             officer,
             team,

@@ -9,6 +9,7 @@ pub mod conformance;
 pub mod error;
 pub mod listen;
 pub mod model;
+pub mod postgres;
 pub mod repository;
 pub mod secret;
 pub mod service;
@@ -20,6 +21,7 @@ use std::path::Path;
 
 pub use error::ServerError;
 pub use listen::Limits;
+pub use postgres::PgRepository;
 pub use repository::Repository;
 pub use service::Service;
 pub use sqlite::SqliteRepository;
@@ -27,6 +29,9 @@ pub use tls::TlsFiles;
 
 /// The endpoint as `mrm serve` runs it: the service over the embedded SQLite repository.
 pub type SqliteService = Service<SqliteRepository>;
+
+/// The endpoint over PostgreSQL (`mrm serve --db postgres://…`).
+pub type PgService = Service<PgRepository>;
 
 /// Open the endpoint's SQLite database at `db` under `key` and the service over it.
 ///
@@ -49,7 +54,32 @@ pub async fn serve(
     tls: Option<&TlsFiles>,
     limits: Limits,
 ) -> Result<(), ServeError> {
-    let service = open_sqlite(db, key).await?;
+    serve_service(open_sqlite(db, key).await?, bind, tls, limits).await
+}
+
+/// Open the endpoint's PostgreSQL database at `url` ([`PgRepository::open`]) and the service
+/// over it.
+pub async fn open_postgres(url: &str) -> Result<PgService, ServerError> {
+    Service::open(PgRepository::open(url).await?).await
+}
+
+/// [`serve`] over the PostgreSQL database at `url`: one of several instances over one database,
+/// behind a reverse proxy ([`postgres`]).
+pub async fn serve_postgres(
+    url: &str,
+    bind: &str,
+    tls: Option<&TlsFiles>,
+    limits: Limits,
+) -> Result<(), ServeError> {
+    serve_service(open_postgres(url).await?, bind, tls, limits).await
+}
+
+async fn serve_service<R: Repository>(
+    service: Service<R>,
+    bind: &str,
+    tls: Option<&TlsFiles>,
+    limits: Limits,
+) -> Result<(), ServeError> {
     let bind_err = |e| ServeError::Bind(bind.to_string(), e);
     let listener = std::net::TcpListener::bind(bind).map_err(bind_err)?;
     listener.set_nonblocking(true).map_err(bind_err)?;
