@@ -71,14 +71,14 @@ fn recover_and_resend(d: &Device, server: &Server, url: &str) {
     let out = d.mrm_ok(&["recover"], None);
     assert!(out.contains("re-recorded the unsent work of"), "{out}");
     assert!(out.contains("mrm enroll"), "{out}");
-    // A second recovery has nothing to do.
-    let again = d.mrm(&["recover"], None);
-    assert!(!again.status.success());
     let token = server.token(&d.name, "A", "officer");
     d.mrm_ok(&["enroll", "--server", url, "--token", &token], None);
     let report = d.sync();
     assert!(report["held"].as_array().unwrap().is_empty(), "{report}");
     assert_eq!(report["identity_reused"], false, "{report}");
+    // Enrolled again with nothing held: a recovery has nothing to do.
+    let again = d.mrm(&["recover"], None);
+    assert!(!again.status.success());
 }
 
 #[test]
@@ -260,4 +260,50 @@ fn a_poisoned_record_in_a_bundle_holds_only_itself() {
     assert!(seen.contains_key(&i1) && seen.contains_key(&i2), "{out}");
     let status = b1.mrm_ok(&["status"], None);
     assert!(status.contains(&poison), "{status}");
+}
+
+#[test]
+fn a_store_copied_before_its_enrollment_takes_a_new_identity() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let url = server.url();
+    let a1 = mrm_e2e::Device::new(tmp.path(), "a1", "A");
+    let copy = Device {
+        dir: tmp.path().join("a1-copy"),
+        name: "a1-copy".into(),
+        env: Vec::new(),
+    };
+    copy_store(&a1.dir, &copy.dir);
+    let token = server.token("a1", "A", "officer");
+    a1.mrm_ok(&["enroll", "--server", &url, "--token", &token], None);
+    let i2 = copy.add_incident("Recorded on the copy", "abduction");
+    // The copy's enrollment finds its identity taken, and says what to do.
+    let token = server.token("a1-copy", "A", "officer");
+    let out = copy.mrm(&["enroll", "--server", &url, "--token", &token], None);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("mrm recover"), "{said}");
+    copy.mrm_ok(&["recover"], None);
+    let token = server.token("a1-copy", "A", "officer");
+    copy.mrm_ok(&["enroll", "--server", &url, "--token", &token], None);
+    copy.sync();
+    let rv = Device::enrolled(tmp.path(), "rv", "HQ", "reviewer", &server, &url);
+    rv.sync();
+    assert_eq!(incidents(&rv)[&i2]["title"], "Recorded on the copy");
+}
+
+#[test]
+fn recovery_waits_for_a_sync_cut_before_it_found_what_the_endpoint_has() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a1 = mrm_e2e::Device::new(tmp.path(), "a1", "A");
+    let i1 = a1.add_incident("Attack on Kiwanja", "killing");
+    // As a sync leaves it when the link drops right after the endpoint's refusal.
+    a1.store()
+        .hold_reused(&i1, "this store reuses the identity of another copy of it")
+        .unwrap();
+    let out = a1.mrm(&["recover"], None);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("run `mrm sync` once more"), "{said}");
+    assert_eq!(incidents(&a1)[&i1]["title"], "Attack on Kiwanja");
 }

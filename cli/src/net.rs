@@ -128,15 +128,19 @@ pub fn serve(
     tls: Option<&mrm_server::TlsFiles>,
     limits: mrm_server::Limits,
 ) -> anyhow::Result<()> {
-    // Storage work runs on blocking threads: a bounded pool keeps hundreds of waiting requests
-    // from each growing a thread (and its allocator arena) of their own.
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    serve_runtime()?.block_on(mrm_server::serve(db, key, bind, tls, limits))?;
+    Ok(())
+}
+
+/// The endpoint's runtime. Storage work runs on blocking threads: a bounded pool keeps
+/// hundreds of waiting requests from each growing a thread (and its allocator arena) of their
+/// own.
+fn serve_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(16)
         .build()
-        .context("cannot start the async runtime")?;
-    rt.block_on(mrm_server::serve(db, key, bind, tls, limits))?;
-    Ok(())
+        .context("cannot start the async runtime")
 }
 
 /// `mrm serve --db postgres://…`: the endpoint over PostgreSQL (no key file: the database's
@@ -147,12 +151,7 @@ pub fn serve_postgres(
     tls: Option<&mrm_server::TlsFiles>,
     limits: mrm_server::Limits,
 ) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .max_blocking_threads(16)
-        .build()
-        .context("cannot start the async runtime")?;
-    rt.block_on(mrm_server::serve_postgres(url, bind, tls, limits))?;
+    serve_runtime()?.block_on(mrm_server::serve_postgres(url, bind, tls, limits))?;
     Ok(())
 }
 

@@ -52,6 +52,11 @@ pub const MAX_OP_COUNTER: u64 = 1 << 31;
 pub const MAX_SEQ: u64 = 1 << 32;
 /// Most dependencies one change may name (a merge of this many concurrent heads).
 pub const MAX_DEPS: usize = 1_024;
+/// Most operations one change may hold: far beyond any edit of a record (a new incident with
+/// eighty sources is a few thousand), far below what a few hundred bytes of run-length-encoded
+/// columns can claim (a 107-byte change of a million operations took seconds to apply, and one of
+/// fifty million exhausted memory).
+pub const MAX_CHANGE_OPS: usize = 100_000;
 
 /// Whether a received change's metadata is within bounds: operation counter, sequence number,
 /// number of dependencies, and a timestamp (seconds since 1970, as the store writes it) at most
@@ -60,6 +65,9 @@ pub fn check_metadata(change: &Change, clock: &crate::validate::Clock) -> Result
     let end = change.start_op().get().saturating_add(change.len() as u64);
     if end > MAX_OP_COUNTER {
         return Err(format!("its operation counter exceeds {MAX_OP_COUNTER}"));
+    }
+    if change.len() > MAX_CHANGE_OPS {
+        return Err(format!("it holds more than {MAX_CHANGE_OPS} operations"));
     }
     if change.seq() > MAX_SEQ {
         return Err(format!("its sequence number exceeds {MAX_SEQ}"));
@@ -82,7 +90,7 @@ mod tests {
     use automerge::transaction::Transactable;
     use automerge::{Automerge, ROOT};
 
-    use super::{added_since, not_applied};
+    use super::{added_since, check_metadata, not_applied, MAX_CHANGE_OPS};
 
     #[test]
     fn missing_dependencies_and_added_changes() {
@@ -103,5 +111,24 @@ mod tests {
         let hashes = |v: &[automerge::Change]| v.iter().map(|c| c.hash()).collect::<Vec<_>>();
         assert_eq!(hashes(&added), hashes(&changes));
         assert!(added_since(&fresh, &[], &changes[1..]).is_none());
+    }
+
+    #[test]
+    fn a_change_of_too_many_operations_is_out_of_bounds() {
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        let list = tx.put_object(ROOT, "l", automerge::ObjType::List).unwrap();
+        tx.splice(
+            &list,
+            0,
+            0,
+            (0..MAX_CHANGE_OPS as i64).map(automerge::ScalarValue::Int),
+        )
+        .unwrap();
+        tx.commit();
+        let change = doc.get_last_local_change().unwrap();
+        let clock = crate::validate::Clock::timeless();
+        let e = check_metadata(&change, &clock).unwrap_err();
+        assert!(e.contains("operations"), "{e}");
     }
 }

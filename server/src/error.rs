@@ -63,9 +63,11 @@ impl From<RepoError> for ServerError {
             RepoError::Conflict(Conflict::TokenUsed) => {
                 ServerError::Unauthorized("this enrollment token has already been used".into())
             }
-            RepoError::Conflict(Conflict::ActorTaken) => {
-                ServerError::Forbidden("this store is already enrolled as another device".into())
-            }
+            RepoError::Conflict(Conflict::ActorTaken) => ServerError::Forbidden(
+                "this store is already enrolled as another device (if it is a copy of \
+                     another laptop's store, run `mrm recover` first, then enroll)"
+                    .into(),
+            ),
             RepoError::Conflict(Conflict::Revoked) => ServerError::Revoked,
             RepoError::Stale(_) => ServerError::Busy(
                 "the endpoint is busy with other writes to the same records; try again".into(),

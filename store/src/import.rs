@@ -57,6 +57,8 @@ struct Done {
     duplicates: usize,
     /// `None` when every change was already known.
     update: Option<Update>,
+    /// Changes left out (out of bounds: they could never apply), in words.
+    dropped: Vec<String>,
 }
 
 struct Update {
@@ -136,6 +138,7 @@ fn settle(
         .map(|u| u.changes.iter().map(|c| c.bytes.clone()).collect())
         .unwrap_or_default();
     let waiting = done.update.as_mut().and_then(|u| u.waiting.take());
+    report.left_out.append(&mut done.dropped);
     match write(tx, done, &mut mine) {
         Ok(()) => {
             tx.execute_batch("RELEASE record")?;
@@ -323,15 +326,18 @@ fn apply(
     let mut seen = HashSet::new();
     let mut fresh = Vec::new();
     let mut duplicates = 0;
+    let mut dropped = Vec::new();
     for (i, change) in parsed {
         // What the endpoint bounds, a USB bundle must not bring in by the side door: a counter
-        // near 2^32 freezes every later edit of its record.
-        mrm_crdt::changes::check_metadata(change, &metadata_clock()).map_err(|e| {
-            Error::Bundle(format!(
-                "change {} of record {doc_id} is out of bounds: {e}",
+        // near 2^32 freezes every later edit of its record. Such a change can never apply: it
+        // is left out (and said), and the record takes the others.
+        if let Err(e) = mrm_crdt::changes::check_metadata(change, &metadata_clock()) {
+            dropped.push(format!(
+                "record {doc_id}: change {} is out of bounds ({e}); left out",
                 i + 1
-            ))
-        })?;
+            ));
+            continue;
+        }
         let hash = change.hash();
         if !seen.insert(hash) || stored_hashes.contains(&hash.to_string()) {
             duplicates += 1;
@@ -344,6 +350,7 @@ fn apply(
             doc_id,
             duplicates,
             update: None,
+            dropped,
         });
     }
     let load = || -> Result<Automerge> {
@@ -421,6 +428,7 @@ fn apply(
     Ok(Done {
         doc_id,
         duplicates,
+        dropped,
         update: Some(Update {
             changes,
             prepared,

@@ -38,6 +38,10 @@ pub fn set_import_chunk_changes(n: usize) {
 /// Most received changes one record keeps waiting ([`hold`]).
 const MAX_WAITING_CHANGES: usize = 1_000;
 
+/// Most records a store keeps waiting ([`hold`]); beyond, received changes that cannot be
+/// applied are left out, and said.
+const MAX_WAITING_RECORDS: usize = 500;
+
 /// How long an import lets local writes of this process go first between two chunks, at most.
 const GIVE_WAY_AT_MOST: Duration = Duration::from_secs(2);
 
@@ -153,9 +157,8 @@ pub(crate) fn import_chunked(
     // can never apply must not keep a record from taking what it can. A record is concerned
     // when it took new changes (what its held ones waited for may be among them), or when it
     // failed with changes already waiting (the two together may be whole).
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let took: HashSet<&String> = report.records_changed.iter().collect();
-    let mut held_docs: Vec<String> = tx
+    let took: HashSet<String> = report.records_changed.iter().cloned().collect();
+    let mut held_docs: Vec<String> = conn
         .prepare_cached("SELECT DISTINCT doc_id FROM inbound")?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<String>>>()?
@@ -165,25 +168,35 @@ pub(crate) fn import_chunked(
         })
         .collect();
     held_docs.sort();
-    if !held_docs.is_empty() {
+    // In chunks too: a store holding many records must not lock the officer out while it
+    // tries them again.
+    let mut docs = held_docs.into_iter().peekable();
+    while docs.peek().is_some() {
+        let began = Instant::now();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut again: BTreeMap<String, Vec<(usize, Vec<u8>)>> = BTreeMap::new();
-        for doc_id in &held_docs {
+        let mut in_chunk = 0;
+        while in_chunk < chunk_changes {
+            let Some(doc_id) = docs.next() else { break };
             let rows: Vec<Vec<u8>> = tx
-                .prepare_cached("SELECT bytes FROM inbound WHERE doc_id = ?1 ORDER BY rowid")?
-                .query_map([doc_id], |r| r.get(0))?
+                .prepare_cached("SELECT bytes FROM inbound WHERE doc_id = ?1 ORDER BY n")?
+                .query_map([&doc_id], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
-            again.insert(doc_id.clone(), rows.into_iter().enumerate().collect());
+            in_chunk += rows.len();
+            again.insert(doc_id, rows.into_iter().enumerate().collect());
         }
+        let tried: Vec<String> = again.keys().cloned().collect();
         let mut retried = ImportReport::default();
         let failures = caught(|| apply_records(&tx, again, &mut retried))?;
         let still: HashSet<String> = failures.iter().map(|f| f.doc_id.clone()).collect();
         for f in failures {
             hold(&tx, f, &mut report.left_out)?;
         }
-        for doc_id in held_docs.iter().filter(|d| !still.contains(*d)) {
+        for doc_id in tried.iter().filter(|d| !still.contains(*d)) {
             tx.execute("DELETE FROM inbound WHERE doc_id = ?1", [doc_id])?;
             report.released.push(doc_id.clone());
         }
+        tx.commit()?;
         report.released_changes += retried.new_changes;
         report.records_new += retried.records_new;
         report.new_conflicts += retried.new_conflicts;
@@ -192,7 +205,14 @@ pub(crate) fn import_chunked(
                 report.records_changed.push(id);
             }
         }
+        if fixed.is_none() {
+            let took = began.elapsed().as_secs_f64().max(1e-4);
+            let fit = in_chunk.max(1) as f64 * CHUNK_TIME.as_secs_f64() / took;
+            chunk_changes = (fit as usize).clamp(16, 8 * 1024);
+        }
+        give_way();
     }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     report.held = held_inbound(&tx)?;
     finish(&tx)?;
     tx.commit()?;
@@ -219,12 +239,26 @@ fn hold(tx: &Connection, failed: Failed, left_out: &mut Vec<String>) -> Result<(
         return Err(error);
     }
     let held_at: Option<String> = tx
-        .prepare_cached("SELECT MIN(held_at) FROM inbound WHERE doc_id = ?1")?
+        .prepare_cached("SELECT MIN(at) FROM inbound WHERE doc_id = ?1")?
         .query_row([&doc_id], |r| r.get(0))?;
     let mut keep: Vec<Vec<u8>> = tx
-        .prepare_cached("SELECT bytes FROM inbound WHERE doc_id = ?1 ORDER BY rowid")?
+        .prepare_cached("SELECT bytes FROM inbound WHERE doc_id = ?1 ORDER BY n")?
         .query_map([&doc_id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
+    if keep.is_empty() {
+        // A record not waiting yet: only while the store keeps few (a hostile bundle of
+        // thousands of records that can never apply must not make every sync slow).
+        let waiting: i64 = tx
+            .prepare_cached("SELECT COUNT(DISTINCT doc_id) FROM inbound")?
+            .query_row([], |r| r.get(0))?;
+        if waiting as usize >= MAX_WAITING_RECORDS {
+            left_out.push(format!(
+                "record {doc_id}: {error}; not kept, since this store already keeps \
+                 {MAX_WAITING_RECORDS} records waiting"
+            ));
+            return Ok(());
+        }
+    }
     let mut seen: HashSet<Vec<u8>> = keep.iter().cloned().collect();
     keep.extend(bytes.into_iter().filter(|b| seen.insert(b.clone())));
     // Bounded, newest kept: a stream of hostile bundles must not grow a record's wait without
@@ -254,11 +288,11 @@ fn hold(tx: &Connection, failed: Failed, left_out: &mut Vec<String>) -> Result<(
         return Ok(());
     }
     let held_at = held_at.unwrap_or_else(super::now_str);
-    for b in keep {
+    for (n, b) in keep.into_iter().enumerate() {
         tx.prepare_cached(
-            "INSERT INTO inbound (doc_id, bytes, reason, held_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO inbound (doc_id, n, bytes, reason, at) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
-        .execute(rusqlite::params![doc_id, b, reason, held_at])?;
+        .execute(rusqlite::params![doc_id, n as i64, b, reason, held_at])?;
     }
     Ok(())
 }
@@ -266,7 +300,7 @@ fn hold(tx: &Connection, failed: Failed, left_out: &mut Vec<String>) -> Result<(
 /// Every record with received changes waiting, with the reason and since when, oldest first.
 pub(crate) fn held_inbound(tx: &Connection) -> Result<Vec<super::HeldRecord>> {
     let mut stmt = tx.prepare_cached(
-        "SELECT doc_id, MAX(reason), MIN(held_at) FROM inbound GROUP BY doc_id ORDER BY 3, 1",
+        "SELECT doc_id, MAX(reason), MIN(at) FROM inbound GROUP BY doc_id ORDER BY 3, 1",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(super::HeldRecord {

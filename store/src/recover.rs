@@ -47,14 +47,24 @@ impl Store {
     /// to recover); database errors (nothing changed).
     pub fn recover_identity(&mut self) -> Result<Recovery> {
         let reused = self.reused_from()?;
-        if reused.is_empty() {
+        let state = self.sync_state()?;
+        // Not enrolled: a store copied before its enrollment (the copy's enrollment finds its
+        // identity taken) takes a new identity for all its work.
+        if reused.is_empty() && state.is_some() {
             return Err(Error::Refused(
                 "the endpoint has not found this store reusing its identity (mrm sync says so \
                  when it does): there is nothing to recover"
                     .into(),
             ));
         }
-        let push_seq = self.sync_state()?.map(|s| s.push_seq).unwrap_or(0);
+        if reused.iter().any(|(_, from)| *from == Some(0)) {
+            return Err(Error::Refused(
+                "the last sync was cut before it found which of this store's changes the \
+                 endpoint already has: run `mrm sync` once more, online, then `mrm recover`"
+                    .into(),
+            ));
+        }
+        let push_seq = state.map(|s| s.push_seq).unwrap_or(0);
         let writer = self.writer()?;
         let judge = self.clock.judge();
         let who = self.actor();
@@ -87,7 +97,7 @@ impl Store {
             let mut stmt = tx.prepare_cached(
                 "SELECT hash FROM changes WHERE doc_id = ?1 AND local = 1 AND seq >= ?2",
             )?;
-            let hashes = stmt.query_map(params![doc_id, from.unwrap_or(0)], |r| {
+            let hashes = stmt.query_map(params![doc_id, from.unwrap_or(1)], |r| {
                 r.get::<_, String>(0)
             })?;
             let set = drops.entry(doc_id.clone()).or_default();
@@ -159,16 +169,40 @@ impl Store {
             out.replaced += r.removed.len();
             out.records.push(doc_id);
         }
-        // The old identity's changes are now another device's: the endpoint has them (or this
-        // store re-recorded them), and the new credential could not push them anyway.
-        tx.execute(
-            "UPDATE changes SET local = 0 WHERE actor = ?1",
-            [old_actor.as_str()],
-        )?;
-        tx.execute("UPDATE device SET actor = ?1", [new_actor.as_str()])?;
         for doc_id in &out.records {
             tx.execute("DELETE FROM held_records WHERE doc_id = ?1", [doc_id])?;
         }
+        // Records held for another reason keep their work on this laptop: it was made under
+        // the former identity, which can no longer send it.
+        tx.execute(
+            "UPDATE held_records SET reason = 'made under this store''s former identity (before \
+             mrm recover) and never sent: ' || reason, reused_from = NULL",
+            [],
+        )?;
+        // What could not be re-recorded stays held, named, on this laptop: its changes stay
+        // this store's own (never sent: the new credential cannot send a former identity's).
+        for (doc_id, why) in &out.left {
+            tx.execute(
+                "INSERT INTO held_records (doc_id, reason, held_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (doc_id) DO UPDATE SET reason = excluded.reason, reused_from = NULL",
+                params![
+                    doc_id,
+                    format!(
+                        "recorded under this store's former identity and not re-recorded \
+                         ({why}); it stays on this laptop"
+                    ),
+                    super::now_str()
+                ],
+            )?;
+        }
+        // The old identity's other changes are now another device's: the endpoint has them
+        // (or this store re-recorded them). Those of records still held stay this store's.
+        tx.execute(
+            "UPDATE changes SET local = 0
+             WHERE actor = ?1 AND doc_id NOT IN (SELECT doc_id FROM held_records)",
+            [old_actor.as_str()],
+        )?;
+        tx.execute("UPDATE device SET actor = ?1", [new_actor.as_str()])?;
         tx.execute("DELETE FROM sync_state", [])?;
         tx.commit()?;
         self.device.actor = new_actor;
@@ -177,10 +211,10 @@ impl Store {
     }
 
     /// The records held as this store's identity reused, with the log position from which the
-    /// endpoint refused their changes (`None`: not probed, everything of them).
+    /// endpoint refused their changes (`Some(0)`: not found yet).
     fn reused_from(&self) -> Result<Vec<(String, Option<i64>)>> {
         let mut stmt = self.conn().prepare(
-            "SELECT doc_id, NULLIF(reused_from, 0) FROM held_records
+            "SELECT doc_id, reused_from FROM held_records
              WHERE reused_from IS NOT NULL ORDER BY doc_id",
         )?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;

@@ -232,16 +232,17 @@ const MIGRATIONS: &[&str] = &[
     // 10: received changes a record could not take (they wait for changes nobody has sent yet,
     // or they are refused: another copy of a store reused its change numbers, a malformed or
     // oversized record). The rest of their bundle or pull page went in; these are tried again
-    // whenever their record receives changes, and at every sync. Few rows, read by record: no
-    // index (the schema must stay within the file's first page).
+    // whenever their record receives changes, and at every sync; read by record, in order `n`.
     //
     // And why a record's own changes are held: `reused_from` is NULL when the endpoint's rules
     // refused them; otherwise the endpoint found this store reusing its identity (a copy, or a
     // restored backup), and it is the log position of the first change of the record the
     // endpoint refused on its own (those before were taken), 0 until sync has found it.
     r#"
-    CREATE TABLE inbound (doc_id TEXT, bytes BLOB, reason TEXT, held_at TEXT);
-    ALTER TABLE held_records ADD COLUMN reused_from INT;
+    -- Columns without types: the schema must fit the file's first page. `doc_id`, `reason`
+    -- are text, `n` an integer, `bytes` a blob, `at` the first holding's time.
+    CREATE TABLE inbound (doc_id, n, bytes, reason, at, PRIMARY KEY (doc_id, n)) WITHOUT ROWID;
+    ALTER TABLE held_records ADD COLUMN reused_from;
     "#,
 ];
 

@@ -236,10 +236,14 @@ impl Store {
     /// Every local change of a held record, oldest first: what a retry sends (the endpoint skips
     /// the ones it already has).
     pub fn held_changes(&self, doc_id: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        // Only this identity's: a former identity's (before `mrm recover`) cannot be sent.
         let mut stmt = self.conn().prepare_cached(
-            "SELECT doc_id, bytes FROM changes WHERE local = 1 AND doc_id = ?1 ORDER BY seq",
+            "SELECT doc_id, bytes FROM changes
+             WHERE local = 1 AND doc_id = ?1 AND actor = ?2 ORDER BY seq",
         )?;
-        let rows = stmt.query_map([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map(params![doc_id, self.device().actor], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

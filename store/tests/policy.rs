@@ -751,12 +751,14 @@ fn a_bundle_with_a_forged_counter_is_refused_and_changes_nothing() {
     let r = reviewer
         .import(vec![(id.clone(), forged.raw_bytes().to_vec())])
         .unwrap();
+    // It could never apply: left out, and said; nothing waits.
     assert!(
-        r.held
+        r.left_out
             .iter()
-            .any(|h| h.doc_id == id && h.reason.contains("out of bounds")),
+            .any(|w| w.contains(&id) && w.contains("out of bounds")),
         "{r:?}"
     );
+    assert!(r.held.is_empty(), "{r:?}");
     assert_eq!(snapshot(&reviewer), before);
     // The reviewer goes on working on the record.
     reviewer

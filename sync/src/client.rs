@@ -260,7 +260,13 @@ async fn run<T: Transport>(
     for held in store.held_records()? {
         let changes = store.held_changes(&held.doc_id)?;
         if changes.is_empty() {
-            store.release_record(&held.doc_id)?;
+            // Changes of a former identity of this store (`mrm recover` could not re-record
+            // them) stay held and named; a record with no local change left is released.
+            if store.local_changes(&held.doc_id)?.is_empty() {
+                store.release_record(&held.doc_id)?;
+            } else {
+                report.held.push(held);
+            }
             continue;
         }
         let body = bundle::encode_frames(&header, &changes)?;
@@ -440,7 +446,8 @@ fn hold(
             store.hold_record(
                 doc_id,
                 &format!(
-                    "it builds on changes by {who} that the endpoint does not have yet (they came                      by USB); it goes once that device syncs, or another device brings them"
+                    "it builds on changes by {who} that the endpoint does not have yet (they \
+                     came by USB); it goes once that device syncs, or another device brings them"
                 ),
             )
         }
