@@ -18,7 +18,10 @@ PACKAGES=(build-essential pkg-config curl ca-certificates
   poppler-utils
   # The endpoint's PostgreSQL repository is tested on a throwaway cluster the test starts
   # itself (initdb, postgres on a unix socket); runuser (util-linux) runs it as `postgres`.
-  postgresql util-linux)
+  postgresql util-linux
+  # Several endpoint instances behind a reverse proxy (the scale-out test and bench-scale),
+  # started by the test on loopback with its own configuration.
+  nginx)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use mrm_crdt::document::RecordKind;
-use mrm_e2e::{Device, Server, BUNDLE_PASSPHRASE};
+use mrm_e2e::{Backend, Device, EndpointDb, Server, BUNDLE_PASSPHRASE};
 use serde_json::{json, Value};
 
 /// Every incident a device holds, as its JSON.
@@ -81,10 +81,10 @@ fn recover_and_resend(d: &Device, server: &Server, url: &str) {
     assert!(!again.status.success());
 }
 
-#[test]
-fn a_copied_store_is_found_and_its_work_reaches_the_mission_without_retyping() {
+fn a_copied_store_is_found_and_its_work_reaches_the_mission_without_retyping(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let endpoint = EndpointDb::new(backend, tmp.path());
+    let server = endpoint.serve();
     let url = server.url();
     let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
     let rv = Device::enrolled(tmp.path(), "rv", "HQ", "reviewer", &server, &url);
@@ -143,10 +143,10 @@ fn a_copied_store_is_found_and_its_work_reaches_the_mission_without_retyping() {
     assert_eq!(incidents(&rv)[&i1]["narrative"], "Later, on the original.");
 }
 
-#[test]
-fn a_store_restored_from_a_backup_is_found_and_its_work_reaches_the_mission() {
+fn a_store_restored_from_a_backup_is_found_and_its_work_reaches_the_mission(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let endpoint = EndpointDb::new(backend, tmp.path());
+    let server = endpoint.serve();
     let url = server.url();
     let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
     let rv = Device::enrolled(tmp.path(), "rv", "HQ", "reviewer", &server, &url);
@@ -177,10 +177,10 @@ fn a_store_restored_from_a_backup_is_found_and_its_work_reaches_the_mission() {
     );
 }
 
-#[test]
-fn a_lost_colleagues_record_is_held_and_named_and_own_work_still_arrives() {
+fn a_lost_colleagues_record_is_held_and_named_and_own_work_still_arrives(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let endpoint = EndpointDb::new(backend, tmp.path());
+    let server = endpoint.serve();
     let url = server.url();
     let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
     let a2 = Device::enrolled(tmp.path(), "a2", "A", "officer", &server, &url);
@@ -262,10 +262,10 @@ fn a_poisoned_record_in_a_bundle_holds_only_itself() {
     assert!(status.contains(&poison), "{status}");
 }
 
-#[test]
-fn a_store_copied_before_its_enrollment_takes_a_new_identity() {
+fn a_store_copied_before_its_enrollment_takes_a_new_identity(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let endpoint = EndpointDb::new(backend, tmp.path());
+    let server = endpoint.serve();
     let url = server.url();
     let a1 = mrm_e2e::Device::new(tmp.path(), "a1", "A");
     let copy = Device {
@@ -307,3 +307,10 @@ fn recovery_waits_for_a_sync_cut_before_it_found_what_the_endpoint_has() {
     assert!(said.contains("run `mrm sync` once more"), "{said}");
     assert_eq!(incidents(&a1)[&i1]["title"], "Attack on Kiwanja");
 }
+
+mrm_e2e::on_both_backends!(
+    a_copied_store_is_found_and_its_work_reaches_the_mission_without_retyping,
+    a_store_restored_from_a_backup_is_found_and_its_work_reaches_the_mission,
+    a_lost_colleagues_record_is_held_and_named_and_own_work_still_arrives,
+    a_store_copied_before_its_enrollment_takes_a_new_identity,
+);

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use mrm_crdt::bundle;
 use mrm_crdt::document::CONFIG_ID;
-use mrm_e2e::{Device, Server};
+use mrm_e2e::{Backend, Device, EndpointDb, Server};
 use serde_json::{json, Value};
 
 struct Http {
@@ -63,10 +63,10 @@ fn frames(changes: &[(String, Vec<u8>)]) -> Vec<u8> {
     bundle::encode_frames(&json!({}), changes).unwrap()
 }
 
-#[test]
-fn the_endpoint_refuses_what_it_must() {
+fn the_endpoint_refuses_what_it_must(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let endpoint = EndpointDb::new(backend, tmp.path());
+    let server = endpoint.serve();
     server.set_config(r#"{"mission":"MONUSCO","teams":["A","B"]}"#);
     let url = server.url();
     let http = Http::new(&url);
@@ -396,10 +396,10 @@ fn the_endpoint_database_is_encrypted_at_rest_and_a_clear_one_is_migrated() {
     assert!(stats(&server)["changes"].as_u64().unwrap() > before["changes"].as_u64().unwrap());
 }
 
-#[test]
-fn an_insider_cannot_claim_a_colleagues_actor_id() {
+fn an_insider_cannot_claim_a_colleagues_actor_id(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let endpoint = EndpointDb::new(backend, tmp.path());
+    let server = endpoint.serve();
     let url = server.url();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::blocking::Client::new();
@@ -488,10 +488,10 @@ fn an_insider_cannot_claim_a_colleagues_actor_id() {
     assert_eq!(status, 403, "an ordinary token enrolls no unproven store");
 }
 
-#[test]
-fn authors_are_named_by_the_endpoints_registry() {
+fn authors_are_named_by_the_endpoints_registry(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let endpoint = EndpointDb::new(backend, tmp.path());
+    let server = endpoint.serve();
     let url = server.url();
     // A store initialised under a reviewer's name, enrolled with a token issued for an officer.
     let pretender = Device::new(tmp.path(), "Reviewer R.", "A");
@@ -562,3 +562,9 @@ fn authors_are_named_by_the_endpoints_registry() {
         "Awa D."
     );
 }
+
+mrm_e2e::on_both_backends!(
+    the_endpoint_refuses_what_it_must,
+    an_insider_cannot_claim_a_colleagues_actor_id,
+    authors_are_named_by_the_endpoints_registry,
+);

@@ -2,11 +2,10 @@
 //! several orders, scope, conflicts, cuts and crashes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use mrm_crdt::document::{RecordKind, CONFIG_ID, REGISTRY_ID};
-use mrm_e2e::{mrm_bin, Device, Fault, Proxy, Server};
+use mrm_e2e::{Backend, Device, EndpointDb, Fault, Proxy, Server};
 use serde_json::{json, Value};
 
 const CONFIG: &str = r#"{"mission":"MONUSCO","teams":["A","B"],"parties":["Group Alpha","National Army"],
@@ -52,10 +51,10 @@ fn edit(d: &Device, id: &str, patch: Value) {
     );
 }
 
-#[test]
-fn four_devices_converge_within_their_scopes() {
+fn four_devices_converge_within_their_scopes(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let endpoint = EndpointDb::new(backend, tmp.path());
+    let server = endpoint.serve();
     server.set_config(CONFIG);
     let url = server.url();
     let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
@@ -222,10 +221,10 @@ fn four_devices_converge_within_their_scopes() {
     assert!(h_a1.iter().any(|h| h.by == "b1"));
 }
 
-#[test]
-fn sync_resumes_after_cuts_and_a_server_crash() {
+fn sync_resumes_after_cuts_and_a_server_crash(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let mut server = Server::start(&tmp.path().join("endpoint.db"));
+    let endpoint = EndpointDb::new(backend, tmp.path());
+    let mut server = endpoint.serve();
     let proxy = Proxy::start(&server.addr);
     let url = proxy.url();
     let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
@@ -268,17 +267,27 @@ fn sync_resumes_after_cuts_and_a_server_crash() {
     // The endpoint crashes (SIGKILL) in the middle of a sync and comes back.
     b1.mrm_ok(&["demo", "--incidents", "300", "--seed", "9"], None);
     let b1_changes = b1.store().change_count().unwrap();
-    for delay_ms in [30u64, 120, 400] {
-        let child = Command::new(mrm_bin())
-            .args(b1.args(&["sync", "--attempts", "1", "--page", "50"]))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
+    let mut cut = 0;
+    for after_bytes in [1usize, 50_000, 200_000] {
+        let mut child = b1.spawn(&["sync", "--attempts", "1", "--page", "50"]);
+        // The crash comes once the sync has moved this many bytes (not after a delay: the
+        // process spends its first half second deriving the store's key).
+        let from = proxy.relayed.load(std::sync::atomic::Ordering::Relaxed);
+        while proxy.relayed.load(std::sync::atomic::Ordering::Relaxed) < from + after_bytes
+            && child.try_wait().unwrap().is_none()
+        {
+            std::thread::sleep(Duration::from_millis(2));
+        }
         server.restart();
-        let _ = child.wait_with_output();
+        let out = child.wait_with_output().unwrap();
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            eprintln!("cut after {after_bytes} bytes: {err}");
+            assert!(err.contains("sync endpoint"), "{err}");
+            cut += 1;
+        }
     }
+    assert!(cut > 0, "the endpoint never died under a sync");
     b1.sync();
     rv.sync();
     let stats = server_stats(&server);
@@ -295,10 +304,10 @@ fn sync_resumes_after_cuts_and_a_server_crash() {
     assert!(proxy.cuts.load(std::sync::atomic::Ordering::Relaxed) >= 2);
 }
 
-#[test]
-fn a_record_reassigned_while_offline_is_held_and_does_not_block_the_others() {
+fn a_record_reassigned_while_offline_is_held_and_does_not_block_the_others(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let endpoint = EndpointDb::new(backend, tmp.path());
+    let server = endpoint.serve();
     let url = server.url();
     let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
     let rv = Device::enrolled(tmp.path(), "rv", "HQ", "reviewer", &server, &url);
@@ -340,10 +349,10 @@ fn a_record_reassigned_while_offline_is_held_and_does_not_block_the_others() {
     assert!(shown.contains("written on patrol"), "{shown}");
 }
 
-#[test]
-fn a_refused_record_is_held_retried_and_does_not_block_the_others() {
+fn a_refused_record_is_held_retried_and_does_not_block_the_others(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("endpoint.db"));
+    let endpoint = EndpointDb::new(backend, tmp.path());
+    let server = endpoint.serve();
     let url = server.url();
     // A store used before it is enrolled records a decision, then enrolls as an officer: the
     // endpoint refuses that record, and only that record.
@@ -385,10 +394,10 @@ fn a_refused_record_is_held_retried_and_does_not_block_the_others() {
     assert!(shown.contains("Decided before enrollment"), "{shown}");
 }
 
-#[test]
-fn a_push_whose_answer_was_lost_is_reported_as_on_the_endpoint() {
+fn a_push_whose_answer_was_lost_is_reported_as_on_the_endpoint(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("server.db"));
+    let endpoint = EndpointDb::new(backend, tmp.path());
+    let server = endpoint.serve();
     let url = server.url();
     let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
     a1.add_incident("Attack on Kiwanja", "killing");
@@ -424,10 +433,10 @@ fn a_push_whose_answer_was_lost_is_reported_as_on_the_endpoint() {
     assert_eq!(report["pushed"], 0, "nothing left to send: {report}");
 }
 
-#[test]
-fn a_closed_period_reaches_the_reviewers_not_the_officers_of_other_teams() {
+fn a_closed_period_reaches_the_reviewers_not_the_officers_of_other_teams(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("server.db"));
+    let endpoint = EndpointDb::new(backend, tmp.path());
+    let server = endpoint.serve();
     let url = server.url();
     let officer = Device::enrolled(tmp.path(), "o1", "Goma", "officer", &server, &url);
     let reviewer = Device::enrolled(tmp.path(), "r1", "HQ", "reviewer", &server, &url);
@@ -477,3 +486,12 @@ fn a_closed_period_reaches_the_reviewers_not_the_officers_of_other_teams() {
     );
     assert!(!out.status.success());
 }
+
+mrm_e2e::on_both_backends!(
+    four_devices_converge_within_their_scopes,
+    sync_resumes_after_cuts_and_a_server_crash,
+    a_record_reassigned_while_offline_is_held_and_does_not_block_the_others,
+    a_refused_record_is_held_retried_and_does_not_block_the_others,
+    a_push_whose_answer_was_lost_is_reported_as_on_the_endpoint,
+    a_closed_period_reaches_the_reviewers_not_the_officers_of_other_teams,
+);

@@ -11,6 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+mod nginx;
+mod pg;
+pub use nginx::Nginx;
+pub use pg::PgCluster;
+
 /// The `mrm` binary built alongside these tests.
 pub fn mrm_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
@@ -287,6 +292,64 @@ impl Drop for Server {
     }
 }
 
+/// Which database an endpoint in a scenario runs on: the scenarios of sync, security and
+/// containment run on both (issue 17: the same behaviour on each).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// An endpoint database for one scenario: a SQLite file in `dir`, or a fresh database in a
+/// throwaway PostgreSQL cluster that lives as long as this value.
+pub struct EndpointDb {
+    pub db: PathBuf,
+    _cluster: Option<PgCluster>,
+}
+
+impl EndpointDb {
+    pub fn new(backend: Backend, dir: &Path) -> EndpointDb {
+        match backend {
+            Backend::Sqlite => EndpointDb {
+                db: dir.join("endpoint.db"),
+                _cluster: None,
+            },
+            Backend::Postgres => {
+                let cluster = PgCluster::start();
+                EndpointDb {
+                    db: PathBuf::from(cluster.fresh("mission")),
+                    _cluster: Some(cluster),
+                }
+            }
+        }
+    }
+
+    /// Start an `mrm serve` on it.
+    pub fn serve(&self) -> Server {
+        Server::start(&self.db)
+    }
+}
+
+/// One `#[test]` per backend for each scenario `fn name(backend: Backend)`:
+/// `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $name() {
+                super::$name($crate::Backend::Sqlite)
+            })+
+        }
+        mod postgres {
+            $(#[test]
+            fn $name() {
+                super::$name($crate::Backend::Postgres)
+            })+
+        }
+    };
+}
+
 /// A device store in a folder, driven through the CLI.
 pub struct Device {
     pub dir: PathBuf,
@@ -347,6 +410,21 @@ impl Device {
 
     pub fn mrm(&self, rest: &[&str], stdin: Option<&str>) -> Output {
         mrm_env(&self.args(rest), stdin, &self.env)
+    }
+
+    /// Start `mrm` on this device in the background (to kill an endpoint under it): its
+    /// passphrases and environment as [`Device::mrm`] gives them, stdout and stderr captured.
+    pub fn spawn(&self, rest: &[&str]) -> Child {
+        Command::new(mrm_bin())
+            .args(self.args(rest))
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("MRM_PASSPHRASE", PASSPHRASE)
+            .env("MRM_BUNDLE_PASSPHRASE", BUNDLE_PASSPHRASE)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn mrm")
     }
 
     pub fn mrm_ok(&self, rest: &[&str], stdin: Option<&str>) -> String {
@@ -412,144 +490,6 @@ impl Device {
     }
 }
 
-/// A throwaway PostgreSQL cluster from Debian's `postgresql` package (`scripts/bootstrap.sh`):
-/// `initdb` into a temporary folder, the server on a unix socket there (no TCP, no system
-/// service), run as `postgres` when the tests run as root (PostgreSQL refuses root). Stopped and
-/// removed on drop.
-pub struct PgCluster {
-    _dir: tempfile::TempDir,
-    bin: PathBuf,
-    pub socket: PathBuf,
-    server: Child,
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-impl PgCluster {
-    /// Debian's PostgreSQL programs (`/usr/lib/postgresql/<version>/bin`), the newest there.
-    fn bin() -> PathBuf {
-        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-            .map(|d| d.flatten().map(|e| e.path().join("bin")).collect())
-            .unwrap_or_default();
-        found.retain(|b| b.join("initdb").is_file());
-        found.sort();
-        found.pop().expect(
-            "PostgreSQL's server programs are missing: run scripts/bootstrap.sh (Debian's \
-             postgresql package)",
-        )
-    }
-
-    /// A PostgreSQL program, as `postgres` when this runs as root.
-    fn program(&self, name: &str) -> Command {
-        if is_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(self.bin.join(name));
-            c
-        } else {
-            Command::new(self.bin.join(name))
-        }
-    }
-
-    /// Create the cluster and start its server; returns once it takes connections.
-    pub fn start() -> PgCluster {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = dir.path().join("socket");
-        std::fs::create_dir_all(&socket).unwrap();
-        if is_root() {
-            let ok = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(dir.path())
-                .status()
-                .unwrap();
-            assert!(ok.success(), "chown the cluster's folder");
-        }
-        let data = dir.path().join("data");
-        let mut cluster = PgCluster {
-            bin: PgCluster::bin(),
-            socket,
-            server: Command::new("true").spawn().unwrap(),
-            _dir: dir,
-        };
-        let out = cluster
-            .program("initdb")
-            .arg("-D")
-            .arg(&data)
-            .args(["-U", "mrm", "-A", "trust", "--no-sync", "-E", "UTF8"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "initdb: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let _ = cluster.server.wait();
-        cluster.server = cluster
-            .program("postgres")
-            .arg("-D")
-            .arg(&data)
-            .arg("-k")
-            .arg(&cluster.socket)
-            .args(["-c", "listen_addresses=", "-c", "fsync=off"])
-            .args(["-c", "max_connections=200"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // The socket appears before the server takes connections ("starting up").
-        let start = std::time::Instant::now();
-        loop {
-            let ready = cluster
-                .program("pg_isready")
-                .arg("-h")
-                .arg(&cluster.socket)
-                .args(["-U", "mrm", "-q"])
-                .status()
-                .is_ok_and(|s| s.success());
-            if ready {
-                return cluster;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "PostgreSQL did not start"
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// A new empty database `name`; its address as `mrm serve --db` takes it.
-    pub fn fresh(&self, name: &str) -> String {
-        let out = self
-            .program("createdb")
-            .arg("-h")
-            .arg(&self.socket)
-            .args(["-U", "mrm", name])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "createdb: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        format!("postgres://mrm@/{name}?host={}", self.socket.display())
-    }
-}
-
-impl Drop for PgCluster {
-    fn drop(&mut self) {
-        // SIGTERM: a smart shutdown (runuser passes it on).
-        let _ = Command::new("kill")
-            .arg(self.server.id().to_string())
-            .status();
-        let _ = self.server.wait();
-    }
-}
-
 /// What the proxy does to connections.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Fault {
@@ -566,6 +506,8 @@ pub struct Proxy {
     fault: Arc<Mutex<Fault>>,
     /// Connections cut so far.
     pub cuts: Arc<AtomicUsize>,
+    /// Bytes relayed so far, both ways (to act in the middle of a sync).
+    pub relayed: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 }
 
@@ -575,6 +517,8 @@ impl Proxy {
         let addr = listener.local_addr().unwrap().to_string();
         let fault = Arc::new(Mutex::new(Fault::None));
         let cuts = Arc::new(AtomicUsize::new(0));
+        let relayed = Arc::new(AtomicUsize::new(0));
+        let counted = relayed.clone();
         let stop = Arc::new(AtomicBool::new(false));
         let (f, c, s, target) = (
             fault.clone(),
@@ -591,7 +535,8 @@ impl Proxy {
                         let fault = *f.lock().unwrap();
                         let cuts = c.clone();
                         let target = target.clone();
-                        thread::spawn(move || relay(client, &target, fault, cuts));
+                        let counted = counted.clone();
+                        thread::spawn(move || relay(client, &target, fault, cuts, counted));
                     }
                     Err(_) => thread::sleep(Duration::from_millis(5)),
                 }
@@ -601,6 +546,7 @@ impl Proxy {
             addr,
             fault,
             cuts,
+            relayed,
             stop,
         }
     }
@@ -620,7 +566,13 @@ impl Drop for Proxy {
     }
 }
 
-fn relay(client: TcpStream, target: &str, fault: Fault, cuts: Arc<AtomicUsize>) {
+fn relay(
+    client: TcpStream,
+    target: &str,
+    fault: Fault,
+    cuts: Arc<AtomicUsize>,
+    relayed: Arc<AtomicUsize>,
+) {
     let Ok(server) = TcpStream::connect(target) else {
         return;
     };
@@ -629,7 +581,12 @@ fn relay(client: TcpStream, target: &str, fault: Fault, cuts: Arc<AtomicUsize>) 
         Fault::CutUpstreamAfter(n) => (n, usize::MAX),
         Fault::CutDownstreamAfter(n) => (usize::MAX, n),
     };
-    let pump = |mut from: TcpStream, mut to: TcpStream, limit: usize, cuts: Arc<AtomicUsize>| {
+    let relayed2 = relayed.clone();
+    let pump = move |mut from: TcpStream,
+                     mut to: TcpStream,
+                     limit: usize,
+                     cuts: Arc<AtomicUsize>,
+                     relayed: Arc<AtomicUsize>| {
         let mut buf = [0u8; 8192];
         let mut sent = 0usize;
         loop {
@@ -648,13 +605,14 @@ fn relay(client: TcpStream, target: &str, fault: Fault, cuts: Arc<AtomicUsize>) 
             if to.write_all(&buf[..n]).is_err() {
                 break;
             }
+            relayed.fetch_add(n, Ordering::Relaxed);
             sent += n;
         }
         let _ = to.shutdown(Shutdown::Write);
     };
     let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
     let cuts2 = cuts.clone();
-    let up = thread::spawn(move || pump(c2, s2, up_limit, cuts2));
-    pump(server, client, down_limit, cuts);
+    let up = thread::spawn(move || pump(c2, s2, up_limit, cuts2, relayed2));
+    pump(server, client, down_limit, cuts, relayed);
     let _ = up.join();
 }
