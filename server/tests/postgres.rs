@@ -256,3 +256,107 @@ async fn several_instances_keep_one_order_of_the_log() {
         Err(RepoError::Conflict(Conflict::TokenUsed))
     ));
 }
+
+/// Two missions in one database (a headquarters): each instance serves the mission its address
+/// names, and neither sees the other's devices, tokens, changes, records, audit or settings;
+/// the same change may be stored in both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missions_sharing_a_database_never_see_each_other() {
+    let cluster = PgCluster::start();
+    let url = fresh(&cluster, "hq");
+    let north = PgRepository::open(&format!("{url}&mission=north"))
+        .await
+        .unwrap();
+    let south = PgRepository::open(&format!("{url}&mission=south"))
+        .await
+        .unwrap();
+    let plain = PgRepository::open(&url).await.unwrap();
+    assert_eq!(
+        (north.mission(), south.mission(), plain.mission()),
+        ("north", "south", mrm_server::postgres::DEFAULT_MISSION)
+    );
+
+    let device = mrm_server::model::Device {
+        id: "dev-1".into(),
+        officer: "Officer".into(),
+        team: "A".into(),
+        role: mrm_crdt::protocol::Role::Officer,
+        actor: None,
+        created_at: "2026-01-01T00:00:00.000Z".into(),
+        enrolled_at: None,
+        revoked_at: None,
+        last_sync_at: None,
+    };
+    let token = TokenRow {
+        token_hash: "token-1".into(),
+        device_id: "dev-1".into(),
+        expires_at: "2999-01-01T00:00:00Z".into(),
+        used_at: None,
+        allow_unproven: false,
+    };
+    let note = NewAudit {
+        at: "2026-01-05T00:00:00.000Z".into(),
+        action: AuditAction::Enrolled,
+        device_id: Some("dev-1".into()),
+        detail: serde_json::json!({}),
+    };
+    north
+        .create_device(&device, &token, note.clone())
+        .await
+        .unwrap();
+    // The same device id and token in another mission are another device and token.
+    south
+        .create_device(&device, &token, note.clone())
+        .await
+        .unwrap();
+    assert!(plain.device("dev-1").await.unwrap().is_none());
+    assert!(plain.token("token-1").await.unwrap().is_none());
+    assert_eq!(north.devices().await.unwrap().len(), 1);
+
+    let hashes = vec!["shared-1".to_string(), "shared-2".to_string()];
+    let batch = || Append {
+        device_id: "dev-1".into(),
+        received_at: "2026-01-04T00:00:00.000Z".into(),
+        records: vec![write("doc-1", &hashes)],
+        expected: Expected {
+            records: vec![("doc-1".into(), None)],
+            unknown_hashes: hashes.clone(),
+        },
+        ..Append::default()
+    };
+    north.append(batch()).await.unwrap();
+    assert!(south.known(&hashes).await.unwrap().is_empty());
+    assert!(south.record("doc-1").await.unwrap().is_none());
+    let page = |repo: PgRepository| async move {
+        repo.page(&PageRequest {
+            scope: scope(),
+            cursor: 0,
+            limit: 100,
+            max_bytes: 1 << 20,
+        })
+        .await
+        .unwrap()
+    };
+    assert!(page(south.clone()).await.changes.is_empty());
+    assert_eq!(page(north.clone()).await.changes.len(), 2);
+    // The same batch in the other mission is stored there too.
+    south.append(batch()).await.unwrap();
+    assert_eq!(south.stats().await.unwrap().changes, 2);
+    assert_eq!(north.stats().await.unwrap().changes, 2);
+    assert_eq!(plain.stats().await.unwrap().changes, 0);
+    assert!(plain.audit_log("").await.unwrap().is_empty());
+    assert_eq!(north.audit_log("").await.unwrap().len(), 1);
+
+    north.meta_or_insert("secret", "n").await.unwrap();
+    assert_eq!(south.meta_or_insert("secret", "s").await.unwrap(), "s");
+    assert_eq!(north.meta("secret").await.unwrap().as_deref(), Some("n"));
+
+    // A mission name that could smuggle anything is refused before any connection.
+    for bad in ["", "a b", "north;drop", &"x".repeat(65)] {
+        let err = PgRepository::open(&format!("{url}&mission={bad}"))
+            .await
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains("mission"), "{err}");
+    }
+}
