@@ -151,3 +151,64 @@ fn three_instances_behind_nginx_survive_one_killed_mid_sync() {
         nginx.errors()
     );
 }
+
+/// A PostgreSQL endpoint restored from pg_dump into a new database, marked with
+/// `mrm admin restored`: devices send what the dump missed and read the mission again.
+#[test]
+fn a_postgresql_endpoint_restored_from_pg_dump_loses_nothing() {
+    let cluster = PgCluster::start();
+    let url = cluster.fresh("live");
+    let db = std::path::PathBuf::from(&url);
+    let server = Server::start(&db);
+    let tmp = tempfile::tempdir().unwrap();
+    let officer = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &server.url());
+    let before = officer.add_incident("Attack on Kiwanja", "killing");
+    officer.sync();
+    let dump = tmp.path().join("live.dump");
+    let out = cluster
+        .program("pg_dump")
+        .arg("-h")
+        .arg(&cluster.socket)
+        .args(["-U", "mrm", "-Fc", "live"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&dump, &out.stdout).unwrap();
+    // Work pushed after the dump, then the database is lost.
+    let after = officer.add_incident("Attack on Rutshuru", "abduction");
+    officer.sync();
+    let addr = server.addr.clone();
+    drop(server);
+
+    let restored_url = cluster.fresh("restored");
+    let out = cluster
+        .program("pg_restore")
+        .arg("-h")
+        .arg(&cluster.socket)
+        .args(["-U", "mrm", "-d", "restored", "--no-owner"])
+        .stdin(std::fs::File::open(&dump).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restored_db = std::path::PathBuf::from(&restored_url);
+    let server = Server::start_on(&restored_db, &addr);
+    let said = server.admin(&["restored"], None);
+    assert!(said.contains("marked restored"), "{said}");
+    let report = officer.sync();
+    assert_eq!(report["endpoint_restored"], true, "{report}");
+    let rv = Device::enrolled(tmp.path(), "rv", "HQ", "reviewer", &server, &server.url());
+    rv.sync();
+    for id in [&before, &after] {
+        assert!(rv.store().incident(id).is_ok(), "{id} lost in the restore");
+    }
+    let audit = server.admin(&["audit", "--json"], None);
+    assert!(audit.contains("\"restored\""), "{audit}");
+}

@@ -1,7 +1,7 @@
 //! `mrm serve`, `mrm admin`, `mrm enroll` and `mrm sync`: the network side of the CLI.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -27,6 +27,18 @@ pub enum AdminCmd {
     /// Rewrite a database written in clear by an earlier version encrypted under the key given
     /// (created if its file does not exist yet).
     Encrypt,
+    /// Copy the endpoint's SQLite database, while it serves, to a new file (encrypted under the
+    /// same key: keep the key file apart from it). On PostgreSQL, use pg_dump
+    /// (docs/operations.md).
+    Backup {
+        /// The backup file to write; never overwritten.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Mark the database as restored from a backup made otherwise than by `mrm admin backup`
+    /// (pg_restore, a copied file): every device then sends what the database may lack and
+    /// reads the log again. Run it once, before the endpoint serves again.
+    Restored,
     /// The audit log: enrollments, revocations, syncs, configuration changes, refusals.
     Audit {
         #[arg(long)]
@@ -166,8 +178,25 @@ pub fn admin(db: &Path, key_file: Option<&Path>, c: AdminCmd) -> anyhow::Result<
         );
         return Ok(());
     }
-    let rt = runtime()?;
     let url = db.to_string_lossy();
+    if let AdminCmd::Backup { to } = &c {
+        anyhow::ensure!(
+            !mrm_server::postgres::is_postgres_url(&url),
+            "back up a PostgreSQL endpoint with pg_dump (docs/operations.md, \"Backups\")"
+        );
+        anyhow::ensure!(db.exists(), "no database at {}", db.display());
+        let key = db_key(db, key_file, false)?;
+        let r = mrm_server::sqlite::backup::backup(db, &key, to)?;
+        println!(
+            "backed up {} to {} ({} pages, {} bytes); it opens only with the key file",
+            db.display(),
+            to.display(),
+            r.pages,
+            r.bytes
+        );
+        return Ok(());
+    }
+    let rt = runtime()?;
     if mrm_server::postgres::is_postgres_url(&url) {
         let storage = rt.block_on(mrm_server::open_postgres(&url))?;
         return admin_with(&rt, &storage, c);
@@ -185,6 +214,14 @@ fn admin_with<R: mrm_server::Repository>(
 ) -> anyhow::Result<()> {
     match c {
         AdminCmd::Encrypt => anyhow::bail!("`encrypt` is for an endpoint's SQLite database"),
+        AdminCmd::Backup { .. } => anyhow::bail!("`backup` is for an endpoint's SQLite database"),
+        AdminCmd::Restored => {
+            let epoch = rt.block_on(storage.mark_restored())?;
+            println!(
+                "marked restored (log epoch {epoch}): on their next sync, devices send what the \
+                 database lacks and read the log again"
+            );
+        }
         AdminCmd::Device(DeviceCmd::Enroll {
             officer,
             team,

@@ -191,6 +191,13 @@ pub struct MeResponse {
     /// was added. A device compares its own clock with it ([`clock_advice`]).
     #[serde(default)]
     pub now: Option<String>,
+    /// The lineage of the endpoint's log: a random id made with its database, made anew when
+    /// the database is restored from a backup (`mrm admin backup` writes a new one into the
+    /// copy; `mrm admin restored` after any other restore). A device that synced under another
+    /// epoch sends and reads everything again (docs/sync-protocol.md). Absent from endpoints
+    /// before it was added.
+    #[serde(default)]
+    pub log_epoch: Option<String>,
 }
 
 /// How far a device's clock may differ from the endpoint's before it is told: the endpoint

@@ -270,6 +270,7 @@ async fn me<R: Repository>(
         role: d.role,
         mission,
         now: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        log_epoch: Some(state.service.log_epoch().await?),
     }))
 }
 

@@ -168,6 +168,17 @@ async fn meta_is_set_once<R: Repository>(repo: R) {
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a, b, "two instances starting at once agree on one value");
     assert_eq!(repo.meta("actor").await.unwrap(), Some(a));
+    // Set again, whatever it held: another value from then on, for every reader.
+    repo.set_meta("log_epoch", "one").await.unwrap();
+    repo.set_meta("log_epoch", "two").await.unwrap();
+    assert_eq!(
+        repo.meta("log_epoch").await.unwrap().as_deref(),
+        Some("two")
+    );
+    assert_eq!(
+        repo.meta_or_insert("log_epoch", "three").await.unwrap(),
+        "two"
+    );
 }
 
 async fn devices_are_created_once<R: Repository>(repo: R) {

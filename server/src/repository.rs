@@ -140,11 +140,13 @@ pub enum AuditAction {
     SyncPull,
     PushRefused,
     ConfigSet,
+    /// The database was marked restored from a backup (a new log epoch).
+    Restored,
 }
 
 impl AuditAction {
     /// Every action, in the order above.
-    pub const ALL: [AuditAction; 9] = [
+    pub const ALL: [AuditAction; 10] = [
         AuditAction::EnrollmentIssued,
         AuditAction::Enrolled,
         AuditAction::EnrollRefused,
@@ -154,6 +156,7 @@ impl AuditAction {
         AuditAction::SyncPull,
         AuditAction::PushRefused,
         AuditAction::ConfigSet,
+        AuditAction::Restored,
     ];
 
     /// The name stored and shown (`enrollment_issued`, …).
@@ -168,6 +171,7 @@ impl AuditAction {
             AuditAction::SyncPull => "sync_pull",
             AuditAction::PushRefused => "push_refused",
             AuditAction::ConfigSet => "config_set",
+            AuditAction::Restored => "restored",
         }
     }
 }
@@ -282,6 +286,9 @@ pub struct ServerStats {
 pub trait Repository: Send + Sync + 'static {
     /// A value the endpoint keeps about itself (`actor`, `revocation_master`).
     fn meta(&self, key: &str) -> impl Future<Output = RepoResult<Option<String>>> + Send;
+
+    /// Set `key` to `value`, whatever it held (`mrm admin restored` gives the log a new epoch).
+    fn set_meta(&self, key: &str, value: &str) -> impl Future<Output = RepoResult<()>> + Send;
 
     /// Set `key` to `value` unless it holds one already; the value it holds afterwards (two
     /// instances starting at once agree on one).

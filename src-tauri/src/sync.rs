@@ -67,6 +67,9 @@ pub struct Summary {
     /// The endpoint found this store reusing another store's identity (a copied laptop, a
     /// restored backup): the bar offers to re-record the work under a new identity.
     pub identity_reused: bool,
+    /// The endpoint was restored from a backup: this sync sent all this laptop's work again and
+    /// read the mission again (the bar says so; nothing is lost).
+    pub endpoint_restored: bool,
     pub pulled: usize,
     pub records_changed: usize,
     pub new_conflicts: usize,
@@ -294,6 +297,7 @@ fn once(
                     held: r.held,
                     held_inbound: r.held_inbound,
                     identity_reused: r.identity_reused,
+                    endpoint_restored: r.endpoint_restored,
                     pulled: r.pulled,
                     records_changed: r.records_changed.len(),
                     new_conflicts: r.new_conflicts,

@@ -244,6 +244,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE inbound (doc_id, n, bytes, reason, at, PRIMARY KEY (doc_id, n)) WITHOUT ROWID;
     ALTER TABLE held_records ADD COLUMN reused_from;
     "#,
+    // 11: the lineage of the endpoint's log this store synced with (`epoch`, text): an endpoint
+    // restored from a backup has another, and the store then sends and reads everything again
+    // (docs/sync-protocol.md, "An endpoint restored from a backup").
+    r#"
+    ALTER TABLE sync_state ADD COLUMN epoch;
+    "#,
 ];
 
 /// `sql` without comments and without the whitespace that only lays it out. SQLite keeps each

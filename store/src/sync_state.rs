@@ -28,6 +28,9 @@ pub struct SyncState {
     /// The key with which the endpoint proves a revocation (hex; from enrollment).
     #[serde(skip)]
     pub revocation_key: Option<String>,
+    /// The endpoint's log epoch at the last sync ([`Store::note_log_epoch`]); `None` before the
+    /// first sync that saw one.
+    pub log_epoch: Option<String>,
 }
 
 /// A record whose local changes the endpoint refused.
@@ -52,7 +55,7 @@ impl Store {
             .conn()
             .query_row(
                 "SELECT server_url, device_id, secret, role, pull_cursor, push_seq, last_sync_at,
-                        last_error, tls_pin, revocation_key
+                        last_error, tls_pin, revocation_key, epoch
                  FROM sync_state",
                 [],
                 |r| {
@@ -68,6 +71,7 @@ impl Store {
                         last_error: r.get(7)?,
                         tls_pin: r.get(8)?,
                         revocation_key: r.get(9)?,
+                        log_epoch: r.get(10)?,
                     })
                 },
             )
@@ -267,6 +271,34 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Compare the endpoint's log epoch (`MeResponse::log_epoch`) with the one this store synced
+    /// with. The first one seen is kept. Another one means the endpoint was restored from a
+    /// backup: it may lack changes it once acknowledged, and its log positions were handed out
+    /// again, so both cursors go back to the start (every local change is offered again, the
+    /// endpoint keeps one copy of each; every change is read again, what is here is skipped by
+    /// hash). Returns whether the cursors were reset. Not enrolled: does nothing.
+    pub fn note_log_epoch(&mut self, epoch: &str) -> Result<bool> {
+        let Some(state) = self.sync_state()? else {
+            return Ok(false);
+        };
+        match state.log_epoch.as_deref() {
+            Some(known) if known == epoch => Ok(false),
+            None => {
+                self.conn
+                    .execute("UPDATE sync_state SET epoch = ?1", [epoch])?;
+                Ok(false)
+            }
+            Some(_) => {
+                self.conn.execute(
+                    "UPDATE sync_state SET epoch = ?1, pull_cursor = 0, push_seq = 0",
+                    [epoch],
+                )?;
+                tracing::warn!("the sync endpoint was restored from a backup: sending and reading everything again");
+                Ok(true)
+            }
+        }
     }
 
     /// The endpoint acknowledged every local change up to `seq`.

@@ -62,7 +62,16 @@ pub struct SyncReport {
     /// when more than a day either way ([`protocol::clock_difference`]); the warning says it in
     /// words.
     pub clock_ahead_secs: Option<i64>,
+    /// The endpoint was restored from a backup since this device last synced (another log
+    /// epoch, `MeResponse::log_epoch`): this sync offered it every local change again and read
+    /// its log from the start, so nothing it lost is lost.
+    pub endpoint_restored: bool,
 }
+
+/// What a device says when it finds the endpoint restored from a backup.
+pub const ENDPOINT_RESTORED_ADVICE: &str = "the sync endpoint was restored from a backup: this \
+    device sent all its work again (the endpoint keeps one copy of each change) and read the \
+    mission's records again";
 
 /// Tuning of retries and page sizes.
 #[derive(Debug, Clone)]
@@ -249,6 +258,12 @@ async fn run<T: Transport>(
             report
                 .warnings
                 .extend(protocol::clock_advice(now, me.now.as_deref()));
+            if let Some(epoch) = me.log_epoch.as_deref() {
+                if store.note_log_epoch(epoch)? {
+                    report.endpoint_restored = true;
+                    report.warnings.push(ENDPOINT_RESTORED_ADVICE.to_string());
+                }
+            }
         }
         Ok(None) => {}
     }
@@ -361,7 +376,11 @@ async fn run<T: Transport>(
     }
 
     // Pull.
-    let mut cursor = state.pull_cursor;
+    // Read again: a restored endpoint sets it back to the start above.
+    let mut cursor = store
+        .sync_state()?
+        .map(|s| s.pull_cursor)
+        .unwrap_or(state.pull_cursor);
     let mut received = 0;
     // Records already listed in the report (a whole-mission pull lists thousands).
     let mut listed = std::collections::HashSet::new();

@@ -13,5 +13,8 @@ pub mod client;
 pub mod pin;
 pub mod transport;
 
-pub use client::{enroll, sync, Progress, SyncOptions, SyncReport, IDENTITY_REUSED_ADVICE};
+pub use client::{
+    enroll, sync, Progress, SyncOptions, SyncReport, ENDPOINT_RESTORED_ADVICE,
+    IDENTITY_REUSED_ADVICE,
+};
 pub use transport::{HttpTransport, Transport};

@@ -38,8 +38,9 @@ impl PgCluster {
         )
     }
 
-    /// A PostgreSQL program, as `postgres` when this runs as root.
-    fn program(&self, name: &str) -> Command {
+    /// A PostgreSQL program (`pg_dump`, `pg_restore`, `psql`, …) from the cluster's version,
+    /// as `postgres` when this runs as root; point it at [`PgCluster::socket`] with `-h`.
+    pub fn program(&self, name: &str) -> Command {
         if is_root() {
             let mut c = Command::new("runuser");
             c.args(["-u", "postgres", "--"]).arg(self.bin.join(name));

@@ -264,23 +264,21 @@ async fn audit(c: &impl GenericClient, m: &str, e: &NewAudit) -> RepoResult<()> 
 }
 
 async fn snapshot(c: &impl GenericClient, m: &str, doc_id: &str) -> RepoResult<Option<Vec<u8>>> {
-    Ok(c
-        .query_opt(
-            "SELECT snapshot FROM docs WHERE mission = $1 AND doc_id = $2",
-            &[&m, &doc_id],
-        )
-        .await?
-        .map(|r| r.get(0)))
+    Ok(c.query_opt(
+        "SELECT snapshot FROM docs WHERE mission = $1 AND doc_id = $2",
+        &[&m, &doc_id],
+    )
+    .await?
+    .map(|r| r.get(0)))
 }
 
 async fn has_change(c: &impl GenericClient, m: &str, hash: &str) -> RepoResult<bool> {
-    Ok(c
-        .query_opt(
-            "SELECT 1 FROM changes WHERE mission = $1 AND hash = $2",
-            &[&m, &hash],
-        )
-        .await?
-        .is_some())
+    Ok(c.query_opt(
+        "SELECT 1 FROM changes WHERE mission = $1 AND hash = $2",
+        &[&m, &hash],
+    )
+    .await?
+    .is_some())
 }
 
 /// Take the mission's append lock in `tx` (first, before any row lock: see the module).
@@ -484,14 +482,23 @@ async fn page_tx(tx: &impl GenericClient, m: &str, req: &PageRequest) -> RepoRes
 impl Repository for PgRepository {
     async fn meta(&self, key: &str) -> RepoResult<Option<String>> {
         let c = self.client().await?;
-        Ok(
-            c.query_opt(
-                "SELECT value FROM meta WHERE mission = $1 AND key = $2",
-                &[&self.mission, &key],
-            )
-            .await?
-            .map(|r| r.get(0)),
+        Ok(c.query_opt(
+            "SELECT value FROM meta WHERE mission = $1 AND key = $2",
+            &[&self.mission, &key],
         )
+        .await?
+        .map(|r| r.get(0)))
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> RepoResult<()> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO meta (mission, key, value) VALUES ($1, $2, $3)
+             ON CONFLICT (mission, key) DO UPDATE SET value = excluded.value",
+            &[&self.mission, &key, &value],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn meta_or_insert(&self, key: &str, value: &str) -> RepoResult<String> {
@@ -502,13 +509,12 @@ impl Repository for PgRepository {
             &[&self.mission, &key, &value],
         )
         .await?;
-        Ok(c
-            .query_one(
-                "SELECT value FROM meta WHERE mission = $1 AND key = $2",
-                &[&self.mission, &key],
-            )
-            .await?
-            .get(0))
+        Ok(c.query_one(
+            "SELECT value FROM meta WHERE mission = $1 AND key = $2",
+            &[&self.mission, &key],
+        )
+        .await?
+        .get(0))
     }
 
     async fn create_device(
@@ -559,9 +565,8 @@ impl Repository for PgRepository {
 
     async fn devices(&self) -> RepoResult<Vec<Device>> {
         let c = self.client().await?;
-        let sql = format!(
-            "SELECT {DEVICE_COLS} FROM devices WHERE mission = $1 ORDER BY created_at, id"
-        );
+        let sql =
+            format!("SELECT {DEVICE_COLS} FROM devices WHERE mission = $1 ORDER BY created_at, id");
         Ok(c.query(&sql, &[&self.mission])
             .await?
             .iter()
@@ -696,16 +701,14 @@ impl Repository for PgRepository {
     async fn known(&self, hashes: &[String]) -> RepoResult<HashSet<String>> {
         let c = self.client().await?;
         let hashes = hashes.to_vec();
-        Ok(
-            c.query(
-                "SELECT hash FROM changes WHERE mission = $1 AND hash = ANY($2)",
-                &[&self.mission, &hashes],
-            )
-                .await?
-                .iter()
-                .map(|r| r.get(0))
-                .collect(),
+        Ok(c.query(
+            "SELECT hash FROM changes WHERE mission = $1 AND hash = ANY($2)",
+            &[&self.mission, &hashes],
         )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
     }
 
     async fn append(&self, append: Append) -> RepoResult<usize> {
@@ -803,7 +806,10 @@ mod tests {
                 "{url}"
             );
         }
-        for bad in ["postgres://u@/db?mission=", "postgres://u@/db?mission=a%20b"] {
+        for bad in [
+            "postgres://u@/db?mission=",
+            "postgres://u@/db?mission=a%20b",
+        ] {
             assert!(split_mission(bad).is_err(), "{bad}");
         }
     }

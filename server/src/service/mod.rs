@@ -64,6 +64,14 @@ pub struct Service<R> {
 /// When a device's last `sync_pull` entry was written, and the pages and changes sent since.
 type PullsSeen = (Option<std::time::Instant>, u64, u64);
 
+/// The meta key of the log's epoch (`MeResponse::log_epoch`).
+pub const LOG_EPOCH: &str = "log_epoch";
+
+/// A new log epoch: a UUID v7, so epochs also sort by when they were made.
+pub fn new_log_epoch() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 /// Now, as the endpoint stamps its rows: RFC 3339, UTC, milliseconds.
 pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -107,6 +115,7 @@ impl<R: Repository> Service<R> {
         let revocation_master = repo
             .meta_or_insert("revocation_master", &new_secret())
             .await?;
+        repo.meta_or_insert(LOG_EPOCH, &new_log_epoch()).await?;
         Ok(Service {
             repo,
             actor,
@@ -147,6 +156,36 @@ impl<R: Repository> Service<R> {
             Some(self.write_turn().await?)
         };
         Ok(step.await)
+    }
+
+    /// The log's epoch, read afresh (an administrator may have marked the database restored).
+    ///
+    /// Errors: the repository's.
+    pub async fn log_epoch(&self) -> Result<String> {
+        match self.repo.meta(LOG_EPOCH).await? {
+            Some(e) => Ok(e),
+            None => Ok(self
+                .repo
+                .meta_or_insert(LOG_EPOCH, &new_log_epoch())
+                .await?),
+        }
+    }
+
+    /// Mark the database as restored from a backup: a new log epoch, so every device sends what
+    /// the restored log may lack and reads the log again from its start. Returns the new epoch.
+    ///
+    /// Errors: the repository's.
+    pub async fn mark_restored(&self) -> Result<String> {
+        let epoch = new_log_epoch();
+        self.repo.set_meta(LOG_EPOCH, &epoch).await?;
+        self.repo
+            .audit(entry(
+                AuditAction::Restored,
+                None,
+                serde_json::json!({ "epoch": epoch }),
+            ))
+            .await?;
+        Ok(epoch)
     }
 
     /// The repository under the service (for tests and figures).

@@ -20,6 +20,7 @@ use crate::repository::{
 };
 
 pub mod at_rest;
+pub mod backup;
 mod devices;
 mod log;
 
@@ -198,6 +199,19 @@ impl Repository for SqliteRepository {
             Ok(i.reader()
                 .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
                 .optional()?)
+        })
+        .await
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> RepoResult<()> {
+        let (key, value) = (key.to_string(), value.to_string());
+        self.run(move |i| {
+            i.writer().execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+            Ok(())
         })
         .await
     }

@@ -387,6 +387,8 @@ export interface SyncStatus {
     held_inbound?: { doc_id: string; reason: string; held_at: string }[];
     /** The endpoint found this store reusing another store's identity (a copy, a restored backup). */
     identity_reused?: boolean;
+    /** The endpoint was restored from a backup: this sync sent all work again and read the mission again. */
+    endpoint_restored?: boolean;
     pulled: number;
     records_changed: number;
     new_conflicts: number;

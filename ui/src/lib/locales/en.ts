@@ -28,6 +28,8 @@ export const en: Record<string, string> = {
   'sync.waiting': '{n} record(s) received but waiting on this laptop (hover for the reason); everything else was applied:',
   'sync.identity_reused':
     "This laptop's store is a copy of another laptop's, or was restored from a backup: both recorded under the same identity, so the endpoint cannot take your work on the records held. Nothing is lost.",
+  'sync.endpoint_restored':
+    'The mission endpoint was restored from a backup: this laptop sent all its work again and received the mission again. Nothing is lost.',
   'sync.recover': 'Re-record my work under a new identity',
   'sync.recover_confirm':
     'Your unsent work will be written again under a new identity (the records stay exactly as they are). Afterwards, ask your administrator for a new enrollment token. Continue?',

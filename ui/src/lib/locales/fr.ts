@@ -28,6 +28,8 @@ export const fr: Record<string, string> = {
   'sync.waiting': '{n} fiche(s) reçue(s) mais en attente sur cet ordinateur (survolez pour la raison) ; tout le reste a été appliqué :',
   'sync.identity_reused':
     'Les données de cet ordinateur sont une copie de celles d’un autre ordinateur, ou ont été restaurées depuis une sauvegarde : les deux ont enregistré sous la même identité, et le serveur ne peut pas prendre votre travail sur les fiches gardées. Rien n’est perdu.',
+  'sync.endpoint_restored':
+    'Le serveur de la mission a été restauré depuis une sauvegarde : cet ordinateur a renvoyé tout son travail et reçu à nouveau la mission. Rien n’est perdu.',
   'sync.recover': 'Réenregistrer mon travail sous une nouvelle identité',
   'sync.recover_confirm':
     'Votre travail non envoyé sera réécrit sous une nouvelle identité (les fiches restent exactement telles quelles). Demandez ensuite un nouveau jeton d’inscription à votre administrateur. Continuer ?',
