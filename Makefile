@@ -1,7 +1,7 @@
 # The two commands: `make run` and `make test`. Both install what is missing first.
 CARGO ?= cargo
 
-.PHONY: all bootstrap build test lint run walkthrough ui ui-deps ui-test bench-app bench bench-sync bench-reports bench-import demo
+.PHONY: all bootstrap build test lint run walkthrough ui ui-deps ui-test bench-app bench bench-sync bench-reports bench-import bench-scale demo
 
 all: build
 
@@ -66,6 +66,10 @@ bench-sync: build
 # How long an officer's edit waits while a 10,000-incident import goes in.
 bench-import: build
 	./target/release/mrm-bench import
+
+# 1,000 devices at once against one SQLite endpoint and three PostgreSQL instances behind nginx.
+bench-scale: build
+	./target/release/mrm-bench scale
 
 # The GHN and annual reports over 100,000 incidents (recording them takes a few minutes).
 bench-reports: build

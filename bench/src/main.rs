@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod import;
 mod reports;
+mod scale;
 mod store;
 mod sync;
 
@@ -44,6 +45,18 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         devices: usize,
         /// New incidents each of those devices pushes.
+        #[arg(long, default_value_t = 20)]
+        per_device: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A thousand devices at once against one SQLite endpoint and against three PostgreSQL
+    /// instances behind nginx (started here from Debian's packages), and print figures. Needs
+    /// `mrm` beside this program.
+    Scale {
+        #[arg(long, default_value_t = 1000)]
+        devices: usize,
+        /// New incidents each device pushes.
         #[arg(long, default_value_t = 20)]
         per_device: usize,
         #[arg(long)]
@@ -88,6 +101,11 @@ fn main() {
             json,
         } => sync::run(incidents, devices, per_device, json),
         Command::Import { incidents, json } => import::run(incidents, json),
+        Command::Scale {
+            devices,
+            per_device,
+            json,
+        } => scale::run(devices, per_device, json),
         Command::Reports {
             incidents,
             keep,

@@ -37,7 +37,7 @@ const TOKEN_TTL: Duration = Duration::from_secs(3600);
 const INCREMENTAL: usize = 100;
 
 /// A throwaway folder under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -46,7 +46,7 @@ impl Drop for TempDir {
 }
 
 /// A transport that counts the body bytes it sends (push) and receives (pull).
-struct Counting {
+pub(crate) struct Counting {
     inner: HttpTransport,
     up: AtomicU64,
     down: AtomicU64,
@@ -57,7 +57,7 @@ struct Counting {
 }
 
 impl Counting {
-    fn for_store(store: &Store) -> anyhow::Result<Counting> {
+    pub(crate) fn for_store(store: &Store) -> anyhow::Result<Counting> {
         let st = store.sync_state()?.context("the store is not enrolled")?;
         Ok(Counting {
             inner: HttpTransport::new(
@@ -113,12 +113,12 @@ impl Transport for Counting {
 
 /// Body bytes and requests of one or more syncs.
 #[derive(Debug, Clone, Copy, Default)]
-struct Wire {
-    up: u64,
-    down: u64,
-    pushes: u64,
-    pulls: u64,
-    request_ns: u64,
+pub(crate) struct Wire {
+    pub(crate) up: u64,
+    pub(crate) down: u64,
+    pub(crate) pushes: u64,
+    pub(crate) pulls: u64,
+    pub(crate) request_ns: u64,
 }
 
 impl Wire {
@@ -134,15 +134,15 @@ impl Wire {
 }
 
 /// One timed sync.
-struct Timed {
-    secs: f64,
-    wire: Wire,
-    retries: u32,
+pub(crate) struct Timed {
+    pub(crate) secs: f64,
+    pub(crate) wire: Wire,
+    pub(crate) retries: u32,
     /// Seconds per pulled page (request and import), in order.
     pages: Vec<f64>,
     /// CPU seconds of the syncing thread (the device's own work).
     cpu_s: Option<f64>,
-    result: mrm_crdt::Result<SyncReport>,
+    pub(crate) result: mrm_crdt::Result<SyncReport>,
 }
 
 /// A successful timed sync.
@@ -156,7 +156,7 @@ struct Synced {
 
 /// Sync once on the current thread (the runtime must be a current-thread one for `cpu_s` to be
 /// the whole of the device's work).
-async fn timed_sync(store: &mut Store, t: &Counting) -> Timed {
+pub(crate) async fn timed_sync(store: &mut Store, t: &Counting) -> Timed {
     let before = t.totals();
     let cpu_before = proc_cpu_s("thread-self");
     let mut retries = 0u32;
@@ -211,7 +211,7 @@ fn unpushed_bytes(store: &Store) -> anyhow::Result<(usize, u64)> {
     ))
 }
 
-fn mission_config() -> MissionConfig {
+pub(crate) fn mission_config() -> MissionConfig {
     MissionConfig {
         mission: MISSION.into(),
         teams: TEAMS.iter().map(|t| t.to_string()).collect(),
@@ -246,7 +246,7 @@ fn enrolled_store(
 }
 
 /// `key` of /proc/<pid>/status in KiB (Linux only).
-fn proc_status_kib(pid: &str, key: &str) -> Option<u64> {
+pub(crate) fn proc_status_kib(pid: &str, key: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     s.lines()
         .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
@@ -254,14 +254,14 @@ fn proc_status_kib(pid: &str, key: &str) -> Option<u64> {
 }
 
 /// CPU seconds (user + system) used so far by a process (Linux only; clock ticks of 1/100 s).
-fn proc_cpu_s(pid: &str) -> Option<f64> {
+pub(crate) fn proc_cpu_s(pid: &str) -> Option<f64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let fields: Vec<&str> = s.rsplit_once(')')?.1.split_whitespace().collect();
     let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
     Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
 }
 
-fn mib(kib: Option<u64>) -> serde_json::Value {
+pub(crate) fn mib(kib: Option<u64>) -> serde_json::Value {
     match kib {
         Some(k) => json!((k as f64 / 1024.0 * 10.0).round() / 10.0),
         None => serde_json::Value::Null,
@@ -305,15 +305,15 @@ impl InProcess {
 }
 
 /// A real `mrm serve` child process, killed when dropped.
-struct ChildServer {
+pub(crate) struct ChildServer {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     // Kept open so the child never writes to a closed pipe.
     _stdout: BufReader<ChildStdout>,
 }
 
 impl ChildServer {
-    fn start(db: &Path) -> anyhow::Result<ChildServer> {
+    pub(crate) fn start(db: &Path) -> anyhow::Result<ChildServer> {
         // The officer's `mrm` beside this program (both are built by `make build`).
         let exe = std::env::current_exe()
             .context("cannot find this program")?
@@ -358,7 +358,7 @@ impl ChildServer {
         Ok(server)
     }
 
-    fn pid(&self) -> String {
+    pub(crate) fn pid(&self) -> String {
         self.child.id().to_string()
     }
 }
@@ -370,7 +370,7 @@ impl Drop for ChildServer {
     }
 }
 
-fn percentile_ms(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile_ms(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -378,7 +378,7 @@ fn percentile_ms(sorted: &[f64], p: f64) -> f64 {
     sorted[i] * 1000.0
 }
 
-fn round(x: f64, digits: i32) -> f64 {
+pub(crate) fn round(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (x * f).round() / f
 }
@@ -956,7 +956,7 @@ fn print_table(f: &serde_json::Value) {
 /// The secret of every endpoint database a bench makes (one per process: a bench opens the same
 /// database here and in a `mrm serve` child). Encrypted like a real endpoint's, so the figures
 /// include it.
-fn bench_secret() -> &'static str {
+pub(crate) fn bench_secret() -> &'static str {
     static SECRET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     SECRET.get_or_init(|| {
         mrm_crdt::crypto::Key::new_secret()
@@ -965,6 +965,6 @@ fn bench_secret() -> &'static str {
     })
 }
 
-fn bench_key() -> mrm_crdt::crypto::Key {
+pub(crate) fn bench_key() -> mrm_crdt::crypto::Key {
     mrm_crdt::crypto::Key::from_secret(bench_secret()).expect("a 64-digit secret")
 }

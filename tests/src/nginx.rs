@@ -24,6 +24,8 @@ pub struct Nginx {
 ///   stores a change once, by hash; docs/sync-protocol.md), and it is what keeps a device's sync
 ///   going when an instance dies under it.
 /// - `max_fails=1 fail_timeout=10s`: a dead instance is skipped for 10 s after one failure.
+/// - `worker_connections 8192`: each device holds a connection to nginx and nginx one to an
+///   instance, so a thousand devices at once need over 2,000 (`mrm-bench scale`).
 /// - `client_max_body_size` at the endpoint's own limit, so the endpoint, not nginx, answers an
 ///   oversized push with its typed error; no request buffering to disk.
 pub fn config(dir: &Path, listen: &str, upstreams: &[String]) -> String {
@@ -37,9 +39,10 @@ pub fn config(dir: &Path, listen: &str, upstreams: &[String]) -> String {
     format!(
         "{user}daemon off;
 worker_processes 1;
+worker_rlimit_nofile 16384;
 pid {d}/nginx.pid;
 error_log {d}/error.log warn;
-events {{ worker_connections 1024; }}
+events {{ worker_connections 8192; }}
 http {{
     access_log off;
     client_body_temp_path {d}/body;
