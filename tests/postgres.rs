@@ -178,8 +178,11 @@ fn a_postgresql_endpoint_restored_from_pg_dump_loses_nothing() {
         String::from_utf8_lossy(&out.stderr)
     );
     std::fs::write(&dump, &out.stdout).unwrap();
-    // Work pushed after the dump, then the database is lost.
+    // Work pushed after the dump, and a device enrolled after it (the endpoint's own change to
+    // its device registry), then the database is lost.
     let after = officer.add_incident("Attack on Rutshuru", "abduction");
+    officer.sync();
+    let lost = Device::enrolled(tmp.path(), "b1", "B", "officer", &server, &server.url());
     officer.sync();
     let addr = server.addr.clone();
     drop(server);
@@ -204,8 +207,27 @@ fn a_postgresql_endpoint_restored_from_pg_dump_loses_nothing() {
     assert!(said.contains("marked restored"), "{said}");
     let report = officer.sync();
     assert_eq!(report["endpoint_restored"], true, "{report}");
+    // The endpoint writes its registry again (an enrollment) under a new actor: its old one
+    // would reuse sequence numbers the officer holds for the lost enrollment, and the officer
+    // would hold the registry as reusing an identity.
     let rv = Device::enrolled(tmp.path(), "rv", "HQ", "reviewer", &server, &server.url());
     rv.sync();
+    let report = officer.sync();
+    assert_eq!(report["held_inbound"], serde_json::json!([]), "{report}");
+    assert!(
+        officer
+            .store()
+            .registry()
+            .unwrap()
+            .devices
+            .values()
+            .any(|e| e.officer == "rv"),
+        "the officer reads the registry written after the restore"
+    );
+    // The device enrolled after the dump is unknown to the restored endpoint: it is told so.
+    let out = lost.mrm(&["sync"], None);
+    assert!(!out.status.success());
+    eprintln!("lost enrollment: {}", String::from_utf8_lossy(&out.stderr));
     for id in [&before, &after] {
         assert!(rv.store().incident(id).is_ok(), "{id} lost in the restore");
     }

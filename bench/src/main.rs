@@ -59,6 +59,9 @@ enum Command {
         /// New incidents each device pushes.
         #[arg(long, default_value_t = 20)]
         per_device: usize,
+        /// Incidents of the mission a fresh reviewer pulls from each backend.
+        #[arg(long, default_value_t = 10_000)]
+        mission_incidents: usize,
         #[arg(long)]
         json: bool,
     },
@@ -104,8 +107,9 @@ fn main() {
         Command::Scale {
             devices,
             per_device,
+            mission_incidents,
             json,
-        } => scale::run(devices, per_device, json),
+        } => scale::run(devices, per_device, mission_incidents, json),
         Command::Reports {
             incidents,
             keep,

@@ -219,8 +219,58 @@ fn measure<R: Repository>(
     }))
 }
 
-/// Run the scale bench: `devices` devices with `per_device` new incidents each.
-pub fn run(devices: usize, per_device: usize, json_out: bool) -> anyhow::Result<()> {
+/// Three officers push the bench mission (each incident with four more edits, as `mrm-bench
+/// sync` builds it) to the endpoint at `url`, then a fresh reviewer pulls it, timed.
+fn mission_pull<R: Repository>(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    admin: &mrm_server::Service<R>,
+    officers: &[PathBuf],
+    reviewer_dir: &Path,
+) -> anyhow::Result<Value> {
+    let client = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    for (i, dir) in officers.iter().enumerate() {
+        let mut store = Store::open_unencrypted_baseline(dir)?;
+        let (_, token) = rt.block_on(admin.create_enrollment(
+            &format!("Mission officer {i}"),
+            &team(i),
+            Role::Officer,
+            TOKEN_TTL,
+            true,
+        ))?;
+        client.block_on(mrm_sync::enroll(&mut store, url, &token, None))?;
+        let t = Counting::for_store(&store)?;
+        client
+            .block_on(timed_sync(&mut store, &t))
+            .result
+            .context("an officer's push failed")?;
+    }
+    let mut reviewer = Store::init_unencrypted_baseline(reviewer_dir, MISSION, "Reviewer", "HQ")?;
+    let (_, token) =
+        rt.block_on(admin.create_enrollment("Reviewer", "HQ", Role::Reviewer, TOKEN_TTL, true))?;
+    client.block_on(mrm_sync::enroll(&mut reviewer, url, &token, None))?;
+    let t = Counting::for_store(&reviewer)?;
+    let pull = client.block_on(timed_sync(&mut reviewer, &t));
+    let report = pull.result.context("the reviewer's pull failed")?;
+    Ok(json!({
+        "incidents": reviewer.stats()?.incidents,
+        "changes": report.pulled,
+        "s": round(pull.secs, 2),
+        "endpoint_wait_s": round(pull.wire.request_ns as f64 / 1e9, 2),
+        "mib": round(pull.wire.down as f64 / 1048576.0, 1),
+    }))
+}
+
+/// Run the scale bench: `devices` devices with `per_device` new incidents each, then the
+/// fresh reviewer's pull of a mission of `mission_incidents` from each backend.
+pub fn run(
+    devices: usize,
+    per_device: usize,
+    mission_incidents: usize,
+    json_out: bool,
+) -> anyhow::Result<()> {
     let root =
         TempDir(std::env::temp_dir().join(format!("mrm-bench-scale-{}", uuid::Uuid::now_v7())));
     std::fs::create_dir_all(&root.0)?;
@@ -245,9 +295,28 @@ pub fn run(devices: usize, per_device: usize, json_out: bool) -> anyhow::Result<
             store.add_incident(&demo::incident(&mut rng, today, None))?;
         }
     }
+    note(&format!(
+        "making a mission of {mission_incidents} incidents on three officer stores..."
+    ));
+    let mission_base: Vec<PathBuf> = (0..3)
+        .map(|i| root.0.join("mission-base").join(format!("officer-{i}")))
+        .collect();
+    for (i, dir) in mission_base.iter().enumerate() {
+        let mut store = Store::init_unencrypted_baseline(
+            dir,
+            MISSION,
+            &format!("Mission officer {i}"),
+            &team(i),
+        )?;
+        let share = mission_incidents / 3 + usize::from(i < mission_incidents % 3);
+        let ids = demo::populate(&mut store, share, 11 + i as u64)?;
+        for (n, id) in ids.iter().enumerate() {
+            crate::sync::edit_four_times(&mut store, id, n)?;
+        }
+    }
     let make_s = made.elapsed().as_secs_f64();
-    let copies = |name: &str| -> anyhow::Result<Vec<PathBuf>> {
-        base.iter()
+    let copies_of = |from: &[PathBuf], name: &str| -> anyhow::Result<Vec<PathBuf>> {
+        from.iter()
             .enumerate()
             .map(|(i, d)| {
                 let to = root.0.join(name).join(format!("device-{i}"));
@@ -258,6 +327,7 @@ pub fn run(devices: usize, per_device: usize, json_out: bool) -> anyhow::Result<
     };
 
     // ---- One SQLite endpoint. ----
+    let copies = |name: &str| copies_of(&base, name);
     let sqlite_dirs = copies("sqlite")?;
     let db = root.0.join("endpoint.db");
     let admin = rt.block_on(mrm_server::open_sqlite(&db, &crate::sync::bench_key()))?;
@@ -279,7 +349,24 @@ pub fn run(devices: usize, per_device: usize, json_out: bool) -> anyhow::Result<
         }),
     };
     let sqlite_figures = measure(&rt, &sqlite, &sqlite_dirs, &root.0.join("reviewer-sqlite"))?;
+    // Printed as they come: a later failure keeps what was measured.
+    note(&format!("sqlite burst: {sqlite_figures}"));
     drop(sqlite);
+    note("sqlite: the mission pushed, and a fresh reviewer's pull...");
+    let db = root.0.join("mission.db");
+    let admin = rt.block_on(mrm_server::open_sqlite(&db, &crate::sync::bench_key()))?;
+    rt.block_on(admin.set_config(&config()))?;
+    let child = ChildServer::start(&db)?;
+    let sqlite_mission = mission_pull(
+        &rt,
+        &child.url,
+        &admin,
+        &copies_of(&mission_base, "mission-sqlite")?,
+        &root.0.join("mission-reviewer-sqlite"),
+    )?;
+    note(&format!("sqlite mission pull: {sqlite_mission}"));
+    drop(child);
+    drop(admin);
 
     // ---- Three PostgreSQL instances behind nginx. ----
     let pg_dirs = copies("postgres")?;
@@ -321,6 +408,22 @@ pub fn run(devices: usize, per_device: usize, json_out: bool) -> anyhow::Result<
         size: Box::new(psql),
     };
     let pg_figures = measure(&rt, &pg, &pg_dirs, &root.0.join("reviewer-pg"))?;
+    note(&format!("postgresql burst: {pg_figures}"));
+    note("postgresql: the mission pushed, and a fresh reviewer's pull...");
+    let mission_url = format!("{url}&mission=bench10k");
+    let admin = rt.block_on(mrm_server::open_postgres(&mission_url))?;
+    rt.block_on(admin.set_config(&config()))?;
+    let child = ChildServer::start(Path::new(&mission_url))?;
+    let pg_mission = mission_pull(
+        &rt,
+        &child.url,
+        &admin,
+        &copies_of(&mission_base, "mission-pg")?,
+        &root.0.join("mission-reviewer-pg"),
+    )?;
+    note(&format!("postgresql mission pull: {pg_mission}"));
+    drop(child);
+    drop(admin);
     drop(pg);
     drop(nginx);
 
@@ -330,6 +433,11 @@ pub fn run(devices: usize, per_device: usize, json_out: bool) -> anyhow::Result<
         "teams": TEAMS,
         "make_devices_s": round(make_s, 1),
         "runs": [sqlite_figures, pg_figures],
+        "mission_pull": {
+            "note": "one instance each; three officers pushed the mission, a fresh reviewer pulls it",
+            "sqlite": sqlite_mission,
+            "postgresql": pg_mission,
+        },
         "goals": "0 errors; p99 on PostgreSQL no worse than 100 devices on one SQLite instance \
                   (11 s); a fresh reviewer's pull from PostgreSQL within 1.5x of SQLite",
     });
@@ -372,6 +480,14 @@ fn print_table(f: &Value) {
         println!(
             "  fresh reviewer: {} records, {} changes in {} s ({} MiB)",
             p["records"], p["changes"], p["s"], p["mib"]
+        );
+    }
+    let m = &f["mission_pull"];
+    for (name, r) in [("SQLite", &m["sqlite"]), ("PostgreSQL", &m["postgresql"])] {
+        println!(
+            "\nfresh reviewer, bench mission on {name} (one instance): {} incidents, {} changes \
+             in {} s (endpoint {} s, {} MiB)",
+            r["incidents"], r["changes"], r["s"], r["endpoint_wait_s"], r["mib"]
         );
     }
     println!("\ngoals: {}", f["goals"].as_str().unwrap_or_default());

@@ -396,7 +396,7 @@ fn note(msg: &str) {
 }
 
 /// Four more edits to a generated incident: title, narrative, a verification event, narrative.
-fn edit_four_times(store: &mut Store, id: &str, n: usize) -> anyhow::Result<()> {
+pub(crate) fn edit_four_times(store: &mut Store, id: &str, n: usize) -> anyhow::Result<()> {
     let title = IncidentPatch {
         title: Some(format!("Incident {n} (details confirmed)")),
         ..IncidentPatch::default()

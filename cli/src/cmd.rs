@@ -210,12 +210,16 @@ pub fn status(data: &Path, json: bool) -> anyhow::Result<()> {
     let held = store.held_records()?;
     let held_inbound = store.held_inbound()?;
     let reused = !store.identity_reused()?.is_empty();
+    let sync = store.sync_counts()?;
+    let records = store.unsynced_records()?;
     if json {
         return json_out(&serde_json::json!({
             "device": store.device(),
             "incidents": stats.incidents,
             "patrols": stats.patrols,
             "changes": changes,
+            "sync": sync,
+            "records": records,
             "held": held,
             "held_inbound": held_inbound,
             "identity_reused": reused,
@@ -231,6 +235,35 @@ pub fn status(data: &Path, json: bool) -> anyhow::Result<()> {
         "records  {} incidents, {} patrols, {} changes",
         stats.incidents, stats.patrols, changes
     );
+    println!(
+        "sync     {} synced, {} to send ({} changes, {} KB), {} held, {} waiting, {} in conflict",
+        sync.synced,
+        sync.to_send,
+        sync.changes_to_send,
+        (sync.bytes_to_send + 999) / 1000,
+        sync.held,
+        sync.waiting,
+        sync.conflict
+    );
+    for r in records
+        .iter()
+        .filter(|r| r.state == mrm_store::RecordSync::ToSend)
+        .take(20)
+    {
+        println!(
+            "to send  {} ({}): {} change(s){}",
+            r.doc_id,
+            r.kind.as_deref().unwrap_or("record"),
+            r.changes_to_send,
+            if r.conflict { ", in conflict" } else { "" }
+        );
+    }
+    for r in records.iter().filter(|r| r.conflict).take(20) {
+        println!(
+            "conflict {}: two edits left values to choose between (`mrm incident conflicts {}`)",
+            r.doc_id, r.doc_id
+        );
+    }
     for h in held {
         println!(
             "held     {}: the endpoint refused this device's changes ({}); they stay here only",

@@ -21,6 +21,7 @@ mod lifecycle;
 mod periods;
 mod projection;
 mod query;
+mod record_sync;
 mod recover;
 mod report;
 mod schema;
@@ -58,6 +59,7 @@ pub use query::{
     incident_count, incident_row, text_condition, Children, IncidentRow, Page, PatrolRow, Stats,
     ViolationRow, INCIDENT_ROW_COLUMNS,
 };
+pub use record_sync::{RecordSync, RecordSyncState, SyncCounts};
 pub use recover::Recovery;
 pub use report::ReportViolation;
 pub use split::ExtraCreation;

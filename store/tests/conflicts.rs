@@ -483,3 +483,76 @@ fn concurrent_patrol_route_edits_conflict_until_resolved() {
         check_projections(s);
     }
 }
+
+/// Per-record sync state (`Store::unsynced_records`, `sync_counts`): a record edited here waits
+/// to be sent until the endpoint acknowledges it; one the endpoint refused is held with its
+/// reason; one with a conflict says so.
+#[test]
+fn each_record_says_where_it_stands_with_the_endpoint() {
+    use mrm_store::RecordSync;
+    let (_tmp, mut a, mut b, id) = two_stores();
+    a.save_enrollment(
+        "http://127.0.0.1:9",
+        &mrm_crdt::protocol::EnrollResponse {
+            device_id: "dev-a".into(),
+            secret: "0".repeat(64),
+            officer: "Awa D.".into(),
+            team: "Goma".into(),
+            role: mrm_crdt::policy::Role::Officer,
+            mission: a.device().mission.clone(),
+            revocation_key: None,
+        },
+        None,
+    )
+    .unwrap();
+    let records = a.unsynced_records().unwrap();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0].doc_id, id);
+    assert_eq!(records[0].state, RecordSync::ToSend);
+    assert!(records[0].changes_to_send >= 1 && records[0].bytes_to_send > 0);
+    assert_eq!(a.record_sync_state(&id).unwrap(), RecordSync::ToSend);
+
+    // The endpoint acknowledged everything: synced, nothing listed.
+    let last = a
+        .unpushed(usize::MAX, usize::MAX)
+        .unwrap()
+        .last()
+        .unwrap()
+        .seq;
+    a.ack_pushed(last).unwrap();
+    assert!(a.unsynced_records().unwrap().is_empty());
+    assert_eq!(a.record_sync_state(&id).unwrap(), RecordSync::Synced);
+    let counts = a.sync_counts().unwrap();
+    assert_eq!((counts.to_send, counts.held, counts.conflict), (0, 0, 0));
+    assert!(counts.synced >= 1);
+
+    // A second incident, refused by the endpoint: held, with the reason.
+    let other = a
+        .add_incident(&patch(incident_json("Attack on Rutshuru")))
+        .unwrap();
+    a.hold_record(&other, "the record was moved to another team")
+        .unwrap();
+    // Concurrent edits of the first: a conflict, and a change to send.
+    a.edit_incident(&id, &patch(json!({"title": "Kiwanja (A)"})))
+        .unwrap();
+    b.edit_incident(&id, &patch(json!({"title": "Kiwanja (B)"})))
+        .unwrap();
+    send(&b, &mut a);
+    let records = a.unsynced_records().unwrap();
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(records[0].doc_id, other);
+    assert_eq!(records[0].state, RecordSync::Held);
+    assert_eq!(
+        records[0].reason.as_deref(),
+        Some("the record was moved to another team")
+    );
+    assert_eq!(records[1].doc_id, id);
+    assert_eq!(records[1].state, RecordSync::ToSend);
+    assert!(records[1].conflict);
+    let counts = a.sync_counts().unwrap();
+    assert_eq!(
+        (counts.to_send, counts.held, counts.conflict),
+        (1, 1, 1),
+        "{counts:?}"
+    );
+}

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::pace::Pace;
 use crate::transport::{enroll_request, Transport};
 use mrm_crdt::bundle;
 use mrm_crdt::error::{Error, Result};
@@ -99,6 +100,59 @@ fn transient(e: &Error) -> bool {
         Error::Network(_) => true,
         Error::Server { status, .. } => *status >= 500 || *status == 429,
         _ => false,
+    }
+}
+
+/// The first pull page, in changes: under a second at 256 kbit/s, so a drop before the pace has
+/// measured the link wastes little (the pace grows it fourfold a page on a fast link).
+const PULL_FIRST_PAGE: usize = 250;
+/// The smallest pull page however often the link drops.
+const PULL_LEAST_PAGE: usize = 50;
+/// The first push batch, in change bytes (about a second at 256 kbit/s).
+const PUSH_FIRST_BYTES: usize = 32 * 1024;
+/// The smallest push batch however often the link drops (one change always goes).
+const PUSH_LEAST_BYTES: usize = 8 * 1024;
+
+/// Like [`with_retry`], but each attempt is built anew at the size `pace` gives, which halves
+/// after a failure on the way ([`Pace`]): a request too big for a link that keeps dropping
+/// becomes one that goes through. Returns the result and the seconds the attempt that went
+/// through took.
+async fn paced<T, F, Fut>(
+    opts: &SyncOptions,
+    cancel: &AtomicBool,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    pace: &mut Pace,
+    mut step: F,
+) -> Result<(T, f64)>
+where
+    F: FnMut(usize) -> Result<Fut>,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut wait = opts.backoff;
+    let mut attempt = 1;
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        let started = Instant::now();
+        match step(pace.size())?.await {
+            Ok(t) => return Ok((t, started.elapsed().as_secs_f64())),
+            Err(e) if transient(&e) => {
+                pace.failed();
+                if attempt >= opts.attempts {
+                    return Err(e);
+                }
+                progress(Progress::Retrying {
+                    attempt,
+                    wait_ms: wait.as_millis() as u64,
+                    error: e.to_string(),
+                });
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(30));
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -304,22 +358,31 @@ async fn run<T: Transport>(
         }
     }
 
-    // Push.
+    // Push, in batches sized to the link.
     let total = store.unpushed_count()? as usize;
     let mut done = 0;
     progress(Progress::Pushing { done, total });
+    let mut push_pace = Pace::new(PUSH_FIRST_BYTES, PUSH_LEAST_BYTES, PUSH_BATCH_BYTES);
     loop {
-        let batch = store.unpushed(PUSH_BATCH_CHANGES, PUSH_BATCH_BYTES)?;
-        let Some(last) = batch.last().map(|u| u.seq) else {
+        if store.unpushed(1, 1)?.is_empty() {
             break;
-        };
-        let n = batch.len();
-        let frames: Vec<(String, Vec<u8>)> =
-            batch.into_iter().map(|u| (u.doc_id, u.bytes)).collect();
-        let body = bundle::encode_frames(&header, &frames)?;
-        let pushed = with_retry(opts, cancel, progress, || transport.push(body.clone())).await;
+        }
+        let shelf: &Store = store;
+        let pushed = paced(opts, cancel, progress, &mut push_pace, |size| {
+            let batch = shelf.unpushed(PUSH_BATCH_CHANGES, size)?;
+            let last = batch.last().map(|u| u.seq).unwrap_or(0);
+            let n = batch.len();
+            let raw: usize = batch.iter().map(|u| u.bytes.len()).sum();
+            let full = n == PUSH_BATCH_CHANGES || raw * 2 >= size;
+            let frames: Vec<(String, Vec<u8>)> =
+                batch.into_iter().map(|u| (u.doc_id, u.bytes)).collect();
+            let body = bundle::encode_frames(&header, &frames)?;
+            Ok(async move { transport.push(body).await.map(|r| (r, last, n, raw, full)) })
+        })
+        .await;
         match pushed {
-            Ok(r) => {
+            Ok(((r, last, n, raw, full), secs)) => {
+                push_pace.went_through(raw, secs, full);
                 store.ack_pushed(last)?;
                 report.pushed += r.accepted;
                 report.push_duplicates += r.duplicates;
@@ -327,6 +390,12 @@ async fn run<T: Transport>(
                 progress(Progress::Pushing { done, total });
             }
             Err(Error::Server { code, message, .. }) if refuses_records(&code) => {
+                // The batch that was refused: the same size gives the same changes.
+                let batch = store.unpushed(PUSH_BATCH_CHANGES, push_pace.size())?;
+                let last = batch.last().map(|u| u.seq).unwrap_or(0);
+                let n = batch.len();
+                let frames: Vec<(String, Vec<u8>)> =
+                    batch.into_iter().map(|u| (u.doc_id, u.bytes)).collect();
                 // One record the endpoint refuses (reassigned while offline, judged otherwise
                 // than this device judged it, built on a colleague's changes the endpoint lacks,
                 // or written by a copy of this store) must not block every other record: push
@@ -384,14 +453,22 @@ async fn run<T: Transport>(
     let mut received = 0;
     // Records already listed in the report (a whole-mission pull lists thousands).
     let mut listed = std::collections::HashSet::new();
+    // Pages sized to the link, within the largest page asked for.
+    let largest = opts.pull_page.clamp(1, PULL_PAGE) as usize;
+    let mut pull_pace = Pace::new(
+        PULL_FIRST_PAGE.min(largest),
+        PULL_LEAST_PAGE.min(largest),
+        largest,
+    );
     loop {
-        let bytes = with_retry(opts, cancel, progress, || {
-            transport.pull(cursor, opts.pull_page)
+        let (bytes, secs) = paced(opts, cancel, progress, &mut pull_pace, |size| {
+            Ok(transport.pull(cursor, size as i64))
         })
         .await?;
         let (header, changes): (PullHeader, _) =
             bundle::decode_frames_within(&bytes, protocol::PULL_LIMITS)?;
         let n = changes.len();
+        pull_pace.went_through(n, secs, header.more);
         let r = store.import_pulled(changes, header.cursor)?;
         report.pulled += r.new_changes + r.released_changes;
         report.pull_duplicates += r.duplicates;

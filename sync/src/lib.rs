@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod pace;
 pub mod pin;
 pub mod transport;
 

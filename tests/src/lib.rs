@@ -11,8 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+mod link;
 mod nginx;
 mod pg;
+pub use link::{Link, LinkSpec};
 pub use nginx::Nginx;
 pub use pg::PgCluster;
 

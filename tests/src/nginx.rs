@@ -27,7 +27,11 @@ pub struct Nginx {
 /// - `worker_connections 8192`: each device holds a connection to nginx and nginx one to an
 ///   instance, so a thousand devices at once need over 2,000 (`mrm-bench scale`).
 /// - `client_max_body_size` at the endpoint's own limit, so the endpoint, not nginx, answers an
-///   oversized push with its typed error; no request buffering to disk.
+///   oversized push with its typed error.
+/// - Nothing of a record written to nginx's disk: a push body is buffered in memory up to the
+///   endpoint's limit (`client_body_buffer_size`, needed for the retry above), and a pull page
+///   is passed on as it comes rather than spooled to a temporary file
+///   (`proxy_max_temp_file_size 0`).
 pub fn config(dir: &Path, listen: &str, upstreams: &[String]) -> String {
     let d = dir.display();
     let servers: String = upstreams
@@ -46,6 +50,8 @@ events {{ worker_connections 8192; }}
 http {{
     access_log off;
     client_body_temp_path {d}/body;
+    client_body_buffer_size {max_body};
+    proxy_max_temp_file_size 0;
     proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi;
     uwsgi_temp_path {d}/uwsgi;

@@ -72,6 +72,17 @@ pub fn new_log_epoch() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// The meta key of the endpoint's own Automerge actor (hex).
+pub const ENDPOINT_ACTOR: &str = "actor";
+
+/// A new actor for the endpoint (hex of a UUID v7's 16 bytes). A restored database takes a new
+/// one: under the old one its next change of the configuration or the registry would reuse
+/// sequence numbers that devices already hold for changes the restore lost, and every device
+/// would hold those records as reusing an identity.
+pub fn new_endpoint_actor() -> String {
+    ActorId::from(uuid::Uuid::now_v7().as_bytes().to_vec()).to_hex_string()
+}
+
 /// Now, as the endpoint stamps its rows: RFC 3339, UTC, milliseconds.
 pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -106,9 +117,8 @@ impl<R: Repository> Service<R> {
     /// The service over `repo`: reads (or, on a new database, makes) the endpoint's actor and
     /// revocation secret.
     pub async fn open(repo: R) -> Result<Service<R>> {
-        let fresh = ActorId::from(uuid::Uuid::now_v7().as_bytes().to_vec()).to_hex_string();
         let actor: ActorId = repo
-            .meta_or_insert("actor", &fresh)
+            .meta_or_insert(ENDPOINT_ACTOR, &new_endpoint_actor())
             .await?
             .parse()
             .map_err(|_| ServerError::Internal("bad endpoint actor id".into()))?;
@@ -172,11 +182,16 @@ impl<R: Repository> Service<R> {
     }
 
     /// Mark the database as restored from a backup: a new log epoch, so every device sends what
-    /// the restored log may lack and reads the log again from its start. Returns the new epoch.
+    /// the restored log may lack and reads the log again from its start, and a new endpoint
+    /// actor ([`new_endpoint_actor`]). Takes effect for instances started afterwards. Returns
+    /// the new epoch.
     ///
     /// Errors: the repository's.
     pub async fn mark_restored(&self) -> Result<String> {
         let epoch = new_log_epoch();
+        self.repo
+            .set_meta(ENDPOINT_ACTOR, &new_endpoint_actor())
+            .await?;
         self.repo.set_meta(LOG_EPOCH, &epoch).await?;
         self.repo
             .audit(entry(

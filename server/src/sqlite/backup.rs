@@ -17,7 +17,7 @@ use rusqlite::backup::{Backup, StepResult};
 
 use super::at_rest::{open_keyed, refuse_clear};
 use crate::error::{Result, ServerError};
-use crate::service::{new_log_epoch, LOG_EPOCH};
+use crate::service::{new_endpoint_actor, new_log_epoch, ENDPOINT_ACTOR, LOG_EPOCH};
 
 /// What a backup wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,11 +79,17 @@ pub fn backup(db: &Path, key: &Key, to: &Path) -> Result<BackupReport> {
         };
         // The copy is another lineage of the log: an endpoint restored from it has lost what
         // came after, and its devices must send and read everything again.
-        copy.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [LOG_EPOCH, &new_log_epoch()],
-        )?;
+        // And the endpoint takes a new actor there ([`new_endpoint_actor`]).
+        for (key, value) in [
+            (LOG_EPOCH, new_log_epoch()),
+            (ENDPOINT_ACTOR, new_endpoint_actor()),
+        ] {
+            copy.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value.as_str()],
+            )?;
+        }
         let check: String = copy.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
         if check != "ok" {
             return Err(ServerError::Unusable(format!(
