@@ -111,8 +111,14 @@ fn state(dir: &Path) -> Value {
             &["incident", "show", item["id"].as_str().unwrap(), "--json"],
         ));
     }
+    // What waits to be sent is this device's own, not what the records read.
+    let mut status = json_of(dir, &["status", "--json"]);
+    if let Some(o) = status.as_object_mut() {
+        o.remove("records");
+        o.remove("sync");
+    }
     json!({
-        "status": json_of(dir, &["status", "--json"]),
+        "status": status,
         "list": list,
         "shown": shown,
         "patrols": json_of(dir, &["patrol", "list", "--json"]),
