@@ -42,6 +42,10 @@ fn a_backup_taken_while_devices_sync_restores_to_a_serving_endpoint() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("backed up"));
     assert!(sync.wait_with_output().unwrap().status.success());
+    // An enrollment after the backup: a change of the endpoint's own to its device registry,
+    // which the officer receives and the restore loses.
+    let _lost = Device::enrolled(tmp.path(), "b1", "B", "officer", &server, &url);
+    officer.sync();
 
     // Encrypted like the database: nothing of the records or officers in clear.
     let bytes = std::fs::read(&backup).unwrap();
@@ -86,6 +90,9 @@ fn a_backup_taken_while_devices_sync_restores_to_a_serving_endpoint() {
     assert_eq!(officer.sync()["endpoint_restored"], false);
     let rv = Device::enrolled(tmp.path(), "rv", "HQ", "reviewer", &server, &server.url());
     rv.sync();
+    // The restored endpoint wrote its registry under a new actor: the officer takes it.
+    let report = officer.sync();
+    assert_eq!(report["held_inbound"], serde_json::json!([]), "{report}");
     let title = rv.store().incident(&first).unwrap().title;
     assert_eq!(title, "Attack on Kiwanja");
     // Nothing the officer sent after the backup is lost: the endpoint, rolled back, gets it again.

@@ -55,7 +55,9 @@ impl<R: Repository> Service<R> {
         };
         // The endpoint writes the configuration and the registry under its own actor: a store
         // bound to it would be shown as their author (and the registry's entries as its own).
-        if actor == self.actor.to_hex_string() {
+        if actor == self.endpoint_actor().await?.to_hex_string()
+            || actor == self.actor.to_hex_string()
+        {
             return Err(ServerError::Forbidden(
                 "this actor id is the endpoint's own".into(),
             ));

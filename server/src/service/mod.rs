@@ -46,7 +46,8 @@ const WRITE_WAIT: Duration = Duration::from_secs(60);
 /// The endpoint's service over a repository `R`.
 pub struct Service<R> {
     repo: R,
-    /// The endpoint's own Automerge actor: it writes the configuration and the registry.
+    /// The endpoint's own Automerge actor as read at open: it writes the configuration and the
+    /// registry. [`Service::endpoint_actor`] reads it afresh (a restore gives a new one).
     actor: ActorId,
     /// The endpoint's secret from which each device's revocation key is derived (hex).
     revocation_master: String,
@@ -166,6 +167,20 @@ impl<R: Repository> Service<R> {
             Some(self.write_turn().await?)
         };
         Ok(step.await)
+    }
+
+    /// The endpoint's own actor, read afresh: `mrm admin restored` may have given the database
+    /// a new one while this instance ran, and a write under the old one would reuse sequence
+    /// numbers devices hold ([`new_endpoint_actor`]).
+    ///
+    /// Errors: the repository's; [`ServerError::Internal`] for a stored actor that does not parse.
+    pub(crate) async fn endpoint_actor(&self) -> Result<ActorId> {
+        match self.repo.meta(ENDPOINT_ACTOR).await? {
+            Some(hex) => hex
+                .parse()
+                .map_err(|_| ServerError::Internal("bad endpoint actor id".into())),
+            None => Ok(self.actor.clone()),
+        }
     }
 
     /// The log's epoch, read afresh (an administrator may have marked the database restored).

@@ -57,13 +57,14 @@ impl<R: Repository> Service<R> {
         message: impl Fn(&O) -> String,
         edit: impl FnOnce(&mut automerge::transaction::Transaction<'_>) -> mrm_crdt::Result<O>,
     ) -> Result<Option<Append>> {
+        let actor = self.endpoint_actor().await?;
         let stored = self.repo.record(doc_id).await?;
         let was = stored.as_ref().map(|r| r.snapshot.clone());
         let mut doc = match &stored {
             Some(r) => load(doc_id, &r.snapshot)?,
             None => automerge::Automerge::new(),
         }
-        .with_actor(self.actor.clone());
+        .with_actor(actor);
         let old_heads = doc.get_heads();
         let note = |o: &O| {
             let note = ChangeNote {
