@@ -91,6 +91,7 @@ fn a_store_of_schema_2_is_migrated_with_its_rows() {
          DROP TABLE inbound;
          ALTER TABLE sync_state DROP COLUMN revocation_key;
          ALTER TABLE sync_state DROP COLUMN tls_pin;
+         ALTER TABLE sync_state DROP COLUMN epoch;
          PRAGMA user_version = 2;",
     )
     .unwrap();
