@@ -166,26 +166,11 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
-    let mut wait = opts.backoff;
-    let mut attempt = 1;
-    loop {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(Error::Cancelled);
-        }
-        match step().await {
-            Err(e) if transient(&e) && attempt < opts.attempts => {
-                progress(Progress::Retrying {
-                    attempt,
-                    wait_ms: wait.as_millis() as u64,
-                    error: e.to_string(),
-                });
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(30));
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
+    // A step whose size does not change: a pace of one.
+    let mut fixed = Pace::new(1, 1, 1);
+    paced(opts, cancel, progress, &mut fixed, |_| Ok(step()))
+        .await
+        .map(|(t, _)| t)
 }
 
 /// The environment variable that allows plain `http://` to an endpoint that is not on this

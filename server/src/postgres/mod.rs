@@ -83,19 +83,23 @@ pub const DEFAULT_MISSION: &str = "default";
 /// Errors: a mission name outside 1–64 letters, digits, `-` and `_`.
 pub fn split_mission(url: &str) -> Result<(String, String), ServerError> {
     let mut mission = None;
+    // The parameters other than `mission`, which is kept aside (the last one given wins).
+    let mut others = |parts: &mut dyn Iterator<Item = &'_ str>| -> Vec<String> {
+        parts
+            .filter(|p| match p.strip_prefix("mission=") {
+                Some(m) => {
+                    mission = Some(m.to_string());
+                    false
+                }
+                None => true,
+            })
+            .map(str::to_string)
+            .collect()
+    };
     let rest = if is_postgres_url(url) {
         match url.split_once('?') {
             Some((base, query)) => {
-                let kept: Vec<&str> = query
-                    .split('&')
-                    .filter(|p| match p.strip_prefix("mission=") {
-                        Some(m) => {
-                            mission = Some(m.to_string());
-                            false
-                        }
-                        None => true,
-                    })
-                    .collect();
+                let kept = others(&mut query.split('&'));
                 if kept.is_empty() {
                     base.to_string()
                 } else {
@@ -105,17 +109,7 @@ pub fn split_mission(url: &str) -> Result<(String, String), ServerError> {
             None => url.to_string(),
         }
     } else {
-        let kept: Vec<&str> = url
-            .split_whitespace()
-            .filter(|p| match p.strip_prefix("mission=") {
-                Some(m) => {
-                    mission = Some(m.to_string());
-                    false
-                }
-                None => true,
-            })
-            .collect();
-        kept.join(" ")
+        others(&mut url.split_whitespace()).join(" ")
     };
     let mission = mission.unwrap_or_else(|| DEFAULT_MISSION.to_string());
     let valid = (1..=64).contains(&mission.len())
