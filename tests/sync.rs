@@ -265,10 +265,22 @@ fn sync_resumes_after_cuts_and_a_server_crash(backend: Backend) {
     assert_eq!(rv.store().change_count().unwrap(), a1_changes);
 
     // The endpoint crashes (SIGKILL) in the middle of a sync and comes back.
-    b1.mrm_ok(&["demo", "--incidents", "300", "--seed", "9"], None);
-    let b1_changes = b1.store().change_count().unwrap();
+    // Requests are small (sized to the link) and the endpoint restarts in a moment, so a crash
+    // can fall between two of them and go unseen: rounds with new work until two syncs were
+    // cut (or eight rounds).
+    let mut b1_changes = 0;
     let mut cut = 0;
-    for after_bytes in [1usize, 50_000, 200_000] {
+    for (round, after_bytes) in [1usize, 50_000, 20_000, 100_000, 1, 50_000, 20_000, 1]
+        .into_iter()
+        .enumerate()
+    {
+        if cut >= 2 {
+            break;
+        }
+        let before = b1.store().change_count().unwrap();
+        let seed = (9 + round).to_string();
+        b1.mrm_ok(&["demo", "--incidents", "150", "--seed", &seed], None);
+        b1_changes += b1.store().change_count().unwrap() - before;
         let mut child = b1.spawn(&["sync", "--attempts", "1", "--page", "50"]);
         // The crash comes once the sync has moved this many bytes (not after a delay: the
         // process spends its first half second deriving the store's key).
