@@ -210,8 +210,8 @@ pub fn status(data: &Path, json: bool) -> anyhow::Result<()> {
     let held = store.held_records()?;
     let held_inbound = store.held_inbound()?;
     let reused = !store.identity_reused()?.is_empty();
-    let sync = store.sync_counts()?;
     let records = store.unsynced_records()?;
+    let sync = store.sync_counts_of(&records)?;
     if json {
         return json_out(&serde_json::json!({
             "device": store.device(),

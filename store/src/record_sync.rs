@@ -117,11 +117,16 @@ impl Store {
 
     /// How many records are in each sync state, and what waits to be sent.
     pub fn sync_counts(&self) -> Result<SyncCounts> {
+        self.sync_counts_of(&self.unsynced_records()?)
+    }
+
+    /// [`Store::sync_counts`] from a list [`Store::unsynced_records`] already read.
+    pub fn sync_counts_of(&self, unsynced: &[RecordSyncState]) -> Result<SyncCounts> {
         let records: i64 = self
             .conn()
             .query_row("SELECT COUNT(*) FROM docs", [], |r| r.get(0))?;
         let mut c = SyncCounts::default();
-        for r in self.unsynced_records()? {
+        for r in unsynced {
             match r.state {
                 RecordSync::Synced => {}
                 RecordSync::ToSend => c.to_send += 1,
