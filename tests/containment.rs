@@ -1,5 +1,6 @@
 //! Containment through the real binaries and a real endpoint: whatever happens to one record or
-//! one laptop (a copied store, a restored backup, a colleague's lost laptop, a poisoned record),
+//! one laptop (a copied store, a restored backup, a colleague's lost laptop and its relayed work,
+//! a poisoned record),
 //! everyone else's work keeps flowing and the affected laptop says what to do.
 
 use std::collections::BTreeMap;
@@ -182,7 +183,9 @@ fn a_lost_colleagues_record_is_held_and_named_and_own_work_still_arrives(backend
     let endpoint = EndpointDb::new(backend, tmp.path());
     let server = endpoint.serve();
     let url = server.url();
-    let a1 = Device::enrolled(tmp.path(), "a1", "A", "officer", &server, &url);
+    // a1 is not enrolled yet: its bundle carries no authorship tags, so nobody can relay its
+    // work (tests/relay.rs has the enrolled colleague, whose work is relayed).
+    let a1 = Device::new(tmp.path(), "a1", "A");
     let a2 = Device::enrolled(tmp.path(), "a2", "A", "officer", &server, &url);
     let rv = Device::enrolled(tmp.path(), "rv", "HQ", "reviewer", &server, &url);
     a2.sync();
@@ -195,19 +198,25 @@ fn a_lost_colleagues_record_is_held_and_named_and_own_work_still_arrives(backend
     let i2 = a2.add_incident("Abduction near Bunia", "abduction");
 
     let report = a2.sync();
+    assert_eq!(report["relayed"], 0, "{report}");
     let held = report["held"].as_array().unwrap();
     assert_eq!(held.len(), 1, "{report}");
     assert_eq!(held[0]["doc_id"], i1.as_str());
     let reason = held[0]["reason"].as_str().unwrap();
-    assert!(reason.contains("a1") && reason.contains("USB"), "{reason}");
+    assert!(
+        reason.contains("a device not yet in the registry") && reason.contains("USB"),
+        "{reason}"
+    );
     rv.sync();
     let seen = incidents(&rv);
     assert!(seen.contains_key(&i2), "a2's own work was blocked");
     assert!(!seen.contains_key(&i1));
     let status = a2.mrm_ok(&["status"], None);
-    assert!(status.contains(&i1) && status.contains("a1"), "{status}");
+    assert!(status.contains(&i1) && status.contains("USB"), "{status}");
 
-    // a1's laptop turns up and syncs: a2's next sync releases the record.
+    // a1's laptop turns up, is enrolled and syncs: a2's next sync releases the record.
+    let token = server.token("a1", "A", "officer");
+    a1.mrm_ok(&["enroll", "--server", &url, "--token", &token], None);
     a1.sync();
     let report = a2.sync();
     assert!(report["held"].as_array().unwrap().is_empty(), "{report}");
@@ -313,4 +322,170 @@ mrm_e2e::on_both_backends!(
     a_store_restored_from_a_backup_is_found_and_its_work_reaches_the_mission,
     a_lost_colleagues_record_is_held_and_named_and_own_work_still_arrives,
     a_store_copied_before_its_enrollment_takes_a_new_identity,
+    a_lost_colleagues_work_is_relayed_and_judged_as_theirs,
 );
+
+// Relays (docs/sync-protocol.md, "Relays"): a colleague's work that came by USB goes on to the
+// mission from the laptop that received it, judged as its author's; a relay can neither forge a
+// colleague's change nor pass on a revoked laptop's.
+
+fn shown(d: &Device, id: &str) -> Value {
+    serde_json::from_str(&d.mrm_ok(&["incident", "show", id, "--json"], None)).unwrap()
+}
+
+/// `from` hands everything it holds to `to` on a USB stick.
+fn by_usb(from: &Device, to: &Device) {
+    let file = from.dir.with_extension("usb.mrmb");
+    from.mrm_ok(&["bundle", "export", "--out", file.to_str().unwrap()], None);
+    to.mrm_ok(&["bundle", "import", file.to_str().unwrap()], None);
+}
+
+fn device_id(d: &Device) -> String {
+    d.store().sync_state().unwrap().unwrap().device_id
+}
+
+fn team(server: &Server, url: &str, root: &std::path::Path) -> (Device, Device, Device) {
+    let a1 = Device::enrolled(root, "a1", "A", "officer", server, url);
+    let a2 = Device::enrolled(root, "a2", "A", "officer", server, url);
+    let rv = Device::enrolled(root, "rv", "HQ", "reviewer", server, url);
+    (a1, a2, rv)
+}
+
+fn a_lost_colleagues_work_is_relayed_and_judged_as_theirs(backend: Backend) {
+    let tmp = tempfile::tempdir().unwrap();
+    let endpoint = EndpointDb::new(backend, tmp.path());
+    let server = endpoint.serve();
+    let url = server.url();
+    let (a1, a2, rv) = team(&server, &url, tmp.path());
+    // a1 records an incident and hands it to a2 by USB; a1's laptop then goes missing before
+    // it ever syncs. a2 completes it and records its own.
+    let i1 = a1.add_incident("Attack on Kiwanja", "killing");
+    by_usb(&a1, &a2);
+    a2.mrm_ok(
+        &["incident", "edit", &i1, "--json", "-"],
+        Some(&json!({"narrative": "Completed by a2."}).to_string()),
+    );
+    let i2 = a2.add_incident("Abduction near Bunia", "abduction");
+
+    let report = a2.sync();
+    assert!(report["relayed"].as_u64().unwrap() >= 1, "{report}");
+    assert!(report["held"].as_array().unwrap().is_empty(), "{report}");
+    let out = a2.mrm_ok(&["sync"], None);
+    assert!(!out.contains("held on this laptop"), "{out}");
+
+    rv.sync();
+    let seen = incidents(&rv);
+    assert!(seen.contains_key(&i2));
+    assert_eq!(seen[&i1]["narrative"], "Completed by a2.");
+    // The endpoint took a1's part as a1's: the record was created by a1, edited by a2.
+    let i = shown(&rv, &i1);
+    assert_eq!(i["created_by"], "a1", "{i}");
+
+    // A reviewer's decision, made offline and carried by an officer who may not decide: the
+    // endpoint judges it as the reviewer's and takes it.
+    let vid = i["violations"][0]["id"].as_str().unwrap().to_string();
+    rv.mrm_ok(
+        &[
+            "verify",
+            &i1,
+            &vid,
+            "--status",
+            "verified",
+            "--note",
+            "Two sources.",
+        ],
+        None,
+    );
+    by_usb(&rv, &a2);
+    let report = a2.sync();
+    assert!(report["relayed"].as_u64().unwrap() >= 1, "{report}");
+    assert!(
+        report["warnings"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
+    a1.sync();
+    let events = shown(&a1, &i1)["violations"][0]["verification"].clone();
+    let last = events.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["status"], "verified", "{events}");
+    assert_eq!(last["by"], "rv", "{events}");
+
+    // a1's laptop turns up: its sync finds its work already there.
+    let report = a1.sync();
+    assert!(report["held"].as_array().unwrap().is_empty(), "{report}");
+}
+
+#[test]
+fn a_relay_cannot_forge_a_colleagues_change_nor_pass_on_a_revoked_laptops() {
+    let tmp = tempfile::tempdir().unwrap();
+    let endpoint = EndpointDb::new(Backend::Sqlite, tmp.path());
+    let server = endpoint.serve();
+    let url = server.url();
+    let (a1, a2, rv) = team(&server, &url, tmp.path());
+    let i0 = a1.add_incident("Attack on Kiwanja", "killing");
+    a1.sync();
+    a2.sync();
+    rv.sync();
+
+    // a2 writes a change under the reviewer's actor (here made with the reviewer's store, as a
+    // modified client would make it) and tags it with a made-up tag.
+    let forged = rv.forge(&i0, |tx| {
+        use automerge::transaction::Transactable;
+        tx.put(automerge::ROOT, "title", "Forged by a relay")
+            .unwrap();
+    });
+    let header = mrm_crdt::bundle::BundleHeader {
+        mission: "MONUSCO".into(),
+        from_device: "rv".into(),
+        created_at: "2026-11-30T00:00:00Z".into(),
+        count: 1,
+    };
+    let bytes =
+        mrm_crdt::bundle::encode_frames_tagged(&header, &[forged], &[Some([7; 16])]).unwrap();
+    let sealed = mrm_crdt::bundle::seal(
+        &mrm_crdt::crypto::Passphrase::new(BUNDLE_PASSPHRASE),
+        &bytes,
+    )
+    .unwrap();
+    let file = tmp.path().join("forged.mrmb");
+    std::fs::write(&file, sealed).unwrap();
+    a2.mrm_ok(&["bundle", "import", file.to_str().unwrap()], None);
+    let report = a2.sync();
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains("not relayed") && warnings.contains("does not check out"),
+        "{report}"
+    );
+    assert_eq!(report["relayed"], 0, "{report}");
+    rv.sync();
+    assert_eq!(incidents(&rv)[&i0]["title"], "Attack on Kiwanja");
+    // Refused for good: not offered again.
+    let report = a2.sync();
+    assert!(
+        report["warnings"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
+
+    // a1 hands its new work to a2, then a1's laptop is lost and revoked: the relay refuses it,
+    // a2's work built on it is held naming a1, and everything else of a2 arrives.
+    let i1 = a1.add_incident("Recruitment near Rutshuru", "recruitment_use");
+    by_usb(&a1, &a2);
+    server.admin(&["device", "revoke", &device_id(&a1)], None);
+    a2.mrm_ok(
+        &["incident", "edit", &i1, "--json", "-"],
+        Some(&json!({"narrative": "Completed by a2."}).to_string()),
+    );
+    let i2 = a2.add_incident("Abduction near Bunia", "abduction");
+    let report = a2.sync();
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("revoked"), "{report}");
+    let held = report["held"].as_array().unwrap();
+    assert_eq!(held.len(), 1, "{report}");
+    assert_eq!(held[0]["doc_id"], i1.as_str());
+    assert!(
+        held[0]["reason"].as_str().unwrap().contains("a1"),
+        "{report}"
+    );
+    rv.sync();
+    let seen = incidents(&rv);
+    assert!(seen.contains_key(&i2) && !seen.contains_key(&i1));
+}

@@ -533,8 +533,14 @@ pub fn bundle(data: &Path, c: BundleCmd) -> anyhow::Result<()> {
                 created_at: chrono::Utc::now().to_rfc3339(),
                 count: changes.len() as u64,
             };
+            // Tagged, so that whoever receives the bundle can relay this laptop's work to the
+            // endpoint (and a colleague's that came here the same way).
+            let tags = store.authorship_tags(&changes)?;
             let pass = crate::unlock::bundle_passphrase(true)?;
-            let bytes = bundle::seal(&pass, &bundle::encode(&header, &changes)?)?;
+            let bytes = bundle::seal(
+                &pass,
+                &bundle::encode_frames_tagged(&header, &changes, &tags)?,
+            )?;
             write_atomic(&out, &bytes)?;
             println!(
                 "wrote {} change(s), {} bytes, to {}",
@@ -558,7 +564,7 @@ pub fn bundle(data: &Path, c: BundleCmd) -> anyhow::Result<()> {
                 }
                 .into());
             }
-            let report = store.import(b.changes)?;
+            let report = store.import_tagged(b.changes, &b.tags)?;
             if json {
                 return json_out(&report);
             }

@@ -461,6 +461,13 @@ pub fn sync(data: &Path, json: bool, attempts: u32, page: i64) -> anyhow::Result
         report.new_conflicts,
         report.duration_ms as f64 / 1000.0
     );
+    if report.relayed > 0 {
+        println!(
+            "relayed {} change(s) of colleagues that came by USB (each checked by the endpoint \
+             as its author's)",
+            report.relayed
+        );
+    }
     for w in &report.warnings {
         println!("warning: {w}");
     }

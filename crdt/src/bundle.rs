@@ -8,6 +8,11 @@
 //! repeated `count` times:  doc_id:16 bytes (UUID)  len:u32le  change bytes
 //! ```
 //!
+//! Version 2 is the same with each change followed by `tag_len:u8` (0 or [`TAG_LEN`]) and that
+//! many bytes: the change's authorship tag ([`crate::protocol::authorship_tag`]), with which a
+//! device relays a colleague's changes to the endpoint. It is written only when a frame carries
+//! a tag, so every message without one reads as before.
+//!
 //! Every length is checked against a limit before anything is allocated, so a hostile file cannot
 //! make the reader allocate gigabytes.
 //!
@@ -29,6 +34,12 @@ use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 4] = b"MRMB";
 const VERSION: u8 = 1;
+/// Frames followed by their authorship tags.
+const TAGGED_VERSION: u8 = 2;
+/// Bytes of an authorship tag (a truncated HMAC-SHA256, [`crate::protocol::authorship_tag`]).
+pub const TAG_LEN: usize = 16;
+/// An authorship tag.
+pub type Tag = [u8; TAG_LEN];
 /// Largest header we read.
 const MAX_HEADER: u32 = 64 * 1024;
 /// Largest single change any layer takes ([`crate::limits::MAX_CHANGE_BYTES`]).
@@ -76,6 +87,9 @@ pub struct Bundle {
     pub header: BundleHeader,
     /// (record id, change bytes), in the order they were written.
     pub changes: Vec<(String, Vec<u8>)>,
+    /// Each change's authorship tag, when its author gave one (aligned with `changes`; empty for
+    /// a bundle without tags).
+    pub tags: Vec<Option<Tag>>,
 }
 
 /// Encode changes into bundle bytes.
@@ -86,6 +100,17 @@ pub fn encode(header: &BundleHeader, changes: &[(String, Vec<u8>)]) -> Result<Ve
 /// Encode changes behind any JSON-object header; the header's `count` is set to the number of
 /// changes. The sync protocol uses this with its own headers.
 pub fn encode_frames<H: Serialize>(header: &H, changes: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
+    encode_frames_tagged(header, changes, &[])
+}
+
+/// [`encode_frames`] with each change's authorship tag (`tags` aligned with `changes`, or
+/// shorter: a missing entry is no tag). Written as version 1 when no change has a tag.
+pub fn encode_frames_tagged<H: Serialize>(
+    header: &H,
+    changes: &[(String, Vec<u8>)],
+    tags: &[Option<Tag>],
+) -> Result<Vec<u8>> {
+    let tagged = tags.iter().any(Option::is_some);
     let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let io = |e: std::io::Error| Error::Bundle(format!("cannot encode: {e}"));
     let mut header = serde_json::to_value(header)?;
@@ -97,10 +122,11 @@ pub fn encode_frames<H: Serialize>(header: &H, changes: &[(String, Vec<u8>)]) ->
     }
     let h = serde_json::to_vec(&header)?;
     enc.write_all(MAGIC).map_err(io)?;
-    enc.write_all(&[VERSION]).map_err(io)?;
+    enc.write_all(&[if tagged { TAGGED_VERSION } else { VERSION }])
+        .map_err(io)?;
     enc.write_all(&(h.len() as u32).to_le_bytes()).map_err(io)?;
     enc.write_all(&h).map_err(io)?;
-    for (doc_id, bytes) in changes {
+    for (i, (doc_id, bytes)) in changes.iter().enumerate() {
         let id = uuid::Uuid::parse_str(doc_id)
             .map_err(|_| Error::Bundle(format!("record id {doc_id} is not a UUID")))?;
         if bytes.len() > MAX_CHANGE as usize {
@@ -110,6 +136,15 @@ pub fn encode_frames<H: Serialize>(header: &H, changes: &[(String, Vec<u8>)]) ->
         enc.write_all(&(bytes.len() as u32).to_le_bytes())
             .map_err(io)?;
         enc.write_all(bytes).map_err(io)?;
+        if tagged {
+            match tags.get(i).copied().flatten() {
+                Some(tag) => {
+                    enc.write_all(&[TAG_LEN as u8]).map_err(io)?;
+                    enc.write_all(&tag).map_err(io)?;
+                }
+                None => enc.write_all(&[0]).map_err(io)?,
+            }
+        }
     }
     enc.finish().map_err(io)
 }
@@ -209,8 +244,12 @@ fn read_u32<R: Read>(r: &mut R, what: &str) -> Result<u32> {
 
 /// Decode bundle bytes, checking every length and the checksum.
 pub fn decode(bytes: &[u8]) -> Result<Bundle> {
-    let (header, changes) = decode_frames(bytes)?;
-    Ok(Bundle { header, changes })
+    let (header, changes, tags) = decode_frames_tagged(bytes, FrameLimits::FILE)?;
+    Ok(Bundle {
+        header,
+        changes,
+        tags,
+    })
 }
 
 /// Decode frames behind any header type within [`FrameLimits::FILE`], checking every length and
@@ -227,6 +266,17 @@ pub fn decode_frames_within<H: serde::de::DeserializeOwned>(
     bytes: &[u8],
     limits: FrameLimits,
 ) -> Result<(H, Frames)> {
+    decode_frames_tagged(bytes, limits).map(|(h, frames, _)| (h, frames))
+}
+
+/// [`decode_frames_within`], with each change's authorship tag (aligned with the frames; empty
+/// for a version 1 message).
+///
+/// Errors: as [`decode_frames_within`], and [`Error::Bundle`] for a tag of another length.
+pub fn decode_frames_tagged<H: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    limits: FrameLimits,
+) -> Result<(H, Frames, Vec<Option<Tag>>)> {
     if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
         return Err(Error::Bundle("not an MRM bundle (not gzip data)".into()));
     }
@@ -237,12 +287,16 @@ pub fn decode_frames_within<H: serde::de::DeserializeOwned>(
     if &magic[..4] != MAGIC {
         return Err(Error::Bundle("not an MRM bundle".into()));
     }
-    if magic[4] != VERSION {
-        return Err(Error::Bundle(format!(
-            "bundle format version {} is not supported (this program reads version {VERSION})",
-            magic[4]
-        )));
-    }
+    let tagged = match magic[4] {
+        VERSION => false,
+        TAGGED_VERSION => true,
+        v => {
+            return Err(Error::Bundle(format!(
+                "bundle format version {v} is not supported (this program reads versions \
+                 {VERSION} and {TAGGED_VERSION})"
+            )))
+        }
+    };
     let hlen = read_u32(&mut r, "the header length")?;
     if hlen > MAX_HEADER {
         return Err(Error::Bundle(format!("header length {hlen} is absurd")));
@@ -264,6 +318,7 @@ pub fn decode_frames_within<H: serde::de::DeserializeOwned>(
     let header: H = serde_json::from_value(raw)
         .map_err(|e| Error::Bundle(format!("the header is not valid: {e}")))?;
     let mut changes = Vec::with_capacity(count.min(100_000) as usize);
+    let mut tags = Vec::new();
     for i in 0..count {
         let mut id = [0u8; 16];
         read_exact(&mut r, &mut id, &format!("change {}", i + 1))?;
@@ -282,6 +337,24 @@ pub fn decode_frames_within<H: serde::de::DeserializeOwned>(
         let mut buf = vec![0u8; len as usize];
         read_exact(&mut r, &mut buf, &format!("change {}", i + 1))?;
         changes.push((uuid::Uuid::from_bytes(id).to_string(), buf));
+        if tagged {
+            let mut n = [0u8; 1];
+            read_exact(&mut r, &mut n, &format!("the tag of change {}", i + 1))?;
+            tags.push(match n[0] as usize {
+                0 => None,
+                TAG_LEN => {
+                    let mut tag = [0u8; TAG_LEN];
+                    read_exact(&mut r, &mut tag, &format!("the tag of change {}", i + 1))?;
+                    Some(tag)
+                }
+                n => {
+                    return Err(Error::Bundle(format!(
+                        "the tag of change {} claims {n} bytes; a tag has {TAG_LEN}",
+                        i + 1
+                    )))
+                }
+            });
+        }
     }
     // Reading to the end makes the decoder check the CRC and length trailer; trailing bytes are
     // read only up to the bound.
@@ -297,5 +370,77 @@ pub fn decode_frames_within<H: serde::de::DeserializeOwned>(
             rest.len()
         )));
     }
-    Ok((header, changes))
+    Ok((header, changes, tags))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "01890000-0000-7000-8000-000000000001";
+
+    fn header() -> serde_json::Value {
+        serde_json::json!({"mission": "M"})
+    }
+
+    /// The gzip stream's plain bytes.
+    fn inflate(bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        GzDecoder::new(bytes).read_to_end(&mut out).unwrap();
+        out
+    }
+
+    fn deflate(plain: &[u8]) -> Vec<u8> {
+        let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(plain).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn tags_travel_with_their_changes_and_untagged_messages_stay_version_1() {
+        let frames = vec![
+            (ID.to_string(), b"one".to_vec()),
+            (ID.to_string(), b"two".to_vec()),
+        ];
+        let plain = encode_frames(&header(), &frames).unwrap();
+        assert_eq!(inflate(&plain)[4], VERSION);
+        let (_, back, tags) =
+            decode_frames_tagged::<serde_json::Value>(&plain, FrameLimits::FILE).unwrap();
+        assert_eq!(back, frames);
+        assert!(tags.is_empty());
+
+        let tag = [7u8; TAG_LEN];
+        let tagged = encode_frames_tagged(&header(), &frames, &[None, Some(tag)]).unwrap();
+        assert_eq!(inflate(&tagged)[4], TAGGED_VERSION);
+        let (_, back, tags) =
+            decode_frames_tagged::<serde_json::Value>(&tagged, FrameLimits::FILE).unwrap();
+        assert_eq!(back, frames);
+        assert_eq!(tags, vec![None, Some(tag)]);
+        // Readers that ignore tags read the same changes.
+        let (_, plain_read): (serde_json::Value, _) = decode_frames(&tagged).unwrap();
+        assert_eq!(plain_read, frames);
+    }
+
+    #[test]
+    fn a_tag_of_another_length_or_cut_short_is_refused() {
+        let frames = vec![(ID.to_string(), b"one".to_vec())];
+        let good =
+            inflate(&encode_frames_tagged(&header(), &frames, &[Some([1; TAG_LEN])]).unwrap());
+        // The tag's length byte is the 17th byte from the end.
+        let at = good.len() - TAG_LEN - 1;
+        let mut bad = good.clone();
+        bad[at] = 9;
+        let e = decode_frames_tagged::<serde_json::Value>(&deflate(&bad), FrameLimits::FILE)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("claims 9 bytes"), "{e}");
+        let cut = &good[..good.len() - 3];
+        let e = decode_frames_tagged::<serde_json::Value>(&deflate(cut), FrameLimits::FILE)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("truncated while reading the tag of change 1"),
+            "{e}"
+        );
+    }
 }

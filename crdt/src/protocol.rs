@@ -158,6 +158,35 @@ pub fn revocation_proven(key: &str, device_id: &str, nonce: &str, proof: &str) -
     }
 }
 
+/// A device's authorship key (hex), derived from its revocation key (hex): the device holds it
+/// from its enrollment, the endpoint derives it again from its own secret, and nobody else can.
+/// With it the device tags its changes ([`authorship_tag`]) so that a colleague may relay them.
+pub fn author_key(revocation_key: &str) -> Option<String> {
+    use hmac::Mac;
+    mac(revocation_key, &[b"mrm-author-key"]).map(|m| hex::encode(m.finalize().into_bytes()))
+}
+
+/// The tag by which the holder of `author_key` (hex) vouches that it wrote the change `hash`
+/// (hex): an HMAC-SHA256 truncated to [`crate::bundle::TAG_LEN`] bytes. A relay carries it with
+/// the change; the endpoint checks it against the author's key, so a relay can forward a
+/// colleague's changes but never forge one (docs/sync-protocol.md, "Relays").
+pub fn authorship_tag(author_key: &str, hash: &str) -> Option<crate::bundle::Tag> {
+    use hmac::Mac;
+    let full = mac(author_key, &[b"mrm-authored", hash.as_bytes()])?
+        .finalize()
+        .into_bytes();
+    let mut tag = [0u8; crate::bundle::TAG_LEN];
+    tag.copy_from_slice(&full[..crate::bundle::TAG_LEN]);
+    Some(tag)
+}
+
+/// Whether `tag` is [`authorship_tag`] of `hash` under `author_key`, compared in constant time.
+pub fn authorship_proven(author_key: &str, hash: &str, tag: &crate::bundle::Tag) -> bool {
+    use hmac::Mac;
+    mac(author_key, &[b"mrm-authored", hash.as_bytes()])
+        .is_some_and(|m| m.verify_truncated_left(tag).is_ok())
+}
+
 /// `POST /v1/push` response.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PushResponse {
@@ -298,5 +327,25 @@ mod tests {
         );
         assert!(!revocation_proven(&key, "dev-1", "n1", "zz"));
         assert!(!revocation_proven("not hex", "dev-1", "n1", &proof));
+    }
+
+    #[test]
+    fn an_authorship_tag_holds_only_for_its_change_and_its_authors_key() {
+        let master = "11".repeat(32);
+        let a = author_key(&revocation_key(&master, "dev-1").unwrap()).unwrap();
+        let b = author_key(&revocation_key(&master, "dev-2").unwrap()).unwrap();
+        assert_ne!(a, b);
+        // The author key is not the revocation key: a relay that learnt one learns nothing.
+        assert_ne!(a, revocation_key(&master, "dev-1").unwrap());
+        let h1 = "ab".repeat(32);
+        let h2 = "cd".repeat(32);
+        let tag = authorship_tag(&a, &h1).unwrap();
+        assert!(authorship_proven(&a, &h1, &tag));
+        assert!(!authorship_proven(&a, &h2, &tag), "another change");
+        assert!(!authorship_proven(&b, &h1, &tag), "another author");
+        let mut flipped = tag;
+        flipped[0] ^= 1;
+        assert!(!authorship_proven(&a, &h1, &flipped));
+        assert!(!authorship_proven("not hex", &h1, &tag));
     }
 }

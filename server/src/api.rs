@@ -294,7 +294,7 @@ async fn push<R: Repository>(
                 .map_err(|_| busy(state.body_timeout))?
                 .map_err(|e| ServerError::Internal(e.to_string()))?;
             let decoded = tokio::task::spawn_blocking(move || {
-                bundle::decode_frames_within::<serde_json::Value>(&body, PUSH_LIMITS).map_err(|e| {
+                bundle::decode_frames_tagged::<serde_json::Value>(&body, PUSH_LIMITS).map_err(|e| {
                     match e {
                         mrm_crdt::Error::TooLarge(m) => ServerError::TooLarge(m),
                         e => ServerError::BadRequest(e.to_string()),
@@ -304,7 +304,9 @@ async fn push<R: Repository>(
             .await
             .map_err(|e| ServerError::Internal(format!("worker failed: {e}")))?;
             match decoded {
-                Ok((_header, changes)) => state.service.push(&device, changes).await,
+                Ok((_header, changes, tags)) => {
+                    state.service.push_relayed(&device, changes, tags).await
+                }
                 Err(e) => {
                     state.service.push_refused(&device, &e).await;
                     Err(e)

@@ -3,7 +3,9 @@
 //!
 //! 1. every change decodes as an Automerge change;
 //! 2. every change's actor is the actor bound to the authenticated device (no device writes as
-//!    another);
+//!    another), or the change is **relayed**: it carries an authorship tag that checks out under
+//!    the key of the enrolled, unrevoked device bound to its actor
+//!    ([`mrm_crdt::protocol::authorship_proven`]), and is judged as that author's from then on;
 //! 3. every change applies (its dependencies are on the endpoint or in the batch);
 //! 4. the resulting document is a well-formed MRM record with the id it was sent under;
 //! 5. the change's metadata is within bounds ([`mrm_crdt::changes::check_metadata`]: operation
@@ -12,11 +14,13 @@
 //!    ([`mrm_crdt::effect::check`], the same function a device runs before every local commit):
 //!    role and team, append-only verification events and comments, decisions and review moves by
 //!    reviewers only, decided violations and cited sources never deleted, values that pass the
-//!    field checks.
+//!    field checks. Each author's changes are judged with that author's role and team, in causal
+//!    order, so a relay can neither gain nor lose rights by carrying a colleague's work.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use automerge::{Automerge, Change, ChangeHash, ReadDoc};
+use automerge::{ActorId, Automerge, Change, ChangeHash, ReadDoc};
+use mrm_crdt::bundle::Tag;
 use mrm_crdt::changes::{added_since, not_applied};
 use mrm_crdt::document::{check_readable, kind_of, team_of, RecordKind, CONFIG_ID, REGISTRY_ID};
 use mrm_crdt::policy::Writer;
@@ -47,18 +51,42 @@ fn refuse(msg: String) -> ServerError {
     ServerError::Forbidden(msg)
 }
 
+/// An enrolled device whose changes another device may relay: its identity and the key its
+/// authorship tags are checked with.
+#[derive(Clone)]
+pub struct Author {
+    pub device: Device,
+    /// Hex authorship key ([`mrm_crdt::protocol::author_key`]).
+    pub key: String,
+}
+
+/// The devices a push may carry changes of, by hex actor (only consulted for changes of another
+/// actor than the pushing device's).
+pub type Authors = HashMap<String, Author>;
+
 /// A batch decoded and checked change by change (steps 1, 2 and 5), before any record is read.
 pub struct Decoded {
     /// The batch's changes not already in it earlier, by record, in the order sent.
     by_doc: BTreeMap<String, Vec<Change>>,
     /// Changes sent twice in the batch.
     duplicates: usize,
+    /// The rules of each relayed author, by actor (the pushing device's own actor is absent).
+    relayed: HashMap<ActorId, Writer>,
 }
 
 impl Decoded {
     /// The hashes of the batch's changes.
     pub fn hashes(&self) -> impl Iterator<Item = ChangeHash> + '_ {
         self.by_doc.values().flatten().map(|c| c.hash())
+    }
+
+    /// How many of the batch's changes are a colleague's, relayed.
+    pub fn relayed_changes(&self) -> usize {
+        self.by_doc
+            .values()
+            .flatten()
+            .filter(|c| self.relayed.contains_key(c.actor_id()))
+            .count()
     }
 
     /// The record ids with at least one change not in `known`: the records the batch writes.
@@ -81,7 +109,7 @@ pub fn check_batch(
     load: impl FnMut(&str) -> Result<Option<Automerge>>,
     mut known: impl FnMut(&ChangeHash) -> Result<bool>,
 ) -> Result<Checked> {
-    let decoded = decode_batch(device, batch)?;
+    let decoded = decode_batch(device, batch, &[], &Authors::new())?;
     let mut held = HashSet::new();
     for h in decoded.hashes() {
         if known(&h)? {
@@ -91,14 +119,21 @@ pub fn check_batch(
     check_decoded(device, &decoded, &held, load)
 }
 
-/// Steps 1, 2 and 5 of a batch: every change decodes, is the device's own, and is within
-/// bounds. Errors: [`ServerError::BadRequest`], [`ServerError::Forbidden`],
-/// [`ServerError::Unauthorized`] for a device not enrolled.
-pub fn decode_batch(device: &Device, batch: Vec<(String, Vec<u8>)>) -> Result<Decoded> {
+/// Steps 1, 2 and 5 of a batch: every change decodes, is the device's own or a colleague's
+/// relayed with a valid authorship tag (`tags`, aligned with `batch`, may be shorter; `authors`
+/// holds the mission's devices by actor), and is within bounds. Errors:
+/// [`ServerError::BadRequest`], [`ServerError::Forbidden`], [`ServerError::Unauthorized`] for a
+/// device not enrolled.
+pub fn decode_batch(
+    device: &Device,
+    batch: Vec<(String, Vec<u8>)>,
+    tags: &[Option<Tag>],
+    authors: &Authors,
+) -> Result<Decoded> {
     // Automerge 0.12 can panic on a change that decodes but is malformed inside; such a batch is
     // refused like any other bad input.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        decode_unwinding(device, batch)
+        decode_unwinding(device, batch, tags, authors)
     }))
     .unwrap_or_else(|_| Err(ServerError::BadRequest("a change is malformed".into())))
 }
@@ -129,10 +164,59 @@ fn enrolled_actor(device: &Device) -> Result<&str> {
         .ok_or_else(|| ServerError::Unauthorized("this device is not enrolled".into()))
 }
 
-fn decode_unwinding(device: &Device, batch: Vec<(String, Vec<u8>)>) -> Result<Decoded> {
+/// Whether change `i` (1-based) of another actor than the pushing device's is a colleague's,
+/// relayed: its tag must check out under the key of the live device bound to its actor. Returns
+/// that author's rules.
+fn relayed_author(
+    i: usize,
+    change: &Change,
+    tag: Option<&Tag>,
+    authors: &Authors,
+) -> Result<Writer> {
+    let actor = change.actor_id().to_hex_string();
+    let Some(tag) = tag else {
+        return Err(refuse(format!(
+            "change {i} was written by another device (actor {actor}) and carries no \
+             authorship tag; a device may push its own changes, and a colleague's only as they \
+             came, tagged, from that colleague's enrolled laptop"
+        )));
+    };
+    let Some(author) = authors.get(&actor) else {
+        return Err(refuse(format!(
+            "change {i} was written by actor {actor}, which no device of this mission is \
+             enrolled as; it cannot be relayed"
+        )));
+    };
+    if !mrm_crdt::protocol::authorship_proven(&author.key, &change.hash().to_string(), tag) {
+        return Err(refuse(format!(
+            "change {i} claims to be by device {} ({}), but its authorship tag does not check \
+             out: it was altered or forged",
+            author.device.id, author.device.officer
+        )));
+    }
+    if author.device.revoked_at.is_some() {
+        return Err(refuse(format!(
+            "change {i} was made by device {} ({}), which has been revoked: its changes are \
+             no longer taken, relayed or not",
+            author.device.id, author.device.officer
+        )));
+    }
+    Ok(Writer::enrolled(
+        author.device.role,
+        author.device.team.clone(),
+    ))
+}
+
+fn decode_unwinding(
+    device: &Device,
+    batch: Vec<(String, Vec<u8>)>,
+    tags: &[Option<Tag>],
+    authors: &Authors,
+) -> Result<Decoded> {
     let clock = clock();
     let actor = enrolled_actor(device)?;
     let mut by_doc: BTreeMap<String, Vec<Change>> = BTreeMap::new();
+    let mut relayed = HashMap::new();
     let mut seen = HashSet::new();
     let mut duplicates = 0;
     for (i, (doc_id, bytes)) in batch.into_iter().enumerate() {
@@ -143,11 +227,9 @@ fn decode_unwinding(device: &Device, batch: Vec<(String, Vec<u8>)>) -> Result<De
             ))
         })?;
         if change.actor_id().to_hex_string() != actor {
-            return Err(refuse(format!(
-                "change {} was written by another device (actor {}); a device may only push its own changes",
-                i + 1,
-                change.actor_id().to_hex_string()
-            )));
+            let tag = tags.get(i).and_then(Option::as_ref);
+            let writer = relayed_author(i + 1, &change, tag, authors)?;
+            relayed.insert(change.actor_id().clone(), writer);
         }
         mrm_crdt::changes::check_metadata(&change, &clock).map_err(|e| {
             ServerError::BadRequest(format!("change {} is out of bounds: {e}", i + 1))
@@ -158,7 +240,11 @@ fn decode_unwinding(device: &Device, batch: Vec<(String, Vec<u8>)>) -> Result<De
         }
         by_doc.entry(doc_id).or_default().push(change);
     }
-    Ok(Decoded { by_doc, duplicates })
+    Ok(Decoded {
+        by_doc,
+        duplicates,
+        relayed,
+    })
 }
 
 fn check_unwinding(
@@ -238,14 +324,37 @@ fn check_unwinding(
         let new_changes = added_since(&doc, &old_heads, &changes).ok_or_else(|| {
             ServerError::BadRequest(format!("record {doc_id}: a change is malformed"))
         })?;
-        mrm_crdt::effect::check_changes(&writer, kind, before.as_ref(), &doc, &new_changes, &clock)
-            .map_err(|e| match e {
-                mrm_crdt::Error::Denied(d) => ServerError::Denied {
-                    record: doc_id.clone(),
-                    denial: d,
-                },
-                other => ServerError::BadRequest(format!("record {doc_id}: {other}")),
-            })?;
+        let judged =
+            |writer: &Writer, before: Option<&Automerge>, after: &Automerge, new: &[Change]| {
+                mrm_crdt::effect::check_changes(writer, kind, before, after, new, &clock).map_err(
+                    |e| match e {
+                        mrm_crdt::Error::Denied(d) => ServerError::Denied {
+                            record: doc_id.clone(),
+                            denial: d,
+                        },
+                        other => ServerError::BadRequest(format!("record {doc_id}: {other}")),
+                    },
+                )
+            };
+        if new_changes
+            .iter()
+            .all(|c| !decoded.relayed.contains_key(c.actor_id()))
+        {
+            judged(&writer, before.as_ref(), &doc, &new_changes)?;
+        } else {
+            // A colleague's relayed work and this device's own, judged each by its author's
+            // rules, in causal order: every run of one author's changes against the record as
+            // it stood before the run.
+            let mut prev = before.clone();
+            for run in new_changes.chunk_by(|a, b| a.actor_id() == b.actor_id()) {
+                let mut next = prev.clone().unwrap_or_default();
+                next.apply_changes(run.iter().cloned())
+                    .map_err(|e| ServerError::BadRequest(format!("record {doc_id}: {e}")))?;
+                let by = decoded.relayed.get(run[0].actor_id()).unwrap_or(&writer);
+                judged(by, prev.as_ref(), &next, run)?;
+                prev = Some(next);
+            }
+        }
         applied.push(Applied {
             team_changed: team_before.as_deref() != Some(team_after.as_str()),
             doc_id,

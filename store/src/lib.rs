@@ -23,6 +23,7 @@ mod projection;
 mod query;
 mod record_sync;
 mod recover;
+mod relay;
 mod report;
 mod schema;
 mod split;
@@ -61,6 +62,7 @@ pub use query::{
 };
 pub use record_sync::{RecordSync, RecordSyncState, SyncCounts};
 pub use recover::Recovery;
+pub use relay::Relayed;
 pub use report::ReportViolation;
 pub use split::ExtraCreation;
 pub use sync_state::{HeldRecord, SyncState, Unpushed};

@@ -250,6 +250,20 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE sync_state ADD COLUMN epoch;
     "#,
+    // 12: a colleague's change that came by USB keeps its author's tag (`tag`, a blob) until it
+    // is relayed to the endpoint (docs/sync-protocol.md, "Relays"); `counts` row `relay` says
+    // how many wait, so a sync without relays reads nothing more. The count triggers take
+    // shorter names: the schema must stay within the file's first page.
+    r#"
+    ALTER TABLE changes ADD COLUMN tag;
+    INSERT INTO counts (name, n) VALUES ('relay', 0);
+    DROP TRIGGER incidents_count_insert;
+    DROP TRIGGER incidents_count_delete;
+    CREATE TRIGGER count_in AFTER INSERT ON incidents
+        BEGIN UPDATE counts SET n = n + 1 WHERE name = 'incidents'; END;
+    CREATE TRIGGER count_out AFTER DELETE ON incidents
+        BEGIN UPDATE counts SET n = n - 1 WHERE name = 'incidents'; END;
+    "#,
 ];
 
 /// `sql` without comments and without the whitespace that only lays it out. SQLite keeps each

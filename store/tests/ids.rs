@@ -71,8 +71,8 @@ fn a_store_of_schema_2_is_migrated_with_its_rows() {
              category, status, status_at, late FROM violations;
          DROP TABLE violations;
          ALTER TABLE v2 RENAME TO violations;
-         DROP TRIGGER incidents_count_insert;
-         DROP TRIGGER incidents_count_delete;
+         DROP TRIGGER count_in;
+         DROP TRIGGER count_out;
          DROP TABLE counts;
          CREATE TABLE i2 (id TEXT PRIMARY KEY, title TEXT NOT NULL, occurred_on TEXT NOT NULL,
              reported_on TEXT NOT NULL, admin1 TEXT NOT NULL, admin2 TEXT NOT NULL,
@@ -92,6 +92,7 @@ fn a_store_of_schema_2_is_migrated_with_its_rows() {
          ALTER TABLE sync_state DROP COLUMN revocation_key;
          ALTER TABLE sync_state DROP COLUMN tls_pin;
          ALTER TABLE sync_state DROP COLUMN epoch;
+         ALTER TABLE changes DROP COLUMN tag;
          PRAGMA user_version = 2;",
     )
     .unwrap();

@@ -41,6 +41,8 @@ pub enum Progress {
 pub struct SyncReport {
     pub pushed: usize,
     pub push_duplicates: usize,
+    /// Colleagues' changes that came by USB and this sync relayed to the endpoint (new there).
+    pub relayed: usize,
     /// New changes received.
     pub pulled: usize,
     pub pull_duplicates: usize,
@@ -156,7 +158,7 @@ where
     }
 }
 
-async fn with_retry<T, F, Fut>(
+pub(crate) async fn with_retry<T, F, Fut>(
     opts: &SyncOptions,
     cancel: &AtomicBool,
     progress: &mut (dyn FnMut(Progress) + Send),
@@ -307,10 +309,23 @@ async fn run<T: Transport>(
         Ok(None) => {}
     }
 
-    // Held records first: the rule that held one may no longer apply (a reviewer gave the
+    let header = serde_json::json!({ "mission": mission, "device": state.device_id });
+    // Colleagues' changes that came by USB go first: held records and own work built on them
+    // are then taken in this same sync.
+    crate::relay::relay(
+        store,
+        transport,
+        opts,
+        cancel,
+        progress,
+        &header,
+        &mut report,
+    )
+    .await?;
+
+    // Held records next: the rule that held one may no longer apply (a reviewer gave the
     // record back to this team, a colleague's changes it built on arrived), so each sync tries
     // them again, one record at a time, and releases those the endpoint now takes.
-    let header = serde_json::json!({ "mission": mission, "device": state.device_id });
     for held in store.held_records()? {
         let changes = store.held_changes(&held.doc_id)?;
         if changes.is_empty() {
@@ -538,7 +553,7 @@ fn hold(
 
 /// Whether a refusal names something in the records sent (the role's rules, or values the
 /// endpoint judges invalid), so pushing record by record lets the others through.
-fn refuses_records(code: &str) -> bool {
+pub(crate) fn refuses_records(code: &str) -> bool {
     matches!(
         code,
         "forbidden" | "bad_request" | "missing_dependencies" | "identity_reused" | "too_large"

@@ -12,6 +12,7 @@
 pub mod client;
 pub mod pace;
 pub mod pin;
+mod relay;
 pub mod transport;
 
 pub use client::{

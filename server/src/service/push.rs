@@ -4,10 +4,11 @@
 use std::collections::{HashMap, HashSet};
 
 use automerge::ChangeHash;
-use mrm_crdt::protocol::PushResponse;
+use mrm_crdt::bundle::Tag;
+use mrm_crdt::protocol::{author_key, revocation_key, PushResponse};
 
 use super::{entry, load, now, Service, ATTEMPTS};
-use crate::checks::{check_decoded, decode_batch, Checked, Decoded};
+use crate::checks::{check_decoded, decode_batch, Author, Authors, Checked, Decoded};
 use crate::error::{Result, ServerError};
 use crate::model::Device;
 use crate::repository::{
@@ -35,7 +36,20 @@ impl<R: Repository> Service<R> {
         device: &Device,
         changes: Vec<(String, Vec<u8>)>,
     ) -> Result<PushResponse> {
-        let result = self.push_inner(device, changes).await;
+        self.push_relayed(device, changes, Vec::new()).await
+    }
+
+    /// [`Service::push`] of a batch that may relay colleagues' changes: `tags` (aligned with
+    /// `changes`) carries each change's authorship tag, and a change of another device is taken
+    /// only with a tag that checks out under its author's key, and judged by its author's rules
+    /// (`crate::checks`, step 2). Errors: as [`Service::push`].
+    pub async fn push_relayed(
+        &self,
+        device: &Device,
+        changes: Vec<(String, Vec<u8>)>,
+        tags: Vec<Option<Tag>>,
+    ) -> Result<PushResponse> {
+        let result = self.push_inner(device, changes, tags).await;
         if let Err(e) = &result {
             self.record_refusal(AuditAction::PushRefused, Some(&device.id), e)
                 .await;
@@ -50,14 +64,41 @@ impl<R: Repository> Service<R> {
             .await;
     }
 
+    /// The mission's enrolled devices by actor, with their authorship keys: who a relayed change
+    /// may come from.
+    async fn authors(&self) -> Result<Authors> {
+        Ok(self
+            .repo
+            .devices()
+            .await?
+            .into_iter()
+            .filter_map(|device| {
+                let actor = device.actor.clone()?;
+                let key = revocation_key(&self.revocation_master, &device.id)
+                    .and_then(|k| author_key(&k))?;
+                Some((actor, Author { device, key }))
+            })
+            .collect())
+    }
+
     async fn push_inner(
         &self,
         device: &Device,
         changes: Vec<(String, Vec<u8>)>,
+        tags: Vec<Option<Tag>>,
     ) -> Result<PushResponse> {
         let received = changes.len();
         let dev = device.clone();
-        let decoded = std::sync::Arc::new(compute(move || decode_batch(&dev, changes)).await?);
+        // Only a batch that carries tags may relay: no other push reads the device list.
+        let authors = if tags.iter().any(Option::is_some) {
+            self.authors().await?
+        } else {
+            Authors::new()
+        };
+        let decoded = std::sync::Arc::new(
+            compute(move || decode_batch(&dev, changes, &tags, &authors)).await?,
+        );
+        let relayed = decoded.relayed_changes();
         let mut attempt = 0;
         let mut held = None;
         loop {
@@ -95,7 +136,7 @@ impl<R: Repository> Service<R> {
                 AuditAction::SyncPush,
                 Some(&device.id),
                 serde_json::json!({"received": received, "accepted": accepted,
-                                   "duplicates": duplicates}),
+                                   "duplicates": duplicates, "relayed": relayed}),
             ));
             let stored = self
                 .in_turn(held.is_some(), self.repo.append(append))
