@@ -229,6 +229,8 @@ export interface CaseloadQuery {
   admin1: string;
   text: string;
   patrol_id: string;
+  /** Only incidents in this review state (`REVIEW_STATES`), or any when empty. */
+  review_state: string;
   conflicts: boolean;
   needs_attention: boolean;
   sort: string;
@@ -381,6 +383,8 @@ export interface SyncStatus {
     pushed: number;
     /** Changes sent that the endpoint already had (an earlier answer was lost): on the endpoint too. */
     push_duplicates: number;
+    /** Colleagues' changes that came by USB, relayed to the endpoint by this sync. */
+    relayed?: number;
     /** Records the endpoint refused, kept on this laptop. */
     held: { doc_id: string; reason: string; held_at: string }[];
     /** Records whose received changes wait on this laptop (every other record was applied). */

@@ -1,27 +1,8 @@
 // The caseload's filters, sort and page, kept while the user visits other screens.
 import type { CaseloadQuery } from './api';
+import { blankQuery } from './query';
 
-export const PAGE_SIZE = 50;
-
-export function blankQuery(): CaseloadQuery {
-  return {
-    type: '',
-    status: '',
-    party: '',
-    from: '',
-    to: '',
-    admin1: '',
-    text: '',
-    patrol_id: '',
-    conflicts: false,
-    needs_attention: false,
-    sort: 'occurred_on',
-    asc: false,
-    limit: PAGE_SIZE,
-    offset: 0,
-    ids: [],
-  };
-}
+export { PAGE_SIZE, blankQuery } from './query';
 
 export const caseloadQuery = $state<CaseloadQuery>(blankQuery());
 

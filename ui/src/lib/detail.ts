@@ -6,6 +6,7 @@ const FIELD_KEYS: Record<string, string> = {
   title: 'form.title',
   occurred_on: 'form.occurred_on',
   reported_on: 'form.reported_on',
+  ended_on: 'form.ended_on',
   date_precision: 'form.date_precision',
   narrative: 'form.narrative',
   patrol_id: 'form.patrol',

@@ -2,19 +2,9 @@
 // still wrong) is kept as a draft, sealed in the store (crdt/src/store/drafts.rs), so that leaving
 // the form, a lock, the auto-lock, a crash or a restart never loses it. A draft never syncs.
 import { api } from './api';
-import type { IncidentForm } from './form';
+import { isBlank, type IncidentForm } from './form';
 
-/** Whether the user typed nothing worth keeping. */
-export function isBlank(f: IncidentForm): boolean {
-  return (
-    !f.title.trim() &&
-    !f.narrative.trim() &&
-    !f.admin1.trim() &&
-    !f.place.trim() &&
-    f.sources.length === 0 &&
-    f.violations.every((v) => !v.type && !v.party.trim() && v.coded.length === 0)
-  );
-}
+export { isBlank };
 
 /** The draft's name: one per incident being edited, one per patrol for a new incident. */
 export function draftKey(id: string | null | undefined, patrolId: string | null | undefined): string {

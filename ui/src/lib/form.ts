@@ -86,6 +86,18 @@ export function newCoded(): CodedForm {
   return { id: uuidv7(), code: '', sex: 'unknown', age: '' };
 }
 
+/** Whether the user typed nothing worth keeping. */
+export function isBlank(f: IncidentForm): boolean {
+  return (
+    !f.title.trim() &&
+    !f.narrative.trim() &&
+    !f.admin1.trim() &&
+    !f.place.trim() &&
+    f.sources.length === 0 &&
+    f.violations.every((v) => !v.type && !v.party.trim() && v.coded.length === 0)
+  );
+}
+
 /** A blank incident dated today, optionally recorded during a patrol. */
 export function emptyForm(today: string, patrolId = ''): IncidentForm {
   return {

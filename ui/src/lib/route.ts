@@ -1,6 +1,7 @@
 // Where the UI is. `nonce` makes "New incident" start a fresh form even from a new form.
 export type Route =
   | { name: 'patrols' }
+  | { name: 'patrol'; id: string }
   | { name: 'caseload' }
   | { name: 'dashboard' }
   | { name: 'reports' }
