@@ -104,7 +104,8 @@ fn the_endpoint_refuses_what_it_must(backend: Backend) {
         .collect();
     let (st, err) = http.push(Some(&b1_cred), frames(&forged));
     assert_eq!(st, 403);
-    assert_eq!(err["code"], "forbidden");
+    // Not a relay either: no authorship tag vouches for it.
+    assert_eq!(err["code"], "unvouched");
     assert!(err["error"].as_str().unwrap().contains("another device"));
     assert_eq!(stats(&server), before);
 

@@ -159,6 +159,11 @@ pub enum BundleCmd {
         /// The other store's folder, or a heads file written by `bundle heads`.
         #[arg(long = "for", value_name = "OTHER_DIR_OR_HEADS_FILE")]
         for_: Option<PathBuf>,
+        /// Leave out the authorship tags with which the receiver relays this laptop's work to
+        /// the endpoint: for a laptop whose program is older than relays, which cannot read a
+        /// tagged bundle.
+        #[arg(long)]
+        no_tags: bool,
     },
     /// Apply a bundle (all or nothing; importing twice changes nothing).
     Import {
@@ -523,7 +528,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 pub fn bundle(data: &Path, c: BundleCmd) -> anyhow::Result<()> {
     let mut store = crate::unlock::open(data)?;
     match c {
-        BundleCmd::Export { out, for_ } => {
+        BundleCmd::Export { out, for_, no_tags } => {
             let theirs = for_.as_deref().map(other_heads).transpose()?;
             let changes = store.changes_missing_from(theirs.as_ref())?;
             let d = store.device();
@@ -535,7 +540,11 @@ pub fn bundle(data: &Path, c: BundleCmd) -> anyhow::Result<()> {
             };
             // Tagged, so that whoever receives the bundle can relay this laptop's work to the
             // endpoint (and a colleague's that came here the same way).
-            let tags = store.authorship_tags(&changes)?;
+            let tags = if no_tags {
+                Vec::new()
+            } else {
+                store.authorship_tags(&changes)?
+            };
             let pass = crate::unlock::bundle_passphrase(true)?;
             let bytes = bundle::seal(
                 &pass,

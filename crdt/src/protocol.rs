@@ -227,6 +227,11 @@ pub struct MeResponse {
     /// before it was added.
     #[serde(default)]
     pub log_epoch: Option<String>,
+    /// Whether the endpoint takes relayed changes (frames version 2 with authorship tags,
+    /// docs/sync-protocol.md "Relays"); a device relays only to one that says so. Absent (false)
+    /// from endpoints before relays.
+    #[serde(default)]
+    pub relays: bool,
 }
 
 /// How far a device's clock may differ from the endpoint's before it is told: the endpoint

@@ -112,6 +112,7 @@ impl IntoResponse for ServerError {
             }
             ServerError::MissingDependencies(_) => (StatusCode::CONFLICT, "missing_dependencies"),
             ServerError::IdentityReused { .. } => (StatusCode::CONFLICT, "identity_reused"),
+            ServerError::Unvouched(_) => (StatusCode::FORBIDDEN, "unvouched"),
             ServerError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ServerError::Internal(msg) | ServerError::Unusable(msg) => {
                 tracing::error!(error = %msg, "internal error");
@@ -271,6 +272,7 @@ async fn me<R: Repository>(
         mission,
         now: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         log_epoch: Some(state.service.log_epoch().await?),
+        relays: true,
     }))
 }
 

@@ -47,10 +47,6 @@ pub struct Checked {
     pub duplicates: usize,
 }
 
-fn refuse(msg: String) -> ServerError {
-    ServerError::Forbidden(msg)
-}
-
 /// An enrolled device whose changes another device may relay: its identity and the key its
 /// authorship tags are checked with.
 #[derive(Clone)]
@@ -72,6 +68,10 @@ pub struct Decoded {
     duplicates: usize,
     /// The rules of each relayed author, by actor (the pushing device's own actor is absent).
     relayed: HashMap<ActorId, Writer>,
+    /// Another device's changes whose authorship did not check out, with the refusal: fatal
+    /// only for a change the endpoint does not hold already (re-sending a change it holds, under
+    /// any tag, adds nothing).
+    unvouched: HashMap<ChangeHash, String>,
 }
 
 impl Decoded {
@@ -152,6 +152,10 @@ pub fn check_decoded(
     .unwrap_or_else(|_| Err(ServerError::BadRequest("a change is malformed".into())))
 }
 
+/// Most runs of one author's changes one record of a batch may hold once relayed changes are in
+/// it (judging each costs a copy of the record).
+const MAX_AUTHOR_RUNS: usize = 64;
+
 /// Writers' clocks may be a day ahead of the endpoint's (docs/sync-protocol.md).
 fn clock() -> Clock {
     Clock::at(chrono::Utc::now(), chrono::Duration::days(1))
@@ -175,27 +179,27 @@ fn relayed_author(
 ) -> Result<Writer> {
     let actor = change.actor_id().to_hex_string();
     let Some(tag) = tag else {
-        return Err(refuse(format!(
+        return Err(ServerError::Unvouched(format!(
             "change {i} was written by another device (actor {actor}) and carries no \
              authorship tag; a device may push its own changes, and a colleague's only as they \
              came, tagged, from that colleague's enrolled laptop"
         )));
     };
     let Some(author) = authors.get(&actor) else {
-        return Err(refuse(format!(
+        return Err(ServerError::Unvouched(format!(
             "change {i} was written by actor {actor}, which no device of this mission is \
              enrolled as; it cannot be relayed"
         )));
     };
     if !mrm_crdt::protocol::authorship_proven(&author.key, &change.hash().to_string(), tag) {
-        return Err(refuse(format!(
+        return Err(ServerError::Unvouched(format!(
             "change {i} claims to be by device {} ({}), but its authorship tag does not check \
              out: it was altered or forged",
             author.device.id, author.device.officer
         )));
     }
     if author.device.revoked_at.is_some() {
-        return Err(refuse(format!(
+        return Err(ServerError::Unvouched(format!(
             "change {i} was made by device {} ({}), which has been revoked: its changes are \
              no longer taken, relayed or not",
             author.device.id, author.device.officer
@@ -217,6 +221,7 @@ fn decode_unwinding(
     let actor = enrolled_actor(device)?;
     let mut by_doc: BTreeMap<String, Vec<Change>> = BTreeMap::new();
     let mut relayed = HashMap::new();
+    let mut unvouched = HashMap::new();
     let mut seen = HashSet::new();
     let mut duplicates = 0;
     for (i, (doc_id, bytes)) in batch.into_iter().enumerate() {
@@ -228,8 +233,14 @@ fn decode_unwinding(
         })?;
         if change.actor_id().to_hex_string() != actor {
             let tag = tags.get(i).and_then(Option::as_ref);
-            let writer = relayed_author(i + 1, &change, tag, authors)?;
-            relayed.insert(change.actor_id().clone(), writer);
+            match relayed_author(i + 1, &change, tag, authors) {
+                Ok(writer) => {
+                    relayed.insert(change.actor_id().clone(), writer);
+                }
+                Err(e) => {
+                    unvouched.insert(change.hash(), e.to_string());
+                }
+            }
         }
         mrm_crdt::changes::check_metadata(&change, &clock).map_err(|e| {
             ServerError::BadRequest(format!("change {} is out of bounds: {e}", i + 1))
@@ -244,6 +255,7 @@ fn decode_unwinding(
         by_doc,
         duplicates,
         relayed,
+        unvouched,
     })
 }
 
@@ -267,6 +279,12 @@ fn check_unwinding(
         duplicates += sent.len() - changes.len();
         if changes.is_empty() {
             continue;
+        }
+        if let Some(why) = changes
+            .iter()
+            .find_map(|c| decoded.unvouched.get(&c.hash()))
+        {
+            return Err(ServerError::Unvouched(why.clone()));
         }
         let doc_id = doc_id.clone();
         let before = load(&doc_id)?;
@@ -345,8 +363,17 @@ fn check_unwinding(
             // A colleague's relayed work and this device's own, judged each by its author's
             // rules, in causal order: every run of one author's changes against the record as
             // it stood before the run.
+            let runs = new_changes.chunk_by(|a, b| a.actor_id() == b.actor_id());
+            // Each run costs a copy of the record and a judgement: a batch that alternates
+            // authors without end is refused, not computed.
+            if runs.clone().count() > MAX_AUTHOR_RUNS {
+                return Err(ServerError::BadRequest(format!(
+                    "record {doc_id}: the batch alternates between authors more than \
+                     {MAX_AUTHOR_RUNS} times; send it in smaller batches"
+                )));
+            }
             let mut prev = before.clone();
-            for run in new_changes.chunk_by(|a, b| a.actor_id() == b.actor_id()) {
+            for run in runs {
                 let mut next = prev.clone().unwrap_or_default();
                 next.apply_changes(run.iter().cloned())
                     .map_err(|e| ServerError::BadRequest(format!("record {doc_id}: {e}")))?;

@@ -43,6 +43,11 @@ pub enum ServerError {
     /// identity (`mrm recover`).
     #[error("record {record}: this device's change number {seq} differs from the one the endpoint already holds under that number; this store is a copy of another laptop's store, or was restored from a backup")]
     IdentityReused { record: String, seq: u64 },
+    /// A relayed change the endpoint can never take from anyone: its authorship tag does not
+    /// check out, its actor is no device of the mission, or its author was revoked (HTTP 403,
+    /// code `unvouched`). The relaying device drops it for good; other refusals it tries again.
+    #[error("{0}")]
+    Unvouched(String),
     /// The batch depends on changes the endpoint does not have yet.
     #[error("{0}")]
     MissingDependencies(String),

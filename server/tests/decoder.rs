@@ -100,3 +100,32 @@ fn the_fixed_ids_are_reserved_for_their_kinds() {
         }
     }
 }
+
+/// A change of another device, pushed without a tag that vouches for it, is refused as
+/// `unvouched` only when the endpoint lacks it: re-sending a change the endpoint holds adds
+/// nothing, and must not cost the rest of a relay its record.
+#[test]
+fn an_unvouched_change_is_refused_only_when_the_endpoint_lacks_it() {
+    use mrm_server::checks::{check_decoded, decode_batch, Authors};
+    let pusher = ActorId::random();
+    let other = ActorId::random();
+    let id = "01890000-0000-7000-8000-0000000000c1";
+    let (_h, changes) =
+        bundle::decode_frames::<serde_json::Value>(&batch_under(&other, id)).unwrap();
+    let hashes: std::collections::HashSet<_> = changes
+        .iter()
+        .map(|(_, b)| automerge::Change::from_bytes(b.clone()).unwrap().hash())
+        .collect();
+    let dev = device(&pusher);
+    let decoded = decode_batch(&dev, changes, &[Some([9; 16])], &Authors::new()).unwrap();
+    match check_decoded(&dev, &decoded, &Default::default(), |_| Ok(None)) {
+        Err(mrm_server::ServerError::Unvouched(m)) => {
+            assert!(m.contains("no device of this mission"), "{m}")
+        }
+        Err(other) => panic!("refused for another reason: {other}"),
+        Ok(_) => panic!("another device's change was taken without a tag that vouches for it"),
+    }
+    let held = check_decoded(&dev, &decoded, &hashes, |_| Ok(None)).unwrap();
+    assert!(held.applied.is_empty());
+    assert_eq!(held.duplicates, hashes.len());
+}

@@ -96,6 +96,20 @@ impl Store {
                 (change.actor_id().to_hex_string() != own).then(|| (change.hash().to_string(), tag))
             })
             .collect();
+        // A change this store holds already (pulled from the endpoint, or from an earlier
+        // bundle) is not relayed: the endpoint has it, or a tag came with it the first time.
+        let tagged: Vec<(String, Tag)> = {
+            let mut held = self
+                .conn()
+                .prepare_cached("SELECT 1 FROM changes WHERE hash = ?1")?;
+            let mut new = Vec::with_capacity(tagged.len());
+            for (hash, tag) in tagged {
+                if !held.exists([&hash])? {
+                    new.push((hash, tag));
+                }
+            }
+            new
+        };
         let report = self.import(changes)?;
         if !tagged.is_empty() {
             let tx = self.conn.transaction()?;

@@ -282,6 +282,7 @@ async fn run<T: Transport>(
     let state = store.sync_state()?.ok_or(Error::NotEnrolled)?;
     let mut report = SyncReport::default();
     let mission = store.device().mission.clone();
+    let mut relays = false;
 
     // Ask first: a revoked device must not send anything. It wipes its store, because a device
     // is revoked when it is lost or compromised, and what is on it can endanger a child.
@@ -294,6 +295,7 @@ async fn run<T: Transport>(
             )))
         }
         Ok(Some(me)) => {
+            relays = me.relays;
             let now = store.device_clock().now();
             report.clock_ahead_secs = protocol::clock_difference(now, me.now.as_deref());
             report
@@ -311,17 +313,28 @@ async fn run<T: Transport>(
 
     let header = serde_json::json!({ "mission": mission, "device": state.device_id });
     // Colleagues' changes that came by USB go first: held records and own work built on them
-    // are then taken in this same sync.
-    crate::relay::relay(
-        store,
-        transport,
-        opts,
-        cancel,
-        progress,
-        &header,
-        &mut report,
-    )
-    .await?;
+    // are then taken in this same sync. Only to an endpoint that takes relays, and never at the
+    // cost of the rest: a relay that fails is said and the sync goes on (it is tried again at
+    // the next one).
+    if relays {
+        match crate::relay::relay(
+            store,
+            transport,
+            opts,
+            cancel,
+            progress,
+            &header,
+            &mut report,
+        )
+        .await
+        {
+            Err(Error::Cancelled) => return Err(Error::Cancelled),
+            Err(e) => report.warnings.push(format!(
+                "colleagues' changes that came by USB were not relayed this time: {e}"
+            )),
+            Ok(()) => {}
+        }
+    }
 
     // Held records next: the rule that held one may no longer apply (a reviewer gave the
     // record back to this team, a colleague's changes it built on arrived), so each sync tries
@@ -556,7 +569,12 @@ fn hold(
 pub(crate) fn refuses_records(code: &str) -> bool {
     matches!(
         code,
-        "forbidden" | "bad_request" | "missing_dependencies" | "identity_reused" | "too_large"
+        "forbidden"
+            | "bad_request"
+            | "missing_dependencies"
+            | "identity_reused"
+            | "too_large"
+            | "unvouched"
     )
 }
 

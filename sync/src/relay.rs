@@ -31,9 +31,11 @@ async fn send<T: Transport>(
 }
 
 /// Relay every colleague's change waiting here. A batch the endpoint refuses goes again record
-/// by record: a record whose relayed changes the endpoint refuses for good (a forged or altered
-/// tag, a revoked author, the author's rules) is said in `report.warnings` and not offered
-/// again; one that waits for changes nobody has sent yet stays to be relayed at a later sync.
+/// by record: a record whose relayed changes the endpoint can never take (`unvouched`: a forged
+/// or altered tag, an actor no device holds, a revoked author) is said in `report.warnings` and
+/// not offered again; one refused for a reason that may pass (the author's rules against the
+/// record as it is now, a clock ahead, an endpoint too old) is said and stays to be relayed at
+/// the next sync; one that waits for changes nobody has sent yet stays silently.
 ///
 /// Errors: the transport's, and the store's.
 pub(crate) async fn relay<T: Transport>(
@@ -73,11 +75,18 @@ pub(crate) async fn relay<T: Transport>(
                         Err(Error::Server { code, .. }) if code == "missing_dependencies" => {
                             continue
                         }
+                        Err(Error::Server { code, message, .. }) if code == "unvouched" => {
+                            report.warnings.push(format!(
+                                "a colleague's changes to record {doc_id} that came by USB were \
+                                 not relayed: the endpoint can never take them ({message})"
+                            ));
+                        }
                         Err(Error::Server { code, message, .. }) if refuses_records(&code) => {
                             report.warnings.push(format!(
                                 "a colleague's changes to record {doc_id} that came by USB were \
-                                 not relayed: the endpoint refused them ({message})"
+                                 not relayed this time, and will be offered again: {message}"
                             ));
+                            continue;
                         }
                         Err(e) => return Err(e),
                     }
