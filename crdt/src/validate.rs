@@ -935,6 +935,73 @@ pub fn quarter_end(d: NaiveDate) -> NaiveDate {
         .unwrap_or(d)
 }
 
+/// The names in `list`, for a message: at most twelve, then how many more.
+fn some_of<'a>(list: impl ExactSizeIterator<Item = &'a String>) -> String {
+    let n = list.len();
+    let mut names: Vec<&str> = list.take(12).map(String::as_str).collect();
+    if n > names.len() {
+        names.push("…");
+    }
+    names.join(", ")
+}
+
+/// The admin areas an edit writes (`loc`, only the fields it sets), against the mission's list:
+/// once the configuration lists first-level areas, a province must be one of them, and a
+/// district one of its province's when that province lists any (`admin1` is the province the
+/// record will have: the patch's, else `current`). A misspelt province ("Nord Kivu") would
+/// otherwise count apart in every report. Parties are not refused (a patrol may meet a new
+/// armed group before the list is updated): [`against_config`] warns of them.
+///
+/// Errors: [`Error::Invalid`] on `location.admin1` or `location.admin2`, naming the mission's
+/// areas.
+pub fn admin_areas_written(
+    loc: &crate::input::LocationPatch,
+    current: &str,
+    cfg: &MissionConfig,
+) -> crate::Result<()> {
+    if cfg.admin_areas.is_empty() {
+        return Ok(());
+    }
+    let admin1 = loc.admin1.as_deref().map(str::trim).unwrap_or(current);
+    if let Some(a) = loc
+        .admin1
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
+        if !cfg.admin_areas.contains_key(a) {
+            return Err(Error::invalid(
+                "incident",
+                "location.admin1",
+                format!(
+                    "`{a}` is not one of the mission's provinces ({})",
+                    some_of(cfg.admin_areas.keys())
+                ),
+            ));
+        }
+    }
+    if let Some(d) = loc
+        .admin2
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        if let Some(districts) = cfg.admin_areas.get(admin1).filter(|l| !l.is_empty()) {
+            if !districts.iter().any(|x| x == d) {
+                return Err(Error::invalid(
+                    "incident",
+                    "location.admin2",
+                    format!(
+                        "`{d}` is not one of {admin1}'s districts ({})",
+                        some_of(districts.iter())
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Values the mission configuration does not list. Empty lists in the configuration mean "not
 /// configured" and produce no warnings.
 pub fn against_config(inc: &Incident, cfg: &MissionConfig) -> Vec<FieldError> {

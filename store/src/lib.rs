@@ -336,6 +336,21 @@ impl Store {
         Ok(())
     }
 
+    /// The admin areas `patch` writes, against the mission's configuration once it has arrived
+    /// ([`validate::admin_areas_written`]; `current`: the record's province before the edit).
+    fn check_admin_areas(&self, patch: &IncidentPatch, current: &str) -> Result<()> {
+        let Some(loc) = &patch.location else {
+            return Ok(());
+        };
+        if loc.admin1.is_none() && loc.admin2.is_none() {
+            return Ok(());
+        }
+        match self.mission_config()? {
+            Some(cfg) => validate::admin_areas_written(loc, current, &cfg),
+            None => Ok(()),
+        }
+    }
+
     /// Record a new incident; returns its id.
     pub fn add_incident(&mut self, patch: &IncidentPatch) -> Result<String> {
         let id = patch
@@ -357,6 +372,7 @@ impl Store {
             ));
         }
         self.check_patrol_exists(patch)?;
+        self.check_admin_areas(patch, "")?;
         let team = patch
             .team
             .clone()
@@ -375,6 +391,16 @@ impl Store {
             return Err(Error::invalid("incident", "id", "cannot be changed"));
         }
         self.check_patrol_exists(patch)?;
+        if patch
+            .location
+            .as_ref()
+            .is_some_and(|l| l.admin1.is_none() && l.admin2.is_some())
+        {
+            let current = self.incident(id)?.location.admin1;
+            self.check_admin_areas(patch, &current)?;
+        } else {
+            self.check_admin_areas(patch, "")?;
+        }
         self.write(id, RecordKind::Incident, false, |t, who| {
             edit::apply_incident_patch(t, patch, who)
         })

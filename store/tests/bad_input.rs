@@ -964,3 +964,89 @@ fn a_poisoned_record_in_a_pull_page_holds_only_itself() {
     assert_eq!(again.held.len(), 1, "{again:?}");
     assert!(again.released.is_empty());
 }
+
+/// Once the mission's configuration lists its admin areas, a province or district an edit writes
+/// must be one of them (a misspelt "Nord Kivu" would count apart in every report); parties stay
+/// warnings; before any configuration, anything goes.
+#[test]
+fn provinces_and_districts_come_from_the_missions_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = new_store(dir.path(), "Awa");
+    let nord = {
+        let mut v = incident_json("Before the configuration arrived");
+        v["location"]["admin1"] = json!("Nord Kivu");
+        v
+    };
+    store
+        .add_incident(&patch(nord.clone()))
+        .expect("no list yet: anything goes");
+
+    let cfg = mrm_crdt::model::MissionConfig {
+        mission: "MONUSCO".into(),
+        teams: Vec::new(),
+        parties: vec!["Group Alpha".into()],
+        admin_areas: [
+            (
+                "North Kivu".to_string(),
+                vec!["Rutshuru".to_string(), "Masisi".to_string()],
+            ),
+            ("Ituri".to_string(), Vec::new()),
+        ]
+        .into_iter()
+        .collect(),
+    };
+    let mut doc = automerge::AutoCommit::new();
+    mrm_crdt::edit::apply_config(&mut doc, &cfg).unwrap();
+    doc.commit();
+    let change = doc.get_last_local_change().unwrap().bytes().into_owned();
+    store
+        .import(vec![(mrm_crdt::document::CONFIG_ID.to_string(), change)])
+        .unwrap();
+
+    let field_of = |e: Error| match e {
+        Error::Invalid { errors, .. } => errors.0.into_iter().next().unwrap(),
+        other => panic!("refused for another reason: {other}"),
+    };
+    let e = field_of(store.add_incident(&patch(nord)).unwrap_err());
+    assert_eq!(e.field, "location.admin1");
+    assert!(
+        e.message
+            .contains("`Nord Kivu` is not one of the mission's provinces (Ituri, North Kivu)"),
+        "{}",
+        e.message
+    );
+
+    let id = store.add_incident(&patch(incident_json("Listed"))).unwrap();
+    // A district under its province, whether the edit names the province or not.
+    let e = field_of(
+        store
+            .edit_incident(&id, &patch(json!({"location": {"admin2": "Goma"}})))
+            .unwrap_err(),
+    );
+    assert_eq!(e.field, "location.admin2");
+    assert!(
+        e.message
+            .contains("North Kivu's districts (Rutshuru, Masisi)"),
+        "{}",
+        e.message
+    );
+    store
+        .edit_incident(&id, &patch(json!({"location": {"admin2": "Masisi"}})))
+        .unwrap();
+    // A province listing no districts takes any.
+    store
+        .edit_incident(
+            &id,
+            &patch(json!({"location": {"admin1": "Ituri", "admin2": "Djugu"}})),
+        )
+        .unwrap();
+    // An unlisted party is a warning, not a refusal.
+    let mut other = incident_json("Another group");
+    other["violations"][0]["perpetrator"]["party"] = json!("Group Zulu");
+    let id = store.add_incident(&patch(other)).unwrap();
+    let warnings = store.warnings(&store.incident(&id).unwrap()).unwrap();
+    assert!(
+        warnings.iter().any(|w| w.message.contains("Group Zulu")),
+        "{warnings:?}"
+    );
+}
