@@ -41,9 +41,11 @@ if [ ! -f "$DIR/laptop/mrm.sqlite" ]; then
 JSON
   "$MRM" admin --db "$DIR/server.sqlite" --db-key-file "$DIR/server.key" config set --json "$DIR/config.json"
   "$MRM" --data "$DIR/laptop" init --mission MONUSCO --officer "Awa D." --team Goma
-  "$MRM" --data "$DIR/laptop" demo --incidents 500
   TOKEN=$("$MRM" admin --db "$DIR/server.sqlite" --db-key-file "$DIR/server.key" device enroll --officer "Awa D." --team Goma --role officer 2>/dev/null)
   "$MRM" --data "$DIR/laptop" enroll --server "$URL" --token "$TOKEN"
+  # Generated once the laptop is an officer's: the demo then writes only what an officer may
+  # (no reviewer's decisions), so its first sync sends everything instead of holding 370 records.
+  "$MRM" --data "$DIR/laptop" demo --incidents 500
   "$MRM" --data "$DIR/adviser" init --mission MONUSCO --officer "Adviser C." --team HQ
   TOKEN=$("$MRM" admin --db "$DIR/server.sqlite" --db-key-file "$DIR/server.key" device enroll --officer "Adviser C." --team HQ --role reviewer 2>/dev/null)
   "$MRM" --data "$DIR/adviser" enroll --server "$URL" --token "$TOKEN"
