@@ -25,6 +25,8 @@ export const en: Record<string, string> = {
   'sync.report': 'Sent {pushed}, received {pulled}, {records} record(s) updated, {conflicts} new conflict(s)',
   'sync.relayed': 'relayed {n} change(s) of colleagues that came by USB',
   'sync.already_there': '{n} of them were already on the endpoint (an earlier answer was lost on the way)',
+  'sync.more': 'and {n} more',
+  'sync.rest_sent': 'Everything else sent',
   'sync.held': '{n} record(s) held on this laptop, refused by the endpoint (hover for the reason):',
   'sync.waiting': '{n} record(s) received but waiting on this laptop (hover for the reason); everything else was applied:',
   'sync.identity_reused':

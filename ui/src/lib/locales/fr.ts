@@ -25,6 +25,8 @@ export const fr: Record<string, string> = {
   'sync.report': '{pushed} envoyée(s), {pulled} reçue(s), {records} dossier(s) mis à jour, {conflicts} nouveau(x) conflit(s)',
   'sync.relayed': '{n} modification(s) de collègues reçue(s) par clé USB transmise(s) au serveur',
   'sync.already_there': 'dont {n} déjà sur le serveur de la mission (une réponse précédente s’est perdue en route)',
+  'sync.more': 'et {n} autre(s)',
+  'sync.rest_sent': 'Tout le reste est envoyé',
   'sync.held': '{n} fiche(s) gardée(s) sur cet ordinateur, refusée(s) par le serveur (survolez pour la raison) :',
   'sync.waiting': '{n} fiche(s) reçue(s) mais en attente sur cet ordinateur (survolez pour la raison) ; tout le reste a été appliqué :',
   'sync.identity_reused':
