@@ -1,7 +1,7 @@
 # The two commands: `make run` and `make test`. Both install what is missing first.
 CARGO ?= cargo
 
-.PHONY: all bootstrap build test lint run walkthrough ui ui-deps ui-test bench-app bench bench-sync bench-reports bench-import bench-scale demo
+.PHONY: all bootstrap build test lint run walkthrough ui ui-deps ui-test bench-app bench bench-sync bench-reports bench-import bench-field bench-scale demo
 
 all: build
 
@@ -66,6 +66,11 @@ bench-sync: build
 # How long an officer's edit waits while a 10,000-incident import goes in.
 bench-import: build
 	./target/release/mrm-bench import
+
+# Sync over an emulated satellite link (256 and 64 kbit/s, 1 s round trip, a drop every 30 s):
+# a fresh reviewer's pull of 10,000 incidents and a day's push (about 20 minutes).
+bench-field: build
+	./target/release/mrm-bench field
 
 # 1,000 devices at once against one SQLite endpoint and three PostgreSQL instances behind nginx.
 bench-scale: build

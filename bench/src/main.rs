@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+mod field;
 mod import;
 mod reports;
 mod scale;
@@ -47,6 +48,27 @@ enum Command {
         /// New incidents each of those devices pushes.
         #[arg(long, default_value_t = 20)]
         per_device: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sync over an emulated satellite link that keeps dropping (issue 16): a fresh reviewer's
+    /// pull of the mission and a day's push, at each rate, and print figures.
+    Field {
+        /// Incidents in the mission (the demo generator's).
+        #[arg(long, default_value_t = 10_000)]
+        incidents: usize,
+        /// Link rates to measure, in kbit/s each way.
+        #[arg(long, value_delimiter = ',', default_value = "256,64")]
+        kbps: Vec<u64>,
+        /// Round trip, in milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        rtt_ms: u64,
+        /// Every connection is cut at this interval, in seconds.
+        #[arg(long, default_value_t = 30.0)]
+        drop_secs: f64,
+        /// Incidents in the day's push.
+        #[arg(long, default_value_t = 50)]
+        day: usize,
         #[arg(long)]
         json: bool,
     },
@@ -104,6 +126,14 @@ fn main() {
             json,
         } => sync::run(incidents, devices, per_device, json),
         Command::Import { incidents, json } => import::run(incidents, json),
+        Command::Field {
+            incidents,
+            kbps,
+            rtt_ms,
+            drop_secs,
+            day,
+            json,
+        } => field::run(incidents, &kbps, rtt_ms, drop_secs, day, json),
         Command::Scale {
             devices,
             per_device,

@@ -100,9 +100,28 @@ impl Transport for Counting {
         r
     }
 
-    async fn pull(&self, cursor: i64, limit: i64) -> mrm_crdt::Result<Vec<u8>> {
+    async fn push_upload(
+        &self,
+        body: &[u8],
+        name: &str,
+        resume: bool,
+    ) -> mrm_crdt::Result<PushResponse> {
+        self.up.fetch_add(body.len() as u64, Ordering::Relaxed);
+        self.pushes.fetch_add(1, Ordering::Relaxed);
         let t = Instant::now();
-        let bytes = self.inner.pull(cursor, limit).await;
+        let r = self.inner.push_upload(body, name, resume).await;
+        self.waited(t);
+        r
+    }
+
+    async fn pull(
+        &self,
+        cursor: i64,
+        limit: i64,
+        part: &std::sync::Mutex<mrm_store::PullPart>,
+    ) -> mrm_crdt::Result<Vec<u8>> {
+        let t = Instant::now();
+        let bytes = self.inner.pull(cursor, limit, part).await;
         self.waited(t);
         let bytes = bytes?;
         self.down.fetch_add(bytes.len() as u64, Ordering::Relaxed);
@@ -146,10 +165,10 @@ pub(crate) struct Timed {
 }
 
 /// A successful timed sync.
-struct Synced {
-    report: SyncReport,
-    secs: f64,
-    wire: Wire,
+pub(crate) struct Synced {
+    pub(crate) report: SyncReport,
+    pub(crate) secs: f64,
+    pub(crate) wire: Wire,
     retries: u32,
     pages: Vec<f64>,
 }
@@ -188,7 +207,7 @@ pub(crate) async fn timed_sync(store: &mut Store, t: &Counting) -> Timed {
     }
 }
 
-async fn sync_ok(store: &mut Store, t: &Counting) -> anyhow::Result<Synced> {
+pub(crate) async fn sync_ok(store: &mut Store, t: &Counting) -> anyhow::Result<Synced> {
     let timed = timed_sync(store, t).await;
     let report = timed
         .result
@@ -229,7 +248,7 @@ fn bench_pass() -> mrm_crdt::crypto::Passphrase {
 }
 
 /// A new store enrolled with the endpoint at `url` (enrollment created through the service).
-fn enrolled_store(
+pub(crate) fn enrolled_store(
     rt: &tokio::runtime::Runtime,
     admin: &SqliteService,
     url: &str,
@@ -269,13 +288,13 @@ pub(crate) fn mib(kib: Option<u64>) -> serde_json::Value {
 }
 
 /// The endpoint in this process, on its own runtime, stopped when dropped.
-struct InProcess {
-    url: String,
+pub(crate) struct InProcess {
+    pub(crate) url: String,
     rt: tokio::runtime::Runtime,
 }
 
 impl InProcess {
-    fn start(db: &Path) -> anyhow::Result<InProcess> {
+    pub(crate) fn start(db: &Path) -> anyhow::Result<InProcess> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("bench-server")
@@ -299,7 +318,7 @@ impl InProcess {
         })
     }
 
-    fn stop(self) {
+    pub(crate) fn stop(self) {
         self.rt.shutdown_timeout(Duration::from_secs(5));
     }
 }

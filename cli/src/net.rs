@@ -369,22 +369,42 @@ impl Bar {
             return;
         }
         let line = match p {
-            Progress::Pushing { done, total } => {
+            Progress::Pushing {
+                done,
+                total,
+                rate,
+                secs_left,
+                ..
+            } => {
                 let frac = if *total == 0 {
                     1.0
                 } else {
                     *done as f64 / *total as f64
                 };
-                format!("pushing  {} {done}/{total}", bar(frac))
+                format!(
+                    "pushing  {} {done}/{total}{}",
+                    bar(frac),
+                    pace(*rate, *secs_left)
+                )
             }
-            Progress::Pulling { done, remaining } => {
+            Progress::Pulling {
+                done,
+                remaining,
+                rate,
+                secs_left,
+                ..
+            } => {
                 let total = *done as i64 + remaining;
                 let frac = if total == 0 {
                     1.0
                 } else {
                     *done as f64 / total as f64
                 };
-                format!("pulling  {} {done}/{total}", bar(frac))
+                format!(
+                    "pulling  {} {done}/{total}{}",
+                    bar(frac),
+                    pace(*rate, *secs_left)
+                )
             }
             Progress::Retrying {
                 attempt,
@@ -397,6 +417,19 @@ impl Bar {
         let mut err = std::io::stderr();
         let _ = write!(err, "\r\x1b[2K{line}");
         let _ = err.flush();
+    }
+}
+
+/// The measured rate (kbit/s, as a link is rated) and the time left, once known.
+fn pace(rate: Option<u64>, secs_left: Option<u64>) -> String {
+    match (rate, secs_left) {
+        (Some(r), Some(s)) => format!(
+            "  {:.0} kbit/s, {}:{:02} left",
+            r as f64 * 8.0 / 1000.0,
+            s / 60,
+            s % 60
+        ),
+        _ => String::new(),
     }
 }
 
@@ -461,6 +494,12 @@ pub fn sync(data: &Path, json: bool, attempts: u32, page: i64) -> anyhow::Result
         report.new_conflicts,
         report.duration_ms as f64 / 1000.0
     );
+    if report.resumed_bytes > 0 {
+        println!(
+            "resumed a page cut before: {} bytes that had arrived were not asked for again",
+            report.resumed_bytes
+        );
+    }
     if report.relayed > 0 {
         println!(
             "relayed {} change(s) of colleagues that came by USB (each checked by the endpoint \

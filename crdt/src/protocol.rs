@@ -113,6 +113,17 @@ pub struct EnrollResponse {
 /// bound to so that an old answer cannot be replayed.
 pub const NONCE_HEADER: &str = "x-mrm-nonce";
 
+/// A push sent as a resumable upload: the upload's name, chosen by the device (16 to 64 hex
+/// digits, one per batch). With it, [`UPLOAD_LENGTH_HEADER`] (the batch's bytes) and
+/// [`UPLOAD_OFFSET_HEADER`] (the first of them this request's body carries); an endpoint that
+/// holds another number of the batch's bytes answers 409 `upload_offset` with the `offset` to
+/// continue from (docs/sync-protocol.md, "Pushes resumed by offset").
+pub const UPLOAD_HEADER: &str = "x-mrm-upload";
+/// See [`UPLOAD_HEADER`].
+pub const UPLOAD_LENGTH_HEADER: &str = "x-mrm-upload-length";
+/// See [`UPLOAD_HEADER`].
+pub const UPLOAD_OFFSET_HEADER: &str = "x-mrm-upload-offset";
+
 /// HMAC-SHA256 keyed by `key` (hex) over each part followed by a zero byte. `None` for a key
 /// that is not hex.
 fn mac(key: &str, parts: &[&[u8]]) -> Option<hmac::Hmac<sha2::Sha256>> {
@@ -298,7 +309,7 @@ fn describe_duration(secs: u64) -> String {
 pub struct ErrorBody {
     pub error: String,
     /// Machine-readable kind: `unauthorized`, `revoked`, `forbidden`, `bad_request`,
-    /// `missing_dependencies`, `not_found`, `internal`.
+    /// `missing_dependencies`, `not_found`, `upload_offset`, `internal`.
     #[serde(default)]
     pub code: String,
     /// For `forbidden` by the one policy: its reason ([`crate::policy::Denial::code`]).
@@ -307,6 +318,9 @@ pub struct ErrorBody {
     /// For `revoked`: [`revocation_proof`] over the request's nonce.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<String>,
+    /// For `upload_offset`: how many bytes of the upload the endpoint holds ([`UPLOAD_HEADER`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
 }
 
 #[cfg(test)]

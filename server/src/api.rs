@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use mrm_crdt::bundle;
 use mrm_crdt::protocol::{
     EnrollRequest, ErrorBody, MeResponse, PullHeader, MAX_BODY, MAX_ENROLL_BODY, PULL_PAGE,
-    PUSH_LIMITS,
+    PUSH_LIMITS, UPLOAD_HEADER, UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER,
 };
 use serde::Deserialize;
 
@@ -25,8 +25,10 @@ use tokio::sync::Semaphore;
 use crate::error::ServerError;
 use crate::listen::Limits;
 use crate::model::Device;
+use crate::page_cache::{range_start, PageAddress, PageCache};
 use crate::repository::Repository;
 use crate::service::Service;
+use crate::uploads::{valid_name, Offset, Uploads};
 
 /// Shared state of the handlers.
 pub struct AppState<R> {
@@ -47,6 +49,10 @@ pub struct AppState<R> {
     /// a credential cannot take every slot (or the memory of many pages) for itself. A second
     /// request waits for the first to finish (within the body timeout).
     turns: DeviceTurns,
+    /// Pages kept so that a device cut in the middle of one gets only the rest.
+    pages: PageCache,
+    /// Push bodies received in part, continued after a cut.
+    uploads: Uploads,
 }
 
 /// Per-device turns ([`AppState::turns`]): a one-permit semaphore per device and kind of request.
@@ -102,6 +108,7 @@ impl IntoResponse for ServerError {
                     code: "busy".into(),
                     reason: None,
                     proof: None,
+                    offset: None,
                 };
                 return (
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -114,6 +121,7 @@ impl IntoResponse for ServerError {
             ServerError::IdentityReused { .. } => (StatusCode::CONFLICT, "identity_reused"),
             ServerError::Unvouched(_) => (StatusCode::FORBIDDEN, "unvouched"),
             ServerError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ServerError::UploadOffset(_) => (StatusCode::CONFLICT, "upload_offset"),
             ServerError::Internal(msg) | ServerError::Unusable(msg) => {
                 tracing::error!(error = %msg, "internal error");
                 return (
@@ -123,6 +131,7 @@ impl IntoResponse for ServerError {
                         code: "internal".into(),
                         reason: None,
                         proof: None,
+                        offset: None,
                     }),
                 )
                     .into_response();
@@ -137,6 +146,10 @@ impl IntoResponse for ServerError {
             },
             proof: match &self {
                 ServerError::RevokedProven(p) => Some(p.clone()),
+                _ => None,
+            },
+            offset: match &self {
+                ServerError::UploadOffset(o) => Some(*o),
                 _ => None,
             },
         };
@@ -158,6 +171,8 @@ pub fn router_with<R: Repository>(service: Service<R>, limits: &Limits) -> Route
         push_slots: Semaphore::new(CONCURRENT_PUSHES),
         pull_slots: Arc::new(Semaphore::new(CONCURRENT_PULLS)),
         turns: DeviceTurns::default(),
+        pages: PageCache::default(),
+        uploads: Uploads::default(),
     });
     Router::new()
         .route("/v1/health", get(health))
@@ -209,6 +224,70 @@ async fn read_body(body: Body, max: usize, within: Duration) -> Result<Bytes, Se
             }
         }
     }
+}
+
+/// A push's upload headers ([`UPLOAD_HEADER`]): its name, length and this body's offset; `None`
+/// for a plain push.
+fn upload_of(headers: &HeaderMap) -> Result<Option<(String, usize, usize)>, ServerError> {
+    let Some(name) = headers.get(UPLOAD_HEADER) else {
+        return Ok(None);
+    };
+    let bad = |what: &str| ServerError::BadRequest(format!("upload: {what}"));
+    let name = name
+        .to_str()
+        .ok()
+        .filter(|n| valid_name(n))
+        .ok_or_else(|| bad("the name must be 16 to 64 hex digits"))?;
+    let number = |h: &str| -> Result<usize, ServerError> {
+        headers
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= 12 && v.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| bad(&format!("{h} must be a number of bytes")))
+    };
+    let (total, offset) = (number(UPLOAD_LENGTH_HEADER)?, number(UPLOAD_OFFSET_HEADER)?);
+    if total == 0 || total > MAX_BODY {
+        return Err(ServerError::TooLarge(format!(
+            "an upload is 1 to {MAX_BODY} bytes"
+        )));
+    }
+    if offset > total {
+        return Err(bad("the offset is past the upload's length"));
+    }
+    Ok(Some((name.to_lowercase(), total, offset)))
+}
+
+/// Add a push body to its upload as it arrives (what arrived stays if the connection is cut),
+/// within `within`.
+async fn receive(
+    mut body: Body,
+    uploads: &Uploads,
+    device: &str,
+    name: &str,
+    within: Duration,
+) -> Result<(), ServerError> {
+    use http_body_util::BodyExt;
+    let work = async {
+        while let Some(frame) = body.frame().await {
+            let frame = frame
+                .map_err(|e| ServerError::BadRequest(format!("the request body was cut: {e}")))?;
+            if let Ok(data) = frame.into_data() {
+                if !uploads.append(device, name, &data) {
+                    return Err(ServerError::TooLarge(
+                        "the body is longer than its upload".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    };
+    tokio::time::timeout(within, work).await.map_err(|_| {
+        ServerError::Timeout(format!(
+            "the request body did not arrive within {} s",
+            within.as_secs()
+        ))
+    })?
 }
 
 async fn health() -> Json<serde_json::Value> {
@@ -288,7 +367,32 @@ async fn push<R: Repository>(
         .turns
         .take(&device.id, "push", state.body_timeout)
         .await?;
-    let result = match read_body(body, MAX_BODY, state.body_timeout).await {
+    let upload = upload_of(&headers)?;
+    let body = match &upload {
+        None => read_body(body, MAX_BODY, state.body_timeout).await,
+        Some((name, total, offset)) => {
+            // Not the endpoint's offset: said, never audited (a device after a cut asks so).
+            state
+                .uploads
+                .begin(&device.id, name, *total, *offset)
+                .map_err(|Offset(at)| ServerError::UploadOffset(at as u64))?;
+            receive(body, &state.uploads, &device.id, name, state.body_timeout)
+                .await
+                .and_then(|()| {
+                    state
+                        .uploads
+                        .whole(&device.id, name)
+                        .map(Bytes::from)
+                        .ok_or_else(|| {
+                            ServerError::UploadOffset(state.uploads.kept(&device.id, name) as u64)
+                        })
+                })
+        }
+    };
+    if let Err(ServerError::UploadOffset(at)) = body {
+        return Err(ServerError::UploadOffset(at));
+    }
+    let result = match body {
         Ok(body) => {
             // The body has arrived: only now a global slot, for decoding and applying.
             let _slot = tokio::time::timeout(state.body_timeout, state.push_slots.acquire())
@@ -352,12 +456,55 @@ async fn pull<R: Repository>(
         .turns
         .take(&device.id, "pull", state.body_timeout)
         .await?;
+    let limit = q.limit.unwrap_or(PULL_PAGE);
+    let address = PageAddress {
+        cursor: q.cursor,
+        limit,
+        scope: format!("{} {}", device.team, device.role.as_str()),
+    };
+    // The rest of a page this device was sent and did not get whole: the same bytes, from
+    // where it stopped, without building the page again.
+    let kept = headers
+        .get(header::IF_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().trim_matches('"'))
+        .zip(
+            headers
+                .get(header::RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(range_start),
+        )
+        .and_then(|(etag, start)| {
+            let page = state.pages.get(&device.id, &address, etag)?;
+            (start < page.len()).then(|| (etag.to_string(), start, page))
+        });
+    if let Some((etag, start, page)) = kept {
+        let total = page.len();
+        tracing::info!(device = %device.id, cursor = q.cursor, from = start, bytes = total,
+            "pull resumed");
+        let body = Body::new(Held {
+            page: page.slice(start..),
+            _turn: turn,
+        });
+        return Ok((
+            StatusCode::PARTIAL_CONTENT,
+            [
+                (header::CONTENT_TYPE, PAGE_TYPE.to_string()),
+                (header::ETAG, format!("\"{etag}\"")),
+                (
+                    header::CONTENT_RANGE,
+                    format!("bytes {start}-{}/{total}", total - 1),
+                ),
+            ],
+            body,
+        )
+            .into_response());
+    }
     let slot = tokio::time::timeout(state.body_timeout, state.pull_slots.clone().acquire_owned())
         .await
         .map_err(|_| busy(state.body_timeout))?
         .map_err(|e| ServerError::Internal(e.to_string()))?;
     let started = Instant::now();
-    let limit = q.limit.unwrap_or(PULL_PAGE);
     let (header, changes): (PullHeader, _) = state.service.pull(&device, q.cursor, limit).await?;
     let body = bundle::encode_frames(&header, &changes)
         .map_err(|e| ServerError::Internal(e.to_string()))?;
@@ -367,12 +514,21 @@ async fn pull<R: Repository>(
     // The page is built: the build slot goes back; the device's turn stays with the page until
     // it is written out, sent in chunks so that "written" means taken by the connection.
     drop(slot);
-    let body = Body::new(Held {
-        page: Bytes::from(body),
-        _turn: turn,
-    });
-    Ok(([(header::CONTENT_TYPE, "application/x-mrm-frames")], body).into_response())
+    let page = Bytes::from(body);
+    // An empty page is cheap to build again: only pages with changes are kept.
+    let etag = (header.count > 0).then(|| state.pages.keep(&device.id, address, page.clone()));
+    let body = Body::new(Held { page, _turn: turn });
+    let mut response = ([(header::CONTENT_TYPE, PAGE_TYPE)], body).into_response();
+    if let Some(etag) = etag {
+        if let Ok(v) = format!("\"{etag}\"").parse() {
+            response.headers_mut().insert(header::ETAG, v);
+        }
+    }
+    Ok(response)
 }
+
+/// The media type of framed messages (pull pages, push batches).
+const PAGE_TYPE: &str = "application/x-mrm-frames";
 
 /// A pull page sent in [`CHUNK`]-byte frames, keeping its device's pull turn until the last frame
 /// has been taken or the connection dropped: hyper asks for the next frame only once the previous

@@ -53,6 +53,10 @@ pub enum ServerError {
     MissingDependencies(String),
     #[error("{0}")]
     NotFound(String),
+    /// A push continues an upload from another offset than the endpoint holds (HTTP 409, code
+    /// `upload_offset`, with the offset to continue from; see [`crate::uploads`]).
+    #[error("the endpoint holds {0} bytes of this upload: continue from there")]
+    UploadOffset(u64),
     #[error("internal error: {0}")]
     Internal(String),
     /// The endpoint's database cannot be used as given (in clear, another key, no key): said at

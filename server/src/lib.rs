@@ -9,12 +9,14 @@ pub mod conformance;
 pub mod error;
 pub mod listen;
 pub mod model;
+pub mod page_cache;
 pub mod postgres;
 pub mod repository;
 pub mod secret;
 pub mod service;
 pub mod sqlite;
 pub mod tls;
+pub mod uploads;
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -20,6 +20,7 @@ mod keyfile;
 mod lifecycle;
 mod periods;
 mod projection;
+mod pull_part;
 mod query;
 mod record_sync;
 mod recover;
@@ -56,6 +57,7 @@ pub use keyfile::{unlock, KEY_FILE};
 pub use lifecycle::{key_connection, open_reader};
 pub use periods::PeriodChanges;
 pub use projection::{attention, is_late};
+pub use pull_part::PullPart;
 pub use query::{
     incident_count, incident_row, text_condition, Children, IncidentRow, Page, PatrolRow, Stats,
     ViolationRow, INCIDENT_ROW_COLUMNS,

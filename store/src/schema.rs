@@ -264,6 +264,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER count_out AFTER DELETE ON incidents
         BEGIN UPDATE counts SET n = n - 1 WHERE name = 'incidents'; END;
     "#,
+    // 13: a pull page received in part (docs/sync-protocol.md, "Pages resumed by byte range"):
+    // `part_at` is the page's address and name as text (`cursor limit etag`), `part` the bytes
+    // received so far; a restarted device asks the endpoint for the rest only.
+    r#"
+    ALTER TABLE sync_state ADD COLUMN part_at;
+    ALTER TABLE sync_state ADD COLUMN part;
+    "#,
 ];
 
 /// `sql` without comments and without the whitespace that only lays it out. SQLite keeps each

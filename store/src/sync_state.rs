@@ -292,7 +292,8 @@ impl Store {
             }
             Some(_) => {
                 self.conn.execute(
-                    "UPDATE sync_state SET epoch = ?1, pull_cursor = 0, push_seq = 0",
+                    "UPDATE sync_state SET epoch = ?1, pull_cursor = 0, push_seq = 0, part_at = NULL, \
+                     part = NULL",
                     [epoch],
                 )?;
                 tracing::warn!("the sync endpoint was restored from a backup: sending and reading everything again");
@@ -317,7 +318,11 @@ impl Store {
         cursor: i64,
     ) -> Result<ImportReport> {
         import_chunked(&mut self.conn, changes, Retry::Touched, |tx| {
-            tx.execute("UPDATE sync_state SET pull_cursor = ?1", [cursor])?;
+            // The page received in part, if any, is this one: it is in.
+            tx.execute(
+                "UPDATE sync_state SET pull_cursor = ?1, part_at = NULL, part = NULL",
+                [cursor],
+            )?;
             Ok(())
         })
     }

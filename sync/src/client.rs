@@ -16,7 +16,7 @@ use mrm_crdt::bundle;
 use mrm_crdt::error::{Error, Result};
 use mrm_crdt::protocol;
 use mrm_crdt::protocol::{
-    EnrollRequest, EnrollResponse, PullHeader, PULL_PAGE, PUSH_BATCH_BYTES, PUSH_BATCH_CHANGES,
+    EnrollRequest, EnrollResponse, PULL_PAGE, PUSH_BATCH_BYTES, PUSH_BATCH_CHANGES,
 };
 use mrm_store::Store;
 
@@ -24,10 +24,27 @@ use mrm_store::Store;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub enum Progress {
-    /// `done` of `total` local changes sent.
-    Pushing { done: usize, total: usize },
-    /// `done` changes received; about `remaining` more to come.
-    Pulling { done: usize, remaining: i64 },
+    /// `done` of `total` local changes sent: `bytes_done` of about `bytes_total` bytes on the
+    /// wire; `rate` is the measured rate in bytes per second and `secs_left` the time the rest
+    /// would take at it (both `None` until a request has gone through).
+    Pushing {
+        done: usize,
+        total: usize,
+        bytes_done: u64,
+        bytes_total: u64,
+        rate: Option<u64>,
+        secs_left: Option<u64>,
+    },
+    /// `done` changes received; about `remaining` more to come. `bytes_done` bytes came on the
+    /// wire at `rate` bytes per second; `secs_left` is the rest's time at that rate, from the
+    /// bytes per change seen so far.
+    Pulling {
+        done: usize,
+        remaining: i64,
+        bytes_done: u64,
+        rate: Option<u64>,
+        secs_left: Option<u64>,
+    },
     /// A transient failure; trying again after `wait_ms`.
     Retrying {
         attempt: u32,
@@ -69,6 +86,55 @@ pub struct SyncReport {
     /// epoch, `MeResponse::log_epoch`): this sync offered it every local change again and read
     /// its log from the start, so nothing it lost is lost.
     pub endpoint_restored: bool,
+    /// Bytes of a pull page that had arrived before a cut (in this sync or an earlier one, even
+    /// one whose process was killed) and were not asked for again.
+    pub resumed_bytes: u64,
+}
+
+/// A push batch as it goes up: its frames' bytes under an upload name of its own, and what it
+/// covers.
+struct Batch {
+    body: Vec<u8>,
+    /// 32 hex digits of its SHA-256: the endpoint keeps what arrived of it under this name.
+    name: String,
+    /// Whether an earlier attempt of it was cut.
+    resume: bool,
+    /// The pace's size it was built at (the same size gives the same changes again).
+    size: usize,
+    /// The log position of its last change, its changes and their bytes, and whether it is full.
+    last: i64,
+    n: usize,
+    raw: usize,
+    full: bool,
+}
+
+impl Batch {
+    /// The next batch of unpushed changes, up to `size` bytes of changes.
+    fn build(store: &Store, header: &impl Serialize, size: usize) -> Result<Batch> {
+        let changes = store.unpushed(PUSH_BATCH_CHANGES, size)?;
+        let last = changes.last().map(|u| u.seq).unwrap_or(0);
+        let n = changes.len();
+        let raw: usize = changes.iter().map(|u| u.bytes.len()).sum();
+        let full = n == PUSH_BATCH_CHANGES || raw * 2 >= size;
+        let frames: Vec<(String, Vec<u8>)> =
+            changes.into_iter().map(|u| (u.doc_id, u.bytes)).collect();
+        let body = bundle::encode_frames(header, &frames)?;
+        // Named by its content: the endpoint can never take one batch's bytes for another's
+        // (a probe after a cut that finds a whole upload of the same name applies the same
+        // batch), and the same batch built again after a restart continues where it stopped.
+        use sha2::Digest;
+        let name = hex::encode(&sha2::Sha256::digest(&body)[..16]);
+        Ok(Batch {
+            body,
+            name,
+            resume: false,
+            size,
+            last,
+            n,
+            raw,
+            full,
+        })
+    }
 }
 
 /// What a device says when it finds the endpoint restored from a backup.
@@ -107,9 +173,9 @@ fn transient(e: &Error) -> bool {
 
 /// The first pull page, in changes: under a second at 256 kbit/s, so a drop before the pace has
 /// measured the link wastes little (the pace grows it fourfold a page on a fast link).
-const PULL_FIRST_PAGE: usize = 250;
+pub(crate) const PULL_FIRST_PAGE: usize = 250;
 /// The smallest pull page however often the link drops.
-const PULL_LEAST_PAGE: usize = 50;
+pub(crate) const PULL_LEAST_PAGE: usize = 50;
 /// The first push batch, in change bytes (about a second at 256 kbit/s).
 const PUSH_FIRST_BYTES: usize = 32 * 1024;
 /// The smallest push batch however often the link drops (one change always goes).
@@ -119,7 +185,7 @@ const PUSH_LEAST_BYTES: usize = 8 * 1024;
 /// after a failure on the way ([`Pace`]): a request too big for a link that keeps dropping
 /// becomes one that goes through. Returns the result and the seconds the attempt that went
 /// through took.
-async fn paced<T, F, Fut>(
+pub(crate) async fn paced<T, F, Fut>(
     opts: &SyncOptions,
     cancel: &AtomicBool,
     progress: &mut (dyn FnMut(Progress) + Send),
@@ -374,25 +440,53 @@ async fn run<T: Transport>(
     // Push, in batches sized to the link.
     let total = store.unpushed_count()? as usize;
     let mut done = 0;
-    progress(Progress::Pushing { done, total });
+    let push_started = Instant::now();
+    let bytes_total = store.sync_counts()?.bytes_to_send.max(0) as u64;
+    let mut bytes_done = 0u64;
+    // Where the push is, with the rate of change bytes acknowledged and the time the rest takes.
+    let pushing = |done: usize, bytes_done: u64| {
+        let secs = push_started.elapsed().as_secs_f64();
+        let rate = (bytes_done > 0 && secs > 0.0).then(|| (bytes_done as f64 / secs) as u64);
+        Progress::Pushing {
+            done,
+            total,
+            bytes_done,
+            bytes_total: bytes_total.max(bytes_done),
+            rate,
+            secs_left: rate.map(|r| {
+                (bytes_total.saturating_sub(bytes_done) as f64 / r.max(1) as f64).ceil() as u64
+            }),
+        }
+    };
+    progress(pushing(done, bytes_done));
     let mut push_pace = Pace::new(PUSH_FIRST_BYTES, PUSH_LEAST_BYTES, PUSH_BATCH_BYTES);
     loop {
         if store.unpushed(1, 1)?.is_empty() {
             break;
         }
         let shelf: &Store = store;
+        // The batch of this round, built at the pace's size by its first attempt; an attempt
+        // after a cut continues the same upload (only the bytes the endpoint lacks go).
+        let mut batch: Option<Batch> = None;
         let pushed = paced(opts, cancel, progress, &mut push_pace, |size| {
-            let batch = shelf.unpushed(PUSH_BATCH_CHANGES, size)?;
-            let last = batch.last().map(|u| u.seq).unwrap_or(0);
-            let n = batch.len();
-            let raw: usize = batch.iter().map(|u| u.bytes.len()).sum();
-            let full = n == PUSH_BATCH_CHANGES || raw * 2 >= size;
-            let frames: Vec<(String, Vec<u8>)> =
-                batch.into_iter().map(|u| (u.doc_id, u.bytes)).collect();
-            let body = bundle::encode_frames(&header, &frames)?;
-            Ok(async move { transport.push(body).await.map(|r| (r, last, n, raw, full)) })
+            let b = match &mut batch {
+                Some(b) => {
+                    b.resume = true;
+                    b
+                }
+                None => batch.insert(Batch::build(shelf, &header, size)?),
+            };
+            let (body, name, resume) = (b.body.clone(), b.name.clone(), b.resume);
+            let (last, n, raw, full) = (b.last, b.n, b.raw, b.full);
+            Ok(async move {
+                transport
+                    .push_upload(&body, &name, resume)
+                    .await
+                    .map(|r| (r, last, n, raw, full))
+            })
         })
         .await;
+        let built_at = batch.as_ref().map_or(push_pace.size(), |b| b.size);
         match pushed {
             Ok(((r, last, n, raw, full), secs)) => {
                 push_pace.went_through(raw, secs, full);
@@ -400,13 +494,15 @@ async fn run<T: Transport>(
                 report.pushed += r.accepted;
                 report.push_duplicates += r.duplicates;
                 done += n;
-                progress(Progress::Pushing { done, total });
+                bytes_done += raw as u64;
+                progress(pushing(done, bytes_done));
             }
             Err(Error::Server { code, message, .. }) if refuses_records(&code) => {
                 // The batch that was refused: the same size gives the same changes.
-                let batch = store.unpushed(PUSH_BATCH_CHANGES, push_pace.size())?;
+                let batch = store.unpushed(PUSH_BATCH_CHANGES, built_at)?;
                 let last = batch.last().map(|u| u.seq).unwrap_or(0);
                 let n = batch.len();
+                let raw: usize = batch.iter().map(|u| u.bytes.len()).sum();
                 let frames: Vec<(String, Vec<u8>)> =
                     batch.into_iter().map(|u| (u.doc_id, u.bytes)).collect();
                 // One record the endpoint refuses (reassigned while offline, judged otherwise
@@ -427,7 +523,8 @@ async fn run<T: Transport>(
                 .await?;
                 store.ack_pushed(last)?;
                 done += n;
-                progress(Progress::Pushing { done, total });
+                bytes_done += raw as u64;
+                progress(pushing(done, bytes_done));
             }
             Err(e) => return Err(e),
         }
@@ -458,50 +555,17 @@ async fn run<T: Transport>(
     }
 
     // Pull.
-    // Read again: a restored endpoint sets it back to the start above.
-    let mut cursor = store
-        .sync_state()?
-        .map(|s| s.pull_cursor)
-        .unwrap_or(state.pull_cursor);
-    let mut received = 0;
-    // Records already listed in the report (a whole-mission pull lists thousands).
     let mut listed = std::collections::HashSet::new();
-    // Pages sized to the link, within the largest page asked for.
-    let largest = opts.pull_page.clamp(1, PULL_PAGE) as usize;
-    let mut pull_pace = Pace::new(
-        PULL_FIRST_PAGE.min(largest),
-        PULL_LEAST_PAGE.min(largest),
-        largest,
-    );
-    loop {
-        let (bytes, secs) = paced(opts, cancel, progress, &mut pull_pace, |size| {
-            Ok(transport.pull(cursor, size as i64))
-        })
-        .await?;
-        let (header, changes): (PullHeader, _) =
-            bundle::decode_frames_within(&bytes, protocol::PULL_LIMITS)?;
-        let n = changes.len();
-        pull_pace.went_through(n, secs, header.more);
-        let r = store.import_pulled(changes, header.cursor)?;
-        report.pulled += r.new_changes + r.released_changes;
-        report.pull_duplicates += r.duplicates;
-        report.new_conflicts += r.new_conflicts;
-        for id in r.records_changed {
-            if listed.insert(id.clone()) {
-                report.records_changed.push(id);
-            }
-        }
-        received += n;
-        progress(Progress::Pulling {
-            done: received,
-            remaining: header.remaining,
-        });
-        let advanced = header.cursor > cursor;
-        cursor = header.cursor;
-        if !header.more || !advanced {
-            break;
-        }
-    }
+    crate::pull::pull(
+        store,
+        transport,
+        opts,
+        cancel,
+        progress,
+        &mut report,
+        &mut listed,
+    )
+    .await?;
     // Received changes that waited (for a colleague's changes, or a newer program) are tried
     // again once per sync, whatever this pull brought.
     let retried = store.retry_held_inbound()?;

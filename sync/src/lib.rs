@@ -12,6 +12,7 @@
 pub mod client;
 pub mod pace;
 pub mod pin;
+mod pull;
 mod relay;
 pub mod transport;
 

@@ -9,15 +9,37 @@ use crate::pin::PinnedVerifier;
 use mrm_crdt::error::{Error, Result};
 use mrm_crdt::protocol::{
     revocation_proven, EnrollRequest, EnrollResponse, ErrorBody, MeResponse, PushResponse,
-    NONCE_HEADER, PULL_LIMITS,
+    NONCE_HEADER, PULL_LIMITS, UPLOAD_HEADER, UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER,
 };
+use mrm_store::PullPart;
 
 /// What the sync client needs from the network.
 pub trait Transport: Sync {
     /// Send a batch (frames, see [`mrm_crdt::bundle::encode_frames`]).
     fn push(&self, body: Vec<u8>) -> impl Future<Output = Result<PushResponse>> + Send;
-    /// Fetch one page after `cursor` (frames with a [`mrm_crdt::protocol::PullHeader`]).
-    fn pull(&self, cursor: i64, limit: i64) -> impl Future<Output = Result<Vec<u8>>> + Send;
+    /// Send a batch as the resumable upload `name` (16 to 64 hex digits, one per batch): with
+    /// `resume` (an earlier attempt of the same batch was cut), only what the endpoint lacks
+    /// of it goes. A transport that cannot resume sends it whole.
+    fn push_upload(
+        &self,
+        body: &[u8],
+        name: &str,
+        resume: bool,
+    ) -> impl Future<Output = Result<PushResponse>> + Send {
+        let _ = (name, resume);
+        self.push(body.to_vec())
+    }
+    /// Fetch one page after `cursor` (frames with a [`mrm_crdt::protocol::PullHeader`]), at
+    /// most `limit` changes. `part` is what arrived of a page before: when it was asked at
+    /// `cursor`, only the rest is asked for (and `limit` is the part's). Bytes are added to
+    /// `part` as they arrive, so that a cut keeps them; a new page replaces it. Returns the
+    /// whole page.
+    fn pull(
+        &self,
+        cursor: i64,
+        limit: i64,
+        part: &Mutex<PullPart>,
+    ) -> impl Future<Output = Result<Vec<u8>>> + Send;
     /// Who the endpoint thinks this device is; `None` when the transport cannot tell. Called
     /// first, so that a revoked device learns it before it sends anything.
     fn me(&self) -> impl Future<Output = Result<Option<MeResponse>>> + Send {
@@ -127,6 +149,23 @@ async fn json_of<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Res
         .map_err(|e| Error::Network(format!("the endpoint's answer is not understood: {e}")))
 }
 
+/// The part of a pull page, whoever held the lock last (a panic elsewhere leaves bytes that are
+/// still bytes: the gzip check at the end catches a page that is not whole).
+fn lock(part: &Mutex<PullPart>) -> std::sync::MutexGuard<'_, PullPart> {
+    part.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The first byte and the whole length of a `Content-Range: bytes S-E/T` answer that runs to
+/// the end of its page (`E` = `T` - 1), the only kind a device asks for.
+fn content_range(value: &str) -> Option<(u64, u64)> {
+    let rest = value.trim().strip_prefix("bytes ")?;
+    let (span, total) = rest.split_once('/')?;
+    let (start, end) = span.split_once('-')?;
+    let (start, end, total): (u64, u64, u64) =
+        (start.parse().ok()?, end.parse().ok()?, total.parse().ok()?);
+    (start <= end && end.checked_add(1)? == total).then_some((start, total))
+}
+
 /// A fresh random nonce for [`NONCE_HEADER`], as hex.
 fn nonce() -> String {
     let mut b = [0u8; 16];
@@ -219,6 +258,13 @@ impl HttpTransport {
 
     /// Send an authenticated request with a fresh nonce and judge its answer.
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response> {
+        let (resp, nonce) = self.send_raw(req).await?;
+        self.judge(resp, &nonce).await
+    }
+
+    /// Send an authenticated request with a fresh nonce; the answer, whatever its status, and
+    /// the nonce.
+    async fn send_raw(&self, req: reqwest::RequestBuilder) -> Result<(reqwest::Response, String)> {
         let nonce = nonce();
         let resp = req
             .header("Authorization", &self.credential)
@@ -226,11 +272,54 @@ impl HttpTransport {
             .send()
             .await
             .map_err(|e| self.client.error(e))?;
+        Ok((resp, nonce))
+    }
+
+    /// Judge an answer to a request sent with `nonce` ([`check`]).
+    async fn judge(&self, resp: reqwest::Response, nonce: &str) -> Result<reqwest::Response> {
         let revocation = self
             .revocation_key
             .as_deref()
-            .map(|k| (self.device_id.as_str(), k, nonce.as_str()));
+            .map(|k| (self.device_id.as_str(), k, nonce));
         check(resp, revocation).await
+    }
+
+    /// Send the rest of an upload from `offset`; `Err(Ok(n))` when the endpoint holds `n` bytes
+    /// of it instead (409 `upload_offset`).
+    async fn upload_from(
+        &self,
+        body: &[u8],
+        name: &str,
+        offset: usize,
+    ) -> std::result::Result<PushResponse, std::result::Result<usize, Error>> {
+        let req = self
+            .client
+            .http
+            .post(format!("{}/v1/push", self.base))
+            .header("Content-Type", "application/x-mrm-frames")
+            .header(UPLOAD_HEADER, name)
+            .header(UPLOAD_LENGTH_HEADER, body.len())
+            .header(UPLOAD_OFFSET_HEADER, offset)
+            .body(body[offset.min(body.len())..].to_vec());
+        let (resp, nonce) = self.send_raw(req).await.map_err(Err)?;
+        if resp.status() == reqwest::StatusCode::CONFLICT {
+            let raw = read_bounded(resp, MAX_ANSWER).await.map_err(Err)?;
+            let parsed: Option<ErrorBody> = serde_json::from_slice(&raw).ok();
+            return Err(Err(match parsed {
+                Some(b) if b.code == "upload_offset" => match b.offset {
+                    Some(n) => return Err(Ok(n.min(body.len() as u64) as usize)),
+                    None => Error::Network("the endpoint's answer is not understood".into()),
+                },
+                Some(b) => Error::Server {
+                    status: 409,
+                    code: b.code,
+                    message: b.error,
+                },
+                None => Error::Network("the endpoint's answer is not understood".into()),
+            }));
+        }
+        let resp = self.judge(resp, &nonce).await.map_err(Err)?;
+        json_of(resp).await.map_err(Err)
     }
 
     /// Who the endpoint thinks this device is (also how a device learns it was revoked).
@@ -269,15 +358,122 @@ impl Transport for HttpTransport {
         json_of(self.send(req).await?).await
     }
 
-    async fn pull(&self, cursor: i64, limit: i64) -> Result<Vec<u8>> {
-        let req = self.client.http.get(format!(
+    async fn push_upload(&self, body: &[u8], name: &str, resume: bool) -> Result<PushResponse> {
+        // After a cut, the first request carries nothing: the endpoint says how much it holds
+        // (or, holding it all, applies the batch whose answer was lost).
+        let mut offset = if resume { body.len() } else { 0 };
+        for _ in 0..3 {
+            match self.upload_from(body, name, offset).await {
+                Ok(r) => return Ok(r),
+                Err(Ok(held)) => offset = held,
+                Err(Err(e)) => return Err(e),
+            }
+        }
+        Err(Error::Network(
+            "the endpoint kept asking for another part of the upload".into(),
+        ))
+    }
+
+    async fn pull(&self, cursor: i64, limit: i64, part: &Mutex<PullPart>) -> Result<Vec<u8>> {
+        let max = PULL_LIMITS.max_bytes as usize;
+        let (resume, limit) = {
+            let p = lock(part);
+            if p.resumable_at(cursor) {
+                (Some((p.etag.clone(), p.bytes.len())), p.limit)
+            } else {
+                (None, limit)
+            }
+        };
+        let mut req = self.client.http.get(format!(
             "{}/v1/pull?cursor={cursor}&limit={limit}",
             self.base
         ));
-        read_bounded(self.send(req).await?, PULL_LIMITS.max_bytes as usize).await
+        if let Some((etag, from)) = &resume {
+            req = req
+                .header(reqwest::header::RANGE, format!("bytes={from}-"))
+                .header(reqwest::header::IF_RANGE, format!("\"{etag}\""));
+        }
+        let mut resp = self.send(req).await?;
+        let etag = resp
+            .headers()
+            .get(reqwest::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().trim_matches('"').to_string())
+            .unwrap_or_default();
+        let rest_of_part = match &resume {
+            Some((kept, from)) if resp.status() == reqwest::StatusCode::PARTIAL_CONTENT => {
+                // The rest of the part, exactly: the same page, from the first byte missing.
+                let range = resp
+                    .headers()
+                    .get(reqwest::header::CONTENT_RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(content_range);
+                match range {
+                    Some((start, total))
+                        if etag == *kept && start == *from as u64 && total <= max as u64 =>
+                    {
+                        true
+                    }
+                    _ => {
+                        // Not the rest of what is kept (an impostor, a broken proxy): the part
+                        // is worth nothing, and the page is asked whole next time.
+                        *lock(part) = PullPart::default();
+                        return Err(Error::Network(
+                            "the endpoint's answer is not the rest of the page asked for".into(),
+                        ));
+                    }
+                }
+            }
+            _ => false,
+        };
+        if !rest_of_part {
+            *lock(part) = PullPart {
+                cursor,
+                limit,
+                etag,
+                bytes: Vec::new(),
+            };
+            if resp.content_length().is_some_and(|n| n > max as u64) {
+                return Err(Error::TooLarge(format!(
+                    "the endpoint's answer is larger than {max} bytes"
+                )));
+            }
+        }
+        while let Some(chunk) = resp.chunk().await.map_err(network)? {
+            let mut p = lock(part);
+            if p.bytes.len() + chunk.len() > max {
+                *p = PullPart::default();
+                return Err(Error::TooLarge(format!(
+                    "the endpoint's answer is larger than {max} bytes"
+                )));
+            }
+            p.bytes.extend_from_slice(&chunk);
+        }
+        Ok(lock(part).bytes.clone())
     }
 
     async fn me(&self) -> Result<Option<MeResponse>> {
         self.whoami().await.map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_range;
+
+    #[test]
+    fn only_a_range_to_the_end_of_its_page_is_the_rest() {
+        assert_eq!(content_range("bytes 100-199/200"), Some((100, 200)));
+        assert_eq!(content_range("bytes 0-0/1"), Some((0, 1)));
+        for bad in [
+            "bytes 100-150/200",
+            "bytes 100-199/*",
+            "bytes 200-199/200",
+            "items 0-1/2",
+            "bytes 1-18446744073709551615/0",
+            "bytes -1/2",
+        ] {
+            assert_eq!(content_range(bad), None, "{bad}");
+        }
     }
 }
