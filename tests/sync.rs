@@ -242,9 +242,32 @@ fn sync_resumes_after_cuts_and_a_server_crash(backend: Backend) {
     assert!(!out.status.success(), "a cut push must fail");
     assert!(String::from_utf8_lossy(&out.stderr).contains("sync endpoint"));
     assert_eq!(server_stats(&server)["changes"], registry);
+    // Each record says it waits to be sent, through the cut.
+    let status: serde_json::Value =
+        serde_json::from_str(&a1.mrm_ok(&["status", "--json"], None)).unwrap();
+    let waiting = status["records"].as_array().unwrap();
+    let incidents = a1.store().stats().unwrap().incidents as usize;
+    assert!(
+        waiting.len() >= incidents && waiting.iter().all(|r| r["state"] == "to_send"),
+        "{}",
+        status["sync"]
+    );
+    assert_eq!(
+        status["sync"]["to_send"].as_u64().unwrap() as usize,
+        waiting.len()
+    );
     proxy.set(Fault::None);
     let r = a1.sync();
     assert_eq!(r["pushed"].as_i64().unwrap(), a1_changes);
+    let status: serde_json::Value =
+        serde_json::from_str(&a1.mrm_ok(&["status", "--json"], None)).unwrap();
+    assert_eq!(
+        status["records"].as_array().unwrap().len(),
+        0,
+        "{}",
+        status["sync"]
+    );
+    assert_eq!(status["sync"]["to_send"], 0);
     let stats = server_stats(&server);
     assert_eq!(stats["changes"].as_i64().unwrap(), a1_changes + registry);
     let a1_changes = a1_changes + registry;

@@ -243,6 +243,10 @@ pub struct MeResponse {
     /// from endpoints before relays.
     #[serde(default)]
     pub relays: bool,
+    /// Whether the endpoint takes pushes as resumable uploads ([`UPLOAD_HEADER`]); a device
+    /// sends plain pushes to one that does not say so. Absent (false) from endpoints before.
+    #[serde(default)]
+    pub uploads: bool,
 }
 
 /// How far a device's clock may differ from the endpoint's before it is told: the endpoint

@@ -28,7 +28,7 @@ use crate::model::Device;
 use crate::page_cache::{range_start, PageAddress, PageCache};
 use crate::repository::Repository;
 use crate::service::Service;
-use crate::uploads::{valid_name, Offset, Uploads};
+use crate::uploads::{valid_name, Appended, Offset, Uploads};
 
 /// Shared state of the handlers.
 pub struct AppState<R> {
@@ -237,7 +237,7 @@ fn upload_of(headers: &HeaderMap) -> Result<Option<(String, usize, usize)>, Serv
         .to_str()
         .ok()
         .filter(|n| valid_name(n))
-        .ok_or_else(|| bad("the name must be 16 to 64 hex digits"))?;
+        .ok_or_else(|| bad("the name must be 32 lowercase hex digits"))?;
     let number = |h: &str| -> Result<usize, ServerError> {
         headers
             .get(h)
@@ -255,7 +255,7 @@ fn upload_of(headers: &HeaderMap) -> Result<Option<(String, usize, usize)>, Serv
     if offset > total {
         return Err(bad("the offset is past the upload's length"));
     }
-    Ok(Some((name.to_lowercase(), total, offset)))
+    Ok(Some((name.to_string(), total, offset)))
 }
 
 /// Add a push body to its upload as it arrives (what arrived stays if the connection is cut),
@@ -273,10 +273,15 @@ async fn receive(
             let frame = frame
                 .map_err(|e| ServerError::BadRequest(format!("the request body was cut: {e}")))?;
             if let Ok(data) = frame.into_data() {
-                if !uploads.append(device, name, &data) {
-                    return Err(ServerError::TooLarge(
-                        "the body is longer than its upload".into(),
-                    ));
+                match uploads.append(device, name, &data) {
+                    Appended::Kept => {}
+                    // Made room for others while it arrived: the device starts it again.
+                    Appended::Gone => return Err(ServerError::UploadOffset(0)),
+                    Appended::TooLong => {
+                        return Err(ServerError::TooLarge(
+                            "the body is longer than its upload".into(),
+                        ))
+                    }
                 }
             }
         }
@@ -352,6 +357,7 @@ async fn me<R: Repository>(
         now: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         log_epoch: Some(state.service.log_epoch().await?),
         relays: true,
+        uploads: true,
     }))
 }
 
@@ -384,7 +390,9 @@ async fn push<R: Repository>(
                         .whole(&device.id, name)
                         .map(Bytes::from)
                         .ok_or_else(|| {
-                            ServerError::UploadOffset(state.uploads.kept(&device.id, name) as u64)
+                            ServerError::UploadOffset(
+                                state.uploads.continue_at(&device.id, name) as u64
+                            )
                         })
                 })
         }

@@ -34,7 +34,7 @@ struct Kept {
     at: Instant,
 }
 
-/// The kept pages, by device id.
+/// The kept pages, by device id; the least recently sent go first.
 #[derive(Default)]
 pub struct PageCache {
     pages: Mutex<HashMap<String, Kept>>,
@@ -82,11 +82,13 @@ impl PageCache {
 
     /// The page named `etag` that `device` was sent at `address`, if still kept.
     pub fn get(&self, device: &str, address: &PageAddress, etag: &str) -> Option<Bytes> {
-        let pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
-        pages
-            .get(device)
-            .filter(|k| k.etag == etag && &k.address == address && k.at.elapsed() < KEEP_FOR)
-            .map(|k| k.page.clone())
+        let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        let kept = pages
+            .get_mut(device)
+            .filter(|k| k.etag == etag && &k.address == address && k.at.elapsed() < KEEP_FOR)?;
+        // Used again: the page of a device on a slow link is not the first to go.
+        kept.at = Instant::now();
+        Some(kept.page.clone())
     }
 }
 

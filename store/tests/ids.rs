@@ -92,6 +92,8 @@ fn a_store_of_schema_2_is_migrated_with_its_rows() {
          ALTER TABLE sync_state DROP COLUMN revocation_key;
          ALTER TABLE sync_state DROP COLUMN tls_pin;
          ALTER TABLE sync_state DROP COLUMN epoch;
+         ALTER TABLE sync_state DROP COLUMN part_at;
+         ALTER TABLE sync_state DROP COLUMN part;
          ALTER TABLE changes DROP COLUMN tag;
          PRAGMA user_version = 2;",
     )

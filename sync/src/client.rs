@@ -119,9 +119,10 @@ impl Batch {
         let frames: Vec<(String, Vec<u8>)> =
             changes.into_iter().map(|u| (u.doc_id, u.bytes)).collect();
         let body = bundle::encode_frames(header, &frames)?;
-        // Named by its content: the endpoint can never take one batch's bytes for another's
-        // (a probe after a cut that finds a whole upload of the same name applies the same
-        // batch), and the same batch built again after a restart continues where it stopped.
+        // Named by its content: the endpoint can never take one batch's bytes for another's (a
+        // probe after a cut that finds a whole upload of the same name applies the same batch).
+        // A new sync starts a new upload: what an endpoint kept of a batch cut in an earlier
+        // sync is sent again.
         use sha2::Digest;
         let name = hex::encode(&sha2::Sha256::digest(&body)[..16]);
         Ok(Batch {
@@ -349,6 +350,7 @@ async fn run<T: Transport>(
     let mut report = SyncReport::default();
     let mission = store.device().mission.clone();
     let mut relays = false;
+    let mut uploads = false;
 
     // Ask first: a revoked device must not send anything. It wipes its store, because a device
     // is revoked when it is lost or compromised, and what is on it can endanger a child.
@@ -362,6 +364,7 @@ async fn run<T: Transport>(
         }
         Ok(Some(me)) => {
             relays = me.relays;
+            uploads = me.uploads;
             let now = store.device_clock().now();
             report.clock_ahead_secs = protocol::clock_difference(now, me.now.as_deref());
             report
@@ -479,10 +482,13 @@ async fn run<T: Transport>(
             let (body, name, resume) = (b.body.clone(), b.name.clone(), b.resume);
             let (last, n, raw, full) = (b.last, b.n, b.raw, b.full);
             Ok(async move {
-                transport
-                    .push_upload(&body, &name, resume)
-                    .await
-                    .map(|r| (r, last, n, raw, full))
+                // An endpoint from before uploads takes the batch whole.
+                let answer = if uploads {
+                    transport.push_upload(&body, &name, resume).await
+                } else {
+                    transport.push(body).await
+                };
+                answer.map(|r| (r, last, n, raw, full))
             })
         })
         .await;

@@ -79,8 +79,9 @@ pub(crate) async fn pull<T: Transport>(
         largest,
     );
     loop {
-        let mut saved = part_len(&part);
-        let kept_before = saved;
+        let kept_before = part_len(&part);
+        // What the store holds of the part: its name and length.
+        let mut saved = mark(&part);
         let outcome = {
             let work = paced(opts, cancel, progress, &mut pace, |size| {
                 let part = &part;
@@ -105,23 +106,15 @@ pub(crate) async fn pull<T: Transport>(
             loop {
                 tokio::select! {
                     r = &mut work => break r,
-                    _ = tick.tick() => {
-                        let now = part_len(&part);
-                        if now > saved {
-                            store.save_pull_part(&lock(&part))?;
-                            saved = now;
-                        }
-                    }
+                    _ = tick.tick() => save(store, &part, &mut saved),
                 }
             }
         };
         let ((bytes, had), secs) = match outcome {
             Ok(done) => done,
             Err(e) => {
-                // Keep what arrived for the next sync.
-                if part_len(&part) > saved {
-                    store.save_pull_part(&lock(&part))?;
-                }
+                // Keep what arrived for the next sync (or forget a part found worthless).
+                save(store, &part, &mut saved);
                 return Err(e);
             }
         };
@@ -178,6 +171,30 @@ pub(crate) async fn pull<T: Transport>(
         }
     }
     Ok(())
+}
+
+/// A part's name and length: what tells whether the store holds it as it is.
+fn mark(part: &Mutex<PullPart>) -> (String, usize) {
+    let p = lock(part);
+    (p.etag.clone(), p.bytes.len())
+}
+
+/// Write the part to the store if it changed since `saved`. Saving only spares bytes on the
+/// next sync: a failure (the store busy) is logged and the pull goes on.
+fn save(store: &mut Store, part: &Mutex<PullPart>, saved: &mut (String, usize)) {
+    let now = mark(part);
+    if now == *saved {
+        return;
+    }
+    let written = if now.1 == 0 {
+        store.clear_pull_part()
+    } else {
+        store.save_pull_part(&lock(part))
+    };
+    match written {
+        Ok(()) => *saved = now,
+        Err(e) => tracing::warn!(error = %e, "the pull page received so far could not be kept"),
+    }
 }
 
 fn lock(part: &Mutex<PullPart>) -> std::sync::MutexGuard<'_, PullPart> {

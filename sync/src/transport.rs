@@ -188,7 +188,13 @@ async fn check(
         return Ok(resp);
     }
     let body = read_bounded(resp, MAX_ANSWER).await.unwrap_or_default();
-    let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
+    Err(refusal(status.as_u16(), &body, revocation))
+}
+
+/// The typed error of a failed answer's `status` and `body` ([`check`]): an unproven `revoked`
+/// becomes `revoked_unproven`, whatever the status it came with.
+fn refusal(status: u16, body: &[u8], revocation: Option<(&str, &str, &str)>) -> Error {
+    let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
     let (code, message) = match parsed {
         Some(b) if b.code == "revoked" => {
             let proven = match (revocation, b.proof.as_deref()) {
@@ -214,18 +220,18 @@ async fn check(
             String::new(),
             format!(
                 "HTTP {status}: {}",
-                String::from_utf8_lossy(&body)
+                String::from_utf8_lossy(body)
                     .chars()
                     .take(200)
                     .collect::<String>()
             ),
         ),
     };
-    Err(Error::Server {
-        status: status.as_u16(),
+    Error::Server {
+        status,
         code,
         message,
-    })
+    }
 }
 
 impl HttpTransport {
@@ -304,19 +310,23 @@ impl HttpTransport {
         let (resp, nonce) = self.send_raw(req).await.map_err(Err)?;
         if resp.status() == reqwest::StatusCode::CONFLICT {
             let raw = read_bounded(resp, MAX_ANSWER).await.map_err(Err)?;
-            let parsed: Option<ErrorBody> = serde_json::from_slice(&raw).ok();
-            return Err(Err(match parsed {
-                Some(b) if b.code == "upload_offset" => match b.offset {
-                    Some(n) => return Err(Ok(n.min(body.len() as u64) as usize)),
-                    None => Error::Network("the endpoint's answer is not understood".into()),
-                },
-                Some(b) => Error::Server {
-                    status: 409,
-                    code: b.code,
-                    message: b.error,
-                },
-                None => Error::Network("the endpoint's answer is not understood".into()),
-            }));
+            if let Ok(ErrorBody {
+                code,
+                offset: Some(n),
+                ..
+            }) = serde_json::from_slice::<ErrorBody>(&raw)
+            {
+                if code == "upload_offset" {
+                    return Err(Ok(n.min(body.len() as u64) as usize));
+                }
+            }
+            // Any other refusal is judged as every answer is (an unproven "revoked" wipes
+            // nothing, whatever its status).
+            let revocation = self
+                .revocation_key
+                .as_deref()
+                .map(|k| (self.device_id.as_str(), k, nonce.as_str()));
+            return Err(Err(refusal(409, &raw, revocation)));
         }
         let resp = self.judge(resp, &nonce).await.map_err(Err)?;
         json_of(resp).await.map_err(Err)
@@ -376,7 +386,8 @@ impl Transport for HttpTransport {
 
     async fn pull(&self, cursor: i64, limit: i64, part: &Mutex<PullPart>) -> Result<Vec<u8>> {
         let max = PULL_LIMITS.max_bytes as usize;
-        let (resume, limit) = {
+        let asked = limit;
+        let (mut resume, mut limit) = {
             let p = lock(part);
             if p.resumable_at(cursor) {
                 (Some((p.etag.clone(), p.bytes.len())), p.limit)
@@ -384,16 +395,32 @@ impl Transport for HttpTransport {
                 (None, limit)
             }
         };
-        let mut req = self.client.http.get(format!(
-            "{}/v1/pull?cursor={cursor}&limit={limit}",
-            self.base
-        ));
-        if let Some((etag, from)) = &resume {
-            req = req
-                .header(reqwest::header::RANGE, format!("bytes={from}-"))
-                .header(reqwest::header::IF_RANGE, format!("\"{etag}\""));
-        }
-        let mut resp = self.send(req).await?;
+        let mut resp = loop {
+            let mut req = self.client.http.get(format!(
+                "{}/v1/pull?cursor={cursor}&limit={limit}",
+                self.base
+            ));
+            if let Some((etag, from)) = &resume {
+                req = req
+                    .header(reqwest::header::RANGE, format!("bytes={from}-"))
+                    .header(reqwest::header::IF_RANGE, format!("\"{etag}\""));
+            }
+            let resp = self.send(req).await?;
+            // The endpoint no longer keeps the page (another instance, a restart, half an hour
+            // passed): a new page at the kept part's limit may be far larger than this link
+            // now carries between drops, so it is asked again at the size the pace gives.
+            if resume.is_some()
+                && resp.status() != reqwest::StatusCode::PARTIAL_CONTENT
+                && limit > asked
+            {
+                drop(resp);
+                *lock(part) = PullPart::default();
+                resume = None;
+                limit = asked;
+                continue;
+            }
+            break resp;
+        };
         let etag = resp
             .headers()
             .get(reqwest::header::ETAG)
@@ -459,7 +486,19 @@ impl Transport for HttpTransport {
 
 #[cfg(test)]
 mod tests {
-    use super::content_range;
+    use super::{content_range, refusal};
+    use mrm_crdt::error::Error;
+
+    #[test]
+    fn a_revocation_without_proof_is_unproven_whatever_its_status() {
+        for status in [403, 409, 500] {
+            let body = br#"{"error":"revoked","code":"revoked"}"#;
+            match refusal(status, body, Some(("d1", "00", "nonce"))) {
+                Error::Server { code, .. } => assert_eq!(code, "revoked_unproven", "{status}"),
+                e => panic!("{e:?}"),
+            }
+        }
+    }
 
     #[test]
     fn only_a_range_to_the_end_of_its_page_is_the_rest() {

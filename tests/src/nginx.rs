@@ -57,7 +57,8 @@ http {{
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
     upstream mrm {{
-{servers}        keepalive 32;
+{servers}        hash $http_authorization consistent;
+        keepalive 32;
     }}
     server {{
         listen {listen};
