@@ -8,9 +8,9 @@ use clap::Subcommand;
 use mrm_crdt::bundle::{self, BundleHeader};
 use mrm_crdt::edit::ReviewAction;
 use mrm_crdt::input::{self, EventInput, IncidentPatch, PatrolPatch};
-use mrm_crdt::model::{VerificationStatus, ViolationType};
+use mrm_crdt::model::VerificationStatus;
+use mrm_store::Heads;
 use mrm_store::Store;
-use mrm_store::{Heads, IncidentFilter};
 
 use crate::print;
 
@@ -62,47 +62,7 @@ pub enum IncidentCmd {
         json: bool,
     },
     /// List and filter the caseload.
-    List {
-        #[arg(long)]
-        json: bool,
-        #[arg(long = "type")]
-        kind: Option<String>,
-        #[arg(long)]
-        status: Option<String>,
-        #[arg(long, value_name = "YYYY-MM-DD")]
-        from: Option<String>,
-        #[arg(long, value_name = "YYYY-MM-DD")]
-        to: Option<String>,
-        #[arg(long)]
-        admin1: Option<String>,
-        #[arg(long)]
-        party: Option<String>,
-        #[arg(long)]
-        text: Option<String>,
-        #[arg(long)]
-        patrol: Option<String>,
-        /// Only incidents a merge left with something to settle (dates out of order, a citation
-        /// of a withdrawn source, concurrent decisions).
-        #[arg(long)]
-        needs_attention: bool,
-        /// Only incidents in this review state: `submitted` (waiting for a reviewer), `returned`
-        /// (sent back to the field), `draft`, `accepted`.
-        #[arg(long)]
-        review_state: Option<String>,
-        /// Only incidents holding concurrent values.
-        #[arg(long)]
-        conflicts: bool,
-        /// Sort by `occurred_on` (default), `reported_on`, `title`, `place`, `review_state`,
-        /// `children`, `violations` or `conflicts`; newest or largest first unless `--asc`.
-        #[arg(long, default_value = "occurred_on")]
-        sort: String,
-        #[arg(long)]
-        asc: bool,
-        #[arg(long)]
-        limit: Option<usize>,
-        #[arg(long, default_value_t = 0)]
-        offset: usize,
-    },
+    List(Box<crate::list::ListArgs>),
     /// Who changed what and when.
     History {
         id: String,
@@ -203,7 +163,7 @@ pub fn read_json(src: &str) -> anyhow::Result<String> {
     }
 }
 
-fn json_out<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+pub(crate) fn json_out<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
@@ -372,64 +332,7 @@ pub fn incident(data: &Path, c: IncidentCmd) -> anyhow::Result<()> {
                 println!("  note: {}: {}", w.field, w.message);
             }
         }
-        IncidentCmd::List {
-            json,
-            kind,
-            status,
-            from,
-            to,
-            admin1,
-            party,
-            text,
-            patrol,
-            needs_attention,
-            review_state,
-            conflicts,
-            sort,
-            asc,
-            limit,
-            offset,
-        } => {
-            for (name, d) in [("--from", &from), ("--to", &to)] {
-                if let Some(d) = d {
-                    if mrm_crdt::validate::parse_date(d).is_none() {
-                        bail!("{name} `{d}` is not a date (YYYY-MM-DD)");
-                    }
-                }
-            }
-            let f = IncidentFilter {
-                kind: kind.map(|k| k.parse::<ViolationType>()).transpose()?,
-                status: status
-                    .map(|s| s.parse::<VerificationStatus>())
-                    .transpose()?,
-                from,
-                to,
-                admin1,
-                party,
-                text,
-                patrol_id: patrol,
-                needs_attention,
-                review_state: review_state
-                    .map(|r| r.parse::<mrm_crdt::model::ReviewState>())
-                    .transpose()?,
-                conflicts,
-                ids: Vec::new(),
-                sort: mrm_store::Sort::parse(&sort).with_context(|| {
-                    format!(
-                        "--sort `{sort}`: one of occurred_on, reported_on, title, place, \
-                         review_state, children, violations, conflicts"
-                    )
-                })?,
-                asc,
-                limit,
-                offset,
-            };
-            let page = store.list_incidents(&f)?;
-            if json {
-                return json_out(&page);
-            }
-            print::incidents(&page);
-        }
+        IncidentCmd::List(args) => crate::list::run(&store, *args)?,
         IncidentCmd::History { id, json } => {
             let h = store.history(&id)?;
             if json {

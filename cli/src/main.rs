@@ -27,6 +27,7 @@ macro_rules! eprintln {
 }
 
 mod cmd;
+mod list;
 mod net;
 mod period;
 mod print;

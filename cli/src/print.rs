@@ -225,6 +225,13 @@ pub fn incidents(page: &Page<IncidentRow>) {
         if i.attention > 0 {
             conflict.push_str(&format!("  NEEDS ATTENTION ({})", i.attention));
         }
+        // Where it stands with the endpoint, when not simply synced (`mrm status` says why).
+        conflict.push_str(match i.sync.state {
+            mrm_store::RecordSync::Synced => "",
+            mrm_store::RecordSync::ToSend => "  TO SEND",
+            mrm_store::RecordSync::Held => "  HELD",
+            mrm_store::RecordSync::Waiting => "  WAITING",
+        });
         println!(
             "{}  {}  {:<12} {}  [{}] children {}  {}{conflict}",
             i.occurred_on,

@@ -3,7 +3,7 @@
 //! behind `mrm list` as well.
 
 use mrm_crdt::model::{ReviewState, VerificationStatus, ViolationType};
-use mrm_store::{IncidentFilter, Sort};
+use mrm_store::{IncidentFilter, Sort, SyncFilter};
 use rusqlite::Connection;
 use serde::Deserialize;
 
@@ -38,6 +38,10 @@ pub struct CaseloadQuery {
     /// Only these incidents (the records behind a figure of a report), or any when empty.
     #[serde(default)]
     pub ids: Vec<String>,
+    /// Only incidents in this sync state (`to_send`, `held`, `waiting`, `conflict`,
+    /// `unsynced`), or any when empty.
+    #[serde(default)]
+    pub sync: String,
     /// `occurred_on` (default), `reported_on`, `title`, `place`, `review_state`, `children`,
     /// `violations`, `conflicts`.
     pub sort: String,
@@ -86,6 +90,10 @@ impl CaseloadQuery {
                     .map_err(|_| invalid("review_state", r, "a review state"))?,
             ),
         };
+        let sync = match self.sync.as_str() {
+            "" => None,
+            s => Some(SyncFilter::parse(s).ok_or_else(|| invalid("sync", s, "a sync state"))?),
+        };
         // An unknown sort key sorts by date: the table's header only sends known ones.
         let sort = Sort::parse(&self.sort).unwrap_or_default();
         Ok(IncidentFilter {
@@ -101,6 +109,7 @@ impl CaseloadQuery {
             needs_attention: self.needs_attention,
             review_state,
             ids: self.ids.clone(),
+            sync,
             sort,
             asc: self.asc,
             limit: Some(self.limit.clamp(1, MAX_PAGE)),
@@ -198,6 +207,13 @@ mod tests {
                     ..Default::default()
                 },
                 "review_state",
+            ),
+            (
+                CaseloadQuery {
+                    sync: "sent".into(),
+                    ..Default::default()
+                },
+                "sync",
             ),
         ] {
             let e = query(&conn, &q).unwrap_err();

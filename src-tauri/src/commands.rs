@@ -257,6 +257,8 @@ pub struct IncidentDetail {
     pub history: Vec<HistoryEntry>,
     /// Values the mission configuration does not list (warnings, not errors).
     pub warnings: Vec<FieldError>,
+    /// Where the record stands with the endpoint, as its caseload row says.
+    pub sync: mrm_store::RowSync,
 }
 
 #[tauri::command]
@@ -269,6 +271,7 @@ pub async fn get_incident(st: St<'_>, id: String) -> CmdResult<IncidentDetail> {
             Ok(IncidentDetail {
                 history: s.history(&id)?,
                 warnings,
+                sync: s.row_sync(&id)?,
                 view,
             })
         })

@@ -11,7 +11,9 @@ use mrm_crdt::error::Result;
 use mrm_crdt::model::{ReviewState, VerificationStatus, ViolationType};
 use mrm_crdt::report::nfc;
 
-use crate::query::{incident_count, incident_row, text_condition, IncidentRow};
+use crate::query::{
+    incident_count, incident_row, row_sync, text_condition, IncidentRow, RowSync, SYNC_COLUMNS,
+};
 use crate::{Store, INCIDENT_ROW_COLUMNS};
 
 /// What the caseload can be sorted by. Each is a fixed SQL term: no user text reaches the SQL.
@@ -71,6 +73,68 @@ impl Sort {
     }
 }
 
+/// Which records the caseload keeps by where they stand with the endpoint: the states of
+/// [`RowSync`] (a record is in one state; a conflict comes on top of any).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncFilter {
+    /// Local changes wait for the next sync (neither held nor waiting).
+    ToSend,
+    /// The endpoint refused this device's changes to it.
+    Held,
+    /// Changes received for it wait here, not applied yet (and it is not held).
+    Waiting,
+    /// It holds values two edits left for a person to choose between.
+    Conflict,
+    /// Any of the four: not simply synced.
+    Unsynced,
+}
+
+impl SyncFilter {
+    /// Every filter, in the order the app offers them.
+    pub const ALL: [SyncFilter; 5] = [
+        SyncFilter::Unsynced,
+        SyncFilter::ToSend,
+        SyncFilter::Held,
+        SyncFilter::Waiting,
+        SyncFilter::Conflict,
+    ];
+
+    /// The filter named `s` (`to_send`, `held`, `waiting`, `conflict`, `unsynced`); `None` for
+    /// anything else.
+    pub fn parse(s: &str) -> Option<SyncFilter> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+
+    /// Its name, as [`SyncFilter::parse`] reads it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncFilter::ToSend => "to_send",
+            SyncFilter::Held => "held",
+            SyncFilter::Waiting => "waiting",
+            SyncFilter::Conflict => "conflict",
+            SyncFilter::Unsynced => "unsynced",
+        }
+    }
+
+    /// Its condition on `incidents i`, by the rules of [`RowSync`]. Each set of ids is read once
+    /// per query (an uncorrelated `IN`): the changes after the endpoint's acknowledged position
+    /// are one range of the change log, read only when this filter is asked for.
+    fn condition(self) -> String {
+        const HELD: &str = "i.id IN (SELECT doc_id FROM held_records)";
+        const WAITING: &str = "i.id IN (SELECT doc_id FROM inbound)";
+        const UNSENT: &str = "i.id IN (SELECT doc_id FROM changes WHERE local = 1 \
+             AND seq > (SELECT COALESCE(MAX(push_seq), 0) FROM sync_state))";
+        const CONFLICT: &str = "i.id IN (SELECT doc_id FROM conflicts)";
+        match self {
+            SyncFilter::ToSend => format!("({UNSENT} AND NOT {HELD} AND NOT {WAITING})"),
+            SyncFilter::Held => HELD.into(),
+            SyncFilter::Waiting => format!("({WAITING} AND NOT {HELD})"),
+            SyncFilter::Conflict => CONFLICT.into(),
+            SyncFilter::Unsynced => format!("({HELD} OR {WAITING} OR {UNSENT} OR {CONFLICT})"),
+        }
+    }
+}
+
 /// Filters, sort and page of the caseload; every given filter must match. Violation filters
 /// (type, status, party) must match one and the same violation. Names (area, party) are compared
 /// in Unicode NFC, as the projection keeps them.
@@ -96,6 +160,8 @@ pub struct IncidentFilter {
     pub review_state: Option<ReviewState>,
     /// Only these incidents (the records behind a figure of a report); any when empty.
     pub ids: Vec<String>,
+    /// Only incidents in this sync state (an officer's "what has not reached the mission yet").
+    pub sync: Option<SyncFilter>,
     pub sort: Sort,
     /// Ascending instead of the default descending.
     pub asc: bool,
@@ -188,6 +254,9 @@ fn run(conn: &Connection, f: &IncidentFilter, counts: bool) -> Result<CaseloadPa
         conds.push("i.review_state = ?".into());
         args.push(Sql::Text(r.as_str().to_string()));
     }
+    if let Some(s) = f.sync {
+        conds.push(s.condition());
+    }
     let wher = if conds.is_empty() {
         String::new()
     } else {
@@ -271,6 +340,19 @@ impl Store {
     /// The caseload ([`caseload`]) on this store's connection.
     pub fn caseload(&self, f: &IncidentFilter) -> Result<CaseloadPage> {
         caseload(self.conn(), f)
+    }
+
+    /// One record's sync state, reason and conflict flag, as its caseload row shows them (any
+    /// record kind; [`RecordSync::Synced`](crate::RecordSync::Synced) for an id this store does
+    /// not hold).
+    ///
+    /// Errors: `Error::Database` when the store cannot be read.
+    pub fn row_sync(&self, id: &str) -> Result<RowSync> {
+        Ok(self.conn().query_row(
+            &format!("SELECT {SYNC_COLUMNS} FROM (SELECT ?1 AS id) i"),
+            [id],
+            |r| row_sync(r, 0),
+        )?)
     }
 
     /// The caseload's page of rows and its total ([`caseload`] without its counts of violations

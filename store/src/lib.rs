@@ -49,7 +49,9 @@ use mrm_crdt::validate;
 
 pub use mrm_crdt::{Error, Result};
 
-pub use caseload::{caseload, incidents_by_month, CaseloadPage, ChildCounts, IncidentFilter, Sort};
+pub use caseload::{
+    caseload, incidents_by_month, CaseloadPage, ChildCounts, IncidentFilter, Sort, SyncFilter,
+};
 pub use drafts::{Draft, DRAFTS_DIR, MAX_DRAFT_BYTES};
 pub use exchange::{Heads, ImportReport};
 pub use inbound::set_import_chunk_changes;
@@ -59,8 +61,8 @@ pub use periods::PeriodChanges;
 pub use projection::{attention, is_late};
 pub use pull_part::PullPart;
 pub use query::{
-    incident_count, incident_row, text_condition, Children, IncidentRow, Page, PatrolRow, Stats,
-    ViolationRow, INCIDENT_ROW_COLUMNS,
+    incident_count, incident_row, text_condition, Children, IncidentRow, Page, PatrolRow, RowSync,
+    Stats, ViolationRow, INCIDENT_ROW_COLUMNS,
 };
 pub use record_sync::{RecordSync, RecordSyncState, SyncCounts};
 pub use recover::Recovery;

@@ -9,6 +9,7 @@ use mrm_crdt::error::Result;
 use mrm_crdt::model::{VerificationStatus, ViolationType};
 
 use super::Store;
+use crate::RecordSync;
 
 /// One violation in a caseload row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -44,6 +45,21 @@ pub struct IncidentRow {
     /// that do not depend on today's date) and violations with concurrent decisions.
     pub attention: i64,
     pub violations: Vec<ViolationRow>,
+    /// Where the record stands with the endpoint.
+    pub sync: RowSync,
+}
+
+/// A record's sync state as a caseload row and the detail view show it: the same rules as
+/// [`Store::record_sync_state`], with the reason and the conflict flag of
+/// [`Store::unsynced_records`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowSync {
+    pub state: RecordSync,
+    /// Why it is held (the endpoint's refusal) or waiting (what its received changes wait for);
+    /// `None` when synced or to send.
+    pub reason: Option<String>,
+    /// Whether two edits left values for a person to choose between.
+    pub conflict: bool,
 }
 
 /// A page of results with the total that matched.
@@ -84,10 +100,61 @@ pub struct Stats {
     pub incidents_with_conflicts: i64,
 }
 
-/// The columns [`incident_row`] reads: all of a row of `incidents`, which is stored in the
-/// caseload's order, so that a page of the caseload is read from a few adjacent pages.
-pub const INCIDENT_ROW_COLUMNS: &str = "id, title, occurred_on, reported_on, admin1, admin2, \
-     place, patrol_id, team, created_by, review_state, n_conflicts, violations_json, n_attention";
+/// [`RowSync`] in SQL, over a row `i` whose record id is `i.id`: held, else waiting, else to send
+/// (a local change after the endpoint's acknowledged position), else synced; the reason; the
+/// conflict flag. Each is a lookup by record id: in a small table, or in `changes_by_doc` from
+/// the acknowledged position on (the record's own later changes only), so a page of rows costs a
+/// few reads per row and never a scan of the change log.
+///
+/// A macro, so that [`INCIDENT_ROW_COLUMNS`] can hold it as one constant.
+macro_rules! sync_columns {
+    () => {
+        "CASE WHEN EXISTS (SELECT 1 FROM held_records h WHERE h.doc_id = i.id) THEN 'held' \
+              WHEN EXISTS (SELECT 1 FROM inbound b WHERE b.doc_id = i.id) THEN 'waiting' \
+              WHEN EXISTS (SELECT 1 FROM changes c WHERE c.doc_id = i.id AND c.local = 1 \
+                           AND c.seq > (SELECT COALESCE(MAX(push_seq), 0) FROM sync_state)) \
+                   THEN 'to_send' \
+              ELSE 'synced' END, \
+         COALESCE((SELECT h.reason FROM held_records h WHERE h.doc_id = i.id), \
+                  (SELECT b.reason FROM inbound b WHERE b.doc_id = i.id ORDER BY b.n LIMIT 1)), \
+         EXISTS (SELECT 1 FROM conflicts k WHERE k.doc_id = i.id)"
+    };
+}
+
+/// The columns [`row_sync`] reads, over a row `i` with the record id in `i.id`.
+pub(crate) const SYNC_COLUMNS: &str = sync_columns!();
+
+/// The columns [`incident_row`] reads from `incidents i`: all of its row, which is stored in the
+/// caseload's order, so that a page of the caseload is read from a few adjacent pages, then the
+/// record's sync state ([`RowSync`]).
+pub const INCIDENT_ROW_COLUMNS: &str = concat!(
+    "i.id, i.title, i.occurred_on, i.reported_on, i.admin1, i.admin2, i.place, i.patrol_id, \
+     i.team, i.created_by, i.review_state, i.n_conflicts, i.violations_json, i.n_attention, ",
+    sync_columns!()
+);
+
+/// A [`RowSync`] from the three columns of [`SYNC_COLUMNS`] starting at `at`.
+pub(crate) fn row_sync(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<RowSync> {
+    let state: String = r.get(at)?;
+    let state = match state.as_str() {
+        "synced" => RecordSync::Synced,
+        "to_send" => RecordSync::ToSend,
+        "held" => RecordSync::Held,
+        "waiting" => RecordSync::Waiting,
+        _ => {
+            return Err(rusqlite::Error::FromSqlConversionFailure(
+                at,
+                rusqlite::types::Type::Text,
+                format!("unknown sync state {state:?}").into(),
+            ))
+        }
+    };
+    Ok(RowSync {
+        state,
+        reason: r.get(at + 1)?,
+        conflict: r.get(at + 2)?,
+    })
+}
 
 /// A violation as kept in `incidents.violations_json`: a JSON array in field order, so that the
 /// rows the caseload reads stay small.
@@ -114,7 +181,7 @@ pub(crate) fn violations_json(rows: &[ViolationRow]) -> Result<String> {
     Ok(serde_json::to_string(&stored)?)
 }
 
-/// A caseload row from a query selecting [`INCIDENT_ROW_COLUMNS`].
+/// A caseload row from a query selecting [`INCIDENT_ROW_COLUMNS`] `FROM incidents i`.
 pub fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentRow> {
     let json: String = r.get(12)?;
     let stored: Vec<StoredViolation> = serde_json::from_str(&json).map_err(|e| {
@@ -151,6 +218,7 @@ pub fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentRow> {
         conflicts: r.get(11)?,
         attention: r.get(13)?,
         violations,
+        sync: row_sync(r, 14)?,
     })
 }
 

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use mrm_e2e::mrm_bin;
@@ -35,6 +36,14 @@ pub fn app_bin() -> PathBuf {
         }
     }
     bin
+}
+
+/// Hold while an app runs: the scenarios run one at a time, as their waits are sized for one app
+/// (and its web processes) on a two-core machine, not several side by side.
+pub fn one_app_at_a_time() -> MutexGuard<'static, ()> {
+    static APP: Mutex<()> = Mutex::new(());
+    // A scenario that failed poisons the lock; the next one still runs.
+    APP.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 pub fn artifacts() -> PathBuf {

@@ -4,12 +4,14 @@
 //! enrolled store that edited the same incident, the conflict resolved, a verification, the
 //! passphrase (chosen at setup, a wrong one refused, lock, auto-lock, change), a revocation that
 //! wipes the store, and screenshots of the main screens (checked non-blank) in artifacts/e2e/.
+//! `record_sync.rs`: each record's sync state in the caseload and the detail view.
 //!
 //! Needs `xvfb-run`, `WebKitWebDriver` and ImageMagick (scripts/bootstrap.sh installs them) and a
 //! fresh `target/debug/mrm-field` built over a built UI (`make test` does both).
 
 mod bench;
 mod helpers;
+mod record_sync;
 mod webdriver;
 
 use std::time::{Duration, Instant};
@@ -28,6 +30,7 @@ fn the_desktop_app_end_to_end() {
         eprintln!("MRM_SKIP_APP_E2E is set: skipping the desktop app end-to-end test");
         return;
     }
+    let _one = helpers::one_app_at_a_time();
     let start = Instant::now();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("app");

@@ -51,3 +51,14 @@ describe('the focus ring (WCAG 2.1 AA: at least 3:1 against what surrounds it)',
     expect(contrastRatio(cssVar('--focus'), header)).toBeLessThan(3);
   });
 });
+
+describe('the sync badges of caseload rows (WCAG 2.1 AA text: at least 4.5:1)', () => {
+  it('keep their white words legible, routine grey and amber alike', () => {
+    expect(css).toMatch(/\.badge \{[^}]*color: #fff/);
+    expect(css).toMatch(/\.badge\.sync \{[^}]*background: var\(--grey\)/);
+    expect(css).toMatch(/\.badge\.sync\[data-state='held'\][^{]*\{[^}]*background: var\(--amber\)/);
+    for (const bg of [cssVar('--grey'), cssVar('--amber')]) {
+      expect(contrastRatio('#ffffff', bg), bg).toBeGreaterThanOrEqual(4.5);
+    }
+  });
+});

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { en } from '../src/lib/locales/en';
 import { fr } from '../src/lib/locales/fr';
 import { pickLanguage, translate } from '../src/lib/i18n';
-import { CATEGORIES, PRECISIONS, REVIEW_STATES, SEXES, SOURCE_KINDS, STATUSES, VIOLATION_TYPES } from '../src/lib/vocab';
+import {
+  CATEGORIES,
+  PRECISIONS,
+  REVIEW_STATES,
+  SEXES,
+  SOURCE_KINDS,
+  STATUSES,
+  SYNC_FILTERS,
+  VIOLATION_TYPES,
+} from '../src/lib/vocab';
 
 describe('translations', () => {
   it('have the same keys and placeholders in English and French', () => {
@@ -20,6 +29,9 @@ describe('translations', () => {
       ...SEXES.map((v) => `sex.${v}`),
       ...REVIEW_STATES.map((v) => `review.${v}`),
       ...PRECISIONS.map((v) => `precision.${v}`),
+      ...SYNC_FILTERS.map((v) => `case.sync.${v}`),
+      ...['to_send', 'held', 'waiting', 'conflict'].map((v) => `recsync.${v}`),
+      ...['synced', 'to_send', 'held', 'waiting'].map((v) => `detail.sync.${v}`),
     ];
     for (const k of keys) {
       expect(en[k], k).toBeTruthy();

@@ -188,6 +188,20 @@ export interface IncidentDetail extends Incident {
   created_by_declared?: string;
   history: HistoryEntry[];
   warnings: FieldError[];
+  /** Where the record stands with the endpoint. */
+  sync: RowSync;
+}
+
+/** A record's state with the endpoint (`mrm_store::RecordSync`), as `mrm status` says it. */
+export type SyncState = 'synced' | 'to_send' | 'held' | 'waiting';
+
+/** Where one record stands with the endpoint (`mrm_store::RowSync`). */
+export interface RowSync {
+  state: SyncState;
+  /** Why it is held (the endpoint's refusal) or waiting (what its received changes wait for). */
+  reason: string | null;
+  /** Whether two edits left values for a person to choose between. */
+  conflict: boolean;
 }
 
 export interface ViolationRow {
@@ -218,6 +232,7 @@ export interface IncidentRow {
   /** Problems a merge left to settle (rules across fields, concurrent decisions). */
   attention: number;
   violations: ViolationRow[];
+  sync: RowSync;
 }
 
 export interface CaseloadQuery {
@@ -239,6 +254,8 @@ export interface CaseloadQuery {
   offset: number;
   /** Only these incidents: the records behind a figure of a report (`figure` says which). */
   ids?: string[];
+  /** Only incidents in this sync state (`SYNC_FILTERS`), or any when empty. */
+  sync: string;
 }
 
 /** Children by sex. */
@@ -360,9 +377,29 @@ export interface Dashboard {
   incidents_by_month: [string, number][];
 }
 
+/**
+ * Where a sync is (`mrm_sync::Progress`). `rate` is the measured rate in bytes per second and
+ * `secs_left` the time the rest would take at it: both null until a request has gone through.
+ */
 export type Progress =
-  | { phase: 'pushing'; done: number; total: number }
-  | { phase: 'pulling'; done: number; remaining: number }
+  | {
+      phase: 'pushing';
+      done: number;
+      total: number;
+      bytes_done: number;
+      /** About: the changes' bytes before compression and framing. */
+      bytes_total: number;
+      rate: number | null;
+      secs_left: number | null;
+    }
+  | {
+      phase: 'pulling';
+      done: number;
+      remaining: number;
+      bytes_done: number;
+      rate: number | null;
+      secs_left: number | null;
+    }
   | { phase: 'retrying'; attempt: number; wait_ms: number; error: string };
 
 export interface SyncStatus {

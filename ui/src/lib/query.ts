@@ -21,5 +21,6 @@ export function blankQuery(): CaseloadQuery {
     limit: PAGE_SIZE,
     offset: 0,
     ids: [],
+    sync: '',
   };
 }

@@ -23,6 +23,9 @@ export const CHILD_VICTIM_TYPES = new Set<string>([
   'abduction',
 ]);
 
+/** The caseload's sync-state filters (`mrm_store::SyncFilter`): `unsynced` is any of the others. */
+export const SYNC_FILTERS = ['unsynced', 'to_send', 'held', 'waiting', 'conflict'] as const;
+
 export const STATUSES = [
   'reported',
   'pending_verification',
