@@ -143,6 +143,8 @@ pub fn run(
     rt.block_on(sync_ok(&mut day_ref, &t))?;
     let push_needed = fast.up_bytes() - before;
 
+    // What the endpoint holds: the mission and each day's push so far.
+    let mut expected = incidents + day;
     let mut runs = Vec::new();
     for &kbps in rates {
         let link = Link::start(&addr, LinkSpec::new(kbps, rtt_ms));
@@ -173,9 +175,10 @@ pub fn run(
             pull_needed,
         );
         let stored = reviewer.stats()?.incidents;
-        if stored as usize != incidents {
-            bail!("the reviewer holds {stored} incidents of {incidents}");
+        if stored as usize != expected {
+            bail!("the reviewer holds {stored} incidents of {expected}");
         }
+        note(&format!("pull: {pull}"));
 
         note(&format!(
             "an officer pushes a day's work ({day} incidents)..."
@@ -202,6 +205,8 @@ pub fn run(
             link.up_bytes() - before,
             push_needed,
         );
+        note(&format!("push: {push}"));
+        expected += day;
         runs.push(json!({"pull": pull, "push": push}));
     }
     server.stop();
