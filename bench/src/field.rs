@@ -21,6 +21,9 @@ use crate::sync::{
     TempDir,
 };
 
+/// The team of the officers who push a day's work.
+const DAY_TEAM: &str = "D";
+
 /// Most syncs started for one transfer before the bench gives up.
 const MOST_SYNCS: usize = 200;
 
@@ -86,7 +89,11 @@ pub fn run(
         .build()?;
     let db = root.0.join("mission.db");
     let admin = rt.block_on(mrm_server::open_sqlite(&db, &bench_key()))?;
-    rt.block_on(admin.set_config(&mission_config()))?;
+    // A fourth team with no records yet: the day's officer pulls next to nothing, so its sync
+    // is the push.
+    let mut config = mission_config();
+    config.teams.push(DAY_TEAM.into());
+    rt.block_on(admin.set_config(&config))?;
     let server = InProcess::start(&db)?;
     let addr = server
         .url
@@ -134,7 +141,7 @@ pub fn run(
         &fast.url(),
         &root.0.join("officer-day-ref"),
         "Officer day ref",
-        "A",
+        DAY_TEAM,
         Role::Officer,
     )?;
     demo::populate(&mut day_ref, day, 99)?;
@@ -189,7 +196,7 @@ pub fn run(
             &link.url(),
             &root.0.join(format!("officer-day-{kbps}")),
             &format!("Officer day {kbps}"),
-            "A",
+            DAY_TEAM,
             Role::Officer,
         )?;
         demo::populate(&mut officer, day, 99)?;

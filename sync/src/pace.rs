@@ -25,12 +25,17 @@ pub struct Pace {
     /// When the link last failed, and the mean seconds between failures seen (smoothed).
     last_failure: Option<Instant>,
     between_failures: Option<f64>,
+    /// Whether a request cut on the way is continued rather than sent again ([`Pace::resumable`]).
+    resumable: bool,
 }
 
 /// Seconds a request aims to take on a link that has not dropped.
 const STEADY_SECS: f64 = 4.0;
 /// The shortest target, however often the link drops: below it, round trips eat the link.
 const SHORTEST_SECS: f64 = 0.5;
+/// Seconds a request aims to take when a cut costs only what was in flight (it is continued):
+/// long enough that round trips (a second each on a satellite link) take little of the link.
+const RESUMABLE_SECS: f64 = 15.0;
 
 impl Pace {
     /// A pace starting at `initial` items, never below `min` nor above `max`.
@@ -43,6 +48,26 @@ impl Pace {
             started: Instant::now(),
             last_failure: None,
             between_failures: None,
+            resumable: false,
+        }
+    }
+
+    /// A pace for requests that are continued after a cut (pull pages resumed by byte range):
+    /// they aim at [`RESUMABLE_SECS`] whatever the drops, and a failure does not shrink them,
+    /// until [`Pace::not_resumed`] says a cut request had to start again.
+    pub fn resumable(initial: usize, min: usize, max: usize) -> Pace {
+        Pace {
+            resumable: true,
+            ..Pace::new(initial, min, max)
+        }
+    }
+
+    /// A request that was to be continued came whole from its start (the endpoint no longer
+    /// kept it): from now on this pace sizes requests as if every cut lost them.
+    pub fn not_resumed(&mut self) {
+        if self.resumable {
+            self.resumable = false;
+            self.size = (self.size / 2.0).max(self.min);
         }
     }
 
@@ -54,6 +79,9 @@ impl Pace {
     /// Seconds the next request aims to take: [`STEADY_SECS`], or an eighth of the time between
     /// the link's drops when that is shorter, never below [`SHORTEST_SECS`].
     pub fn target_secs(&self) -> f64 {
+        if self.resumable {
+            return RESUMABLE_SECS;
+        }
         match self.between_failures {
             Some(b) => (b / 8.0).clamp(SHORTEST_SECS, STEADY_SECS),
             None => STEADY_SECS,
@@ -84,13 +112,36 @@ impl Pace {
             None => since,
         });
         self.last_failure = Some(now);
-        self.size = (self.size / 2.0).max(self.min);
+        if !self.resumable {
+            self.size = (self.size / 2.0).max(self.min);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resumed_requests_aim_longer_and_keep_their_size_through_drops() {
+        let mut pace = Pace::resumable(1000, 50, 50_000);
+        pace.went_through(1000, 1.0, true);
+        // 1,000 a second: about 15 s, within fourfold growth.
+        assert_eq!(pace.size(), 4000);
+        pace.failed();
+        pace.failed();
+        assert_eq!(
+            pace.size(),
+            4000,
+            "a cut request is continued, not made smaller"
+        );
+        assert_eq!(pace.target_secs(), RESUMABLE_SECS);
+        pace.not_resumed();
+        assert_eq!(pace.size(), 2000);
+        pace.failed();
+        assert_eq!(pace.size(), 1000);
+        assert!(pace.target_secs() <= STEADY_SECS);
+    }
 
     #[test]
     fn a_fast_link_grows_pages_fourfold_up_to_the_largest() {

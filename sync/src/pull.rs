@@ -73,7 +73,8 @@ pub(crate) async fn pull<T: Transport>(
     };
     // Pages sized to the link, within the largest page asked for.
     let largest = opts.pull_page.clamp(1, PULL_PAGE) as usize;
-    let mut pace = Pace::new(
+    // Pages are continued after a cut: sized for round trips, not for drops.
+    let mut pace = Pace::resumable(
         PULL_FIRST_PAGE.min(largest),
         PULL_LEAST_PAGE.min(largest),
         largest,
@@ -96,7 +97,7 @@ pub(crate) async fn pull<T: Transport>(
                     // The endpoint names every page anew: the same name means the kept bytes were
                     // continued, not replaced.
                     let resumed = if lock(part).etag == name { had } else { 0 };
-                    Ok((page, resumed))
+                    Ok((page, resumed, had > 0))
                 })
             });
             tokio::pin!(work);
@@ -110,7 +111,7 @@ pub(crate) async fn pull<T: Transport>(
                 }
             }
         };
-        let ((bytes, had), secs) = match outcome {
+        let ((bytes, had, tried_resume), secs) = match outcome {
             Ok(done) => done,
             Err(e) => {
                 // Keep what arrived for the next sync (or forget a part found worthless).
@@ -124,6 +125,11 @@ pub(crate) async fn pull<T: Transport>(
         let from_before = if had >= kept_before { kept_before } else { 0 };
         meter.bytes += bytes.len().saturating_sub(from_before) as u64;
         report.resumed_bytes += had as u64;
+        if tried_resume && had == 0 {
+            // What was kept had to be asked again whole (another instance, a restart): pages
+            // are sized again as if every cut lost them.
+            pace.not_resumed();
+        }
         let (header, changes): (PullHeader, _) =
             match bundle::decode_frames_within(&bytes, protocol::PULL_LIMITS) {
                 Ok(page) => page,
