@@ -247,17 +247,19 @@ pub fn run(
     for r in &runs {
         for what in ["pull", "push"] {
             let f = &r[what];
+            // Values as text: a JSON value's Display ignores widths.
+            let v = |k: &str| f[k].to_string();
             println!(
                 "{:<6} {:>6} {:>9} {:>9} {:>7} {:>11} {:>8}% {:>6} {:>6}",
                 what,
-                f["kbps"],
-                f["secs"],
-                f["link_secs"],
-                f["times_link"],
-                f["bytes"],
-                f["resent_pct"],
-                f["cuts"],
-                f["syncs"]
+                v("kbps"),
+                v("secs"),
+                v("link_secs"),
+                v("times_link"),
+                v("bytes"),
+                v("resent_pct"),
+                v("cuts"),
+                v("syncs")
             );
         }
     }
