@@ -166,7 +166,8 @@ impl Uploads {
     }
 
     /// How many bytes of `device`'s upload `name` are kept.
-    pub fn kept(&self, device: &str, name: &str) -> usize {
+    #[cfg(test)]
+    fn kept(&self, device: &str, name: &str) -> usize {
         self.lock()
             .get(device)
             .filter(|u| u.name == name)

@@ -16,7 +16,7 @@ use mrm_store::{PullPart, Store};
 
 use crate::client::{paced, Progress, SyncOptions, SyncReport, PULL_FIRST_PAGE, PULL_LEAST_PAGE};
 use crate::pace::Pace;
-use crate::transport::Transport;
+use crate::transport::{lock, Transport};
 
 /// How often what arrived of a page is written to the store while it arrives: what a killed
 /// process loses is at most this much of the link's time (a page on a fast link is whole sooner,
@@ -201,10 +201,6 @@ fn save(store: &mut Store, part: &Mutex<PullPart>, saved: &mut (String, usize)) 
         Ok(()) => *saved = now,
         Err(e) => tracing::warn!(error = %e, "the pull page received so far could not be kept"),
     }
-}
-
-fn lock(part: &Mutex<PullPart>) -> std::sync::MutexGuard<'_, PullPart> {
-    part.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn part_len(part: &Mutex<PullPart>) -> usize {

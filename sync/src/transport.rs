@@ -151,7 +151,7 @@ async fn json_of<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Res
 
 /// The part of a pull page, whoever held the lock last (a panic elsewhere leaves bytes that are
 /// still bytes: the gzip check at the end catches a page that is not whole).
-fn lock(part: &Mutex<PullPart>) -> std::sync::MutexGuard<'_, PullPart> {
+pub(crate) fn lock(part: &Mutex<PullPart>) -> std::sync::MutexGuard<'_, PullPart> {
     part.lock().unwrap_or_else(|e| e.into_inner())
 }
 
