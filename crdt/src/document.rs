@@ -374,6 +374,36 @@ impl Reader<'_> {
         }
     }
 
+    /// A violation's details (`details: {key: value}`): terms, flags and numbers as written.
+    /// Read as they are, so a term a newer version added is kept; whether a value fits its
+    /// violation's type is the validation's to say ([`crate::details::problem`]).
+    fn details(&self, obj: &Json) -> Result<crate::details::ViolationDetails> {
+        use crate::details::DetailValue;
+        let mut out = crate::details::ViolationDetails::new();
+        match obj.get("details") {
+            None | Some(Json::Null) => {}
+            Some(Json::Object(m)) => {
+                for (k, v) in m {
+                    let value = match v {
+                        Json::Null => continue,
+                        Json::Bool(b) => DetailValue::Flag(*b),
+                        Json::String(s) => DetailValue::Term(s.clone()),
+                        Json::Number(n) => DetailValue::Number(n.as_i64().ok_or_else(|| {
+                            self.bad(&format!("details.{k}"), "is not a whole number")
+                        })?),
+                        _ => {
+                            return Err(self
+                                .bad(&format!("details.{k}"), "is not a term, a flag or a number"))
+                        }
+                    };
+                    out.insert(k.clone(), value);
+                }
+            }
+            Some(_) => return Err(self.bad("details", "is not a map")),
+        }
+        Ok(out)
+    }
+
     /// A split link (`{record, root}`).
     fn split_link(&self, obj: &Json) -> Result<SplitLink> {
         if !obj.is_object() {
@@ -503,6 +533,7 @@ pub fn incident_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Incident> {
                 party: r.str(per, "party")?,
                 category: r.parse(per, "category", PerpetratorCategory::Unknown)?,
             },
+            details: r.details(v)?,
             verification,
             withdrawn: r.withdrawal(v)?,
         });

@@ -14,6 +14,7 @@ use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 use chrono::{DateTime, Utc};
 use serde_json::Value as Json;
 
+use crate::details::DetailValue;
 use crate::document::RecordKind;
 use crate::error::{Error, Result};
 use crate::input::*;
@@ -302,6 +303,8 @@ fn apply_violation<T: Transactable>(
             let per = tx.put_object(&o, "perpetrator", ObjType::Map)?;
             tx.put(&per, "party", "")?;
             tx.put(&per, "category", "unknown")?;
+            // Made with the violation, so two officers adding details apart write into one map.
+            tx.put_object(&o, "details", ObjType::Map)?;
             tx.put_object(&o, "verification", ObjType::List)?;
             (o, true)
         }
@@ -313,6 +316,7 @@ fn apply_violation<T: Transactable>(
     } else if let Some(k) = vp.kind {
         if set(tx, &obj, "type", str_val(k.as_str()))? {
             log.push(format!("set violation {n} type to {k}"));
+            clear_details_not_of(tx, &obj, k, vp, n, log)?;
         }
     }
     let mut quiet = Vec::new();
@@ -351,6 +355,42 @@ fn apply_violation<T: Transactable>(
             }
         }
     }
+    if let Some(details) = &vp.details {
+        // A key no type takes is refused here, with the validation's words, rather than by
+        // the layout check as a malformed record.
+        let known = crate::details::all_keys();
+        if let Some(key) = details.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(Error::Invalid {
+                what: "incident",
+                errors: crate::error::FieldErrors(vec![crate::error::FieldError {
+                    field: format!("violations[{n}].details.{key}"),
+                    message: format!(
+                        "`{key}` is not a violation detail (they are: {})",
+                        known.join(", ")
+                    ),
+                    code: Some("detail_unknown"),
+                    params: [("key", key.clone())].into_iter().collect(),
+                }]),
+            });
+        }
+        let dmap = child_map(tx, &obj, "details")?;
+        for (key, value) in details {
+            let v = match value {
+                None => ScalarValue::Null,
+                Some(DetailValue::Flag(b)) => ScalarValue::Boolean(*b),
+                Some(DetailValue::Number(d)) => ScalarValue::Int(*d),
+                Some(DetailValue::Term(t)) => str_val(t),
+            };
+            let had = tx.get(&dmap, key.as_str())?.is_some();
+            // Clearing a detail never set writes nothing.
+            if (had || value.is_some()) && set(tx, &dmap, key, v)? {
+                sub_log.push(match value {
+                    Some(_) => format!("set violation {n} {key}"),
+                    None => format!("cleared violation {n} {key}"),
+                });
+            }
+        }
+    }
     match (&vp.verification, new) {
         (Some(events), true) => {
             // A trail given whole (a record imported with its history): each ruling replaces
@@ -386,6 +426,38 @@ fn apply_violation<T: Transactable>(
             append_event(tx, &obj, &first, who, &[], None)?;
         }
         (None, false) => {}
+    }
+    Ok(())
+}
+
+/// After a violation's type changed to `kind`: clear the details the new type does not take (a
+/// weapon once a killing is a denial of access), unless the same write sets them (and is then
+/// refused by the validation, saying why).
+fn clear_details_not_of<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    kind: crate::model::ViolationType,
+    vp: &ViolationPatch,
+    n: usize,
+    log: &mut Vec<String>,
+) -> Result<()> {
+    let Some(dmap) = existing_map(tx, obj, "details")? else {
+        return Ok(());
+    };
+    let keys: Vec<String> = tx.keys(&dmap).collect();
+    for key in keys {
+        let given = vp.details.as_ref().is_some_and(|d| d.contains_key(&key));
+        let held = match tx.get(&dmap, key.as_str())? {
+            Some((Value::Scalar(v), _)) => !matches!(v.as_ref(), ScalarValue::Null),
+            Some(_) => true,
+            None => false,
+        };
+        if !given && held && crate::details::spec(kind, &key).is_none() {
+            tx.put(&dmap, key.as_str(), ScalarValue::Null)?;
+            log.push(format!(
+                "cleared violation {n} {key} (not a detail of {kind})"
+            ));
+        }
     }
     Ok(())
 }
@@ -885,6 +957,12 @@ pub fn copy_incident<T: Transactable>(
                         party: Some(v.perpetrator.party.clone()),
                         category: Some(v.perpetrator.category),
                     }),
+                    details: Some(
+                        v.details
+                            .iter()
+                            .map(|(k, d)| (k.clone(), Some(d.clone())))
+                            .collect(),
+                    ),
                     // The trail is copied below, event by event; an empty one here keeps the
                     // "reported" event a new violation would get.
                     verification: Some(Vec::new()),

@@ -121,6 +121,26 @@ fn values<R: ReadDoc>(
     }
 }
 
+// Every key of `crate::details::DETAILS`, held equal by a test below.
+const DETAIL_KEYS: &[&str] = &[
+    "weapon",
+    "child_role",
+    "recruitment_method",
+    "form",
+    "purpose",
+    "child_status",
+    "facility_type",
+    "attack_type",
+    "operational_before",
+    "closed_after",
+    "damage",
+    "use_type",
+    "duration_days",
+    "method",
+    "aid_affected",
+    "reason",
+];
+
 /// The fields each object of a record may hold (crate::document's layout), `*` for the entries
 /// of a map keyed by id.
 fn allowed(kind: RecordKind, path: &[&str]) -> Option<&'static [&'static str]> {
@@ -166,6 +186,7 @@ fn allowed(kind: RecordKind, path: &[&str]) -> Option<&'static [&'static str]> {
             "type",
             "victims",
             "perpetrator",
+            "details",
             "verification",
             "withdrawn",
         ],
@@ -175,6 +196,7 @@ fn allowed(kind: RecordKind, path: &[&str]) -> Option<&'static [&'static str]> {
         }
         (RecordKind::Incident, ["violations", _, "victims", "coded", _]) => &["code", "sex", "age"],
         (RecordKind::Incident, ["violations", _, "perpetrator"]) => &["party", "category"],
+        (RecordKind::Incident, ["violations", _, "details"]) => DETAIL_KEYS,
         (RecordKind::Incident, ["violations", _, "verification", _]) => &[
             "status",
             "at",
@@ -318,7 +340,7 @@ fn structure<R: ReadDoc>(doc: &R) -> BTreeMap<String, String> {
         for vid in doc.keys(&vmap) {
             if let Some((_, v)) = object(doc, &vmap, vid.as_str()) {
                 keep(format!("violations.{vid}"), &v);
-                for part in ["victims", "perpetrator", "verification"] {
+                for part in ["victims", "perpetrator", "details", "verification"] {
                     if let Some((_, o)) = object(doc, &v, part) {
                         keep(format!("violations.{vid}.{part}"), &o);
                         if part == "victims" {
@@ -783,4 +805,12 @@ fn reused_id(doc: &automerge::Automerge, new: &BTreeSet<automerge::ChangeHash>) 
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn detail_keys_are_the_tables() {
+        assert_eq!(super::DETAIL_KEYS, crate::details::all_keys().as_slice());
+    }
 }

@@ -13,7 +13,8 @@ pub struct FieldError {
     /// where only the English message exists): `date_order`, `ended_before_began`, `in_future`, `before_occurred`,
     /// `unknown_source`, `fewer_than_coded`, `withdrawal_contested`, `changed_since_decision`,
     /// `cites_withdrawn_source`, `split_late_changes`,
-    /// `recorded_twice`.
+    /// `recorded_twice`, and for violation details (`crate::details::problem`)
+    /// `detail_not_of_type`, `detail_unknown`, `detail_term`, `detail_flag`, `detail_days`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
     /// The values the message names, by name, for the translated text.

@@ -82,6 +82,9 @@ pub struct ViolationPatch {
     pub kind: Option<ViolationType>,
     pub victims: Option<VictimsPatch>,
     pub perpetrator: Option<PerpetratorPatch>,
+    /// Details to set by key ([`crate::details`]); `null` clears one. A key the violation's type
+    /// does not take is refused.
+    pub details: Option<std::collections::BTreeMap<String, Option<crate::details::DetailValue>>>,
     /// Only when a violation is first recorded (e.g. importing a record with its history); later
     /// events go through `verify`, because the trail is append-only.
     pub verification: Option<Vec<EventInput>>,

@@ -17,6 +17,7 @@ pub mod changes;
 pub mod conflicts;
 pub mod counting;
 pub mod crypto;
+pub mod details;
 pub mod document;
 pub mod edit;
 pub mod effect;

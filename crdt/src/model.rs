@@ -45,7 +45,9 @@ macro_rules! vocabulary {
 }
 
 vocabulary!(
-    /// The six grave violations, with attacks and military use split by target as the MRM reports them.
+    /// The six grave violations, with attacks and military use split by target as the MRM reports
+    /// them, and deprivation of liberty (children detained for their alleged association with
+    /// armed groups), which missions track beside the six.
     ViolationType {
         Killing = "killing",
         Maiming = "maiming",
@@ -57,10 +59,18 @@ vocabulary!(
         MilitaryUseSchool = "military_use_school",
         MilitaryUseHospital = "military_use_hospital",
         DenialHumanitarianAccess = "denial_humanitarian_access",
+        DeprivationLiberty = "deprivation_liberty",
     }
 );
 
 impl ViolationType {
+    /// One of the six grave violations (attacks and military use by target), as opposed to
+    /// deprivation of liberty, which is tracked beside them: it has its own row in a report, and
+    /// stays out of the grave violations' totals and of the children in several violations.
+    pub fn is_grave(self) -> bool {
+        self != ViolationType::DeprivationLiberty
+    }
+
     /// Violations that are committed against children, so a record of one names at least one child.
     pub fn has_child_victims(self) -> bool {
         matches!(
@@ -70,6 +80,7 @@ impl ViolationType {
                 | ViolationType::RecruitmentUse
                 | ViolationType::SexualViolence
                 | ViolationType::Abduction
+                | ViolationType::DeprivationLiberty
         )
     }
 }
@@ -320,6 +331,10 @@ pub struct Violation {
     pub kind: ViolationType,
     pub victims: Victims,
     pub perpetrator: Perpetrator,
+    /// What the MRM asks beyond a type and a count, by type ([`crate::details`]): the weapon,
+    /// the facility and what became of it, the child's role. Empty when none was recorded.
+    #[serde(default)]
+    pub details: crate::details::ViolationDetails,
     pub verification: Vec<VerificationEvent>,
     /// Set when the violation was withdrawn: it stays in the record with its verification
     /// trail, and is left out of lists and figures.

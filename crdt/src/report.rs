@@ -274,7 +274,8 @@ pub struct AreaRow {
     pub figures: Figures,
 }
 
-/// One table: by type (every type, zeros included), its totals, and breakdowns by perpetrator
+/// One table: by type (every type, zeros included), its totals (of the grave violations only,
+/// [`ViolationType::is_grave`]), and breakdowns by perpetrator
 /// and by area (cells that count something).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Table {
@@ -393,7 +394,9 @@ pub fn table(rows: &[&Counted]) -> Table {
             .or_default()
             .add(v);
         by_area.entry((&v.admin1, v.kind)).or_default().add(v);
-        total.add(v);
+        if v.kind.is_grave() {
+            total.add(v);
+        }
     }
     let empty = Cell::default();
     Table {
@@ -438,7 +441,7 @@ pub fn table(rows: &[&Counted]) -> Table {
 /// in any incident), by sex: a child recorded with different sexes is counted as sex unknown.
 pub fn multiple_violations(verified: &[&Counted]) -> MultipleViolations {
     let mut seen: HashMap<&str, (usize, Option<Sex>, bool)> = HashMap::new();
-    for v in verified {
+    for v in verified.iter().filter(|v| v.kind.is_grave()) {
         // A code listed twice in one violation is still one violation.
         let mut here: BTreeSet<&str> = BTreeSet::new();
         for (code, sex) in &v.codes {

@@ -780,6 +780,23 @@ fn violation_findings<'a>(
         &v.perpetrator.party,
         MAX_SHORT,
     );
+    for (key, value) in &v.details {
+        if let Some((code, message)) = crate::details::problem(v.kind, key, value) {
+            c.push_keyed(
+                format!("{k}.details.{key}"),
+                format!("{f}.details.{key}"),
+                message,
+            );
+            c.code(
+                code,
+                &[
+                    ("key", key.clone()),
+                    ("type", v.kind.to_string()),
+                    ("value", value.to_string()),
+                ],
+            );
+        }
+    }
     let occurred = parse_date(&inc.occurred_on);
     for (j, e) in v.verification.iter().enumerate() {
         let g = format!("{f}.verification[{}]", j + 1);

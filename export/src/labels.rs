@@ -37,6 +37,7 @@ impl Lang {
             (Lang::En, MilitaryUseSchool) => "Military use of schools",
             (Lang::En, MilitaryUseHospital) => "Military use of hospitals",
             (Lang::En, DenialHumanitarianAccess) => "Denial of humanitarian access",
+            (Lang::En, DeprivationLiberty) => "Deprivation of liberty",
             (Lang::Fr, Killing) => "Meurtre",
             (Lang::Fr, Maiming) => "Mutilation",
             (Lang::Fr, RecruitmentUse) => "Recrutement et utilisation",
@@ -47,6 +48,7 @@ impl Lang {
             (Lang::Fr, MilitaryUseSchool) => "Utilisation militaire d’écoles",
             (Lang::Fr, MilitaryUseHospital) => "Utilisation militaire d’hôpitaux",
             (Lang::Fr, DenialHumanitarianAccess) => "Refus d’accès humanitaire",
+            (Lang::Fr, DeprivationLiberty) => "Privation de liberté",
         }
     }
 

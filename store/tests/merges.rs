@@ -61,6 +61,18 @@ enum Op {
         inc: usize,
         days: u64,
     },
+    /// Change the first live violation's type (clearing the details the new type does not take).
+    Retype {
+        r: usize,
+        inc: usize,
+        to: usize,
+    },
+    /// Set a detail of the first live violation, one its type (as this replica sees it) takes.
+    Detail {
+        r: usize,
+        inc: usize,
+        pick: usize,
+    },
     /// Keep one of the values of a conflicting field.
     Resolve {
         r: usize,
@@ -114,6 +126,8 @@ fn op() -> impl Strategy<Value = Op> {
         (r.clone(), i.clone()).prop_map(|(r, inc)| Op::Submit { r, inc }),
         (r.clone(), i.clone(), 8..11u64).prop_map(|(r, inc, days)| Op::Occurred { r, inc, days }),
         (r.clone(), i.clone(), 8..11u64).prop_map(|(r, inc, days)| Op::Reported { r, inc, days }),
+        (r.clone(), i.clone(), 0..3usize).prop_map(|(r, inc, to)| Op::Retype { r, inc, to }),
+        (r.clone(), i.clone(), 0..20usize).prop_map(|(r, inc, pick)| Op::Detail { r, inc, pick }),
         (r.clone(), i.clone(), 0..3usize).prop_map(|(r, inc, pick)| Op::Resolve { r, inc, pick }),
         (r.clone(), r).prop_map(|(from, to)| Op::Send { from, to }),
     ]
@@ -221,6 +235,23 @@ fn apply(stores: &mut [Store], ids: &[String], op: &Op) {
             let d = their_days_ago(&stores[r], days);
             let _ = stores[r].edit_incident(&ids[inc], &patch(json!({"reported_on": d})));
         }
+        Op::Retype { r, inc, to } => {
+            let i = stores[r].incident(&ids[inc]).unwrap();
+            if let Some(v) = i.violations.iter().find(|v| v.is_live()) {
+                let kind = ["killing", "abduction", "recruitment_use"][to % 3];
+                let p = patch(json!({"violations": [{"id": v.id, "type": kind}]}));
+                let _ = stores[r].edit_incident(&ids[inc], &p);
+            }
+        }
+        Op::Detail { r, inc, pick } => {
+            let i = stores[r].incident(&ids[inc]).unwrap();
+            if let Some(v) = i.violations.iter().find(|v| v.is_live()) {
+                let p = patch(
+                    json!({"violations": [{"id": v.id, "details": some_detail(v.kind, pick)}]}),
+                );
+                let _ = stores[r].edit_incident(&ids[inc], &p);
+            }
+        }
         Op::Send { from, to } => send_between(stores, from, to),
         Op::Resolve { r, inc, pick } => {
             let conflicts = stores[r].conflicts(&ids[inc]).unwrap();
@@ -230,6 +261,19 @@ fn apply(stores: &mut [Store], ids: &[String], op: &Op) {
             }
         }
     }
+}
+
+/// One detail a violation of `kind` takes, with one of its values, picked by `pick`.
+fn some_detail(kind: mrm_crdt::model::ViolationType, pick: usize) -> serde_json::Value {
+    use mrm_crdt::details::{spec, DetailShape};
+    let keys: Vec<&str> = mrm_crdt::details::keys_of(kind).collect();
+    let key = keys[pick % keys.len()];
+    let value = match spec(kind, key).unwrap().shape {
+        DetailShape::Term(terms) => json!(terms[pick % terms.len()]),
+        DetailShape::Flag => json!(pick % 2 == 0),
+        DetailShape::Days => json!(pick),
+    };
+    json!({ key: value })
 }
 
 impl Op {
@@ -250,6 +294,8 @@ impl Op {
             | Op::Submit { r, .. }
             | Op::Occurred { r, .. }
             | Op::Reported { r, .. }
+            | Op::Retype { r, .. }
+            | Op::Detail { r, .. }
             | Op::Resolve { r, .. } => *r %= n,
         }
         op
@@ -313,7 +359,15 @@ proptest! {
                     .map_err(|e| TestCaseError::fail(format!("comment by {r}: {e}")))?;
                 s.edit_incident(id, &patch(json!({"narrative": format!("final {r}")})))
                     .map_err(|e| TestCaseError::fail(format!("edit by {r}: {e}")))?;
-                let vid = s.incident(id).unwrap().violations[0].id.clone();
+                let first = s.incident(id).unwrap().violations[0].clone();
+                if first.is_live() {
+                    // A detail its type takes is always accepted, whatever details a merge
+                    // left that the type does not take.
+                    let details = some_detail(first.kind, r);
+                    s.edit_incident(id, &patch(json!({"violations": [{"id": first.id, "details": details}]})))
+                        .map_err(|e| TestCaseError::fail(format!("detail by {r}: {e}")))?;
+                }
+                let vid = first.id.clone();
                 let status = if roles[r] == Role::Reviewer {
                     VerificationStatus::Verified
                 } else {

@@ -255,7 +255,7 @@ fn direct(incidents: &[Incident], period: &Period) -> BTreeMap<(Section, Violati
 /// the writer's offset in hours), withdrawn.
 fn arb_violation() -> impl Strategy<Value = (usize, i64, i64, usize, i64, i32, bool)> {
     (
-        0..10usize,
+        0..ViolationType::ALL.len(),
         0..3i64,
         0..3i64,
         0..6usize,
