@@ -440,6 +440,8 @@ pub(crate) fn edit_four_times(store: &mut Store, id: &str, n: usize) -> anyhow::
         by: None,
         note: "Sent for verification after the follow-up visit.".into(),
         source_ids: inc.sources.iter().map(|s| s.id.clone()).take(1).collect(),
+        level: None,
+        sources: None,
     };
     store.verify(id, &violation.id.clone(), &event)?;
     let narrative = IncidentPatch {

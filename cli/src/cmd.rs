@@ -388,6 +388,12 @@ fn warn(store: &Store, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A decision's tier and the sources it rests on, counted (`mrm verify --level --primary ...`).
+pub struct Ruling {
+    pub level: Option<String>,
+    pub counts: Option<mrm_crdt::model::SourceCounts>,
+}
+
 pub fn verify(
     data: &Path,
     incident_id: &str,
@@ -395,8 +401,11 @@ pub fn verify(
     status: &str,
     note: String,
     source_ids: Vec<String>,
+    ruling: Ruling,
 ) -> anyhow::Result<()> {
     let status: VerificationStatus = status.parse()?;
+    let level: Option<mrm_crdt::model::DecisionLevel> =
+        ruling.level.map(|l| l.parse()).transpose()?;
     let mut store = crate::unlock::open(data)?;
     let event = EventInput {
         status,
@@ -404,9 +413,24 @@ pub fn verify(
         by: None,
         note,
         source_ids,
+        level,
+        sources: ruling.counts,
     };
     store.verify(incident_id, violation_id, &event)?;
-    println!("violation {violation_id} is now {status}");
+    let v = store
+        .incident(incident_id)?
+        .violations
+        .into_iter()
+        .find(|v| v.id == violation_id);
+    let now = v.map(|v| v.status()).unwrap_or(status);
+    if now == status {
+        println!("violation {violation_id} is now {now}");
+    } else {
+        let tier = level.unwrap_or(mrm_crdt::model::DecisionLevel::FocalPoint);
+        println!(
+            "recorded {status} at the {tier} tier; violation {violation_id} stays {now}, ruled at a higher tier"
+        );
+    }
     Ok(())
 }
 

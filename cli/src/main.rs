@@ -99,6 +99,19 @@ enum Command {
         /// A source of the incident that supports this decision (repeatable).
         #[arg(long = "source")]
         sources: Vec<String>,
+        /// The decision's tier: focal_point (the default), technical_review or task_force.
+        #[arg(long, value_parser = ["focal_point", "technical_review", "task_force"])]
+        level: Option<String>,
+        /// How many primary sources the decision rests on (victims, eyewitnesses, UN direct
+        /// observation). With --secondary and --un-eyewitness.
+        #[arg(long)]
+        primary: Option<i64>,
+        /// How many secondary sources the decision rests on.
+        #[arg(long)]
+        secondary: Option<i64>,
+        /// A UN staff member saw it.
+        #[arg(long)]
+        un_eyewitness: bool,
     },
     /// Exchange changes with another store through a file.
     #[command(subcommand)]
@@ -268,7 +281,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             status,
             note,
             sources,
-        } => cmd::verify(&data, &incident_id, &violation_id, &status, note, sources),
+            level,
+            primary,
+            secondary,
+            un_eyewitness,
+        } => cmd::verify(
+            &data,
+            &incident_id,
+            &violation_id,
+            &status,
+            note,
+            sources,
+            cmd::Ruling {
+                level,
+                counts: (primary.is_some() || secondary.is_some() || un_eyewitness).then(|| {
+                    mrm_crdt::model::SourceCounts {
+                        primary: primary.unwrap_or(0),
+                        secondary: secondary.unwrap_or(0),
+                        un_eyewitness,
+                    }
+                }),
+            },
+        ),
         Command::Bundle(c) => cmd::bundle(&data, c),
         Command::Export(c) => cmd::export(&data, c),
         Command::Report(c) => report::run(&data, c),

@@ -57,7 +57,7 @@ pub enum DeviceCmd {
         officer: String,
         #[arg(long)]
         team: String,
-        #[arg(long, value_parser = ["officer", "reviewer", "admin"])]
+        #[arg(long, value_parser = ["officer", "reviewer", "task_force", "admin"])]
         role: String,
         /// Hours until the token expires.
         #[arg(long, default_value_t = 72)]

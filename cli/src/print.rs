@@ -118,6 +118,14 @@ pub fn incident(v: &IncidentView) {
             viol.status()
         );
         println!("       id {}", viol.id);
+        if !viol.details.is_empty() {
+            let list: Vec<String> = viol
+                .details
+                .iter()
+                .map(|(k, v)| format!("{} {v}", k.replace('_', " ")))
+                .collect();
+            println!("       {}", list.join(", "));
+        }
         if let Some(w) = &viol.withdrawn {
             println!("       {} (not counted in figures)", withdrawal(w));
         }

@@ -70,6 +70,12 @@ pub enum ReportCmd {
         category: Option<String>,
         #[arg(long)]
         admin1: Option<String>,
+        /// A violation detail's key (`weapon`, ...): the records of a row by detail.
+        #[arg(long)]
+        detail: Option<String>,
+        /// The detail's value, as the row shows it (`landmine`, `yes`, `30`).
+        #[arg(long, requires = "detail")]
+        value: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -176,6 +182,8 @@ pub fn run(data: &Path, c: ReportCmd) -> anyhow::Result<()> {
             party,
             category,
             admin1,
+            detail,
+            value,
             json,
         } => {
             let cell = mrm_crdt::report::CellFilter {
@@ -183,6 +191,8 @@ pub fn run(data: &Path, c: ReportCmd) -> anyhow::Result<()> {
                 party,
                 category: category.map(|c| c.parse()).transpose()?,
                 admin1,
+                detail,
+                value,
             };
             let ids = store.report_records(&Period::new(&from, &to)?, section.parse()?, &cell)?;
             if json {
@@ -322,6 +332,17 @@ fn table(s: Section, t: &Table) {
                 a.admin1,
                 a.kind.as_str(),
                 brief(&a.figures)
+            );
+        }
+    }
+    if !t.by_detail.is_empty() {
+        println!("  by detail:");
+        for d in &t.by_detail {
+            println!(
+                "    {:<26} {:<34} {}",
+                d.kind.as_str(),
+                format!("{} {}", d.key, d.value),
+                brief(&d.figures)
             );
         }
     }

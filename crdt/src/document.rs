@@ -500,6 +500,19 @@ pub fn incident_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Incident> {
                 by: r.str(e, "by")?,
                 note: r.str(e, "note")?,
                 source_ids: r.strings(e, "source_ids")?,
+                level: match e.get("level") {
+                    None | Some(Json::Null) => None,
+                    Some(_) => Some(r.parse(e, "level", DecisionLevel::FocalPoint)?),
+                },
+                sources: match e.get("sources") {
+                    None | Some(Json::Null) => None,
+                    Some(c @ Json::Object(_)) => Some(SourceCounts {
+                        primary: r.int(c, "primary")?,
+                        secondary: r.int(c, "secondary")?,
+                        un_eyewitness: r.bool(c, "un_eyewitness")?,
+                    }),
+                    Some(_) => return Err(r.bad("sources", "is not a map")),
+                },
                 supersedes: match e.get("supersedes") {
                     None => None,
                     Some(_) => Some(r.strings(e, "supersedes")?),

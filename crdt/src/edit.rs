@@ -394,17 +394,22 @@ fn apply_violation<T: Transactable>(
     match (&vp.verification, new) {
         (Some(events), true) => {
             // A trail given whole (a record imported with its history): each ruling replaces
-            // the rulings before it, as the trail reads.
-            let mut rulings: Vec<String> = Vec::new();
+            // the rulings of its tier and below before it, as the trail reads.
+            let mut rulings: Vec<(String, crate::model::DecisionLevel)> = Vec::new();
             for e in events {
-                let supersedes = if e.status.is_decision() {
-                    std::mem::take(&mut rulings)
+                let tier = e.level.unwrap_or(crate::model::DecisionLevel::FocalPoint);
+                let supersedes: Vec<String> = if e.status.is_decision() {
+                    let (gone, kept) = std::mem::take(&mut rulings)
+                        .into_iter()
+                        .partition(|(_, t)| *t <= tier);
+                    rulings = kept;
+                    gone.into_iter().map(|(id, _)| id).collect()
                 } else {
                     Vec::new()
                 };
                 let id = append_event(tx, &obj, e, who, &supersedes, None)?;
                 if e.status.is_decision() {
-                    rulings.push(id);
+                    rulings.push((id, tier));
                 }
             }
         }
@@ -422,6 +427,8 @@ fn apply_violation<T: Transactable>(
                 by: None,
                 note: String::new(),
                 source_ids: Vec::new(),
+                level: None,
+                sources: None,
             };
             append_event(tx, &obj, &first, who, &[], None)?;
         }
@@ -532,6 +539,15 @@ fn append_event<T: Transactable>(
     let sup = tx.put_object(&ev, "supersedes", ObjType::List)?;
     for (i, s) in supersedes.iter().enumerate() {
         tx.insert(&sup, i, s.as_str())?;
+    }
+    if let Some(level) = e.level {
+        tx.put(&ev, "level", level.as_str())?;
+    }
+    if let Some(c) = &e.sources {
+        let m = tx.put_object(&ev, "sources", ObjType::Map)?;
+        tx.put(&m, "primary", c.primary)?;
+        tx.put(&m, "secondary", c.secondary)?;
+        tx.put(&m, "un_eyewitness", c.un_eyewitness)?;
     }
     if let Some(f) = verified {
         let m = tx.put_object(&ev, "verified", ObjType::Map)?;
@@ -672,10 +688,14 @@ pub fn add_verification<T: Transactable>(
     };
     let current = crate::document::read_incident(&*tx)?;
     let viol = current.violation(violation_id);
+    // A ruling replaces the current rulings of its tier and below: a focal point's decision
+    // never replaces the task force's (`policy::may_supersede`).
+    let tier = e.level.unwrap_or(crate::model::DecisionLevel::FocalPoint);
     let supersedes: Vec<String> = match viol {
         Some(viol) if rule => viol
             .ruling_heads()
             .into_iter()
+            .filter(|&i| viol.verification[i].tier() <= tier)
             .map(|i| viol.verification[i].id.clone())
             .collect(),
         _ => Vec::new(),
@@ -995,6 +1015,8 @@ pub fn copy_incident<T: Transactable>(
                 by: Some(e.by.clone()),
                 note: e.note.clone(),
                 source_ids: e.source_ids.clone(),
+                level: e.level,
+                sources: e.sources,
             };
             let new = append_event(tx, &obj, &input, who, &supersedes, e.verified.as_ref())?;
             if e.is_ruling() {

@@ -205,7 +205,12 @@ fn allowed(kind: RecordKind, path: &[&str]) -> Option<&'static [&'static str]> {
             "source_ids",
             "supersedes",
             "verified",
+            "level",
+            "sources",
         ],
+        (RecordKind::Incident, ["violations", _, "verification", _, "sources"]) => {
+            &["primary", "secondary", "un_eyewitness"]
+        }
         (RecordKind::Incident, ["violations", _, "verification", _, "verified"]) => &[
             "type",
             "boys",
@@ -531,15 +536,19 @@ fn incident_rules<R: ReadDoc>(writer: &Writer, before: Option<&R>, after: &R) ->
                 continue;
             }
             policy::may_record_status(writer, e.status)?;
+            if e.is_ruling() || e.level.is_some() {
+                policy::may_decide_at(writer, e.tier())?;
+            }
             if let Some(ids) = &e.supersedes {
                 if !ids.is_empty() && !writer.decides() {
                     return Err(Denial::SupersedeByNonReviewer.into());
                 }
-                if ids
-                    .iter()
-                    .any(|id| id == &e.id || !v.verification.iter().any(|f| &f.id == id))
-                {
-                    return Err(Denial::SupersedesUnknown.into());
+                for id in ids {
+                    let replaced = v.verification.iter().find(|f| &f.id == id);
+                    match replaced {
+                        Some(f) if id != &e.id => policy::may_supersede(e.tier(), f.tier())?,
+                        _ => return Err(Denial::SupersedesUnknown.into()),
+                    }
                 }
             }
         }

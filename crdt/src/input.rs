@@ -6,7 +6,8 @@
 use serde::{Deserialize, Deserializer};
 
 use crate::model::{
-    DatePrecision, PerpetratorCategory, Sex, SourceKind, VerificationStatus, ViolationType,
+    DatePrecision, DecisionLevel, PerpetratorCategory, Sex, SourceCounts, SourceKind,
+    VerificationStatus, ViolationType,
 };
 
 /// Distinguishes a field that is absent (`None`) from one set to `null` (`Some(None)`).
@@ -130,6 +131,13 @@ pub struct EventInput {
     pub note: String,
     #[serde(default)]
     pub source_ids: Vec<String>,
+    /// Of a decision: its tier (`None`: the focal point's). Who may decide at which tier is
+    /// the policy's ([`crate::policy::may_decide_at`]).
+    #[serde(default)]
+    pub level: Option<DecisionLevel>,
+    /// Of a decision: the sources it rests on, counted.
+    #[serde(default)]
+    pub sources: Option<SourceCounts>,
 }
 
 /// A partial patrol.

@@ -108,6 +108,31 @@ impl VerificationStatus {
 }
 
 vocabulary!(
+    /// The tier of a verification decision, in the order of the country task force's process
+    /// (MRM Field Manual, "verification"; Primero's MRM module records the same steps): the
+    /// focal point's decision on the ground, the task force's technical working group's review,
+    /// then the task force's (CTFMR) decision. A violation's status is its highest tier's ruling.
+    DecisionLevel {
+        FocalPoint = "focal_point",
+        TechnicalReview = "technical_review",
+        TaskForce = "task_force",
+    }
+);
+
+/// The sources a decision rests on: how many primary (victims, eyewitnesses, UN direct
+/// observation) and secondary ones, and whether a UN staff member saw it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceCounts {
+    #[serde(default)]
+    pub primary: i64,
+    #[serde(default)]
+    pub secondary: i64,
+    #[serde(default)]
+    pub un_eyewitness: bool,
+}
+
+vocabulary!(
     /// How much of `occurred_on` is known.
     DatePrecision { Day = "day", Month = "month", Year = "year" }
 );
@@ -229,6 +254,12 @@ pub struct VerificationEvent {
     pub note: String,
     #[serde(default)]
     pub source_ids: Vec<String>,
+    /// Of a ruling: its tier (`None`, from before tiers or not given: the focal point's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<DecisionLevel>,
+    /// Of a decision: the sources it rests on, counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<SourceCounts>,
     /// The rulings this event replaces (ids of events of the same violation), as its writer saw
     /// them: a reviewer's event supersedes the decisions current when it was written, an
     /// officer's supersedes nothing. `None`: written before this field existed, when an event
@@ -299,6 +330,11 @@ impl VerifiedFacts {
 }
 
 impl VerificationEvent {
+    /// The event's tier: its `level`, or the focal point's when it has none.
+    pub fn tier(&self) -> DecisionLevel {
+        self.level.unwrap_or(DecisionLevel::FocalPoint)
+    }
+
     /// Whether the event rules on the violation's status: a decision, or an event that
     /// explicitly replaces earlier rulings (a reviewer reopening a decided violation). A field
     /// event (`reported`, `pending_verification` superseding nothing) never undoes a ruling.
@@ -378,10 +414,24 @@ impl Violation {
             .collect()
     }
 
-    /// The event that decides the current status: the last current ruling in trail order, or,
-    /// when nothing was ruled, the last field event.
+    /// The current rulings of the highest tier among them ([`DecisionLevel`]): a task force's
+    /// decision stands over a focal point's made apart or later, until a ruling of its own
+    /// tier or above replaces it. In trail order.
+    pub fn deciding_heads(&self) -> Vec<usize> {
+        let heads = self.ruling_heads();
+        let Some(top) = heads.iter().map(|&i| self.verification[i].tier()).max() else {
+            return heads;
+        };
+        heads
+            .into_iter()
+            .filter(|&i| self.verification[i].tier() == top)
+            .collect()
+    }
+
+    /// The event that decides the current status: the last current ruling of the highest tier
+    /// in trail order, or, when nothing was ruled, the last field event.
     pub fn current_event(&self) -> Option<&VerificationEvent> {
-        match self.ruling_heads().last() {
+        match self.deciding_heads().last() {
             Some(&i) => self.verification.get(i),
             None => self.verification.last(),
         }
@@ -393,7 +443,7 @@ impl Violation {
     /// current ruling is not `verified`.
     pub fn verified_since(&self) -> Option<&VerificationEvent> {
         let ev = &self.verification;
-        let &head = self.ruling_heads().last()?;
+        let &head = self.deciding_heads().last()?;
         if ev[head].status != VerificationStatus::Verified {
             return None;
         }
@@ -431,12 +481,12 @@ impl Violation {
             .unwrap_or(VerificationStatus::Reported)
     }
 
-    /// Statuses of concurrent rulings that disagree (empty when there is one current ruling, or
-    /// several that agree): a conflict for a reviewer to settle; [`Violation::status`] is the
+    /// Statuses of concurrent rulings of the highest tier that disagree (empty when there is
+    /// one current ruling, or several that agree): a conflict for a reviewer to settle; [`Violation::status`] is the
     /// one the figures count until then.
     pub fn contested(&self) -> Vec<VerificationStatus> {
         let mut s: Vec<VerificationStatus> = self
-            .ruling_heads()
+            .deciding_heads()
             .into_iter()
             .map(|i| self.verification[i].status)
             .collect();

@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::document::RecordKind;
-use crate::model::{ReviewState, VerificationStatus};
+use crate::model::{DecisionLevel, ReviewState, VerificationStatus};
 
 /// What a device may do, as its endpoint enrolled it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +25,9 @@ pub enum Role {
     Reviewer,
     /// Writes the mission configuration; reads the whole mission.
     Admin,
+    /// A member of the country task force (CTFMR) who records its decisions: everything a
+    /// reviewer does, and decisions at the task force's tier ([`DecisionLevel::TaskForce`]).
+    TaskForce,
 }
 
 impl Role {
@@ -34,6 +37,7 @@ impl Role {
             Role::Officer => "officer",
             Role::Reviewer => "reviewer",
             Role::Admin => "admin",
+            Role::TaskForce => "task_force",
         }
     }
 
@@ -43,6 +47,7 @@ impl Role {
             "officer" => Some(Role::Officer),
             "reviewer" => Some(Role::Reviewer),
             "admin" => Some(Role::Admin),
+            "task_force" => Some(Role::TaskForce),
             _ => None,
         }
     }
@@ -86,9 +91,9 @@ impl Writer {
         }
     }
 
-    /// Whether this writer takes reviewers' decisions.
+    /// Whether this writer takes reviewers' decisions (at some tier: [`may_decide_at`]).
     pub fn decides(&self) -> bool {
-        matches!(self.role, None | Some(Role::Reviewer))
+        matches!(self.role, None | Some(Role::Reviewer | Role::TaskForce))
     }
 }
 
@@ -111,6 +116,10 @@ pub enum Denial {
     DecisionByNonReviewer { status: VerificationStatus },
     #[error("only a reviewer's event may replace a verification decision")]
     SupersedeByNonReviewer,
+    #[error("a device with role {role} may not decide at the {level} tier")]
+    LevelNotAllowed { role: Role, level: DecisionLevel },
+    #[error("a {level} ruling may not replace a ruling of a higher tier")]
+    SupersedesHigherLevel { level: DecisionLevel },
     #[error("an event may only replace earlier events of the same violation")]
     SupersedesUnknown,
     #[error("verification events are append-only: this changes or removes an existing one")]
@@ -150,6 +159,8 @@ impl Denial {
             Denial::TeamMove { .. } => "team_move",
             Denial::DecisionByNonReviewer { .. } => "decision_by_non_reviewer",
             Denial::SupersedeByNonReviewer => "supersede_by_non_reviewer",
+            Denial::LevelNotAllowed { .. } => "level_not_allowed",
+            Denial::SupersedesHigherLevel { .. } => "supersedes_higher_level",
             Denial::SupersedesUnknown => "supersedes_unknown",
             Denial::EventChanged => "event_changed",
             Denial::CommentChanged => "comment_changed",
@@ -196,10 +207,10 @@ pub fn may_write(
             }
             Ok(())
         }
-        (Some(Role::Reviewer), RecordKind::Incident) => Ok(()),
+        (Some(Role::Reviewer | Role::TaskForce), RecordKind::Incident) => Ok(()),
         // Closing a reporting period freezes the mission's figures: a reviewer's decision (an
         // unenrolled store keeps its own figures).
-        (None | Some(Role::Reviewer), RecordKind::Period) => Ok(()),
+        (None | Some(Role::Reviewer | Role::TaskForce), RecordKind::Period) => Ok(()),
         (Some(Role::Admin), RecordKind::Config) => Ok(()),
         (role, _) => Err(Denial::KindNotAllowed {
             role: role.unwrap_or(Role::Officer),
@@ -212,6 +223,35 @@ pub fn may_write(
 pub fn may_record_status(writer: &Writer, status: VerificationStatus) -> Result<(), Denial> {
     if status.is_decision() && !writer.decides() {
         return Err(Denial::DecisionByNonReviewer { status });
+    }
+    Ok(())
+}
+
+/// Whether `writer` may rule at `level` (a decision, or a reopening that replaces rulings).
+/// The MRM's tiers: a reviewer (a Child Protection Adviser) decides as focal point and in the
+/// technical working group's review; only the task force records its own decision. A store
+/// not enrolled may record any tier; the endpoint judges it again at its first push.
+pub fn may_decide_at(writer: &Writer, level: DecisionLevel) -> Result<(), Denial> {
+    let allowed = match writer.role {
+        None | Some(Role::TaskForce) => true,
+        Some(Role::Reviewer) => level != DecisionLevel::TaskForce,
+        Some(Role::Officer | Role::Admin) => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Denial::LevelNotAllowed {
+            role: writer.role.unwrap_or(Role::Officer),
+            level,
+        })
+    }
+}
+
+/// Whether a ruling of `level` may replace one of `replaced`: only of its own tier or below,
+/// so a violation's status stays its highest tier's ruling.
+pub fn may_supersede(level: DecisionLevel, replaced: DecisionLevel) -> Result<(), Denial> {
+    if replaced > level {
+        return Err(Denial::SupersedesHigherLevel { level });
     }
     Ok(())
 }
@@ -242,6 +282,8 @@ pub struct Capabilities {
     pub edit_other_teams: bool,
     /// Verification statuses the role may record.
     pub statuses: Vec<VerificationStatus>,
+    /// The tiers the role decides at, lowest first (empty: it records field events only).
+    pub decision_levels: Vec<DecisionLevel>,
     pub accept_and_return: bool,
     pub move_team: bool,
     /// Close a reporting period (freeze its figures for the mission).
@@ -260,6 +302,11 @@ pub fn capabilities(writer: &Writer) -> Capabilities {
             .iter()
             .copied()
             .filter(|s| may_record_status(writer, *s).is_ok())
+            .collect(),
+        decision_levels: DecisionLevel::ALL
+            .iter()
+            .copied()
+            .filter(|l| writer.decides() && may_decide_at(writer, *l).is_ok())
             .collect(),
         accept_and_return: may_set_review_state(
             writer,

@@ -164,6 +164,8 @@ pub struct Counted {
     pub codes: Vec<(String, Sex)>,
     /// [`flags`].
     pub flags: i64,
+    /// The violation's details ([`crate::details`]): its rows of a table by detail.
+    pub details: crate::details::ViolationDetails,
 }
 
 /// The tables of a report.
@@ -274,9 +276,22 @@ pub struct AreaRow {
     pub figures: Figures,
 }
 
+/// One row of a table by detail: the violations of one type with one value of one detail
+/// ([`crate::details`]), such as killings by weapon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetailRow {
+    #[serde(rename = "type")]
+    pub kind: ViolationType,
+    pub key: String,
+    /// The value as text: a term, `yes`/`no`, or a number of days.
+    pub value: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
 /// One table: by type (every type, zeros included), its totals (of the grave violations only,
-/// [`ViolationType::is_grave`]), and breakdowns by perpetrator
-/// and by area (cells that count something).
+/// [`ViolationType::is_grave`]), and breakdowns by perpetrator, by area and by detail (cells
+/// that count something).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Table {
     pub by_type: Vec<TypeRow>,
@@ -284,6 +299,10 @@ pub struct Table {
     pub total: Figures,
     pub by_perpetrator: Vec<PerpetratorRow>,
     pub by_area: Vec<AreaRow>,
+    /// Details of the type they belong to only; a violation without a detail is in no row of
+    /// it. Missing from periods closed before details existed.
+    #[serde(default)]
+    pub by_detail: Vec<DetailRow>,
 }
 
 /// Children affected by two or more verified violations counted in the report (verified and
@@ -386,8 +405,18 @@ pub fn table(rows: &[&Counted]) -> Table {
     let mut by_type: BTreeMap<ViolationType, Cell> = BTreeMap::new();
     let mut by_perp: BTreeMap<(&str, PerpetratorCategory, ViolationType), Cell> = BTreeMap::new();
     let mut by_area: BTreeMap<(&str, ViolationType), Cell> = BTreeMap::new();
+    let mut by_detail: BTreeMap<(ViolationType, &str, String), Cell> = BTreeMap::new();
     let mut total = Cell::default();
     for v in rows {
+        for (key, value) in &v.details {
+            // A detail a merge left on a type that does not take it is not counted as one.
+            if crate::details::problem(v.kind, key, value).is_none() {
+                by_detail
+                    .entry((v.kind, key, value.to_string()))
+                    .or_default()
+                    .add(v);
+            }
+        }
         by_type.entry(v.kind).or_default().add(v);
         by_perp
             .entry((&v.party, v.category, v.kind))
@@ -431,6 +460,15 @@ pub fn table(rows: &[&Counted]) -> Table {
             .map(|((admin1, kind), c)| AreaRow {
                 admin1: admin1.to_string(),
                 kind: *kind,
+                figures: c.figures(counted_in_children(*kind)),
+            })
+            .collect(),
+        by_detail: by_detail
+            .iter()
+            .map(|((kind, key, value), c)| DetailRow {
+                kind: *kind,
+                key: key.to_string(),
+                value: value.clone(),
                 figures: c.figures(counted_in_children(*kind)),
             })
             .collect(),
@@ -530,6 +568,10 @@ pub struct CellFilter {
     pub party: Option<String>,
     pub category: Option<PerpetratorCategory>,
     pub admin1: Option<String>,
+    /// With `value`: the violations whose detail `detail` holds `value` (a row by detail).
+    pub detail: Option<String>,
+    /// A detail's value as a [`DetailRow`] shows it.
+    pub value: Option<String>,
 }
 
 impl CellFilter {
@@ -539,6 +581,15 @@ impl CellFilter {
             && self.party.as_ref().is_none_or(|p| nfc(p) == v.party)
             && self.category.is_none_or(|c| c == v.category)
             && self.admin1.as_ref().is_none_or(|a| nfc(a) == v.admin1)
+            && self.detail.as_ref().is_none_or(|k| {
+                v.details.get(k).is_some_and(|d| {
+                    crate::details::problem(v.kind, k, d).is_none()
+                        && self
+                            .value
+                            .as_ref()
+                            .is_none_or(|want| *want == d.to_string())
+                })
+            })
     }
 }
 
@@ -552,7 +603,7 @@ pub fn is_counted_path(path: &str) -> bool {
         return false;
     };
     let field = rest.split_once('.').map(|(_, f)| f).unwrap_or("");
-    ["type", "victims", "perpetrator", "withdrawn"]
+    ["type", "victims", "perpetrator", "details", "withdrawn"]
         .iter()
         .any(|f| field == *f || field.starts_with(&format!("{f}.")))
 }
@@ -570,6 +621,7 @@ mod tests {
             "violations.abc.victims.boys",
             "violations.abc.perpetrator.party",
             "violations.abc.victims.coded.x.sex",
+            "violations.abc.details.weapon",
         ] {
             assert!(is_counted_path(p), "{p}");
         }

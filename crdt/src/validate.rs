@@ -878,6 +878,34 @@ fn violation_findings<'a>(
             &e.note,
             MAX_TEXT,
         );
+        if e.level.is_some() && !e.is_ruling() {
+            c.push_keyed(
+                format!("{gk}.level"),
+                format!("{g}.level"),
+                format!(
+                    "a tier is given to a decision, not to a `{}` event",
+                    e.status
+                ),
+            );
+        }
+        if let Some(counts) = &e.sources {
+            if !e.status.is_decision() {
+                c.push_keyed(
+                    format!("{gk}.sources"),
+                    format!("{g}.sources"),
+                    "the sources a decision rests on are counted on a decision only",
+                );
+            }
+            for (name, n) in [("primary", counts.primary), ("secondary", counts.secondary)] {
+                if !(0..=MAX_COUNT).contains(&n) {
+                    c.push_keyed(
+                        format!("{gk}.sources.{name}"),
+                        format!("{g}.sources.{name}"),
+                        format!("{n} is not a count of sources (0 to {MAX_COUNT})"),
+                    );
+                }
+            }
+        }
     }
 }
 

@@ -135,6 +135,22 @@ pub fn workbook(report: &Report, violations: &[ReportViolation], lang: Lang) -> 
         }
     }
 
+    let ws = wb.add_worksheet().set_name("By detail")?;
+    let mut cols = vec!["table", "type", "detail", "value"];
+    cols.extend(FIGURES);
+    header(ws, &cols)?;
+    let mut row = 1;
+    for s in Section::ALL {
+        for d in &report.table(s).by_detail {
+            text(ws, row, 0, s.as_str())?;
+            text(ws, row, 1, d.kind.as_str())?;
+            text(ws, row, 2, &d.key)?;
+            text(ws, row, 3, &d.value)?;
+            figures(ws, row, 4, &d.figures)?;
+            row += 1;
+        }
+    }
+
     if let Some(quarters) = &report.quarters {
         let ws = wb.add_worksheet().set_name("Quarters")?;
         header(
@@ -169,6 +185,7 @@ pub fn workbook(report: &Report, violations: &[ReportViolation], lang: Lang) -> 
     }
 
     let ws = wb.add_worksheet().set_name("Violations")?;
+    let detail_keys = mrm_crdt::details::all_keys();
     header(
         ws,
         &[
@@ -188,7 +205,10 @@ pub fn workbook(report: &Report, violations: &[ReportViolation], lang: Lang) -> 
             "category",
             "status",
             "decided_on",
-        ],
+        ]
+        .into_iter()
+        .chain(detail_keys.iter().copied())
+        .collect::<Vec<_>>(),
     )?;
     for (i, rv) in violations.iter().enumerate() {
         let row = i as u32 + 1;
@@ -221,6 +241,11 @@ pub fn workbook(report: &Report, violations: &[ReportViolation], lang: Lang) -> 
             15,
             &v.decided_on.map(|d| d.to_string()).unwrap_or_default(),
         )?;
+        for (j, key) in detail_keys.iter().enumerate() {
+            if let Some(d) = v.details.get(*key) {
+                text(ws, row, 16 + j as u16, &d.to_string())?;
+            }
+        }
     }
     Ok(wb.save_to_buffer()?)
 }

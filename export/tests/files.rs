@@ -47,6 +47,8 @@ fn store(dir: &std::path::Path) -> Store {
                 by: None,
                 note: String::new(),
                 source_ids: Vec::new(),
+                level: None,
+                sources: None,
             };
             s.verify(&id, &vid, &event).unwrap();
         }

@@ -169,6 +169,8 @@ pub fn decide(store: &mut Store, ids: &[String], seed: u64) -> Result<usize> {
                 by: None,
                 note: "Fictional demo decision.".into(),
                 source_ids: Vec::new(),
+                level: None,
+                sources: None,
             };
             store.verify(id, &v.id, &event)?;
             n += 1;

@@ -419,8 +419,10 @@ impl Store {
     ) -> Result<String> {
         // A reviewer's event replaces the current rulings; an officer's never does (and an
         // officer's decision is refused by the policy in `write`).
-        let rule =
-            self.role()? == Some(mrm_crdt::policy::Role::Reviewer) || event.status.is_decision();
+        let rule = matches!(
+            self.role()?,
+            Some(mrm_crdt::policy::Role::Reviewer | mrm_crdt::policy::Role::TaskForce)
+        ) || event.status.is_decision();
         let judge = self.clock.judge();
         let hash = self.write(incident_id, RecordKind::Incident, false, |t, who| {
             if let Some(at) = &event.at {

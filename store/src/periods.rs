@@ -114,7 +114,8 @@ impl Store {
             let actor = first.actor_id().to_hex_string();
             if actor != own {
                 match registry.author(&actor) {
-                    Some(d) if d.role == "reviewer" => {
+                    // Whoever may close a period: a reviewer or the task force.
+                    Some(d) if d.role == "reviewer" || d.role == "task_force" => {
                         if d.officer != p.closed_by {
                             p.closed_by_declared = Some(std::mem::take(&mut p.closed_by));
                             p.closed_by = d.officer.clone();

@@ -242,6 +242,7 @@ fn project_incident(
                 late: row.late,
                 victim_codes: victim_codes(v)?,
                 flags: violation_flags(inc, v),
+                details: violation_details(v)?,
             })
         })
         .collect::<Result<_>>()?;
@@ -252,8 +253,8 @@ fn project_incident(
         .execute([&inc.id])?;
     let mut insert = conn.prepare_cached(
         "INSERT OR REPLACE INTO violations (id, incident_id, ord, type, boys, girls, sex_unknown,
-                 party, category, status, status_at, late, victim_codes, flags)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 party, category, status, status_at, late, victim_codes, flags, details)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?;
     for v in &wanted {
         insert.execute(params![
@@ -270,7 +271,8 @@ fn project_incident(
             v.status_at,
             v.late,
             v.victim_codes,
-            v.flags
+            v.flags,
+            v.details
         ])?;
     }
     Ok(())
@@ -292,12 +294,24 @@ struct StoredViolation {
     late: bool,
     victim_codes: String,
     flags: i64,
+    /// The violation's details as a JSON object (`None`: none recorded), for exports.
+    details: Option<String>,
+}
+
+/// A violation's details as the `details` column holds them: a JSON object, NULL when empty.
+fn violation_details(v: &mrm_crdt::model::Violation) -> Result<Option<String>> {
+    if v.details.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(serde_json::to_string(&v.details).map_err(|e| {
+        mrm_crdt::Error::Refused(format!("cannot write a violation's details: {e}"))
+    })?))
 }
 
 fn stored_violations(conn: &Connection, incident_id: &str) -> Result<Vec<StoredViolation>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, ord, type, boys, girls, sex_unknown, party, category, status, status_at, late,
-                victim_codes, flags
+                victim_codes, flags, details
          FROM violations WHERE incident_id = ?1 ORDER BY ord",
     )?;
     let rows = stmt.query_map([incident_id], |r| {
@@ -315,6 +329,7 @@ fn stored_violations(conn: &Connection, incident_id: &str) -> Result<Vec<StoredV
             late: r.get(10)?,
             victim_codes: r.get(11)?,
             flags: r.get(12)?,
+            details: r.get(13)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -392,7 +392,8 @@ impl Store {
             .quote_style(csv::QuoteStyle::NonNumeric)
             .from_writer(out);
         let csv_err = |e: csv::Error| mrm_crdt::Error::Refused(format!("cannot write CSV: {e}"));
-        w.write_record([
+        let detail_keys = mrm_crdt::details::all_keys();
+        let mut head: Vec<&str> = vec![
             "incident_id",
             "title",
             "occurred_on",
@@ -413,12 +414,14 @@ impl Store {
             "status",
             "status_at",
             "late_verification",
-        ])
-        .map_err(csv_err)?;
+        ];
+        // One column per detail key (crdt/src/details.rs), empty where the type takes none.
+        head.extend(detail_keys.iter().copied());
+        w.write_record(&head).map_err(csv_err)?;
         let mut stmt = self.conn().prepare(
             "SELECT i.id, i.title, i.occurred_on, i.reported_on, i.admin1, i.admin2, i.place, i.team,
                     i.review_state, v.id, v.type, v.boys, v.girls, v.sex_unknown, v.party, v.category,
-                    v.status, COALESCE(v.status_at, ''), v.late
+                    v.status, COALESCE(v.status_at, ''), v.late, v.details
              FROM violations v JOIN incidents i ON i.id = v.incident_id
              ORDER BY i.occurred_on, i.id, v.ord",
         )?;
@@ -431,7 +434,11 @@ impl Store {
             let num = |i: usize| -> rusqlite::Result<i64> { r.get(i) };
             let (b, g, u) = (num(11)?, num(12)?, num(13)?);
             let late: bool = r.get(18)?;
-            w.write_record([
+            let details: mrm_crdt::details::ViolationDetails = r
+                .get::<_, Option<String>>(19)?
+                .and_then(|j| serde_json::from_str(&j).ok())
+                .unwrap_or_default();
+            let mut row = vec![
                 text(0)?,
                 text(1)?,
                 text(2)?,
@@ -452,8 +459,14 @@ impl Store {
                 text(16)?,
                 text(17)?,
                 if late { "yes".into() } else { "no".into() },
-            ])
-            .map_err(csv_err)?;
+            ];
+            row.extend(detail_keys.iter().map(|k| {
+                details
+                    .get(*k)
+                    .map(|d| spreadsheet_safe(&d.to_string()))
+                    .unwrap_or_default()
+            }));
+            w.write_record(&row).map_err(csv_err)?;
             n += 1;
         }
         w.flush().map_err(mrm_crdt::Error::io("cannot write CSV"))?;

@@ -13,7 +13,7 @@ use super::Store;
 
 /// The columns [`counted`] reads, over `violations v JOIN incidents i`.
 const COLUMNS: &str = "v.incident_id, v.id, i.occurred_on, i.admin1, v.type, v.boys, v.girls, \
-     v.sex_unknown, v.party, v.category, v.status, v.status_at, v.late, v.victim_codes, v.flags";
+     v.sex_unknown, v.party, v.category, v.status, v.status_at, v.late, v.victim_codes, v.flags, v.details";
 
 /// A row selecting [`COLUMNS`]; `None` for a row no report can read (a value outside the
 /// vocabulary, which a well-formed store never holds), so one bad row never stops a report.
@@ -50,6 +50,10 @@ fn counted(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Counted>> {
             .map(|(c, s)| (c, s.parse().unwrap_or(Sex::Unknown)))
             .collect(),
         flags: r.get(14)?,
+        details: r
+            .get::<_, Option<String>>(15)?
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default(),
     }))
 }
 

@@ -271,6 +271,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sync_state ADD COLUMN part_at;
     ALTER TABLE sync_state ADD COLUMN part;
     "#,
+    // 14: a violation's details (crdt/src/details.rs) as a JSON object, NULL when none, for the
+    // exports; reprojected, since a record synced from a newer device may already hold some.
+    r#"
+    ALTER TABLE violations ADD COLUMN details;
+    "#,
 ];
 
 /// `sql` without comments and without the whitespace that only lays it out. SQLite keeps each
@@ -327,7 +332,7 @@ pub const VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// The migrations after which every incident's projection row is computed again from its
 /// document, in the migration's own transaction (what SQL alone cannot do).
-const REPROJECTED_AT: &[usize] = &[8, 9];
+const REPROJECTED_AT: &[usize] = &[8, 9, 14];
 
 /// Bring the database up to [`VERSION`].
 pub fn migrate(conn: &mut Connection) -> Result<()> {

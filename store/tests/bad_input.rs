@@ -257,6 +257,8 @@ fn verification_naming_a_source_the_incident_does_not_have() {
         by: None,
         note: String::new(),
         source_ids: vec![stranger.into()],
+        level: None,
+        sources: None,
     };
     refused(
         &mut f.store,
@@ -289,6 +291,8 @@ fn removing_a_source_that_a_verification_names() {
         by: None,
         note: String::new(),
         source_ids: vec![src.clone()],
+        level: None,
+        sources: None,
     };
     f.store.verify(&id, &vid, &event).unwrap();
     // Removing it withdraws it: the decision that cites it keeps showing it.
@@ -482,6 +486,8 @@ fn editing_a_nonexistent_incident() {
             by: None,
             note: String::new(),
             source_ids: Vec::new(),
+            level: None,
+            sources: None,
         };
         s.verify(ghost, &vid, &e)
     });
@@ -493,6 +499,8 @@ fn editing_a_nonexistent_incident() {
             by: None,
             note: String::new(),
             source_ids: Vec::new(),
+            level: None,
+            sources: None,
         };
         s.verify(&id, ghost, &e)
     });

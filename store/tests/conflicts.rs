@@ -51,6 +51,8 @@ fn event(status: VerificationStatus, note: &str) -> EventInput {
         by: None,
         note: note.into(),
         source_ids: Vec::new(),
+        level: None,
+        sources: None,
     }
 }
 

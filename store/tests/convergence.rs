@@ -521,6 +521,8 @@ impl World {
                     by: None,
                     note: "checked".into(),
                     source_ids,
+                    level: None,
+                    sources: None,
                 };
                 self.edit(r, false, |s| s.verify(&id, &v, &event).map(Some));
             }

@@ -100,6 +100,8 @@ fn crash_child() {
                     by: None,
                     note: format!("n={counter}"),
                     source_ids: Vec::new(),
+                    level: None,
+                    sources: None,
                 };
                 let hash = store.verify(id, vid, &event).expect("verify");
                 (id.clone(), hash, "verify")

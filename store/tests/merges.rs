@@ -270,7 +270,7 @@ fn some_detail(kind: mrm_crdt::model::ViolationType, pick: usize) -> serde_json:
     let key = keys[pick % keys.len()];
     let value = match spec(kind, key).unwrap().shape {
         DetailShape::Term(terms) => json!(terms[pick % terms.len()]),
-        DetailShape::Flag => json!(pick % 2 == 0),
+        DetailShape::Flag => json!(pick.is_multiple_of(2)),
         DetailShape::Days => json!(pick),
     };
     json!({ key: value })

@@ -9,6 +9,7 @@
 //! Needs `xvfb-run`, `WebKitWebDriver` and ImageMagick (scripts/bootstrap.sh installs them) and a
 //! fresh `target/debug/mrm-field` built over a built UI (`make test` does both).
 
+mod arabic;
 mod bench;
 mod helpers;
 mod record_sync;
@@ -118,11 +119,22 @@ fn the_desktop_app_end_to_end() {
     s.set("[data-testid=v1-boys]", "2");
     s.type_keys("[data-testid=v1-party]", "Group Alpha");
     s.set("[data-testid=v1-category]", "armed_group");
+    // Each type offers its own details (issue 19 §1): a weapon for a killing.
+    s.set("[data-testid=v1-d-weapon]", "small_arms");
     s.click("[data-testid=add-violation]");
     s.set("[data-testid=v2-type]", "abduction");
     s.set("[data-testid=v2-boys]", "1");
     s.set("[data-testid=v2-girls]", "1");
     s.type_keys("[data-testid=v2-party]", "Group Alpha");
+    assert!(
+        s.js(
+            "return !document.querySelector('[data-testid=v2-d-weapon]')",
+            json!([])
+        ) == json!(true),
+        "an abduction offers no weapon"
+    );
+    s.set("[data-testid=v2-d-purpose]", "recruitment_use");
+    s.set("[data-testid=v2-d-child_status]", "still_held");
     s.click("[data-testid=add-source]");
     s.set("[data-testid=s1-kind]", "eyewitness");
     s.click("[data-testid=s1-consent]");
@@ -133,6 +145,19 @@ fn the_desktop_app_end_to_end() {
     assert_eq!(
         s.text("[data-testid=detail-title]"),
         "Attack on Kiwanja village"
+    );
+    let details = s.js(
+        "return [...document.querySelectorAll('[data-testid=violation-details] .chip')].map(c => c.innerText)",
+        json!([]),
+    );
+    assert_eq!(
+        details,
+        json!([
+            "Weapon or cause: Small arms (rifles, pistols)",
+            "Status of the child now: Still held",
+            "Purpose of the abduction: Recruitment and use"
+        ]),
+        "the details in words"
     );
 
     // The caseload counts it: 1 incident, 2 violations, 4 children.

@@ -64,6 +64,8 @@ pub fn verification(status: VerificationStatus) -> mrm_crdt::input::EventInput {
         by: None,
         note: String::new(),
         source_ids: Vec::new(),
+        level: None,
+        sources: None,
     }
 }
 
