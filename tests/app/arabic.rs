@@ -9,11 +9,12 @@ use serde_json::json;
 use crate::helpers::{artifacts, launch, one_app_at_a_time, open_incident, shot, step, unlock};
 use crate::webdriver::{DriverProcess, Session};
 
-/// Latin words an Arabic screen may show: the product's name, file formats, the GHN's acronym,
-/// key caps (Arabic keyboards print them in Latin letters) and the date format people type.
+/// Latin words an Arabic screen may show: the product's name, file formats, the GHN's and the
+/// CTFMR's acronyms, key caps (Arabic keyboards print them in Latin letters) and the date format
+/// people type.
 const ALLOWED: &[&str] = &[
-    "MRM", "Field", "GHN", "CSV", "XLSX", "PDF", "ID", "USB", "Ctrl", "Alt", "Esc", "Enter", "Tab",
-    "Shift", "Cmd", "Mac", "YYYY",
+    "MRM", "Field", "GHN", "CTFMR", "CSV", "XLSX", "PDF", "ID", "USB", "Ctrl", "Alt", "Esc",
+    "Enter", "Tab", "Shift", "Cmd", "Mac", "YYYY",
 ];
 
 /// The page's visible text, without the records' change history: its entries are notes the store

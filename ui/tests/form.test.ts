@@ -234,3 +234,54 @@ describe('patches', () => {
     expect(f.lat).toBe('');
   });
 });
+
+describe('violation details', () => {
+  it('offers each type its own details, from the store’s table', async () => {
+    const { detailsOf } = await import('../src/lib/details');
+    expect(detailsOf('killing').map((d) => d.key)).toEqual(['weapon']);
+    expect(detailsOf('attack_school').map((d) => d.key)).toEqual([
+      'facility_type',
+      'attack_type',
+      'operational_before',
+      'closed_after',
+      'damage',
+    ]);
+    expect(detailsOf('attack_school')[0].terms).toContain('primary_school');
+    expect(detailsOf('attack_hospital')[0].terms).not.toContain('primary_school');
+    expect(detailsOf('deprivation_liberty').map((d) => d.key)).toEqual(['child_status', 'reason']);
+    expect(detailsOf('')).toEqual([]);
+  });
+
+  it('sends the details a new violation has, typed as the store takes them', () => {
+    const f = valid();
+    f.violations[0].type = 'military_use_school';
+    f.violations[0].boys = '0';
+    f.violations[0].details = { use_type: 'base_barracks', duration_days: '40', weapon: 'landmine' };
+    const v = (toPatch(null, f)!.violations as Record<string, unknown>[])[0];
+    // The weapon was chosen under another type: not a detail of military use, so not sent.
+    expect(v.details).toEqual({ use_type: 'base_barracks', duration_days: 40 });
+  });
+
+  it('sends only changed details, and null for one cleared', () => {
+    const inc = stored();
+    inc.violations[0].details = { weapon: 'landmine' };
+    const base = formFromIncident(inc);
+    expect(base.violations[0].details).toEqual({ weapon: 'landmine' });
+    const cur = formFromIncident(inc);
+    expect(toPatch(base, cur)).toBeNull();
+    cur.violations[0].details.weapon = '';
+    expect((toPatch(base, cur)!.violations as Record<string, unknown>[])[0].details).toEqual({ weapon: null });
+  });
+
+  it('checks a typed number of days', () => {
+    const f = valid();
+    f.violations[0].type = 'military_use_hospital';
+    f.violations[0].details = { duration_days: 'ten' };
+    expect(validate(f, TODAY)['violations[1].details.duration_days']).toEqual({
+      key: 'err.detail_days',
+      params: { max: 36500 },
+    });
+    f.violations[0].details = { duration_days: '10' };
+    expect(validate(f, TODAY)['violations[1].details.duration_days']).toBeUndefined();
+  });
+});

@@ -19,6 +19,21 @@ describe('formatting', () => {
     expect(fmtNumber(10000, 'fr').replace(/\s/g, ' ')).toBe('10 000');
   });
 
+  it('writes Arabic dates and numbers with Western digits', () => {
+    const arabicIndic = /[\u0660-\u0669\u06F0-\u06F9]/;
+    const date = fmtDate('2026-11-03', 'ar');
+    expect(date).not.toMatch(arabicIndic);
+    expect(date).toMatch(/^3 \p{Script=Arabic}+ 2026$/u);
+    expect(fmtDate('2026-11-03', 'ar', 'year')).toBe('2026');
+    expect(fmtNumber(10000, 'ar')).not.toMatch(arabicIndic);
+    expect(fmtNumber(10000, 'ar').replace(/\D/g, '')).toBe('10000');
+    const now = Date.parse('2026-11-28T12:00:00Z');
+    expect(fmtAgo('2026-11-28T11:55:00Z', 'ar', now)).toBe('قبل 5 دقائق');
+    expect(fmtAgo('2026-11-28T11:58:00Z', 'ar', now)).toBe('قبل دقيقتين');
+    expect(fmtAgo('2026-11-25T12:00:00Z', 'ar', now)).toBe('قبل 3 أيام');
+    expect(fmtAgo('2026-11-28T11:59:40Z', 'ar', now)).toBe('قبل لحظات');
+  });
+
   it('says how long ago', () => {
     const now = Date.parse('2026-11-28T12:00:00Z');
     expect(fmtAgo('2026-11-28T11:59:40Z', 'en', now)).toBe('just now');

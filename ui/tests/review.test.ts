@@ -1,5 +1,14 @@
 import { describe, expect, it, vi } from 'vitest';
-import { countInState, countQuery, queueState, reviewActions, verifyEvent, verifyProblems } from '../src/lib/review';
+import {
+  countInState,
+  countQuery,
+  countSources,
+  defaultLevel,
+  queueState,
+  reviewActions,
+  verifyEvent,
+  verifyProblems,
+} from '../src/lib/review';
 import { blankQuery } from '../src/lib/query';
 import type { CaseloadPage, CaseloadQuery } from '../src/lib/api';
 
@@ -72,5 +81,32 @@ describe('a verification before it is recorded', () => {
       note: 'Two sources.',
       source_ids: ['s1', 's3'],
     });
+  });
+
+  it('gives a decision its tier and counted sources, never a field event', () => {
+    const sources = { primary: 2, secondary: 1, un_eyewitness: true };
+    expect(verifyEvent('verified', 'ok', [], [], { level: 'technical_review', sources })).toEqual({
+      status: 'verified',
+      note: 'ok',
+      source_ids: [],
+      level: 'technical_review',
+      sources,
+    });
+    expect(verifyEvent('pending_verification', '', [], [], { level: 'focal_point', sources })).toEqual({
+      status: 'pending_verification',
+      note: '',
+      source_ids: [],
+    });
+  });
+
+  it('counts the sources ticked as primary and secondary, and a UN eyewitness', () => {
+    expect(countSources(['victim', 'secondary', 'un_direct_observation'])).toEqual({
+      primary: 2,
+      secondary: 1,
+      un_eyewitness: true,
+    });
+    expect(defaultLevel(['focal_point', 'technical_review'])).toBe('focal_point');
+    expect(defaultLevel(['focal_point', 'technical_review', 'task_force'])).toBe('task_force');
+    expect(defaultLevel([])).toBe('');
   });
 });

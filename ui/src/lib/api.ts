@@ -86,6 +86,8 @@ export interface Capabilities {
   accept_and_return: boolean;
   move_team: boolean;
   close_periods: boolean;
+  /** The tiers the role decides at, lowest first (`mrm_crdt::policy::Capabilities`). */
+  decision_levels?: string[];
 }
 
 export interface VerificationEvent {
@@ -100,6 +102,10 @@ export interface VerificationEvent {
   supersedes?: string[] | null;
   /** What the event said of its author when the endpoint's registry names its writer otherwise. */
   declared_by?: string;
+  /** Of a ruling: its tier (none: the focal point's). */
+  level?: string | null;
+  /** Of a decision: the sources it rests on, counted. */
+  sources?: { primary: number; secondary: number; un_eyewitness: boolean } | null;
 }
 
 export interface Violation {
@@ -112,6 +118,8 @@ export interface Violation {
     coded?: { id: string; code: string; sex: string; age?: number | null }[];
   };
   perpetrator: { party: string; category: string };
+  /** Details by key (crdt/src/details.rs): a term, a flag or a number of days. */
+  details?: Record<string, string | boolean | number>;
   verification: VerificationEvent[];
   /** Set when the violation was withdrawn: kept with its trail, left out of figures. */
   withdrawn?: Withdrawal | null;
@@ -278,6 +286,8 @@ export interface ReportTable {
   total: Figures;
   by_perpetrator: (Figures & { party: string; category: string; type: string })[];
   by_area: (Figures & { admin1: string; type: string })[];
+  /** Violations by a detail's value (`mrm_crdt::report::DetailRow`); absent in periods closed before details. */
+  by_detail?: (Figures & { type: string; key: string; value: string })[];
 }
 
 export type ReportSection = 'verified' | 'late_verified' | 'unverified' | 'not_verified';
@@ -326,6 +336,9 @@ export interface ReportCell {
   party?: string;
   category?: string;
   admin1?: string;
+  /** A row by detail: the detail's key and value. */
+  detail?: string;
+  value?: string;
 }
 
 export interface CaseloadPage {

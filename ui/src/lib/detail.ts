@@ -28,6 +28,7 @@ const FIELD_KEYS: Record<string, string> = {
   sex: 'form.sex',
   age: 'form.age',
   state: 'detail.review',
+  team: 'setup.team',
 };
 
 const sortedIds = (items: { id: string }[]) => items.map((x) => x.id).sort();
@@ -79,8 +80,10 @@ export function fieldLabel(path: string, lang: Lang): string {
     if (m) {
       const key = INDEXED_KEYS[m[1]];
       out.push(key ? translate(lang, key, { n: m[2] }) : `${m[1]} ${m[2]}`);
-    } else if (['victims', 'perpetrator', 'location', 'review'].includes(part)) {
+    } else if (['victims', 'perpetrator', 'location', 'review', 'details'].includes(part)) {
       continue;
+    } else if (translate(lang, `vd.${part}`) !== `vd.${part}` && !FIELD_KEYS[part]) {
+      out.push(translate(lang, `vd.${part}`));
     } else {
       out.push(FIELD_KEYS[part] ? translate(lang, FIELD_KEYS[part]) : part);
     }
@@ -119,5 +122,7 @@ export function attentionText(a: FieldError, lang: Lang): string {
   if (!key || text === key) return a.message;
   const params: Record<string, string> = { ...(a.params ?? {}) };
   if (params.status) params.status = translate(lang, `status.${params.status}`);
+  if (params.type) params.type = translate(lang, `type.${params.type}`);
+  if (params.key) params.key = translate(lang, `vd.${params.key}`);
   return translate(lang, key, params);
 }

@@ -4,6 +4,7 @@
 
 import type { Incident } from './api';
 import { CHILD_VICTIM_TYPES } from './vocab';
+import { MAX_DAYS, detailText, detailValue, detailsOf } from './details';
 import { uuidv7 } from './uuid';
 
 export interface CodedForm {
@@ -22,6 +23,9 @@ export interface ViolationForm {
   party: string;
   category: string;
   coded: CodedForm[];
+  /** Details by key (crdt/src/details.rs), as text: a term, 'true'/'false', digits, '' for none.
+   * Keys the current type does not take are kept but neither shown nor sent. */
+  details: Record<string, string>;
 }
 
 export interface SourceForm {
@@ -68,6 +72,7 @@ export function newViolation(): ViolationForm {
     party: '',
     category: 'unknown',
     coded: [],
+    details: {},
   };
 }
 
@@ -94,7 +99,9 @@ export function isBlank(f: IncidentForm): boolean {
     !f.admin1.trim() &&
     !f.place.trim() &&
     f.sources.length === 0 &&
-    f.violations.every((v) => !v.type && !v.party.trim() && v.coded.length === 0)
+    f.violations.every(
+      (v) => !v.type && !v.party.trim() && v.coded.length === 0 && !Object.values(v.details ?? {}).some((d) => d.trim()),
+    )
   );
 }
 
@@ -159,6 +166,7 @@ export function formFromIncident(inc: Incident): IncidentForm {
         coded: (v.victims.coded ?? [])
           .map((c) => ({ id: c.id, code: c.code, sex: c.sex, age: num(c.age) }))
           .sort(byId),
+        details: Object.fromEntries(Object.entries(v.details ?? {}).map(([k, d]) => [k, detailText(d)])),
       }))
       .sort(byId),
   };
@@ -247,6 +255,13 @@ export function validate(f: IncidentForm, today: string): Errors {
     if (valid && CHILD_VICTIM_TYPES.has(v.type) && total === 0) {
       e[`${p}.victims`] = { key: 'err.needs_child' };
     }
+    for (const spec of detailsOf(v.type)) {
+      const text = v.details?.[spec.key] ?? '';
+      // Terms and flags come from lists; only a typed number of days can be wrong.
+      if (spec.shape === 'days' && text.trim() && detailValue(spec, text) === undefined) {
+        e[`${p}.details.${spec.key}`] = { key: 'err.detail_days', params: { max: MAX_DAYS } };
+      }
+    }
     const bySex: Record<string, number> = { boy: 0, girl: 0, unknown: 0 };
     v.coded.forEach((c, j) => {
       const q = `${p}.victims.coded[${j + 1}]`;
@@ -301,6 +316,14 @@ function violationPatch(v: ViolationForm, base?: ViolationForm): Json | null {
   if (!base || base.party !== v.party) perp.party = v.party.trim();
   if (!base || base.category !== v.category) perp.category = v.category;
   if (Object.keys(perp).length) out.perpetrator = perp;
+  // Only the keys the type takes; the store clears the others when the type changes.
+  const details: Json = {};
+  for (const spec of detailsOf(v.type)) {
+    const now = detailValue(spec, v.details?.[spec.key] ?? '');
+    const was = base ? detailValue(spec, base.details?.[spec.key] ?? '') : null;
+    if (now !== undefined && now !== was && (base || now !== null)) details[spec.key] = now;
+  }
+  if (Object.keys(details).length) out.details = details;
   return Object.keys(out).length > 1 ? out : null;
 }
 

@@ -2,7 +2,15 @@
 import type { Lang } from './i18n';
 import { translate } from './i18n';
 
-const locale = (lang: Lang) => (lang === 'fr' ? 'fr-FR' : 'en-GB');
+/** The Intl locale of `lang`. Arabic keeps Western digits (`-u-nu-latn`): UN field offices and
+ * the mission's own forms, codes and coordinates use them, and some engines default 'ar' to
+ * Arabic-Indic digits, which would make the same figure look different across screens. */
+export function intlLocale(lang: Lang): string {
+  if (lang === 'fr') return 'fr-FR';
+  if (lang === 'ar') return 'ar-u-nu-latn';
+  return 'en-GB';
+}
+const locale = intlLocale;
 
 /** A YYYY-MM-DD date, shown to its precision: "3 Nov 2026", "Nov 2026", "2026". */
 export function fmtDate(d: string, lang: Lang, precision = 'day'): string {
@@ -37,10 +45,14 @@ export function fmtAgo(iso: string, lang: Lang, now: number = Date.now()): strin
   if (Number.isNaN(then)) return iso;
   const min = Math.max(0, Math.floor((now - then) / 60000));
   if (min < 1) return translate(lang, 'time.just_now');
-  if (min < 60) return translate(lang, 'time.minutes', { n: min });
+  // Arabic says one, two, three to ten and eleven or more minutes each in its own way ("قبل
+  // دقيقتين", "قبل 5 دقائق"): Intl knows the forms, a template cannot hold them.
+  const rel = lang === 'ar' ? new Intl.RelativeTimeFormat(intlLocale(lang), { numeric: 'always' }) : null;
+  if (min < 60) return rel ? rel.format(-min, 'minute') : translate(lang, 'time.minutes', { n: min });
   const h = Math.floor(min / 60);
-  if (h < 24) return translate(lang, 'time.hours', { n: h });
-  return translate(lang, 'time.days', { n: Math.floor(h / 24) });
+  if (h < 24) return rel ? rel.format(-h, 'hour') : translate(lang, 'time.hours', { n: h });
+  const days = Math.floor(h / 24);
+  return rel ? rel.format(-days, 'day') : translate(lang, 'time.days', { n: days });
 }
 
 /** A count with the language's grouping: 10,000 / 10 000. */

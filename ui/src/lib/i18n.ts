@@ -1,10 +1,26 @@
 // Translation lookup, kept pure for tests; the current language lives in i18n.svelte.ts.
 import { en } from './locales/en';
 import { fr } from './locales/fr';
+import { ar } from './locales/ar';
 
-export const LANGUAGES = ['en', 'fr'] as const;
+export const LANGUAGES = ['en', 'fr', 'ar'] as const;
 export type Lang = (typeof LANGUAGES)[number];
-export const DICTS: Record<Lang, Record<string, string>> = { en, fr };
+export const DICTS: Record<Lang, Record<string, string>> = { en, fr, ar };
+
+/** Each language as its own speakers name it, for the language picker: someone who cannot read
+ * the current language must still find theirs. */
+export const LANGUAGE_NAMES: Record<Lang, string> = { en: 'English', fr: 'Français', ar: 'العربية' };
+
+/** The writing direction of `lang`, for the page's `dir`. */
+export function dirOf(lang: Lang): 'ltr' | 'rtl' {
+  return lang === 'ar' ? 'rtl' : 'ltr';
+}
+
+/** The arrow of a "back" button: it points to where the reader came from, the start side of
+ * the line, so it turns around in a right-to-left language (no font mirrors ← by itself). */
+export function backArrow(lang: Lang): string {
+  return dirOf(lang) === 'rtl' ? '→' : '←';
+}
 
 /** The string for `key` in `lang` (English, then the key itself, when missing), with `{name}`s filled. */
 export function translate(
@@ -13,9 +29,15 @@ export function translate(
   params: Record<string, string | number> = {},
 ): string {
   const s = DICTS[lang]?.[key] ?? en[key] ?? key;
-  return s.replace(/\{(\w+)\}/g, (m, name: string) =>
-    name in params ? String(params[name]) : m,
-  );
+  const rtl = dirOf(lang) === 'rtl';
+  return s.replace(/\{(\w+)\}/g, (m, name: string) => {
+    if (!(name in params)) return m;
+    const v = params[name];
+    // In a right-to-left sentence a name, title or place in Latin letters keeps its own order
+    // and punctuation ("Awa D.", "Attack (edited)") inside a first-strong isolate, as <bdi>
+    // does; numbers need none.
+    return rtl && typeof v === 'string' ? `\u2068${v}\u2069` : String(v);
+  });
 }
 
 /** A supported language from a setting or the system's locale, else English. */
@@ -39,4 +61,11 @@ export function appErrorText(lang: Lang, e: unknown): string {
     if (DICTS[lang]?.[key] ?? en[key]) return translate(lang, key);
   }
   return String(err.message);
+}
+
+/** The language to write a factsheet in: the PDF exporter has English and French only (an Arabic
+ * PDF needs glyph shaping and right-to-left layout it lacks), so an Arabic screen gets the English
+ * factsheet, as its button says, rather than an error. */
+export function factsheetLang(lang: Lang): 'en' | 'fr' {
+  return lang === 'fr' ? 'fr' : 'en';
 }

@@ -59,14 +59,54 @@ export function verifyProblems(status: string, note: string): VerifyProblems {
   return out;
 }
 
+/** The sources a decision rests on, counted (`mrm_crdt::model::SourceCounts`). */
+export interface SourceCounts {
+  primary: number;
+  secondary: number;
+  un_eyewitness: boolean;
+}
+
+/** What a decision adds to its event: its tier, and the sources it rests on, counted. */
+export interface Ruling {
+  level?: string;
+  sources?: SourceCounts;
+}
+
 /** The verification event to record: the note trimmed, only sources the record still cites
- * (`live`: ids of its sources not withdrawn), in the record's order. */
+ * (`live`: ids of its sources not withdrawn), in the record's order; a decision's tier and
+ * counted sources when given (the store refuses them on a field event). */
 export function verifyEvent(
   status: string,
   note: string,
   chosen: string[],
   live: string[],
-): { status: string; note: string; source_ids: string[] } {
+  ruling: Ruling = {},
+): { status: string; note: string; source_ids: string[]; level?: string; sources?: SourceCounts } {
   const picked = new Set(chosen);
-  return { status, note: note.trim(), source_ids: live.filter((id) => picked.has(id)) };
+  const out: { status: string; note: string; source_ids: string[]; level?: string; sources?: SourceCounts } = {
+    status,
+    note: note.trim(),
+    source_ids: live.filter((id) => picked.has(id)),
+  };
+  if (isDecision(status)) {
+    if (ruling.level) out.level = ruling.level;
+    if (ruling.sources) out.sources = ruling.sources;
+  }
+  return out;
+}
+
+/** The sources ticked, counted as the MRM does: secondary sources apart, every other kind
+ * (victim, eyewitness, family, community, medical, UN direct observation) primary; a UN
+ * eyewitness when one of them is the UN's own observation. */
+export function countSources(kinds: string[]): SourceCounts {
+  return {
+    primary: kinds.filter((k) => k !== 'secondary').length,
+    secondary: kinds.filter((k) => k === 'secondary').length,
+    un_eyewitness: kinds.includes('un_direct_observation'),
+  };
+}
+
+/** The tier a decision form offers first: the task force's for its members, else the lowest. */
+export function defaultLevel(levels: readonly string[]): string {
+  return levels.includes('task_force') ? 'task_force' : (levels[0] ?? '');
 }

@@ -3,8 +3,7 @@
 // minutes. Kept pure for tests; the words come from the locales.
 import type { Lang } from './i18n';
 import { translate } from './i18n';
-
-const locale = (lang: Lang) => (lang === 'fr' ? 'fr-FR' : 'en-GB');
+import { intlLocale as locale } from './format';
 
 /** A number with at most `digits` decimals, in the language's way (1.5 / 1,5). */
 function num(n: number, lang: Lang, digits: number): string {

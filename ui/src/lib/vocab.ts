@@ -12,6 +12,7 @@ export const VIOLATION_TYPES = [
   'military_use_school',
   'military_use_hospital',
   'denial_humanitarian_access',
+  'deprivation_liberty',
 ] as const;
 
 /** Violations committed against children: a record of one counts at least one child. */
@@ -21,6 +22,7 @@ export const CHILD_VICTIM_TYPES = new Set<string>([
   'recruitment_use',
   'sexual_violence',
   'abduction',
+  'deprivation_liberty',
 ]);
 
 /** The caseload's sync-state filters (`mrm_store::SyncFilter`): `unsynced` is any of the others. */
@@ -49,6 +51,10 @@ export const CATEGORIES = ['armed_force', 'armed_group', 'unknown', 'crossfire']
 export const SEXES = ['boy', 'girl', 'unknown'] as const;
 export const PRECISIONS = ['day', 'month', 'year'] as const;
 export const REVIEW_STATES = ['draft', 'submitted', 'returned', 'accepted'] as const;
+/** The tiers of a verification decision, lowest first (`mrm_crdt::model::DecisionLevel`). */
+export const DECISION_LEVELS = ['focal_point', 'technical_review', 'task_force'] as const;
+/** The roles a device is enrolled with (`mrm_crdt::policy::Role`). */
+export const ROLES = ['officer', 'reviewer', 'task_force', 'admin'] as const;
 
 /** Statuses that are a reviewer's decision (the store refuses them from field officers). */
 export function isDecision(status: string): boolean {
@@ -63,6 +69,8 @@ export const DENIED_CODES = [
   'decision_by_non_reviewer',
   'supersede_by_non_reviewer',
   'supersedes_unknown',
+  'level_not_allowed',
+  'supersedes_higher_level',
   'event_changed',
   'comment_changed',
   'review_decision',
