@@ -32,10 +32,11 @@ ui/dist/.built: ui/node_modules/.installed $(UI_SRC)
 
 ui: ui/dist/.built
 
-# The app's copy of the violation details table (crdt/src/details.rs), rewritten from the table;
+# The app's copies of the violation details and activity tables (crdt/src/details.rs,
+# crdt/src/activity.rs), rewritten from the tables;
 # a test fails while it is stale.
 ui-details:
-	MRM_WRITE_UI_DETAILS=1 $(CARGO) test -p mrm-crdt --lib details::tests::the_apps_copy_is_current
+	MRM_WRITE_UI_DETAILS=1 $(CARGO) test -p mrm-crdt --lib the_apps_copy_is_current
 
 # Type checking (svelte-check over TypeScript and Svelte) and the unit tests (vitest).
 ui-test: ui-deps

@@ -22,6 +22,7 @@ fn records(d: &Device) -> BTreeMap<String, Value> {
             RecordKind::Patrol => serde_json::to_value(s.patrol(&id).unwrap()).unwrap(),
             RecordKind::Config => serde_json::to_value(s.mission_config().unwrap()).unwrap(),
             RecordKind::Registry => serde_json::to_value(s.registry().unwrap()).unwrap(),
+            RecordKind::Activity(_) => s.activity(&id).unwrap().to_json(),
             RecordKind::Period => serde_json::to_value(
                 s.periods()
                     .unwrap()

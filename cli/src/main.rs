@@ -26,6 +26,7 @@ macro_rules! eprintln {
     }};
 }
 
+mod activity;
 mod cmd;
 mod list;
 mod net;
@@ -82,6 +83,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Releases of children from armed forces and groups.
+    #[command(subcommand)]
+    Release(activity::ActivityCmd),
+    /// Trainings (national army, police, UN military, civilians, community).
+    #[command(subcommand)]
+    Training(activity::ActivityCmd),
+    /// Engagements with parties to conflict: advocacy and negotiation.
+    #[command(subcommand)]
+    Engagement(activity::ActivityCmd),
     /// Patrols.
     #[command(subcommand)]
     Patrol(cmd::PatrolCmd),
@@ -274,6 +284,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status { json } => cmd::status(&data, json),
         Command::Recover { json } => cmd::recover(&data, json),
         Command::Patrol(c) => cmd::patrol(&data, c),
+        Command::Release(c) => activity::run(&data, mrm_crdt::activity::ActivityKind::Release, c),
+        Command::Training(c) => activity::run(&data, mrm_crdt::activity::ActivityKind::Training, c),
+        Command::Engagement(c) => {
+            activity::run(&data, mrm_crdt::activity::ActivityKind::Engagement, c)
+        }
         Command::Incident(c) => cmd::incident(&data, c),
         Command::Verify {
             incident_id,

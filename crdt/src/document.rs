@@ -40,6 +40,8 @@ pub enum RecordKind {
     Registry,
     /// A closed reporting period: figures frozen by a reviewer ([`crate::period`]).
     Period,
+    /// A release of children, a training or an engagement with a party ([`crate::activity`]).
+    Activity(crate::activity::ActivityKind),
 }
 
 /// The fixed id of the device registry document.
@@ -58,6 +60,7 @@ impl RecordKind {
             RecordKind::Config => "config",
             RecordKind::Registry => "registry",
             RecordKind::Period => "period",
+            RecordKind::Activity(k) => k.as_str(),
         }
     }
 
@@ -69,7 +72,7 @@ impl RecordKind {
             "config" => Some(RecordKind::Config),
             "registry" => Some(RecordKind::Registry),
             "period" => Some(RecordKind::Period),
-            _ => None,
+            other => crate::activity::ActivityKind::parse(other).map(RecordKind::Activity),
         }
     }
 }
@@ -702,6 +705,7 @@ pub fn check_readable<R: ReadDoc>(doc: &R, kind: RecordKind) -> Result<()> {
         RecordKind::Config => read_config(doc).map(drop),
         RecordKind::Registry => read_registry(doc).map(drop),
         RecordKind::Period => crate::period::read(doc).map(drop),
+        RecordKind::Activity(k) => crate::activity::read(doc, k).map(drop),
     }
 }
 

@@ -60,6 +60,21 @@ fn opt_val<T: Into<ScalarValue>>(v: Option<T>) -> ScalarValue {
     v.map(Into::into).unwrap_or(ScalarValue::Null)
 }
 
+/// [`set`] for the other record kinds' writers ([`crate::activity`]).
+pub(crate) fn set_scalar<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    v: ScalarValue,
+) -> Result<bool> {
+    set(tx, obj, key, v)
+}
+
+/// [`child_map`] for the other record kinds' writers ([`crate::activity`]).
+pub(crate) fn map_at<T: Transactable>(tx: &mut T, obj: &ObjId, key: &str) -> Result<ObjId> {
+    child_map(tx, obj, key)
+}
+
 /// The map at `obj.key`, created if it is missing.
 fn child_map<T: Transactable>(tx: &mut T, obj: &ObjId, key: &str) -> Result<ObjId> {
     match tx.get(obj, key)? {

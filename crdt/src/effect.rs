@@ -83,6 +83,28 @@ fn rules<R: ReadDoc>(
             }
             crate::period::read(after).map(drop)
         }
+        RecordKind::Activity(a) => {
+            // Both read strictly: a malformed record is refused before any rule.
+            crate::activity::read(after, a)?;
+            if let Some(b) = before {
+                crate::activity::read(b, a)?;
+                kept_as_written(b, after, "created_by", "author")?;
+                kept_as_written(b, after, "created_at", "creation time")?;
+                // A map of counts is never replaced: a replaced one would hide what was
+                // written into the old one apart.
+                for key in crate::activity::maps(a) {
+                    let was = object(b, &ROOT, *key).map(|(_, id)| id);
+                    let now = object(after, &ROOT, *key).map(|(_, id)| id);
+                    if was.is_some() && was != now {
+                        return Err(Denial::StructureReplaced {
+                            path: key.to_string(),
+                        }
+                        .into());
+                    }
+                }
+            }
+            Ok(())
+        }
     }
 }
 
@@ -103,6 +125,10 @@ fn values<R: ReadDoc>(
             validate::patrol_change(b.as_ref(), &document::read_patrol(after)?, clock)
         }
         RecordKind::Config | RecordKind::Registry => Ok(()),
+        RecordKind::Activity(a) => {
+            let b = before.map(|b| crate::activity::read(b, a)).transpose()?;
+            crate::activity::change(b.as_ref(), &crate::activity::read(after, a)?, clock)
+        }
         RecordKind::Period => {
             let p = crate::period::read(after)?;
             let latest = clock.latest_day();
@@ -262,8 +288,14 @@ fn unknown_field<R: ReadDoc>(kind: RecordKind, before: Option<&R>, after: &R) ->
         let fields = if keyed { None } else { allowed(kind, &p) };
         for (k, v) in map {
             let was = old.and_then(|o| o.get(k));
-            if let Some(fields) = fields {
-                if !fields.contains(&k.as_str()) && was.is_none() {
+            let permitted = match kind {
+                RecordKind::Activity(a) if !keyed => {
+                    Some(crate::activity::permits(a, &p, k.as_str()))
+                }
+                _ => fields.map(|f| f.contains(&k.as_str())),
+            };
+            if let Some(permitted) = permitted {
+                if !permitted && was.is_none() {
                     return Some(if p.is_empty() {
                         k.clone()
                     } else {

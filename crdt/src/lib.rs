@@ -12,6 +12,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod activity;
 pub mod bundle;
 pub mod changes;
 pub mod conflicts;

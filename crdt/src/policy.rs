@@ -190,8 +190,13 @@ pub fn may_write(
     match (writer.role, kind) {
         // A store that is not enrolled writes what its officer records; the configuration comes
         // only from the endpoint.
-        (None, RecordKind::Incident | RecordKind::Patrol) => Ok(()),
-        (Some(Role::Officer), RecordKind::Incident | RecordKind::Patrol) => {
+        (None, RecordKind::Incident | RecordKind::Patrol | RecordKind::Activity(_)) => Ok(()),
+        // Releases, trainings and engagements: recorded by the team that did them, like
+        // incidents, and by the mission's advisers for any team.
+        (
+            Some(Role::Officer),
+            RecordKind::Incident | RecordKind::Patrol | RecordKind::Activity(_),
+        ) => {
             if let Some(t) = team_before.filter(|t| *t != writer.team) {
                 return Err(Denial::OtherTeam {
                     kind: kind_name,
@@ -207,7 +212,10 @@ pub fn may_write(
             }
             Ok(())
         }
-        (Some(Role::Reviewer | Role::TaskForce), RecordKind::Incident) => Ok(()),
+        (
+            Some(Role::Reviewer | Role::TaskForce),
+            RecordKind::Incident | RecordKind::Activity(_),
+        ) => Ok(()),
         // Closing a reporting period freezes the mission's figures: a reviewer's decision (an
         // unenrolled store keeps its own figures).
         (None | Some(Role::Reviewer | Role::TaskForce), RecordKind::Period) => Ok(()),
@@ -279,6 +287,8 @@ pub fn may_set_review_state(
 pub struct Capabilities {
     pub record_incidents: bool,
     pub record_patrols: bool,
+    /// Record releases, trainings and engagements (of its own team at least).
+    pub record_activities: bool,
     pub edit_other_teams: bool,
     /// Verification statuses the role may record.
     pub statuses: Vec<VerificationStatus>,
@@ -297,6 +307,13 @@ pub fn capabilities(writer: &Writer) -> Capabilities {
     Capabilities {
         record_incidents: may_write(writer, RecordKind::Incident, None, own).is_ok(),
         record_patrols: may_write(writer, RecordKind::Patrol, None, own).is_ok(),
+        record_activities: may_write(
+            writer,
+            RecordKind::Activity(crate::activity::ActivityKind::Release),
+            None,
+            own,
+        )
+        .is_ok(),
         edit_other_teams: may_write(writer, RecordKind::Incident, Some(&other), &other).is_ok(),
         statuses: VerificationStatus::ALL
             .iter()

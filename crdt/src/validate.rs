@@ -155,7 +155,7 @@ impl DeviceClock {
 
 /// One problem: the field as shown (`violations[2].victims.boys`), a key that names the same
 /// field whatever other items were added or removed, and the message.
-struct Finding {
+pub(crate) struct Finding {
     key: String,
     error: FieldError,
     /// Whether a write that adds this problem is refused. A device's own time stamps are taken
@@ -164,11 +164,11 @@ struct Finding {
     blocks: bool,
 }
 
-struct Collector(Vec<Finding>);
+pub(crate) struct Collector(pub(crate) Vec<Finding>);
 
 impl Collector {
     /// A problem whose shown field is also its key (top-level fields).
-    fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
         let field = field.into();
         self.push_keyed(field.clone(), field, message);
     }
@@ -191,7 +191,7 @@ impl Collector {
     }
 
     /// Name the last problem pushed, with the values its message names, for translation.
-    fn code(&mut self, code: &'static str, params: &[(&'static str, String)]) {
+    pub(crate) fn code(&mut self, code: &'static str, params: &[(&'static str, String)]) {
         if let Some(f) = self.0.last_mut() {
             f.error.code = Some(code);
             f.error.params = params.iter().cloned().collect();
@@ -269,7 +269,7 @@ pub fn is_uuid(s: &str) -> bool {
     uuid::Uuid::parse_str(s).is_ok()
 }
 
-fn check_text(c: &mut Collector, key: &str, field: &str, value: &str, max: usize) {
+pub(crate) fn check_text(c: &mut Collector, key: &str, field: &str, value: &str, max: usize) {
     if value.chars().count() > max {
         c.push_keyed(
             key,
@@ -325,7 +325,7 @@ pub fn patrol_change(before: Option<&Patrol>, after: &Patrol, clock: &Clock) -> 
 
 /// The problems `findings` reports for `after` and not for `before`, as an error; `by_field`:
 /// a problem counts as there before when its field had any ([`Clock::settling`]).
-fn change<T>(
+pub(crate) fn change<T>(
     what: &'static str,
     before: Option<&T>,
     after: &T,

@@ -9,9 +9,11 @@
 
 #![forbid(unsafe_code)]
 
+mod activities;
 mod authors;
 mod caseload;
 pub mod demo;
+pub use activities::ActivityFigures;
 mod drafts;
 mod exchange;
 mod import;
@@ -506,6 +508,19 @@ impl Store {
             RecordKind::Period => Err(Error::Denied(mrm_crdt::policy::Denial::Immutable {
                 field: "closed period",
             })),
+            RecordKind::Activity(a) => {
+                // Conflicts name document keys; the engagement's `kind` is kept apart.
+                let field = if path == "engagement_kind" {
+                    "kind"
+                } else {
+                    path
+                };
+                let patch = exchange::path_to_patch(field, value)?;
+                self.write(id, kind, false, |t, _| {
+                    mrm_crdt::activity::apply(t, a, &patch)?;
+                    Ok(vec![format!("resolved {field}")])
+                })
+            }
             RecordKind::Patrol => {
                 let patch: PatrolPatch =
                     serde_json::from_value(exchange::path_to_patch(path, value)?)

@@ -65,6 +65,10 @@ impl Prepared {
             RecordKind::Registry => document::read_registry(doc).map(|_| Record::Unprojected)?,
             // Read when shown; a period's figures are in its record.
             RecordKind::Period => mrm_crdt::period::read(doc).map(|_| Record::Unprojected)?,
+            // Few: listed from their documents (store/src/activities.rs).
+            RecordKind::Activity(a) => {
+                mrm_crdt::activity::from_json(&j, a).map(|_| Record::Unprojected)?
+            }
         };
         Ok(Prepared {
             kind,

@@ -1,5 +1,6 @@
 //! Pull pages: the changes after a device's cursor within its scope, capped by count and bytes.
 
+use mrm_crdt::activity::ActivityKind;
 use mrm_crdt::bundle::Frames;
 use mrm_crdt::document::RecordKind;
 use mrm_crdt::protocol::{PullHeader, PULL_PAGE, PULL_PAGE_BYTES};
@@ -21,7 +22,13 @@ pub fn scope_of(device: &Device) -> Scope {
         exclude_device: device.id.clone(),
         team: (!device.role.sees_whole_mission()).then(|| device.team.clone()),
         // A period is never a team's, whatever team a writer put in it.
-        team_kinds: names(&[RecordKind::Incident, RecordKind::Patrol]),
+        team_kinds: names(&[
+            RecordKind::Incident,
+            RecordKind::Patrol,
+            RecordKind::Activity(ActivityKind::Release),
+            RecordKind::Activity(ActivityKind::Training),
+            RecordKind::Activity(ActivityKind::Engagement),
+        ]),
         shared_kinds: names(&[RecordKind::Config, RecordKind::Registry]),
     }
 }

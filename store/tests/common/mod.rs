@@ -569,6 +569,17 @@ pub fn forged(
     id: &str,
     edit: impl FnOnce(&mut automerge::transaction::Transaction<'_>, &automerge::Automerge),
 ) -> Result<(), Error> {
+    forged_kind(store, id, RecordKind::Incident, edit)
+}
+
+/// [`forged`] on a record of `kind`.
+#[allow(dead_code)]
+pub fn forged_kind(
+    store: &Store,
+    id: &str,
+    kind: RecordKind,
+    edit: impl FnOnce(&mut automerge::transaction::Transaction<'_>, &automerge::Automerge),
+) -> Result<(), Error> {
     let mut doc = doc_of(store, id);
     let before = doc.clone();
     doc.set_actor(automerge::ActorId::try_from(store.device().actor.as_str()).unwrap());
@@ -580,7 +591,7 @@ pub fn forged(
     let writer = store.writer().unwrap();
     mrm_crdt::effect::check_changes(
         &writer,
-        RecordKind::Incident,
+        kind,
         Some(&before),
         &doc,
         &new,
