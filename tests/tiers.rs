@@ -34,17 +34,17 @@ fn status_of(d: &Device, id: &str) -> (String, Vec<Value>) {
 }
 
 /// A ruling written straight into the document by a modified client: `level`, replacing the
-/// events `supersedes`.
+/// events `supersedes` (`None`: without the list, as events were written before it existed).
 fn forged_ruling(
     d: &Device,
     id: &str,
     vid: &str,
     level: &str,
-    supersedes: &[String],
+    supersedes: Option<&[String]>,
 ) -> (String, Vec<u8>) {
     let vid = vid.to_string();
     let level = level.to_string();
-    let supersedes = supersedes.to_vec();
+    let supersedes = supersedes.map(<[String]>::to_vec);
     d.forge(id, move |tx| {
         let Some((Am::Object(_), vmap)) = tx.get(ROOT, "violations").unwrap() else {
             panic!()
@@ -62,9 +62,11 @@ fn forged_ruling(
         tx.put(&ev, "by", "Forger").unwrap();
         tx.put(&ev, "note", "").unwrap();
         tx.put_object(&ev, "source_ids", ObjType::List).unwrap();
-        let sup = tx.put_object(&ev, "supersedes", ObjType::List).unwrap();
-        for (i, s) in supersedes.iter().enumerate() {
-            tx.insert(&sup, i, s.as_str()).unwrap();
+        if let Some(supersedes) = &supersedes {
+            let sup = tx.put_object(&ev, "supersedes", ObjType::List).unwrap();
+            for (i, s) in supersedes.iter().enumerate() {
+                tx.insert(&sup, i, s.as_str()).unwrap();
+            }
         }
         tx.put(&ev, "level", level.as_str()).unwrap();
     })
@@ -190,18 +192,26 @@ fn the_highest_tier_decides_and_each_tier_is_its_roles() {
             .id
             .clone()
     };
-    let forged = forged_ruling(&adviser, &id, &vid, "task_force", &[]);
+    let forged = forged_ruling(&adviser, &id, &vid, "task_force", Some(&[]));
     let (st, err) = push(&url, &adviser.credential(), &[forged]);
     assert_eq!(
         (st, err["reason"].as_str()),
         (403, Some("level_not_allowed")),
         "{err}"
     );
-    let forged = forged_ruling(&adviser, &id, &vid, "technical_review", &[tf_id]);
+    let forged = forged_ruling(&adviser, &id, &vid, "technical_review", Some(&[tf_id]));
     let (st, err) = push(&url, &adviser.credential(), &[forged]);
     assert_eq!(
         (st, err["reason"].as_str()),
         (403, Some("supersedes_higher_level")),
+        "{err}"
+    );
+    // Without the list of what it replaces, an event would replace every ruling before it.
+    let forged = forged_ruling(&adviser, &id, &vid, "focal_point", None);
+    let (st, err) = push(&url, &adviser.credential(), &[forged]);
+    assert_eq!(
+        (st, err["reason"].as_str()),
+        (403, Some("supersedes_missing")),
         "{err}"
     );
     assert_eq!(server.admin(&["stats", "--json"], None), before);

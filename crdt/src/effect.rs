@@ -571,16 +571,20 @@ fn incident_rules<R: ReadDoc>(writer: &Writer, before: Option<&R>, after: &R) ->
             if e.is_ruling() || e.level.is_some() {
                 policy::may_decide_at(writer, e.tier())?;
             }
-            if let Some(ids) = &e.supersedes {
-                if !ids.is_empty() && !writer.decides() {
-                    return Err(Denial::SupersedeByNonReviewer.into());
-                }
-                for id in ids {
-                    let replaced = v.verification.iter().find(|f| &f.id == id);
-                    match replaced {
-                        Some(f) if id != &e.id => policy::may_supersede(e.tier(), f.tier())?,
-                        _ => return Err(Denial::SupersedesUnknown.into()),
-                    }
+            // Every event this version writes lists the rulings it replaces; one without the
+            // list would replace every ruling before it (the reading of events from before
+            // the list existed), the task force's included.
+            let Some(ids) = &e.supersedes else {
+                return Err(Denial::SupersedesMissing.into());
+            };
+            if !ids.is_empty() && !writer.decides() {
+                return Err(Denial::SupersedeByNonReviewer.into());
+            }
+            for id in ids {
+                let replaced = v.verification.iter().find(|f| &f.id == id);
+                match replaced {
+                    Some(f) if id != &e.id => policy::may_supersede(e.tier(), f.tier())?,
+                    _ => return Err(Denial::SupersedesUnknown.into()),
                 }
             }
         }

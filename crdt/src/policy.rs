@@ -122,6 +122,8 @@ pub enum Denial {
     SupersedesHigherLevel { level: DecisionLevel },
     #[error("an event may only replace earlier events of the same violation")]
     SupersedesUnknown,
+    #[error("a new verification event must list the rulings it replaces")]
+    SupersedesMissing,
     #[error("verification events are append-only: this changes or removes an existing one")]
     EventChanged,
     #[error("comments are append-only: this changes or removes an existing one")]
@@ -162,6 +164,7 @@ impl Denial {
             Denial::LevelNotAllowed { .. } => "level_not_allowed",
             Denial::SupersedesHigherLevel { .. } => "supersedes_higher_level",
             Denial::SupersedesUnknown => "supersedes_unknown",
+            Denial::SupersedesMissing => "supersedes_missing",
             Denial::EventChanged => "event_changed",
             Denial::CommentChanged => "comment_changed",
             Denial::ReviewDecision { .. } => "review_decision",

@@ -70,7 +70,7 @@ fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> CmdResult<T> {
 }
 
 /// After a local write: update the "not yet sent" count, and nudge the sync thread.
-fn wrote(app: &AppHandle, st: &AppState, store: &mrm_store::Store) {
+pub(crate) fn wrote(app: &AppHandle, st: &AppState, store: &mrm_store::Store) {
     st.sync.refresh_from(app, store);
 }
 

@@ -2,6 +2,7 @@
 //! translate between the UI and the store ([`commands`]), a background thread syncs with the
 //! mission endpoint ([`sync`]), and the store is opened in exactly one place ([`open`]).
 
+pub mod activities;
 pub mod caseload;
 pub mod commands;
 pub mod drafts;
@@ -98,6 +99,11 @@ pub fn run() {
             drafts::save_draft,
             drafts::get_draft,
             drafts::discard_draft,
+            activities::list_activities,
+            activities::get_activity,
+            activities::add_activity,
+            activities::edit_activity,
+            activities::activity_figures,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

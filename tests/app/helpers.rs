@@ -187,6 +187,23 @@ pub fn open_incident(s: &Session, title_part: &str) {
          return r.length === 1 && r[0].innerText.includes(arguments[0]);",
         json!([title_part]),
     );
-    s.click("[data-testid=case-row] td:nth-child(2)");
+    // A sync that ends while the row is clicked can redraw the table under the pointer (seen
+    // once after an unlock): click again until the record opens.
+    for _ in 0..5 {
+        s.click("[data-testid=case-row] td:nth-child(2)");
+        let opened = (0..30).any(|_| {
+            let here = s.js(
+                "return !!document.querySelector('[data-testid=detail-title]')",
+                json!([]),
+            ) == json!(true);
+            if !here {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            here
+        });
+        if opened {
+            return;
+        }
+    }
     s.wait("[data-testid=detail-title]");
 }

@@ -165,6 +165,32 @@ fn the_desktop_app_end_to_end() {
     assert_eq!(caseload_counts(&s), (1, 2, 4));
     shot(&driver, "04-caseload");
 
+    // A release of children, recorded on the Activities screen from the store's own fields
+    // (issue 19 §4), listed, and counted on the dashboard.
+    step(start, "a release");
+    s.click("[data-testid=nav-activities]");
+    s.click("[data-testid=act-tab-release]");
+    s.click("[data-testid=act-new]");
+    s.type_keys("[data-testid=act-f-place]", "Bunia transit centre");
+    s.set("[data-testid=act-f-boys]", "12");
+    s.set("[data-testid=act-f-girls]", "3");
+    s.type_keys("[data-testid=act-f-party]", "Group Alpha");
+    s.set("[data-testid=act-f-instrument]", "unilateral_declaration");
+    s.click("[data-testid=act-save]");
+    s.wait_js(
+        "the release listed",
+        "const r = document.querySelector('[data-testid=act-row]');
+         return !!r && r.innerText.includes('15 child(ren) released by Group Alpha (Unilateral declaration)')",
+        json!([]),
+    );
+    shot(&driver, "04b-activities");
+    s.click("[data-testid=nav-dashboard]");
+    s.wait_js(
+        "the release on the dashboard",
+        "return document.querySelector('[data-testid=dash-released]')?.innerText.startsWith('15 child(ren) released')",
+        json!([]),
+    );
+
     // The patrol lists it, and leads to it.
     s.click("[data-testid=nav-patrols]");
     s.click("[data-testid=patrol-incidents]");

@@ -25,6 +25,7 @@ import {
   VIOLATION_TYPES,
 } from '../src/lib/vocab';
 import { allDetailKeys, allTerms } from '../src/lib/details';
+import { ACTIVITY_KINDS, allActivityFields, allActivityTerms } from '../src/lib/activities';
 
 const others = { fr, ar };
 const names = (s: string) => (s.match(/\{\w+\}/g) ?? []).sort();
@@ -65,6 +66,9 @@ describe('translations', () => {
       ...['to_send', 'held', 'waiting', 'conflict'].map((v) => `recsync.${v}`),
       ...['synced', 'to_send', 'held', 'waiting'].map((v) => `detail.sync.${v}`),
       ...allDetailKeys().map((k) => `vd.${k}`),
+      ...allActivityFields().map((k) => `af.${k}`),
+      ...allActivityTerms().map((k) => `at.${k}`),
+      ...ACTIVITY_KINDS.flatMap((k) => [`act.${k}s`, `act.new_${k}`, `act.edit_${k}`, `act.none_${k}`]),
       ...DECISION_LEVELS.map((v) => `level.${v}`),
       ...ROLES.map((v) => `role.${v}`),
       ...DENIED_CODES.map((v) => `denied.${v}`),

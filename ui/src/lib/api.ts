@@ -6,6 +6,7 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import { track } from './writes';
 import { i18n } from './i18n.svelte';
 import { appErrorText } from './i18n';
+import type { ActivityRecord } from './activities';
 
 export interface FieldError {
   field: string;
@@ -34,6 +35,23 @@ export function isAppError(e: unknown): e is AppError {
 /** A failed command in words, in the current language where the UI knows the reason. */
 export function errorText(e: unknown): string {
   return appErrorText(i18n.lang, e);
+}
+
+/** The year's figures of releases, trainings and engagements (`mrm_store::ActivityFigures`). */
+export interface ActivityFigures {
+  releases: number;
+  released_boys: number;
+  released_girls: number;
+  released_sex_unknown: number;
+  released_by_instrument: Record<string, number>;
+  trainings: number;
+  trained_male: number;
+  trained_female: number;
+  trained_unknown: number;
+  trainings_of_trainers: number;
+  engagements: number;
+  advocacy: number;
+  negotiations: number;
 }
 
 /** Who withdrew a violation or a source, when and why. */
@@ -86,6 +104,8 @@ export interface Capabilities {
   accept_and_return: boolean;
   move_team: boolean;
   close_periods: boolean;
+  /** Record releases, trainings and engagements. */
+  record_activities?: boolean;
   /** The tiers the role decides at, lowest first (`mrm_crdt::policy::Capabilities`). */
   decision_levels?: string[];
 }
@@ -464,6 +484,11 @@ export const api = {
     invoke<void>('change_passphrase', { old, new: next }),
   enroll: (serverUrl: string, token: string) => invoke<SyncStatus>('enroll', { serverUrl, token }),
   setSettings: (settings: Settings) => invoke<Settings>('set_settings', { settings }),
+  listActivities: (kind: string) => invoke<ActivityRecord[]>('list_activities', { kind }),
+  getActivity: (id: string) => invoke<ActivityRecord & { conflicts: Conflict[] }>('get_activity', { id }),
+  addActivity: (kind: string, patch: Json) => track(invoke<string>('add_activity', { kind, patch })),
+  editActivity: (id: string, patch: Json) => track(invoke<string | null>('edit_activity', { id, patch })),
+  activityFigures: (from: string, to: string) => invoke<ActivityFigures>('activity_figures', { from, to }),
   listPatrols: () => invoke<PatrolRow[]>('list_patrols'),
   getPatrol: (id: string) => invoke<Patrol>('get_patrol', { id }),
   addPatrol: (patch: Json) => track(invoke<string>('add_patrol', { patch })),

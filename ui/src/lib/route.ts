@@ -5,6 +5,7 @@ export type Route =
   | { name: 'caseload' }
   | { name: 'dashboard' }
   | { name: 'reports' }
+  | { name: 'activities' }
   | { name: 'settings' }
   | { name: 'form'; id?: string; patrolId?: string; nonce?: number }
   | { name: 'detail'; id: string };

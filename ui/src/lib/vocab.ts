@@ -69,6 +69,7 @@ export const DENIED_CODES = [
   'decision_by_non_reviewer',
   'supersede_by_non_reviewer',
   'supersedes_unknown',
+  'supersedes_missing',
   'level_not_allowed',
   'supersedes_higher_level',
   'event_changed',
