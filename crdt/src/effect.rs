@@ -568,9 +568,6 @@ fn incident_rules<R: ReadDoc>(writer: &Writer, before: Option<&R>, after: &R) ->
                 continue;
             }
             policy::may_record_status(writer, e.status)?;
-            if e.is_ruling() || e.level.is_some() {
-                policy::may_decide_at(writer, e.tier())?;
-            }
             // Every event this version writes lists the rulings it replaces; one without the
             // list would replace every ruling before it (the reading of events from before
             // the list existed), the task force's included.
@@ -586,6 +583,9 @@ fn incident_rules<R: ReadDoc>(writer: &Writer, before: Option<&R>, after: &R) ->
                     Some(f) if id != &e.id => policy::may_supersede(e.tier(), f.tier())?,
                     _ => return Err(Denial::SupersedesUnknown.into()),
                 }
+            }
+            if e.is_ruling() || e.level.is_some() {
+                policy::may_decide_at(writer, e.tier())?;
             }
         }
     }
