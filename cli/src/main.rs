@@ -30,6 +30,7 @@ mod activity;
 mod cmd;
 mod list;
 mod net;
+mod parties;
 mod period;
 mod print;
 mod report;
@@ -83,6 +84,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The mission's party registry, and party names it does not know.
+    #[command(subcommand)]
+    Party(parties::PartyCmd),
     /// Releases of children from armed forces and groups.
     #[command(subcommand)]
     Release(activity::ActivityCmd),
@@ -284,6 +288,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status { json } => cmd::status(&data, json),
         Command::Recover { json } => cmd::recover(&data, json),
         Command::Patrol(c) => cmd::patrol(&data, c),
+        Command::Party(c) => parties::run(&data, c),
         Command::Release(c) => activity::run(&data, mrm_crdt::activity::ActivityKind::Release, c),
         Command::Training(c) => activity::run(&data, mrm_crdt::activity::ActivityKind::Training, c),
         Command::Engagement(c) => {

@@ -548,6 +548,7 @@ pub fn incident_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<Incident> {
             perpetrator: Perpetrator {
                 party: r.str(per, "party")?,
                 category: r.parse(per, "category", PerpetratorCategory::Unknown)?,
+                party_id: r.opt_str(per, "party_id")?,
             },
             details: r.details(v)?,
             verification,
@@ -694,6 +695,11 @@ pub fn config_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<MissionConfig> {
         teams: r.strings(j, "teams")?,
         parties: r.strings(j, "parties")?,
         admin_areas,
+        party_registry: match r.opt_str(j, "party_registry")? {
+            None => Vec::new(),
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| r.bad("party_registry", &format!("is not a party registry: {e}")))?,
+        },
     })
 }
 

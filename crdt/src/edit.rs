@@ -358,9 +358,13 @@ fn apply_violation<T: Transactable>(
     }
     if let Some(pp) = &vp.perpetrator {
         let po = child_map(tx, &obj, "perpetrator")?;
-        let pairs: [(&str, Option<ScalarValue>); 2] = [
+        let pairs: [(&str, Option<ScalarValue>); 3] = [
             ("party", pp.party.as_deref().map(str_val)),
             ("category", pp.category.map(|c| str_val(c.as_str()))),
+            (
+                "party_id",
+                pp.party_id.as_ref().map(|p| opt_val(p.as_deref())),
+            ),
         ];
         for (key, v) in pairs {
             if let Some(v) = v {
@@ -906,6 +910,20 @@ pub fn apply_config<T: Transactable>(
             log.push(format!("set {key}"));
         }
     }
+    // One value: the registry is the administrators' alone, and read strictly.
+    crate::parties::check(&cfg.party_registry)?;
+    let registry = if cfg.party_registry.is_empty() {
+        ScalarValue::Null
+    } else {
+        str_val(
+            &serde_json::to_string(&cfg.party_registry)
+                .map_err(|e| Error::invalid("party registry", "party_registry", e.to_string()))?,
+        )
+    };
+    let had = tx.get(&ROOT, "party_registry")?.is_some();
+    if (had || !cfg.party_registry.is_empty()) && set(tx, &ROOT, "party_registry", registry)? {
+        log.push("set the party registry".to_string());
+    }
     let areas = child_map(tx, &ROOT, "admin_areas")?;
     let old: Vec<String> = tx.keys(&areas).collect();
     for k in old {
@@ -991,6 +1009,7 @@ pub fn copy_incident<T: Transactable>(
                     perpetrator: Some(PerpetratorPatch {
                         party: Some(v.perpetrator.party.clone()),
                         category: Some(v.perpetrator.category),
+                        party_id: v.perpetrator.party_id.clone().map(Some),
                     }),
                     details: Some(
                         v.details

@@ -221,7 +221,9 @@ fn allowed(kind: RecordKind, path: &[&str]) -> Option<&'static [&'static str]> {
             &["boys", "girls", "sex_unknown", "coded"]
         }
         (RecordKind::Incident, ["violations", _, "victims", "coded", _]) => &["code", "sex", "age"],
-        (RecordKind::Incident, ["violations", _, "perpetrator"]) => &["party", "category"],
+        (RecordKind::Incident, ["violations", _, "perpetrator"]) => {
+            &["party", "category", "party_id"]
+        }
         (RecordKind::Incident, ["violations", _, "details"]) => DETAIL_KEYS,
         (RecordKind::Incident, ["violations", _, "verification", _]) => &[
             "status",

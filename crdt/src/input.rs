@@ -118,6 +118,10 @@ pub struct CodedVictimPatch {
 pub struct PerpetratorPatch {
     pub party: Option<String>,
     pub category: Option<PerpetratorCategory>,
+    /// The registry's id of the party (`null`: not matched); a store sets it from `party`
+    /// when the registry knows the name, a reviewer to match a name it does not.
+    #[serde(default, deserialize_with = "nullable")]
+    pub party_id: Option<Option<String>>,
 }
 
 /// A verification event as given by a user; time and author default to now and the device's officer.

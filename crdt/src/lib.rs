@@ -27,6 +27,7 @@ pub mod history;
 pub mod input;
 pub mod limits;
 pub mod model;
+pub mod parties;
 pub mod period;
 pub mod policy;
 pub mod protocol;

@@ -234,9 +234,14 @@ impl Victims {
 /// Who committed a violation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Perpetrator {
+    /// As typed.
     #[serde(default)]
     pub party: String,
     pub category: PerpetratorCategory,
+    /// The party registry's id the name was matched to ([`crate::parties`]), by the store
+    /// that wrote it or by a reviewer; `None` while the registry does not know the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub party_id: Option<String>,
 }
 
 /// One entry of a violation's append-only verification trail.
@@ -669,4 +674,7 @@ pub struct MissionConfig {
     /// Admin areas: each first-level area with its second-level areas.
     #[serde(default)]
     pub admin_areas: std::collections::BTreeMap<String, Vec<String>>,
+    /// The party registry ([`crate::parties`]): parties by id, with the names they went by.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub party_registry: Vec<crate::parties::Party>,
 }

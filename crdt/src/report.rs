@@ -166,6 +166,8 @@ pub struct Counted {
     pub flags: i64,
     /// The violation's details ([`crate::details`]): its rows of a table by detail.
     pub details: crate::details::ViolationDetails,
+    /// The party registry's id its party was matched to ([`crate::parties`]).
+    pub party_id: Option<String>,
 }
 
 /// The tables of a report.

@@ -1071,10 +1071,17 @@ pub fn against_config(inc: &Incident, cfg: &MissionConfig) -> Vec<FieldError> {
             Some(_) => {}
         }
     }
-    if !cfg.parties.is_empty() {
+    if !cfg.parties.is_empty() || !cfg.party_registry.is_empty() {
         for (i, v) in inc.violations.iter().enumerate() {
             let party = &v.perpetrator.party;
-            if !party.is_empty() && !cfg.parties.contains(party) {
+            let known = cfg.parties.contains(party)
+                || crate::parties::resolve(
+                    &cfg.party_registry,
+                    v.perpetrator.party_id.as_deref(),
+                    party,
+                )
+                .is_some();
+            if !party.is_empty() && !known {
                 w.push(FieldError {
                     field: format!("violations[{}].perpetrator.party", i + 1),
                     message: format!("`{party}` is not on the mission's list of parties"),

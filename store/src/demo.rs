@@ -94,6 +94,7 @@ pub fn incident(rng: &mut Rng, today: chrono::NaiveDate, patrol: Option<&str>) -
                     } else {
                         PerpetratorCategory::ArmedGroup
                     }),
+                    party_id: None,
                 }),
                 ..ViolationPatch::default()
             }

@@ -14,12 +14,14 @@ mod authors;
 mod caseload;
 pub mod demo;
 pub use activities::ActivityFigures;
+pub use parties::UnmatchedParty;
 mod drafts;
 mod exchange;
 mod import;
 mod inbound;
 mod keyfile;
 mod lifecycle;
+mod parties;
 mod periods;
 mod projection;
 mod pull_part;
@@ -379,6 +381,7 @@ impl Store {
         }
         self.check_patrol_exists(patch)?;
         self.check_admin_areas(patch, "")?;
+        let patch = &*self.link_parties(patch)?;
         let team = patch
             .team
             .clone()
@@ -407,6 +410,7 @@ impl Store {
         } else {
             self.check_admin_areas(patch, "")?;
         }
+        let patch = &*self.link_parties(patch)?;
         self.write(id, RecordKind::Incident, false, |t, who| {
             edit::apply_incident_patch(t, patch, who)
         })

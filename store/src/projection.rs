@@ -247,6 +247,7 @@ fn project_incident(
                 victim_codes: victim_codes(v)?,
                 flags: violation_flags(inc, v),
                 details: violation_details(v)?,
+                party_id: v.perpetrator.party_id.clone(),
             })
         })
         .collect::<Result<_>>()?;
@@ -257,8 +258,8 @@ fn project_incident(
         .execute([&inc.id])?;
     let mut insert = conn.prepare_cached(
         "INSERT OR REPLACE INTO violations (id, incident_id, ord, type, boys, girls, sex_unknown,
-                 party, category, status, status_at, late, victim_codes, flags, details)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 party, category, status, status_at, late, victim_codes, flags, details, party_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?;
     for v in &wanted {
         insert.execute(params![
@@ -276,7 +277,8 @@ fn project_incident(
             v.late,
             v.victim_codes,
             v.flags,
-            v.details
+            v.details,
+            v.party_id
         ])?;
     }
     Ok(())
@@ -300,6 +302,8 @@ struct StoredViolation {
     flags: i64,
     /// The violation's details as a JSON object (`None`: none recorded), for exports.
     details: Option<String>,
+    /// The party registry's id its party was matched to.
+    party_id: Option<String>,
 }
 
 /// A violation's details as the `details` column holds them: a JSON object, NULL when empty.
@@ -315,7 +319,7 @@ fn violation_details(v: &mrm_crdt::model::Violation) -> Result<Option<String>> {
 fn stored_violations(conn: &Connection, incident_id: &str) -> Result<Vec<StoredViolation>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, ord, type, boys, girls, sex_unknown, party, category, status, status_at, late,
-                victim_codes, flags, details
+                victim_codes, flags, details, party_id
          FROM violations WHERE incident_id = ?1 ORDER BY ord",
     )?;
     let rows = stmt.query_map([incident_id], |r| {
@@ -334,6 +338,7 @@ fn stored_violations(conn: &Connection, incident_id: &str) -> Result<Vec<StoredV
             victim_codes: r.get(11)?,
             flags: r.get(12)?,
             details: r.get(13)?,
+            party_id: r.get(14)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

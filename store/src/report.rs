@@ -13,7 +13,7 @@ use super::Store;
 
 /// The columns [`counted`] reads, over `violations v JOIN incidents i`.
 const COLUMNS: &str = "v.incident_id, v.id, i.occurred_on, i.admin1, v.type, v.boys, v.girls, \
-     v.sex_unknown, v.party, v.category, v.status, v.status_at, v.late, v.victim_codes, v.flags, v.details";
+     v.sex_unknown, v.party, v.category, v.status, v.status_at, v.late, v.victim_codes, v.flags, v.details, v.party_id";
 
 /// A row selecting [`COLUMNS`]; `None` for a row no report can read (a value outside the
 /// vocabulary, which a well-formed store never holds), so one bad row never stops a report.
@@ -54,6 +54,7 @@ fn counted(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Counted>> {
             .get::<_, Option<String>>(15)?
             .and_then(|j| serde_json::from_str(&j).ok())
             .unwrap_or_default(),
+        party_id: r.get(16)?,
     }))
 }
 
@@ -88,6 +89,7 @@ impl Store {
         for row in stmt.query_map(params![from, before], counted)? {
             out.extend(row?);
         }
+        self.canonical_parties(&mut out)?;
         Ok(out)
     }
 

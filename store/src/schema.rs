@@ -276,6 +276,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE violations ADD COLUMN details;
     "#,
+    // 15: the party registry's id a violation's party was matched to (crdt/src/parties.rs), so
+    // reports count a renamed party once; reprojected, as for 14.
+    r#"
+    ALTER TABLE violations ADD COLUMN party_id;
+    "#,
 ];
 
 /// `sql` without comments and without the whitespace that only lays it out. SQLite keeps each
@@ -332,7 +337,7 @@ pub const VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// The migrations after which every incident's projection row is computed again from its
 /// document, in the migration's own transaction (what SQL alone cannot do).
-const REPROJECTED_AT: &[usize] = &[8, 9, 14];
+const REPROJECTED_AT: &[usize] = &[8, 9, 15];
 
 /// Bring the database up to [`VERSION`].
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -993,6 +993,7 @@ fn provinces_and_districts_come_from_the_missions_list() {
         mission: "MONUSCO".into(),
         teams: Vec::new(),
         parties: vec!["Group Alpha".into()],
+        party_registry: Vec::new(),
         admin_areas: [
             (
                 "North Kivu".to_string(),

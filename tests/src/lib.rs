@@ -263,6 +263,15 @@ impl Server {
         mrm_ok(&all, stdin)
     }
 
+    /// `mrm admin` with arguments, whatever its exit status.
+    pub fn admin_out(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let db = db_args(&self.db);
+        let mut all = vec!["admin"];
+        all.extend(db.iter().map(String::as_str));
+        all.extend_from_slice(args);
+        mrm(&all, stdin)
+    }
+
     /// Set the mission configuration (JSON) as an admin would.
     pub fn set_config(&self, json: &str) {
         self.admin(&["config", "set", "--json", "-"], Some(json));

@@ -73,6 +73,8 @@ export interface MissionConfig {
   teams: string[];
   parties: string[];
   admin_areas: Record<string, string[]>;
+  /** The party registry (`mrm_crdt::parties::Party`): names the store matches to a party's id. */
+  party_registry?: { id: string; name: string; category: string; aliases?: string[] }[];
 }
 
 export interface Settings {

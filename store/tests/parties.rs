@@ -1,0 +1,165 @@
+//! The party registry (issue 19 §3): a typed name or alias matched to the party's id when a
+//! store writes it, an unknown name held for a reviewer (listed, warned, matched by hand), a
+//! renamed party and two merged parties each counted once in the reports.
+
+mod common;
+
+use common::*;
+use mrm_crdt::model::{MissionConfig, PerpetratorCategory, VerificationStatus};
+use mrm_crdt::parties::{Party, PartyCategory};
+use mrm_crdt::report::Period;
+use mrm_store::Store;
+use serde_json::json;
+
+fn party(id: &str, name: &str, aliases: &[&str]) -> Party {
+    Party {
+        id: id.into(),
+        name: name.into(),
+        category: PartyCategory::NonStateArmedGroup,
+        aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        listed_for: Vec::new(),
+        action_plan: None,
+        split_from: None,
+        merged_into: None,
+    }
+}
+
+/// Give `store` the mission configuration `registry`, as the endpoint would.
+fn configure(store: &mut Store, registry: Vec<Party>) {
+    let cfg = MissionConfig {
+        mission: "MONUSCO".into(),
+        party_registry: registry,
+        ..MissionConfig::default()
+    };
+    let mut doc = automerge::AutoCommit::new();
+    mrm_crdt::edit::apply_config(&mut doc, &cfg).unwrap();
+    doc.commit();
+    let change = doc.get_last_local_change().unwrap().bytes().into_owned();
+    store
+        .import(vec![(mrm_crdt::document::CONFIG_ID.to_string(), change)])
+        .unwrap();
+}
+
+fn killing_by(s: &mut Store, title: &str, party: &str) -> (String, String) {
+    let mut j = incident_json(title);
+    j["violations"][0]["perpetrator"]["party"] = json!(party);
+    let id = s.add_incident(&patch(j)).unwrap();
+    let vid = s.incident(&id).unwrap().violations[0].id.clone();
+    s.verify(&id, &vid, &verification(VerificationStatus::Verified))
+        .unwrap();
+    (id, vid)
+}
+
+#[test]
+fn a_party_is_counted_once_whatever_name_each_record_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = new_store(dir.path(), "Rose R.");
+    // Recorded before the registry existed, under the party's former name.
+    let (old, _) = killing_by(&mut s, "Before the registry", "Group Alpha");
+    let mut registry = vec![
+        party("alpha", "Alpha Front", &["Group Alpha"]),
+        party("beta", "Beta Brigade", &[]),
+        party("gamma", "Gamma Militia", &[]),
+    ];
+    registry[2].merged_into = Some("beta".into());
+    registry[1].category = PartyCategory::StateArmedForce;
+    configure(&mut s, registry);
+    let (new, _) = killing_by(&mut s, "After the renaming", "alpha front");
+    killing_by(&mut s, "By Beta", "Beta Brigade");
+    killing_by(&mut s, "By Gamma before it merged", "Gamma Militia");
+    // Matched when written: the id is on the record.
+    assert_eq!(
+        s.incident(&new).unwrap().violations[0]
+            .perpetrator
+            .party_id
+            .as_deref(),
+        Some("alpha")
+    );
+    assert_eq!(
+        s.incident(&old).unwrap().violations[0].perpetrator.party_id,
+        None
+    );
+
+    let today = today();
+    let period = Period::new(&days_ago(400), &today.to_string()).unwrap();
+    let r = s.report("ghn", &period).unwrap();
+    let rows: Vec<(String, PerpetratorCategory, i64)> = r
+        .verified
+        .by_perpetrator
+        .iter()
+        .map(|p| (p.party.clone(), p.category, p.figures.violations))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (
+                "Alpha Front".to_string(),
+                PerpetratorCategory::ArmedGroup,
+                2
+            ),
+            (
+                "Beta Brigade".to_string(),
+                PerpetratorCategory::ArmedForce,
+                2
+            ),
+        ],
+        "one row per party: a former name and a merged party count under the current one"
+    );
+    // A figure opens its records: both of the renamed party's.
+    let cell = mrm_crdt::report::CellFilter {
+        party: Some("Alpha Front".into()),
+        ..Default::default()
+    };
+    let ids = s
+        .report_records(&period, mrm_crdt::report::Section::Verified, &cell)
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+}
+
+#[test]
+fn a_name_the_registry_does_not_know_waits_for_a_reviewer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = new_store(dir.path(), "Rose R.");
+    configure(
+        &mut s,
+        vec![party("alpha", "Alpha Front", &["Group Alpha"])],
+    );
+    let (id, vid) = killing_by(&mut s, "Unknown group", "Grp Alfa");
+    // Warned, listed for a reviewer, counted as written meanwhile.
+    let warnings = s.warnings(&s.incident(&id).unwrap()).unwrap();
+    assert!(warnings
+        .iter()
+        .any(|w| w.field == "violations[1].perpetrator.party"));
+    let unmatched = s.unmatched_parties().unwrap();
+    assert_eq!(unmatched.len(), 1);
+    assert_eq!(
+        (unmatched[0].name.as_str(), unmatched[0].violations),
+        ("Grp Alfa", 1)
+    );
+    // The reviewer matches it: the name stays as typed, the id says who it was.
+    s.edit_incident(
+        &id,
+        &patch(json!({"violations": [{"id": vid, "perpetrator": {"party_id": "alpha"}}]})),
+    )
+    .unwrap();
+    let v = &s.incident(&id).unwrap().violations[0];
+    assert_eq!(v.perpetrator.party, "Grp Alfa");
+    assert_eq!(v.perpetrator.party_id.as_deref(), Some("alpha"));
+    assert!(s.unmatched_parties().unwrap().is_empty());
+    assert!(s.warnings(&s.incident(&id).unwrap()).unwrap().is_empty());
+    let period = Period::new(&days_ago(400), &today().to_string()).unwrap();
+    let r = s.report("ghn", &period).unwrap();
+    assert_eq!(r.verified.by_perpetrator[0].party, "Alpha Front");
+}
+
+#[test]
+fn a_registry_that_would_make_one_name_two_parties_is_refused() {
+    let mut doc = automerge::AutoCommit::new();
+    let cfg = MissionConfig {
+        mission: "MONUSCO".into(),
+        party_registry: vec![party("a", "Alpha", &[]), party("b", "Beta", &["ALPHA"])],
+        ..MissionConfig::default()
+    };
+    let e = mrm_crdt::edit::apply_config(&mut doc, &cfg).unwrap_err();
+    assert!(e.to_string().contains("names a already"), "{e}");
+}
