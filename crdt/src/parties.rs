@@ -96,7 +96,7 @@ pub struct Party {
 
 /// Case, accents written two ways and outer spaces never make two parties.
 fn key(name: &str) -> String {
-    nfc(name).to_lowercase()
+    nfc(name.trim()).to_lowercase()
 }
 
 /// The party `id` or the name `name` refers to (`id` first), after its mergers: the party a
