@@ -285,6 +285,10 @@ pub fn from_json(j: &Json, kind: ActivityKind) -> crate::Result<Activity> {
         };
         fields.insert(f.key.to_string(), v);
     }
+    // Read though never shown: a field nobody reads is a channel for data nobody bounds.
+    if j.get("created_at").is_some_and(|v| !v.is_string()) {
+        return Err(bad("created_at", "is not a time"));
+    }
     Ok(Activity {
         id: id.clone(),
         kind,
@@ -446,7 +450,12 @@ fn findings(c: &mut Collector, a: &Activity, clock: &Clock) {
             FieldShape::Term(terms) => {
                 let t = v.as_str().unwrap_or("");
                 if !terms.contains(&t) {
-                    c.push(f.key, format!("`{t}` is not one of: {}", terms.join(", ")));
+                    // Bounded: a refusal's message is logged by the endpoint.
+                    let shown: String = t.chars().take(40).collect();
+                    c.push(
+                        f.key,
+                        format!("`{shown}` is not one of: {}", terms.join(", ")),
+                    );
                 }
             }
             FieldShape::Count => count(c, f.key, v.as_i64().unwrap_or(-1)),
@@ -458,9 +467,23 @@ fn findings(c: &mut Collector, a: &Activity, clock: &Clock) {
             }
         }
     }
-    if a.kind == ActivityKind::Release
-        && a.count("boys") + a.count("girls") + a.count("sex_unknown") == 0
-    {
+    if a.team.trim().is_empty() {
+        c.push("team", "is required");
+    }
+    validate::check_text(c, "team", "team", &a.team, validate::MAX_SHORT);
+    validate::check_text(
+        c,
+        "created_by",
+        "created_by",
+        &a.created_by,
+        validate::MAX_SHORT,
+    );
+    // Saturating: the counts are whatever a device sent until they are judged.
+    let children = a
+        .count("boys")
+        .saturating_add(a.count("girls"))
+        .saturating_add(a.count("sex_unknown"));
+    if a.kind == ActivityKind::Release && children == 0 {
         c.push(
             "boys",
             "a release counts at least one child (boys, girls or sex unknown)",

@@ -353,6 +353,8 @@ pub fn problem(
             )
         });
     };
+    // Bounded: a refusal's message is logged by the endpoint, and a value is whatever was sent.
+    let value = &shown(value);
     match (spec.shape, value) {
         (DetailShape::Term(terms), DetailValue::Term(t)) if terms.contains(&t.as_str()) => None,
         (DetailShape::Term(terms), _) => Some((
@@ -366,6 +368,16 @@ pub fn problem(
             "detail_days",
             format!("`{value}` is not a number of days (0 to {MAX_DAYS})"),
         )),
+    }
+}
+
+/// `v` cut to 40 characters, for a message.
+fn shown(v: &DetailValue) -> DetailValue {
+    match v {
+        DetailValue::Term(t) if t.chars().count() > 40 => {
+            DetailValue::Term(t.chars().take(40).chain(std::iter::once('…')).collect())
+        }
+        other => other.clone(),
     }
 }
 

@@ -219,7 +219,10 @@ fn scalar_ref_json(s: &ScalarValueRef<'_>) -> Json {
             .map(Json::Number)
             .unwrap_or(Json::Null),
         ScalarValueRef::Boolean(b) => Json::Bool(*b),
-        ScalarValueRef::Counter(c) => Json::from(*c),
+        // No field of a record is a counter: read as an object, which every field's reader
+        // refuses. As a number, increments made apart (each judged in range in its own context)
+        // would add up past every bound.
+        ScalarValueRef::Counter(c) => serde_json::json!({ "counter": c }),
         ScalarValueRef::Timestamp(t) => Json::from(*t),
         ScalarValueRef::Null | ScalarValueRef::Bytes(_) | ScalarValueRef::Unknown { .. } => {
             Json::Null
@@ -237,7 +240,7 @@ pub fn scalar_json(s: &ScalarValue) -> Json {
             .map(Json::Number)
             .unwrap_or(Json::Null),
         ScalarValue::Boolean(b) => Json::Bool(*b),
-        ScalarValue::Counter(c) => Json::from(i64::from(c)),
+        ScalarValue::Counter(c) => serde_json::json!({ "counter": i64::from(c) }),
         ScalarValue::Timestamp(t) => Json::from(*t),
         ScalarValue::Null | ScalarValue::Bytes(_) | ScalarValue::Unknown { .. } => Json::Null,
     }
@@ -697,8 +700,16 @@ pub fn config_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<MissionConfig> {
         admin_areas,
         party_registry: match r.opt_str(j, "party_registry")? {
             None => Vec::new(),
-            Some(text) => serde_json::from_str(&text)
-                .map_err(|e| r.bad("party_registry", &format!("is not a party registry: {e}")))?,
+            Some(text) => {
+                let registry: Vec<crate::parties::Party> =
+                    serde_json::from_str(&text).map_err(|e| {
+                        r.bad("party_registry", &format!("is not a party registry: {e}"))
+                    })?;
+                // Whoever wrote it: a registry that breaks the rules is no registry.
+                crate::parties::check(&registry)
+                    .map_err(|e| r.bad("party_registry", &e.to_string()))?;
+                registry
+            }
         },
     })
 }

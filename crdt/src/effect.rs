@@ -633,6 +633,15 @@ fn incident_rules<R: ReadDoc>(writer: &Writer, before: Option<&R>, after: &R) ->
         if decided && !writer.decides() {
             return Err(Denial::DecidedViolationWithdrawn.into());
         }
+        // A decision stands at its tier: a focal point's reviewer does not withdraw what the
+        // task force decided.
+        let tier = before_inc
+            .as_ref()
+            .and_then(|b| b.violation(id))
+            .and_then(|v| v.deciding_tier());
+        if let Some(tier) = tier {
+            policy::may_decide_at(writer, tier)?;
+        }
         // A violation's new withdrawal lists the decisions it sets aside, and only decisions its
         // writer saw: a decision made apart then contests it, and stays counted.
         if let (Some(_), Some(v)) = (is, after_inc.violation(id)) {
@@ -678,13 +687,16 @@ fn incident_rules<R: ReadDoc>(writer: &Writer, before: Option<&R>, after: &R) ->
         }
     }
     // What a decision verified (type, children, perpetrator) is a reviewer's to change.
+    // A reviewer's, and only at the tier of the decision in effect.
     if let Some(b) = &before_inc {
-        if !writer.decides() {
-            for v in b.violations.iter().filter(|v| v.status().is_decision()) {
-                if let Some(a) = after_inc.violation(&v.id) {
-                    if a.kind != v.kind || a.victims != v.victims || a.perpetrator != v.perpetrator
-                    {
+        for v in b.violations.iter().filter(|v| v.status().is_decision()) {
+            if let Some(a) = after_inc.violation(&v.id) {
+                if a.kind != v.kind || a.victims != v.victims || a.perpetrator != v.perpetrator {
+                    if !writer.decides() {
                         return Err(Denial::DecidedViolationChanged.into());
+                    }
+                    if let Some(tier) = v.deciding_tier() {
+                        policy::may_decide_at(writer, tier)?;
                     }
                 }
             }

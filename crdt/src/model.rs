@@ -433,6 +433,17 @@ impl Violation {
             .collect()
     }
 
+    /// The tier of the decision in effect (`None`: nothing decided): who may withdraw the
+    /// violation or change the facts it verified is whoever may decide at that tier.
+    pub fn deciding_tier(&self) -> Option<DecisionLevel> {
+        self.deciding_heads()
+            .into_iter()
+            .map(|i| &self.verification[i])
+            .filter(|e| e.status.is_decision())
+            .map(VerificationEvent::tier)
+            .max()
+    }
+
     /// The event that decides the current status: the last current ruling of the highest tier
     /// in trail order, or, when nothing was ruled, the last field event.
     pub fn current_event(&self) -> Option<&VerificationEvent> {

@@ -99,36 +99,81 @@ fn key(name: &str) -> String {
     nfc(name.trim()).to_lowercase()
 }
 
-/// The party `id` or the name `name` refers to (`id` first), after its mergers: the party a
-/// violation counts under. `None` when the registry knows neither.
-pub fn resolve<'a>(registry: &'a [Party], id: Option<&str>, name: &str) -> Option<&'a Party> {
-    let found = match id.filter(|i| !i.is_empty()) {
-        Some(i) => registry.iter().find(|p| p.id == i),
-        None => None,
+/// The most parties a registry holds, and the most other names a party has: a mission deals
+/// with tens; the bound keeps a hostile configuration from costing every report.
+pub const MAX_PARTIES: usize = 1_000;
+pub const MAX_ALIASES: usize = 50;
+
+/// Whether `id` is a party id: letters, digits, `-` and `_`, 1 to 64 of them.
+pub fn is_party_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// A registry indexed for lookups: by name and alias, by id, and each party's party after its
+/// mergers, computed once.
+pub struct Index<'a> {
+    parties: &'a [Party],
+    by_name: std::collections::HashMap<String, usize>,
+    by_id: std::collections::HashMap<&'a str, usize>,
+    counts_as: Vec<usize>,
+}
+
+impl<'a> Index<'a> {
+    pub fn new(parties: &'a [Party]) -> Self {
+        let mut by_name = std::collections::HashMap::new();
+        let mut by_id = std::collections::HashMap::new();
+        for (i, p) in parties.iter().enumerate() {
+            by_id.entry(p.id.as_str()).or_insert(i);
+            for n in std::iter::once(&p.name).chain(&p.aliases) {
+                by_name.entry(key(n)).or_insert(i);
+            }
+        }
+        let counts_as = (0..parties.len())
+            .map(|start| {
+                let mut at = start;
+                // Bounded: a registry is checked for cycles, but one must never loop.
+                for _ in 0..parties.len() {
+                    match parties[at]
+                        .merged_into
+                        .as_deref()
+                        .and_then(|m| by_id.get(m))
+                    {
+                        Some(&next) if next != at => at = next,
+                        _ => break,
+                    }
+                }
+                at
+            })
+            .collect();
+        Index {
+            parties,
+            by_name,
+            by_id,
+            counts_as,
+        }
     }
-    .or_else(|| {
+
+    /// The party a violation naming `name`, matched to `id`, counts under, after mergers. The
+    /// name decides when the registry knows it; the id only for a name it does not (a
+    /// reviewer's match), so an id can never move a known name to another party. `None` when
+    /// the registry knows neither.
+    pub fn find(&self, id: Option<&str>, name: &str) -> Option<&'a Party> {
         let k = key(name);
-        if k.is_empty() {
-            return None;
-        }
-        registry
-            .iter()
-            .find(|p| key(&p.name) == k || p.aliases.iter().any(|a| key(a) == k))
-    })?;
-    let mut p = found;
-    // Bounded: a registry is checked for cycles when it is set, but one read from elsewhere
-    // must not loop.
-    for _ in 0..registry.len() {
-        match p
-            .merged_into
-            .as_deref()
-            .and_then(|m| registry.iter().find(|q| q.id == m))
-        {
-            Some(next) => p = next,
-            None => break,
-        }
+        let at = (!k.is_empty())
+            .then(|| self.by_name.get(&k))
+            .flatten()
+            .or_else(|| id.and_then(|i| self.by_id.get(i)))?;
+        Some(&self.parties[self.counts_as[*at]])
     }
-    Some(p)
+}
+
+/// [`Index::find`] for one lookup.
+pub fn resolve<'a>(registry: &'a [Party], id: Option<&str>, name: &str) -> Option<&'a Party> {
+    Index::new(registry).find(id, name)
 }
 
 /// Why a registry cannot be the mission's: ids well formed and unique, every name and alias
@@ -136,22 +181,25 @@ pub fn resolve<'a>(registry: &'a [Party], id: Option<&str>, name: &str) -> Optio
 /// merger cycle, dates real. Errors: [`crate::Error::Invalid`] naming the field.
 pub fn check(registry: &[Party]) -> crate::Result<()> {
     let bad = |field: String, why: String| Err(crate::Error::invalid("party registry", field, why));
+    if registry.len() > MAX_PARTIES {
+        return bad(
+            "party_registry".into(),
+            format!("holds {} parties (at most {MAX_PARTIES})", registry.len()),
+        );
+    }
     let mut names: std::collections::BTreeMap<String, &str> = Default::default();
     for (i, p) in registry.iter().enumerate() {
         let at = |f: &str| format!("party_registry[{}].{f}", i + 1);
-        if p.id.is_empty()
-            || p.id.len() > 64
-            || !p
-                .id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        if p.aliases.len() > MAX_ALIASES {
+            return bad(at("aliases"), format!("has more than {MAX_ALIASES} names"));
+        }
+        if !is_party_id(&p.id) {
             return bad(
                 at("id"),
                 format!("`{}` is not an id (letters, digits, - and _)", p.id),
             );
         }
-        if registry.iter().filter(|q| q.id == p.id).count() > 1 {
+        if registry[..i].iter().any(|q| q.id == p.id) {
             return bad(at("id"), format!("`{}` is used twice", p.id));
         }
         if p.name.trim().is_empty() {
@@ -178,6 +226,9 @@ pub fn check(registry: &[Party]) -> crate::Result<()> {
             }
         }
         if let Some(plan) = &p.action_plan {
+            if plan.commitments.chars().count() > crate::validate::MAX_TEXT {
+                return bad(at("action_plan.commitments"), "is too long".into());
+            }
             if crate::validate::parse_date(&plan.signed_on).is_none() {
                 return bad(
                     at("action_plan.signed_on"),
@@ -230,10 +281,12 @@ mod tests {
             party("beta", "Beta Brigade", &[]),
         ];
         assert_eq!(resolve(&reg, None, " group ALPHA ").unwrap().id, "alpha");
+        // A known name decides; an id matches only a name the registry does not know.
         assert_eq!(
             resolve(&reg, Some("beta"), "Group Alpha").unwrap().id,
-            "beta"
+            "alpha"
         );
+        assert_eq!(resolve(&reg, Some("beta"), "Grp B").unwrap().id, "beta");
         assert!(resolve(&reg, None, "Gamma").is_none());
         reg[1].merged_into = Some("alpha".into());
         assert_eq!(resolve(&reg, None, "Beta Brigade").unwrap().id, "alpha");

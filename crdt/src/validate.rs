@@ -780,6 +780,15 @@ fn violation_findings<'a>(
         &v.perpetrator.party,
         MAX_SHORT,
     );
+    if let Some(pid) = &v.perpetrator.party_id {
+        if !crate::parties::is_party_id(pid) {
+            c.push_keyed(
+                format!("{k}.perpetrator.party_id"),
+                format!("{f}.perpetrator.party_id"),
+                "is not a party id (letters, digits, - and _, at most 64)",
+            );
+        }
+    }
     for (key, value) in &v.details {
         if let Some((code, message)) = crate::details::problem(v.kind, key, value) {
             c.push_keyed(

@@ -125,13 +125,22 @@ impl Store {
             .iter()
             .filter(|a| inside(a))
         {
+            // Saturating: a stored count is bounded when written, but a figure must never panic.
+            let children = a
+                .count("boys")
+                .saturating_add(a.count("girls"))
+                .saturating_add(a.count("sex_unknown"));
             f.releases += 1;
-            f.released_boys += a.count("boys");
-            f.released_girls += a.count("girls");
-            f.released_sex_unknown += a.count("sex_unknown");
-            *f.released_by_instrument
+            f.released_boys = f.released_boys.saturating_add(a.count("boys"));
+            f.released_girls = f.released_girls.saturating_add(a.count("girls"));
+            f.released_sex_unknown = f
+                .released_sex_unknown
+                .saturating_add(a.count("sex_unknown"));
+            let by = f
+                .released_by_instrument
                 .entry(a.text("instrument").to_string())
-                .or_default() += a.count("boys") + a.count("girls") + a.count("sex_unknown");
+                .or_default();
+            *by = by.saturating_add(children);
         }
         for a in self
             .activities(ActivityKind::Training)?
@@ -140,9 +149,9 @@ impl Store {
         {
             let [m, w, u] = a.by_sex("participants");
             f.trainings += 1;
-            f.trained_male += m;
-            f.trained_female += w;
-            f.trained_unknown += u;
+            f.trained_male = f.trained_male.saturating_add(m);
+            f.trained_female = f.trained_female.saturating_add(w);
+            f.trained_unknown = f.trained_unknown.saturating_add(u);
             if a.fields.get("training_of_trainers") == Some(&serde_json::Value::Bool(true)) {
                 f.trainings_of_trainers += 1;
             }

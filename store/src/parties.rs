@@ -70,22 +70,25 @@ impl Store {
         if registry.is_empty() {
             return Ok(Vec::new());
         }
+        let index = parties::Index::new(&registry);
         let mut stmt = self.conn().prepare_cached(
-            "SELECT party, COUNT(*), COUNT(DISTINCT incident_id) FROM violations
-             WHERE party != '' AND (party_id IS NULL OR party_id = '')
-             GROUP BY party",
+            "SELECT party, party_id, COUNT(*), COUNT(DISTINCT incident_id) FROM violations
+             WHERE party != '' GROUP BY party, party_id",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok(UnmatchedParty {
-                name: r.get(0)?,
-                violations: r.get(1)?,
-                incidents: r.get(2)?,
-            })
+            Ok((
+                r.get::<_, Option<String>>(1)?,
+                UnmatchedParty {
+                    name: r.get(0)?,
+                    violations: r.get(2)?,
+                    incidents: r.get(3)?,
+                },
+            ))
         })?;
         let mut out: Vec<UnmatchedParty> = Vec::new();
         for row in rows {
-            let row = row?;
-            if parties::resolve(&registry, None, &row.name).is_some() {
+            let (party_id, row) = row?;
+            if index.find(party_id.as_deref(), &row.name).is_some() {
                 continue;
             }
             // Spellings that differ only in Unicode form are one name.
@@ -110,8 +113,9 @@ impl Store {
         if registry.is_empty() {
             return Ok(());
         }
+        let index = parties::Index::new(&registry);
         for v in rows {
-            if let Some(p) = parties::resolve(&registry, v.party_id.as_deref(), &v.party) {
+            if let Some(p) = index.find(v.party_id.as_deref(), &v.party) {
                 v.party = nfc(&p.name);
                 v.category = p.category.perpetrator();
             }

@@ -129,3 +129,29 @@ fn the_policy_holds_for_activities() {
 }
 
 use mrm_crdt::document::RecordKind;
+
+#[test]
+fn a_counter_is_no_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = enrolled(dir.path(), "a", "Awa D.", Role::Officer);
+    let id = a
+        .add_activity(
+            ActivityKind::Training,
+            &json!({"date": days_ago(1), "place": "Goma", "audience": "police", "topic": "CP"}),
+        )
+        .unwrap();
+    // Increments made apart would each be judged in range and add up past every bound.
+    let e = forged_kind(
+        &a,
+        &id,
+        RecordKind::Activity(ActivityKind::Training),
+        |tx, doc| {
+            use automerge::transaction::Transactable;
+            let p = obj(doc, &automerge::ROOT, "participants");
+            tx.put(&p, "male", automerge::ScalarValue::counter(10))
+                .unwrap();
+        },
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("participants"), "{e}");
+}

@@ -163,3 +163,58 @@ fn a_registry_that_would_make_one_name_two_parties_is_refused() {
     let e = mrm_crdt::edit::apply_config(&mut doc, &cfg).unwrap_err();
     assert!(e.to_string().contains("names a already"), "{e}");
 }
+
+#[test]
+fn an_id_never_moves_a_known_name_and_a_hostile_registry_is_no_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = new_store(dir.path(), "Rose R.");
+    configure(
+        &mut s,
+        vec![
+            party("alpha", "Alpha Front", &[]),
+            party("beta", "Beta Brigade", &[]),
+        ],
+    );
+    // A modified client's id that disagrees with the name: counted by the name.
+    let mut j = incident_json("Misattributed");
+    j["violations"][0]["perpetrator"] =
+        json!({"party": "Alpha Front", "category": "armed_group", "party_id": "beta"});
+    let id = s.add_incident(&patch(j)).unwrap();
+    let vid = s.incident(&id).unwrap().violations[0].id.clone();
+    s.verify(&id, &vid, &verification(VerificationStatus::Verified))
+        .unwrap();
+    let period = Period::new(&days_ago(400), &today().to_string()).unwrap();
+    let r = s.report("ghn", &period).unwrap();
+    assert_eq!(r.verified.by_perpetrator[0].party, "Alpha Front");
+    // An id is an id, never a place for text.
+    let e = s
+        .edit_incident(
+            &id,
+            &patch(
+                json!({"violations": [{"id": vid, "perpetrator": {"party_id": "Maria K., 12"}}]}),
+            ),
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("party_id"), "{e}");
+
+    // A registry written around the administrators' checks (one name, two parties) is read as
+    // no registry at all: the configuration holding it is refused whole.
+    let dir2 = tempfile::tempdir().unwrap();
+    let mut t = new_store(dir2.path(), "Rose R.");
+    let mut doc = automerge::AutoCommit::new();
+    use automerge::transaction::Transactable;
+    doc.put(automerge::ROOT, "kind", "config").unwrap();
+    doc.put(automerge::ROOT, "id", mrm_crdt::document::CONFIG_ID)
+        .unwrap();
+    doc.put(automerge::ROOT, "mission", "MONUSCO").unwrap();
+    let two = serde_json::to_string(&vec![
+        party("a", "Alpha", &[]),
+        party("b", "Beta", &["alpha"]),
+    ])
+    .unwrap();
+    doc.put(automerge::ROOT, "party_registry", two).unwrap();
+    doc.commit();
+    let change = doc.get_last_local_change().unwrap().bytes().into_owned();
+    let _ = t.import(vec![(mrm_crdt::document::CONFIG_ID.to_string(), change)]);
+    assert!(t.party_registry().unwrap().is_empty());
+}

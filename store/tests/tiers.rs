@@ -156,3 +156,45 @@ fn each_tier_is_its_roles_and_tiers_are_for_decisions() {
         vec![DecisionLevel::FocalPoint, DecisionLevel::TechnicalReview]
     );
 }
+
+#[test]
+fn a_reviewer_does_not_undo_the_task_forces_decision_by_withdrawing_or_editing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (officer, mut adviser, id) = officer_reviewer_incident(dir.path());
+    let mut tf = enrolled(dir.path(), "tf", "Task Force", Role::TaskForce);
+    send_all(&officer, &mut tf);
+    let vid = tf.incident(&id).unwrap().violations[0].id.clone();
+    tf.verify(
+        &id,
+        &vid,
+        &ruling(VerificationStatus::Verified, DecisionLevel::TaskForce),
+    )
+    .unwrap();
+    send_all(&tf, &mut adviser);
+    let denied = |e: Error| match e {
+        Error::Denied(d) => d.code(),
+        other => panic!("expected a refusal, got {other}"),
+    };
+    let e = adviser
+        .edit_incident(
+            &id,
+            &patch(serde_json::json!({"remove": [vid.clone()], "remove_reason": "x"})),
+        )
+        .unwrap_err();
+    assert_eq!(denied(e), "level_not_allowed");
+    let e = adviser
+        .edit_incident(
+            &id,
+            &patch(
+                serde_json::json!({"violations": [{"id": vid.clone(), "victims": {"boys": 5}}]}),
+            ),
+        )
+        .unwrap_err();
+    assert_eq!(denied(e), "level_not_allowed");
+    // The task force may.
+    tf.edit_incident(
+        &id,
+        &patch(serde_json::json!({"violations": [{"id": vid, "victims": {"boys": 2}}]})),
+    )
+    .unwrap();
+}
