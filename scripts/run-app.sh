@@ -36,6 +36,15 @@ if [ ! -f "$DIR/laptop/mrm.sqlite" ]; then
   cat > "$DIR/config.json" <<JSON
 {"mission": "MONUSCO", "teams": ["Goma", "Bukavu", "Bunia", "HQ"],
  "parties": ["National Army", "Group Alpha", "Group Bravo", "Group Charlie"],
+ "party_registry": [
+   {"id": "national-army", "name": "National Army", "category": "state_armed_force",
+    "listed_for": ["recruitment_use"],
+    "action_plan": {"signed_on": "2012-10-04", "status": "in_progress"}},
+   {"id": "group-alpha", "name": "Group Alpha", "category": "non_state_armed_group",
+    "aliases": ["Alpha Front"], "listed_for": ["recruitment_use", "killing_maiming"]},
+   {"id": "group-bravo", "name": "Group Bravo", "category": "non_state_armed_group"},
+   {"id": "group-charlie", "name": "Group Charlie", "category": "non_state_armed_group",
+    "split_from": "group-bravo"}],
  "admin_areas": {"North Kivu": ["Rutshuru", "Masisi", "Beni", "Lubero"],
                  "South Kivu": ["Uvira", "Fizi", "Kalehe"], "Ituri": ["Djugu", "Irumu", "Mambasa"]}}
 JSON
@@ -46,6 +55,13 @@ JSON
   # Generated once the laptop is an officer's: the demo then writes only what an officer may
   # (no reviewer's decisions), so its first sync sends everything instead of holding 370 records.
   "$MRM" --data "$DIR/laptop" demo --incidents 500
+  # The section's other work, so the Activities screen and the dashboard have something to show.
+  echo '{"date": "2026-03-02", "place": "Bunia transit centre", "boys": 31, "girls": 6, "party": "Group Alpha", "instrument": "unilateral_declaration", "partner": "Transit centre"}' \
+    | "$MRM" --data "$DIR/laptop" release add --json - >/dev/null
+  echo '{"date": "2026-04-10", "place": "Goma", "audience": "police", "participants": {"male": 130, "female": 22}, "topic": "Child protection in operations", "training_of_trainers": true}' \
+    | "$MRM" --data "$DIR/laptop" training add --json - >/dev/null
+  echo '{"date": "2026-05-05", "party": "Group Alpha", "kind": "negotiation", "level": "commander", "subject": "An action plan on recruitment"}' \
+    | "$MRM" --data "$DIR/laptop" engagement add --json - >/dev/null
   "$MRM" --data "$DIR/adviser" init --mission MONUSCO --officer "Adviser C." --team HQ
   TOKEN=$("$MRM" admin --db "$DIR/server.sqlite" --db-key-file "$DIR/server.key" device enroll --officer "Adviser C." --team HQ --role reviewer 2>/dev/null)
   "$MRM" --data "$DIR/adviser" enroll --server "$URL" --token "$TOKEN"
