@@ -1,69 +1,16 @@
 //! `mrm release|training|engagement` through the real binary (issue 19 §4): recorded from JSON,
 //! shown and listed, edited, refused with the field and the reason, never as another kind.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
+use common::{init, ok, refused};
 use serde_json::{json, Value};
-
-fn mrm(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mrm"))
-        .env_remove("MRM_DATA")
-        .env("MRM_PASSPHRASE", "test store passphrase")
-        .arg("--data")
-        .arg(dir)
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn ok(dir: &Path, args: &[&str], stdin: &str) -> String {
-    let out = mrm(dir, args, stdin);
-    assert!(
-        out.status.success(),
-        "mrm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn refused(dir: &Path, args: &[&str], stdin: &str) -> String {
-    let out = mrm(dir, args, stdin);
-    assert!(
-        !out.status.success(),
-        "mrm {args:?} should have been refused"
-    );
-    String::from_utf8_lossy(&out.stderr).to_string()
-}
 
 #[test]
 fn releases_trainings_and_engagements_from_the_command_line() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path().join("store");
-    ok(
-        &d,
-        &[
-            "init",
-            "--mission",
-            "M",
-            "--officer",
-            "Rose R.",
-            "--team",
-            "Goma",
-        ],
-        "",
-    );
+    init(&d);
     let release = json!({"date": "2026-03-02", "place": "Bunia", "boys": 31, "girls": 6,
         "party": "Group Alpha", "instrument": "unilateral_declaration",
         "partner": "UNICEF transit centre"});

@@ -2,31 +2,13 @@
 //! by `incident show`, refused with the field and the reason when they do not fit the type,
 //! counted in a report's rows by detail, each row opening its records, and one CSV column each.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
+use common::{init, mrm, ok};
 use serde_json::{json, Value};
-
-fn mrm(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mrm"))
-        .env_remove("MRM_DATA")
-        .env("MRM_PASSPHRASE", "test store passphrase")
-        .arg("--data")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("run mrm")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = mrm(dir, args);
-    assert!(
-        out.status.success(),
-        "mrm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn add(root: &Path, d: &Path, n: usize, violation: Value) -> Output {
     let inc = json!({"title": format!("Incident {n}"), "occurred_on": "2025-03-20",
@@ -34,7 +16,7 @@ fn add(root: &Path, d: &Path, n: usize, violation: Value) -> Output {
         "violations": [violation]});
     let f = root.join(format!("i{n}.json"));
     std::fs::write(&f, inc.to_string()).unwrap();
-    mrm(d, &["incident", "add", "--json", f.to_str().unwrap()])
+    mrm(d, &["incident", "add", "--json", f.to_str().unwrap()], "")
 }
 
 fn killing(weapon: &str, status: &str) -> Value {
@@ -48,18 +30,7 @@ fn killing(weapon: &str, status: &str) -> Value {
 fn details_are_recorded_checked_counted_and_exported() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path().join("store");
-    ok(
-        &d,
-        &[
-            "init",
-            "--mission",
-            "M",
-            "--officer",
-            "Rose R.",
-            "--team",
-            "Goma",
-        ],
-    );
+    init(&d);
     let mut ids = Vec::new();
     for (n, (weapon, status)) in [
         ("landmine", "verified"),
@@ -80,9 +51,10 @@ fn details_are_recorded_checked_counted_and_exported() {
     }
 
     // Shown in words, and whole in JSON.
-    let shown = ok(&d, &["incident", "show", &ids[0]]);
+    let shown = ok(&d, &["incident", "show", &ids[0]], "");
     assert!(shown.contains("weapon landmine"), "{shown}");
-    let j: Value = serde_json::from_str(&ok(&d, &["incident", "show", &ids[0], "--json"])).unwrap();
+    let j: Value =
+        serde_json::from_str(&ok(&d, &["incident", "show", &ids[0], "--json"], "")).unwrap();
     assert_eq!(j["violations"][0]["details"], json!({"weapon": "landmine"}));
 
     // A detail of another type: refused, naming the field and why; nothing stored.
@@ -99,7 +71,7 @@ fn details_are_recorded_checked_counted_and_exported() {
             && err.contains("does not apply to a denial_humanitarian_access"),
         "{err}"
     );
-    let list: Value = serde_json::from_str(&ok(&d, &["incident", "list", "--json"])).unwrap();
+    let list: Value = serde_json::from_str(&ok(&d, &["incident", "list", "--json"], "")).unwrap();
     assert_eq!(list["total"], 4);
 
     // Verified killings by weapon: 2 with landmines (4 children), 1 with small arms.
@@ -114,6 +86,7 @@ fn details_are_recorded_checked_counted_and_exported() {
             "2025-03-31",
             "--json",
         ],
+        "",
     ))
     .unwrap();
     let rows = r["verified"]["by_detail"].as_array().unwrap();
@@ -142,6 +115,7 @@ fn details_are_recorded_checked_counted_and_exported() {
             "landmine",
             "--json",
         ],
+        "",
     ))
     .unwrap();
     let mut want = vec![ids[0].clone(), ids[1].clone()];
@@ -166,6 +140,7 @@ fn details_are_recorded_checked_counted_and_exported() {
             "--out",
             csv_path.to_str().unwrap(),
         ],
+        "",
     );
     let bytes = std::fs::read(&csv_path).unwrap();
     let mut r = csv::Reader::from_reader(&bytes[3..]);
