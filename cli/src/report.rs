@@ -225,6 +225,9 @@ pub fn show(r: &Report, json: bool) -> anyhow::Result<()> {
     if let Some(p) = r.patrols {
         println!("patrols: {p}");
     }
+    if let Some(a) = r.activities.as_ref().filter(|a| !a.is_empty()) {
+        activities(a);
+    }
     for s in Section::ALL {
         table(s, r.table(s));
     }
@@ -346,4 +349,45 @@ fn table(s: Section, t: &Table) {
             );
         }
     }
+}
+
+/// The section's work in the period, one line per kind, then the breakdowns.
+fn activities(a: &mrm_crdt::activity_figures::ActivityFigures) {
+    let by = |m: &std::collections::BTreeMap<String, i64>| {
+        m.iter()
+            .map(|(k, n)| format!("{} {n}", if k.is_empty() { "not recorded" } else { k }))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "children released: {} (boys {}, girls {}, sex unknown {}) in {} release(s){}",
+        a.children_released(),
+        a.released_boys,
+        a.released_girls,
+        a.released_sex_unknown,
+        a.releases,
+        if a.released_by_instrument.is_empty() {
+            String::new()
+        } else {
+            format!("; by instrument: {}", by(&a.released_by_instrument))
+        }
+    );
+    println!(
+        "people trained: {} (male {}, female {}, unknown {}) in {} training(s), {} of trainers{}",
+        a.people_trained(),
+        a.trained_male,
+        a.trained_female,
+        a.trained_unknown,
+        a.trainings,
+        a.trainings_of_trainers,
+        if a.trained_by_audience.is_empty() {
+            String::new()
+        } else {
+            format!("; by audience: {}", by(&a.trained_by_audience))
+        }
+    );
+    println!(
+        "engagements with parties: {} (advocacy {}, negotiation {})",
+        a.engagements, a.advocacy, a.negotiations
+    );
 }

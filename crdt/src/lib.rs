@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod activity;
+pub mod activity_figures;
 pub mod bundle;
 pub mod changes;
 pub mod conflicts;

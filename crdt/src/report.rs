@@ -357,6 +357,10 @@ pub struct Report {
     /// Patrols dated in the period (annual reports).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patrols: Option<i64>,
+    /// The section's work dated in the period: releases, trainings, engagements (absent from
+    /// periods closed before they were counted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activities: Option<crate::activity_figures::ActivityFigures>,
 }
 
 impl Report {
@@ -558,6 +562,7 @@ pub fn tally(kind: &str, period: &Period, rows: &[Counted]) -> Report {
         flagged: Vec::new(),
         quarters,
         patrols: None,
+        activities: None,
     }
 }
 

@@ -322,6 +322,65 @@ pub fn pdf(report: &Report, heading: &Heading, lang: Lang) -> Vec<u8> {
         );
     }
 
+    // The section's work beside the violations (releases, trainings, engagements).
+    if let Some(a) = &report.activities {
+        y -= 34.0;
+        p.text(BOLD, 12.0, MARGIN, y, lang.t("work"));
+        let work = [
+            (
+                a.children_released(),
+                lang.t("released"),
+                format!(
+                    "{} {} · {} {}, {} {}, {} {}",
+                    a.releases,
+                    lang.t("releases"),
+                    a.released_boys,
+                    lang.t("boys").to_lowercase(),
+                    a.released_girls,
+                    lang.t("girls").to_lowercase(),
+                    a.released_sex_unknown,
+                    lang.t("unknown").to_lowercase()
+                ),
+            ),
+            (
+                a.people_trained(),
+                lang.t("trained"),
+                format!(
+                    "{} {} · {} {}",
+                    a.trainings,
+                    lang.t("trainings"),
+                    a.trainings_of_trainers,
+                    lang.t("of_trainers")
+                ),
+            ),
+            (
+                a.engagements,
+                lang.t("engagements"),
+                format!(
+                    "{} {} · {} {}",
+                    a.advocacy,
+                    lang.t("advocacy"),
+                    a.negotiations,
+                    lang.t("negotiation")
+                ),
+            ),
+        ];
+        y -= 30.0;
+        let cell = width / work.len() as f32;
+        for (i, (n, label, detail)) in work.iter().enumerate() {
+            let x = MARGIN + cell * i as f32;
+            p.color(GREEN);
+            p.text(BOLD, 20.0, x, y, &n.to_string());
+            p.color(INK);
+            p.text(REGULAR, 8.5, x, y - 12.0, label);
+            for (j, line) in wrap(detail, cell - 10.0, 7.5).iter().take(2).enumerate() {
+                p.text(REGULAR, 7.5, x, y - 22.0 - 9.0 * j as f32, line);
+            }
+        }
+        y -= 22.0;
+    }
+    let _ = y;
+
     // The footnote: how it was counted, and when it was made.
     let mut fy = MARGIN + 40.0;
     p.color((0.35, 0.37, 0.4));

@@ -113,6 +113,18 @@ impl Lang {
                 "records counted here hold unsettled values; see the report.",
                 "dossiers comptés ici contiennent des valeurs non tranchées ; voir le rapport.",
             ),
+            "work" => ("The section's work", "Le travail de la section"),
+            "released" => ("children released", "enfants libérés"),
+            "releases" => ("release(s)", "libération(s)"),
+            "trained" => ("people trained", "personnes formées"),
+            "trainings" => ("training(s)", "formation(s)"),
+            "of_trainers" => ("of trainers", "de formateurs"),
+            "engagements" => (
+                "engagements with parties",
+                "échanges avec les parties",
+            ),
+            "advocacy" => ("advocacy", "plaidoyer"),
+            "negotiation" => ("negotiation", "négociation"),
             _ => ("", ""),
         };
         match self {

@@ -62,7 +62,7 @@ pub fn workbook(report: &Report, violations: &[ReportViolation], lang: Lang) -> 
     let mut wb = Workbook::new();
 
     let ws = wb.add_worksheet().set_name("Summary")?;
-    let rows: Vec<(&str, String)> = vec![
+    let mut rows: Vec<(String, String)> = [
         ("report", report.kind.clone()),
         ("from", report.from.to_string()),
         ("to", report.to.to_string()),
@@ -75,7 +75,37 @@ pub fn workbook(report: &Report, violations: &[ReportViolation], lang: Lang) -> 
             report.multiple_violations.children.total.to_string(),
         ),
         ("flagged_records", report.flagged.len().to_string()),
-    ];
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    if let Some(a) = &report.activities {
+        let figures = [
+            ("releases", a.releases.to_string()),
+            ("children_released", a.children_released().to_string()),
+            ("released_boys", a.released_boys.to_string()),
+            ("released_girls", a.released_girls.to_string()),
+            ("released_sex_unknown", a.released_sex_unknown.to_string()),
+            ("trainings", a.trainings.to_string()),
+            ("people_trained", a.people_trained().to_string()),
+            ("trained_male", a.trained_male.to_string()),
+            ("trained_female", a.trained_female.to_string()),
+            ("trained_unknown", a.trained_unknown.to_string()),
+            ("trainings_of_trainers", a.trainings_of_trainers.to_string()),
+            ("engagements", a.engagements.to_string()),
+            ("advocacy", a.advocacy.to_string()),
+            ("negotiations", a.negotiations.to_string()),
+        ];
+        rows.extend(figures.map(|(k, v)| (k.to_string(), v)));
+        for (k, n) in &a.released_by_instrument {
+            let k = if k.is_empty() { "not_recorded" } else { k };
+            rows.push((format!("released_by_{k}"), n.to_string()));
+        }
+        for (k, n) in &a.trained_by_audience {
+            let k = if k.is_empty() { "not_recorded" } else { k };
+            rows.push((format!("trained_{k}"), n.to_string()));
+        }
+    }
     header(ws, &["field", "value"])?;
     for (i, (k, v)) in rows.iter().enumerate() {
         text(ws, i as u32 + 1, 0, k)?;

@@ -5,6 +5,7 @@ use std::io::Cursor;
 use std::process::Command;
 
 use calamine::{Data, Reader, Xlsx};
+use mrm_crdt::activity::ActivityKind;
 use mrm_crdt::crypto::Passphrase;
 use mrm_crdt::input::{EventInput, IncidentPatch};
 use mrm_crdt::model::VerificationStatus;
@@ -55,6 +56,29 @@ fn store(dir: &std::path::Path) -> Store {
     }
     let patrol = serde_json::from_value(json!({"date": "2025-02-09", "route": ["Béni"]})).unwrap();
     s.add_patrol(&patrol).unwrap();
+    // The section's work: 37 children released in 2025 (one release in 2024 left out), one
+    // training of 22 people, one engagement.
+    for (date, boys) in [("2025-06-02", 31), ("2024-12-31", 500)] {
+        s.add_activity(
+            ActivityKind::Release,
+            &json!({"date": date, "place": "Bunia", "boys": boys, "girls": 6, "party": "Groupe armé « Alpha »",
+                    "instrument": "unilateral_declaration"}),
+        )
+        .unwrap();
+    }
+    s.add_activity(
+        ActivityKind::Training,
+        &json!({"date": "2025-07-01", "place": "Goma", "audience": "police",
+                "participants": {"male": 15, "female": 7}, "topic": "Child protection",
+                "training_of_trainers": true}),
+    )
+    .unwrap();
+    s.add_activity(
+        ActivityKind::Engagement,
+        &json!({"date": "2025-08-01", "party": "Groupe armé « Alpha »", "kind": "negotiation",
+                "subject": "Action plan"}),
+    )
+    .unwrap();
     s
 }
 
@@ -88,6 +112,20 @@ fn the_workbook_opens_in_a_spreadsheet_reader_with_every_table_and_no_formula() 
             "no sheet {sheet}: {names:?}"
         );
     }
+    let summary = book.worksheet_range("Summary").unwrap();
+    let field = |k: &str| {
+        summary
+            .rows()
+            .find(|r| is_text(&r[0], k))
+            .map(|r| r[1].clone())
+    };
+    assert_eq!(field("children_released"), Some(Data::Float(37.0)));
+    assert_eq!(
+        field("released_by_unilateral_declaration"),
+        Some(Data::Float(37.0))
+    );
+    assert_eq!(field("people_trained"), Some(Data::Float(22.0)));
+    assert_eq!(field("negotiations"), Some(Data::Float(1.0)));
     let verified = book.worksheet_range("Verified").unwrap();
     let killing = verified.rows().find(|r| is_text(&r[0], "killing")).unwrap();
     assert_eq!(killing[2], Data::Float(1.0), "one violation");
@@ -162,11 +200,38 @@ fn the_factsheet_renders_to_a_page_with_its_figures_in_english_and_french() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(dir.path());
     let report = s.report("annual", &Period::year(2025).unwrap()).unwrap();
+    let work = report.activities.clone().expect("the year's activities");
+    assert_eq!(
+        (work.releases, work.children_released(), work.released_girls),
+        (1, 37, 6)
+    );
+    assert_eq!(work.released_by_instrument["unilateral_declaration"], 37);
+    assert_eq!(
+        (work.trainings, work.people_trained(), work.trainings_of_trainers),
+        (1, 22, 1)
+    );
+    assert_eq!(work.trained_by_audience["police"], 22);
+    assert_eq!((work.engagements, work.negotiations), (1, 1));
     for (lang, words) in [
-        (Lang::En, ["MONUSCO", "Killing", "patrols carried out"]),
+        (
+            Lang::En,
+            [
+                "MONUSCO",
+                "Killing",
+                "patrols carried out",
+                "children released",
+                "people trained",
+            ],
+        ),
         (
             Lang::Fr,
-            ["MONUSCO", "Meurtre", "Attaques contre des écoles"],
+            [
+                "MONUSCO",
+                "Meurtre",
+                "Attaques contre des écoles",
+                "enfants libérés",
+                "personnes formées",
+            ],
         ),
     ] {
         let heading = Heading {
@@ -182,6 +247,10 @@ fn the_factsheet_renders_to_a_page_with_its_figures_in_english_and_french() {
         for w in words {
             assert!(text.contains(w), "{w:?} is not on the page: {text}");
         }
+        // The year's releases (31 boys and 6 girls; 2024's left out) and trainings (22 people).
+        assert!(text.contains("37\n") || text.contains("37 "), "{text}");
+        assert!(!text.contains("506"), "a release of 2024 counted in 2025: {text}");
+        assert!(text.contains("22"), "{text}");
         // Rendered, the page is not blank: text and bars cover a part of it.
         let base = dir.path().join("page");
         poppler(

@@ -8,30 +8,9 @@ use mrm_crdt::activity::{self, Activity, ActivityKind};
 use mrm_crdt::document::RecordKind;
 use mrm_crdt::error::{Error, Result};
 use mrm_crdt::validate;
-use serde::Serialize;
+pub use mrm_crdt::activity_figures::ActivityFigures;
 
 use super::Store;
-
-/// The year's figures of the section's work beside the violations, for the dashboard: children
-/// released (by sex, and the instruments they were released under), people trained (by sex,
-/// and how many trainings of trainers), engagements with parties (advocacy and negotiation).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ActivityFigures {
-    pub releases: i64,
-    pub released_boys: i64,
-    pub released_girls: i64,
-    pub released_sex_unknown: i64,
-    /// Releases by instrument (`action_plan`, `unilateral_declaration`, ...).
-    pub released_by_instrument: std::collections::BTreeMap<String, i64>,
-    pub trainings: i64,
-    pub trained_male: i64,
-    pub trained_female: i64,
-    pub trained_unknown: i64,
-    pub trainings_of_trainers: i64,
-    pub engagements: i64,
-    pub advocacy: i64,
-    pub negotiations: i64,
-}
 
 impl Store {
     /// Record a release, a training or an engagement (`patch`: a JSON object of its kind's
@@ -116,59 +95,16 @@ impl Store {
         Ok(out)
     }
 
-    /// The figures of the activities dated from `from` to `to` (`YYYY-MM-DD`, inclusive).
+    /// The figures of the activities dated from `from` to `to` (`YYYY-MM-DD`, inclusive), by
+    /// [`mrm_crdt::activity_figures::tally`].
+    ///
+    /// Errors: [`Error::Database`] when the store cannot be read.
     pub fn activity_figures(&self, from: &str, to: &str) -> Result<ActivityFigures> {
-        let mut f = ActivityFigures::default();
-        let inside = |a: &Activity| (from..=to).contains(&a.text("date"));
-        for a in self
-            .activities(ActivityKind::Release)?
-            .iter()
-            .filter(|a| inside(a))
-        {
-            // Saturating: a stored count is bounded when written, but a figure must never panic.
-            let children = a
-                .count("boys")
-                .saturating_add(a.count("girls"))
-                .saturating_add(a.count("sex_unknown"));
-            f.releases += 1;
-            f.released_boys = f.released_boys.saturating_add(a.count("boys"));
-            f.released_girls = f.released_girls.saturating_add(a.count("girls"));
-            f.released_sex_unknown = f
-                .released_sex_unknown
-                .saturating_add(a.count("sex_unknown"));
-            let by = f
-                .released_by_instrument
-                .entry(a.text("instrument").to_string())
-                .or_default();
-            *by = by.saturating_add(children);
+        let mut all = Vec::new();
+        for kind in ActivityKind::ALL {
+            all.extend(self.activities(kind)?);
         }
-        for a in self
-            .activities(ActivityKind::Training)?
-            .iter()
-            .filter(|a| inside(a))
-        {
-            let [m, w, u] = a.by_sex("participants");
-            f.trainings += 1;
-            f.trained_male = f.trained_male.saturating_add(m);
-            f.trained_female = f.trained_female.saturating_add(w);
-            f.trained_unknown = f.trained_unknown.saturating_add(u);
-            if a.fields.get("training_of_trainers") == Some(&serde_json::Value::Bool(true)) {
-                f.trainings_of_trainers += 1;
-            }
-        }
-        for a in self
-            .activities(ActivityKind::Engagement)?
-            .iter()
-            .filter(|a| inside(a))
-        {
-            f.engagements += 1;
-            match a.text("kind") {
-                "advocacy" => f.advocacy += 1,
-                "negotiation" => f.negotiations += 1,
-                _ => {}
-            }
-        }
-        Ok(f)
+        Ok(mrm_crdt::activity_figures::tally(&all, from, to))
     }
 
     fn activity_kind(&self, id: &str) -> Result<ActivityKind> {

@@ -11,6 +11,7 @@ pub fn mrm(dir: &Path, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mrm"))
         .env_remove("MRM_DATA")
         .env("MRM_PASSPHRASE", PASSPHRASE)
+        .env("MRM_BUNDLE_PASSPHRASE", "test bundle passphrase")
         .arg("--data")
         .arg(dir)
         .args(args)
@@ -48,6 +49,18 @@ pub fn refused(dir: &Path, args: &[&str], stdin: &str) -> String {
         "mrm {args:?} should have been refused"
     );
     String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+/// A new store of `officer`, team Goma of mission M, in `dir`.
+#[allow(dead_code)]
+pub fn init_as(dir: &Path, officer: &str) {
+    ok(
+        dir,
+        &[
+            "init", "--mission", "M", "--officer", officer, "--team", "Goma",
+        ],
+        "",
+    );
 }
 
 /// A new store of officer Rose R., team Goma, in `dir`.

@@ -37,7 +37,7 @@ export function errorText(e: unknown): string {
   return appErrorText(i18n.lang, e);
 }
 
-/** The year's figures of releases, trainings and engagements (`mrm_store::ActivityFigures`). */
+/** The year's figures of releases, trainings and engagements (`mrm_crdt::activity_figures::ActivityFigures`). */
 export interface ActivityFigures {
   releases: number;
   released_boys: number;
@@ -49,6 +49,7 @@ export interface ActivityFigures {
   trained_female: number;
   trained_unknown: number;
   trainings_of_trainers: number;
+  trained_by_audience?: Record<string, number>;
   engagements: number;
   advocacy: number;
   negotiations: number;
@@ -327,6 +328,8 @@ export interface Report {
   flagged: { incident_id: string; title: string; conflicts: string[]; decisions: string[] }[];
   quarters?: { quarter: string; from: string; to: string; verified: Figures; late_verified: Figures }[];
   patrols?: number;
+  /** The section's work dated in the period (absent from periods closed before it was counted). */
+  activities?: ActivityFigures;
 }
 
 /** A closed reporting period (`mrm_crdt::period::FrozenPeriod`): its figures as they were sent. */
