@@ -1,6 +1,6 @@
-//! `mrm party list|unmatched`: the mission's party registry, and the party names written in
-//! violations that it does not know (for a reviewer to match, `mrm incident edit` with
-//! `perpetrator.party_id`, or to have the administrators add).
+//! `mrm party list|unmatched|match`: the mission's party registry, the party names written in
+//! violations that it does not know, and a reviewer matching such a name to a party of the
+//! registry (or asking the administrators to add it).
 
 use std::path::Path;
 
@@ -18,10 +18,19 @@ pub enum PartyCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Match every violation naming NAME (a name the registry does not know) to the registry's
+    /// party ID: reviewers only; each incident is one edit, synced like any other.
+    Match {
+        name: String,
+        #[arg(long = "party")]
+        party_id: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(data: &Path, c: PartyCmd) -> anyhow::Result<()> {
-    let store = crate::unlock::open(data)?;
+    let mut store = crate::unlock::open(data)?;
     match c {
         PartyCmd::List { json } => {
             let registry = store.party_registry()?;
@@ -60,6 +69,31 @@ pub fn run(data: &Path, c: PartyCmd) -> anyhow::Result<()> {
                     );
                 }
             }
+        }
+        PartyCmd::Match {
+            name,
+            party_id,
+            json,
+        } => {
+            let m = store.match_party(&name, &party_id)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&m)?);
+            } else {
+                println!(
+                    "matched {} violation(s) in {} incident(s) to {}",
+                    m.violations,
+                    m.incidents.len(),
+                    m.party_id
+                );
+                for r in &m.refused {
+                    println!("  not matched: {} ({}: {})", r.incident_id, r.code, r.message);
+                }
+            }
+            anyhow::ensure!(
+                m.refused.is_empty(),
+                "{} incident(s) could not be matched on this device",
+                m.refused.len()
+            );
         }
     }
     Ok(())

@@ -148,6 +148,8 @@ pub enum Denial {
     Immutable { field: &'static str },
     #[error("only a reviewer may split a record created twice under one id")]
     SplitByNonReviewer,
+    #[error("only a reviewer may match a party name to the mission's registry")]
+    PartyMatchByNonReviewer,
     #[error("`{path}` is deleted or replaced: parts of a record are never removed (violations and sources are withdrawn)")]
     StructureReplaced { path: String },
 }
@@ -176,6 +178,7 @@ impl Denial {
             Denial::DecidedViolationChanged => "decided_violation_changed",
             Denial::Immutable { .. } => "immutable",
             Denial::SplitByNonReviewer => "split_by_non_reviewer",
+            Denial::PartyMatchByNonReviewer => "party_match_by_non_reviewer",
             Denial::StructureReplaced { .. } => "structure_replaced",
         }
     }
@@ -301,6 +304,19 @@ pub struct Capabilities {
     pub move_team: bool,
     /// Close a reporting period (freeze its figures for the mission).
     pub close_periods: bool,
+    /// Match a party name the registry does not know to one of its parties.
+    pub match_parties: bool,
+}
+
+/// Whether `writer` may match a party name the mission's registry does not know to one of its
+/// parties, in every record naming it: a reviewer's task (issue 19 §3: unknown names are held
+/// for a reviewer), as deciding which armed group did it is.
+pub fn may_match_parties(writer: &Writer) -> Result<(), Denial> {
+    if writer.decides() {
+        Ok(())
+    } else {
+        Err(Denial::PartyMatchByNonReviewer)
+    }
 }
 
 /// The capabilities of `writer`, derived from the rules above.
@@ -336,5 +352,6 @@ pub fn capabilities(writer: &Writer) -> Capabilities {
         .is_ok(),
         move_team: may_write(writer, RecordKind::Incident, Some(own), &other).is_ok(),
         close_periods: may_write(writer, RecordKind::Period, None, "").is_ok(),
+        match_parties: may_match_parties(writer).is_ok(),
     }
 }

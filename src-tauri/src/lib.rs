@@ -8,6 +8,7 @@ pub mod commands;
 pub mod drafts;
 pub mod error;
 pub mod open;
+pub mod parties;
 pub mod reports;
 pub mod state;
 pub mod sync;
@@ -85,6 +86,8 @@ pub fn run() {
             commands::resolve,
             commands::split_incident,
             commands::dashboard,
+            parties::unmatched_parties,
+            parties::match_party,
             reports::report,
             reports::report_records,
             reports::periods,

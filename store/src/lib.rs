@@ -14,7 +14,7 @@ mod authors;
 mod caseload;
 pub mod demo;
 pub use activities::ActivityFigures;
-pub use parties::UnmatchedParty;
+pub use parties::{MatchRefusal, PartyMatch, UnmatchedParty};
 mod drafts;
 mod exchange;
 mod import;

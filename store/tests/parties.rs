@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use mrm_crdt::model::{MissionConfig, PerpetratorCategory, VerificationStatus};
 use mrm_crdt::parties::{Party, PartyCategory};
+use mrm_crdt::policy::Role;
 use mrm_crdt::report::Period;
 use mrm_store::Store;
 use serde_json::json;
@@ -217,4 +218,80 @@ fn an_id_never_moves_a_known_name_and_a_hostile_registry_is_no_registry() {
     let change = doc.get_last_local_change().unwrap().bytes().into_owned();
     let _ = t.import(vec![(mrm_crdt::document::CONFIG_ID.to_string(), change)]);
     assert!(t.party_registry().unwrap().is_empty());
+}
+
+#[test]
+fn a_reviewer_matches_an_unknown_name_in_every_record_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = enrolled(dir.path(), "hq", "Rose R.", Role::Reviewer);
+    configure(
+        &mut s,
+        vec![
+            party("alpha", "Alpha Front", &["Group Alpha"]),
+            party("beta", "Beta Movement", &[]),
+        ],
+    );
+    let (a, _) = killing_by(&mut s, "First", "Grp Alf\u{e0}");
+    // The same name typed with a combining accent elsewhere is the same name.
+    let (b, _) = killing_by(&mut s, "Second", "Grp Alfa\u{300}");
+    let (known, _) = killing_by(&mut s, "Known", "Group Alpha");
+    let (other, _) = killing_by(&mut s, "Other", "Unheard-of group");
+    let before_known = s.history(&known).unwrap().len();
+
+    let m = s.match_party("Grp Alfa\u{300} ", "alpha").unwrap();
+    assert_eq!(m.violations, 2);
+    let mut written = m.incidents.clone();
+    written.sort();
+    let mut expected = vec![a.clone(), b.clone()];
+    expected.sort();
+    assert_eq!(written, expected);
+    assert!(m.refused.is_empty(), "{:?}", m.refused);
+    for id in [&a, &b] {
+        let v = &s.incident(id).unwrap().violations[0];
+        assert_eq!(
+            mrm_crdt::report::nfc(&v.perpetrator.party),
+            "Grp Alf\u{e0}",
+            "the name stays as typed"
+        );
+        assert_eq!(v.perpetrator.party_id.as_deref(), Some("alpha"));
+    }
+    // A name the registry knows, and another unknown name, are left alone.
+    assert_eq!(s.history(&known).unwrap().len(), before_known);
+    let left = s.unmatched_parties().unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].name, "Unheard-of group");
+    assert!(s.incident(&other).unwrap().violations[0]
+        .perpetrator
+        .party_id
+        .is_none());
+    // The reports count the matched records under the party's name.
+    let period = Period::new(&days_ago(400), &today().to_string()).unwrap();
+    let r = s.report("ghn", &period).unwrap();
+    let alpha = r
+        .verified
+        .by_perpetrator
+        .iter()
+        .find(|p| p.party == "Alpha Front")
+        .unwrap();
+    assert_eq!(alpha.figures.violations, 3);
+
+    // An id the registry does not have is refused, and nothing is written.
+    let heads = s.history(&other).unwrap().len();
+    assert!(matches!(
+        s.match_party("Unheard-of group", "gamma"),
+        Err(mrm_crdt::error::Error::Invalid { .. })
+    ));
+    assert_eq!(s.history(&other).unwrap().len(), heads);
+    // Matching again is harmless: nothing left under that name.
+    assert_eq!(s.match_party("Grp Alf\u{e0}", "beta").unwrap().violations, 0);
+
+    // An officer's laptop may not match.
+    let mut officer = enrolled(dir.path(), "field", "Awa D.", Role::Officer);
+    configure(&mut officer, vec![party("alpha", "Alpha Front", &[])]);
+    assert!(matches!(
+        officer.match_party("Grp Alfa", "alpha"),
+        Err(mrm_crdt::error::Error::Denied(
+            mrm_crdt::policy::Denial::PartyMatchByNonReviewer
+        ))
+    ));
 }

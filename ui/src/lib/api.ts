@@ -107,6 +107,8 @@ export interface Capabilities {
   accept_and_return: boolean;
   move_team: boolean;
   close_periods: boolean;
+  /** Match a party name the registry does not know to one of its parties. */
+  match_parties?: boolean;
   /** Record releases, trainings and engagements. */
   record_activities?: boolean;
   /** The tiers the role decides at, lowest first (`mrm_crdt::policy::Capabilities`). */
@@ -332,6 +334,21 @@ export interface Report {
   activities?: ActivityFigures;
 }
 
+/** A party name typed in violations that the mission's registry does not know (`mrm_store::UnmatchedParty`). */
+export interface UnmatchedParty {
+  name: string;
+  violations: number;
+  incidents: number;
+}
+
+/** What matching a name to a registry party did (`mrm_store::PartyMatch`). */
+export interface PartyMatch {
+  party_id: string;
+  violations: number;
+  incidents: string[];
+  refused: { incident_id: string; code: string; message: string }[];
+}
+
 /** A closed reporting period (`mrm_crdt::period::FrozenPeriod`): its figures as they were sent. */
 export interface ClosedPeriod {
   id: string;
@@ -518,6 +535,8 @@ export const api = {
   dashboard: () => invoke<Dashboard>('dashboard'),
   /** The GHN tables of `from`–`to`, or the annual tables of `year`. */
   report: (year: number | null, from: string, to: string) => invoke<Report>('report', { year, from, to }),
+  unmatchedParties: () => invoke<UnmatchedParty[]>('unmatched_parties'),
+  matchParty: (name: string, partyId: string) => invoke<PartyMatch>('match_party', { name, partyId }),
   reportRecords: (year: number | null, from: string, to: string, section: ReportSection, cell: ReportCell) =>
     invoke<string[]>('report_records', { year, from, to, section, cell }),
   periods: () => invoke<ClosedPeriod[]>('periods'),

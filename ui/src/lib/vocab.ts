@@ -83,6 +83,7 @@ export const DENIED_CODES = [
   'decided_violation_changed',
   'immutable',
   'split_by_non_reviewer',
+  'party_match_by_non_reviewer',
   'structure_replaced',
 ] as const;
 

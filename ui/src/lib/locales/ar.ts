@@ -268,6 +268,7 @@ export const ar: Record<string, string> = {
   'denied.decided_violation_changed': 'قرّر مراجع بشأن هذا الانتهاك؛ ولا يغيّر نوعه أو أطفاله أو مرتكبه إلا مراجع.',
   'denied.immutable': 'هذا الجزء من السجل لا يتغير أبدًا بعد تسجيله.',
   'denied.split_by_non_reviewer': 'لا يجوز إلا للمراجع أن يفصل سجلًا سُجّل مرتين تحت معرّف واحد.',
+  'denied.party_match_by_non_reviewer': 'لا يجوز إلا للمراجع أن يربط اسم طرف بسجل البعثة.',
   'denied.structure_replaced': 'لا تُحذف أجزاء السجل ولا تُستبدل أبدًا؛ بل تُسحب الانتهاكات والمصادر.',
 
   'rep.title': 'التقارير',
@@ -700,4 +701,11 @@ export const ar: Record<string, string> = {
   'dash.trained': 'المتدربون: {n} ({male} رجال، {female} نساء) — التدريبات: {trainings}، منها لتدريب المدربين: {tot}',
   'dash.engaged': 'التواصل مع الأطراف: {n} — مناصرة: {advocacy}، تفاوض: {negotiations}',
   'denied.supersedes_missing': 'يجب أن يذكر كل تحقق جديد القرارات التي يحل محلها؛ وهذا التحقق صادر عن برنامج لا يفعل ذلك.',
+  'party.unmatched_title': 'أسماء أطراف لا يعرفها السجل',
+  'party.unmatched_help': 'اربط كل اسم بطرف من سجل البعثة لتحتسبه التقارير تحته؛ أما الاسم الذي يمثل طرفًا جديدًا فيضيفه المسؤولون.',
+  'party.unmatched_count': '{n} انتهاك في {incidents} حادثة',
+  'party.match_to': 'الطرف',
+  'party.match': 'ربط',
+  'party.matched': 'رُبط «{name}» بـ {party} في {n} انتهاك من {incidents} حادثة.',
+  'party.match_refused': 'تعذّر تعديل {n} حادثة على هذا الحاسوب.',
 };

@@ -265,6 +265,7 @@ export const en: Record<string, string> = {
   'denied.decided_violation_changed': 'A reviewer decided this violation; only a reviewer may change its type, children or perpetrator.',
   'denied.immutable': 'This part of the record never changes once it is recorded.',
   'denied.split_by_non_reviewer': 'Only a reviewer may split a record that was recorded twice under one id.',
+  'denied.party_match_by_non_reviewer': 'Only a reviewer may match a party name to the mission\'s registry.',
   'denied.structure_replaced': 'Parts of a record are never deleted or replaced; violations and sources are withdrawn instead.',
 
   'rep.title': 'Reports',
@@ -697,4 +698,11 @@ export const en: Record<string, string> = {
   'dash.trained': '{n} person(s) trained ({male} men, {female} women) in {trainings} training(s), {tot} of trainers',
   'dash.engaged': '{n} engagement(s) with parties: {advocacy} advocacy, {negotiations} negotiation(s)',
   'denied.supersedes_missing': 'A new verification must say which decisions it replaces; this one came from software that does not.',
+  'party.unmatched_title': 'Party names the registry does not know',
+  'party.unmatched_help': 'Match each to a party of the mission\'s registry so the reports count it there; a name that is a new party is for the administrators to add.',
+  'party.unmatched_count': '{n} violation(s) in {incidents} incident(s)',
+  'party.match_to': 'Party',
+  'party.match': 'Match',
+  'party.matched': '“{name}” matched to {party} in {n} violation(s) of {incidents} incident(s).',
+  'party.match_refused': '{n} incident(s) could not be changed on this laptop.',
 };

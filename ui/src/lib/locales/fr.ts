@@ -265,6 +265,7 @@ export const fr: Record<string, string> = {
   'denied.decided_violation_changed': 'Un réviseur a statué sur cette violation ; seul un réviseur peut en modifier le type, les enfants ou l\'auteur.',
   'denied.immutable': 'Cette partie du dossier ne change plus une fois enregistrée.',
   'denied.split_by_non_reviewer': 'Seul un réviseur peut séparer un dossier enregistré deux fois sous un même identifiant.',
+  'denied.party_match_by_non_reviewer': 'Seul un réviseur peut rattacher un nom de partie au registre de la mission.',
   'denied.structure_replaced': 'Les éléments d\'un dossier ne sont jamais supprimés ni remplacés ; les violations et les sources sont retirées.',
 
   'rep.title': 'Rapports',
@@ -697,4 +698,11 @@ export const fr: Record<string, string> = {
   'dash.trained': '{n} personne(s) formée(s) ({male} hommes, {female} femmes) lors de {trainings} formation(s), dont {tot} de formateurs',
   'dash.engaged': '{n} dialogue(s) avec les parties : {advocacy} plaidoyer(s), {negotiations} négociation(s)',
   'denied.supersedes_missing': 'Une nouvelle vérification doit indiquer les décisions qu’elle remplace ; celle-ci vient d’un logiciel qui ne le fait pas.',
+  'party.unmatched_title': 'Noms de parties inconnus du registre',
+  'party.unmatched_help': 'Rattachez chacun à une partie du registre de la mission pour que les rapports le comptent sous elle ; un nom qui est une nouvelle partie est à ajouter par les administrateurs.',
+  'party.unmatched_count': '{n} violation(s) dans {incidents} incident(s)',
+  'party.match_to': 'Partie',
+  'party.match': 'Rattacher',
+  'party.matched': '« {name} » rattaché à {party} dans {n} violation(s) de {incidents} incident(s).',
+  'party.match_refused': '{n} incident(s) n\'ont pas pu être modifiés sur cet ordinateur.',
 };
