@@ -54,16 +54,21 @@ fn the_registry_reaches_devices_and_a_renamed_party_counts_once() {
         unmatched,
         json!([{"name": "Grp Alfa", "violations": 1, "incidents": 1}])
     );
-    // The adviser matches it by hand; the officer's laptop gets the match.
-    let vid = adviser.store().incident(&unknown).unwrap().violations[0]
-        .id
-        .clone();
-    adviser.mrm_ok(
-        &["incident", "edit", &unknown, "--json", "-"],
-        Some(
-            &json!({"violations": [{"id": vid, "perpetrator": {"party_id": "alpha"}}]}).to_string(),
-        ),
+    // The officer's laptop may not match it; the adviser's matches every record naming it.
+    let refused = officer.mrm(&["party", "match", "Grp Alfa", "--party", "alpha"], None);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("only a reviewer may match"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
     );
+    let matched: Value = serde_json::from_str(&adviser.mrm_ok(
+        &["party", "match", "Grp Alfa", "--party", "alpha", "--json"],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(matched["violations"], 1, "{matched}");
+    assert_eq!(matched["incidents"], json!([unknown]));
     adviser.sync();
     officer.sync();
     let r: Value = serde_json::from_str(&officer.mrm_ok(

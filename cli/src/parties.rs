@@ -86,7 +86,10 @@ pub fn run(data: &Path, c: PartyCmd) -> anyhow::Result<()> {
                     m.party_id
                 );
                 for r in &m.refused {
-                    println!("  not matched: {} ({}: {})", r.incident_id, r.code, r.message);
+                    println!(
+                        "  not matched: {} ({}: {})",
+                        r.incident_id, r.code, r.message
+                    );
                 }
             }
             anyhow::ensure!(

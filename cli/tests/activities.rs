@@ -160,19 +160,34 @@ fn activities_travel_by_usb_and_show_their_conflicts_until_settled() {
     let report = by_usb(&a, &b, &usb);
     assert_eq!(report["records_new"], 3, "{report}");
     for (kind, id) in &ids {
-        assert_eq!(show(&a, kind, id), show(&b, kind, id), "{kind} arrived whole");
+        assert_eq!(
+            show(&a, kind, id),
+            show(&b, kind, id),
+            "{kind} arrived whole"
+        );
     }
     // A second import adds nothing.
-    let again: Value =
-        serde_json::from_str(&ok(&b, &["bundle", "import", usb.to_str().unwrap(), "--json"], ""))
-            .unwrap();
+    let again: Value = serde_json::from_str(&ok(
+        &b,
+        &["bundle", "import", usb.to_str().unwrap(), "--json"],
+        "",
+    ))
+    .unwrap();
     assert_eq!(again["new_changes"], 0, "{again}");
 
     // Both correct the girls released while apart: neither value is lost, both laptops show
     // the same conflict with who wrote each value.
     let rid = &ids[0].1;
-    ok(&a, &["release", "edit", rid, "--json", "-"], r#"{"girls": 7}"#);
-    ok(&b, &["release", "edit", rid, "--json", "-"], r#"{"girls": 8}"#);
+    ok(
+        &a,
+        &["release", "edit", rid, "--json", "-"],
+        r#"{"girls": 7}"#,
+    );
+    ok(
+        &b,
+        &["release", "edit", rid, "--json", "-"],
+        r#"{"girls": 8}"#,
+    );
     let b_to_a = t.path().join("b-to-a.mrmb");
     by_usb(&b, &a, &b_to_a);
     by_usb(&a, &b, &usb);
@@ -190,10 +205,17 @@ fn activities_travel_by_usb_and_show_their_conflicts_until_settled() {
     assert_eq!(values, [7, 8]);
     let words = ok(&a, &["release", "show", rid], "");
     assert!(words.contains("CONFLICT girls: "), "{words}");
-    assert!(words.contains("(Rose R.)") && words.contains("(Awa D.)"), "{words}");
+    assert!(
+        words.contains("(Rose R.)") && words.contains("(Awa D.)"),
+        "{words}"
+    );
 
     // A new value settles it, on both laptops once exchanged.
-    ok(&a, &["release", "edit", rid, "--json", "-"], r#"{"girls": 8}"#);
+    ok(
+        &a,
+        &["release", "edit", rid, "--json", "-"],
+        r#"{"girls": 8}"#,
+    );
     by_usb(&a, &b, &usb);
     for d in [&a, &b] {
         let r = show(d, "release", rid);

@@ -207,7 +207,11 @@ fn the_factsheet_renders_to_a_page_with_its_figures_in_english_and_french() {
     );
     assert_eq!(work.released_by_instrument["unilateral_declaration"], 37);
     assert_eq!(
-        (work.trainings, work.people_trained(), work.trainings_of_trainers),
+        (
+            work.trainings,
+            work.people_trained(),
+            work.trainings_of_trainers
+        ),
         (1, 22, 1)
     );
     assert_eq!(work.trained_by_audience["police"], 22);
@@ -249,7 +253,10 @@ fn the_factsheet_renders_to_a_page_with_its_figures_in_english_and_french() {
         }
         // The year's releases (31 boys and 6 girls; 2024's left out) and trainings (22 people).
         assert!(text.contains("37\n") || text.contains("37 "), "{text}");
-        assert!(!text.contains("506"), "a release of 2024 counted in 2025: {text}");
+        assert!(
+            !text.contains("506"),
+            "a release of 2024 counted in 2025: {text}"
+        );
         assert!(text.contains("22"), "{text}");
         // Rendered, the page is not blank: text and bars cover a part of it.
         let base = dir.path().join("page");

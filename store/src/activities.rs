@@ -5,10 +5,10 @@
 //! thousands of incidents a caseload holds, so a list or a figure reads their documents.
 
 use mrm_crdt::activity::{self, Activity, ActivityKind};
+pub use mrm_crdt::activity_figures::ActivityFigures;
 use mrm_crdt::document::RecordKind;
 use mrm_crdt::error::{Error, Result};
 use mrm_crdt::validate;
-pub use mrm_crdt::activity_figures::ActivityFigures;
 
 use super::Store;
 

@@ -105,9 +105,8 @@ impl Store {
         if kind == "annual" {
             out.patrols = Some(self.patrols_in(period)?);
         }
-        out.activities = Some(
-            self.activity_figures(&period.from.to_string(), &period.to.to_string())?,
-        );
+        out.activities =
+            Some(self.activity_figures(&period.from.to_string(), &period.to.to_string())?);
         Ok(out)
     }
 

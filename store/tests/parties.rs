@@ -283,7 +283,10 @@ fn a_reviewer_matches_an_unknown_name_in_every_record_at_once() {
     ));
     assert_eq!(s.history(&other).unwrap().len(), heads);
     // Matching again is harmless: nothing left under that name.
-    assert_eq!(s.match_party("Grp Alf\u{e0}", "beta").unwrap().violations, 0);
+    assert_eq!(
+        s.match_party("Grp Alf\u{e0}", "beta").unwrap().violations,
+        0
+    );
 
     // An officer's laptop may not match.
     let mut officer = enrolled(dir.path(), "field", "Awa D.", Role::Officer);

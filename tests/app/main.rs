@@ -12,6 +12,7 @@
 mod arabic;
 mod bench;
 mod helpers;
+mod parties;
 mod record_sync;
 mod webdriver;
 
@@ -184,10 +185,67 @@ fn the_desktop_app_end_to_end() {
         json!([]),
     );
     shot(&driver, "04b-activities");
+    // A training of trainers and an engagement, each through its own form.
+    step(start, "a training and an engagement");
+    s.click("[data-testid=act-tab-training]");
+    s.click("[data-testid=act-new]");
+    s.type_keys("[data-testid=act-f-place]", "Goma police school");
+    s.set("[data-testid=act-f-audience]", "police");
+    s.set("[data-testid=act-f-participants-male]", "20");
+    s.set("[data-testid=act-f-participants-female]", "2");
+    s.type_keys(
+        "[data-testid=act-f-topic]",
+        "Child protection in operations",
+    );
+    s.set("[data-testid=act-f-training_of_trainers]", "true");
+    s.click("[data-testid=act-save]");
+    s.wait_js(
+        "the training listed",
+        "const r = document.querySelector('[data-testid=act-row]');
+         return !!r && r.innerText.includes('22 trained: Child protection in operations (Police)')",
+        json!([]),
+    );
+    s.click("[data-testid=act-tab-engagement]");
+    s.click("[data-testid=act-new]");
+    s.type_keys("[data-testid=act-f-party]", "Group Alpha");
+    s.set("[data-testid=act-f-kind]", "negotiation");
+    s.type_keys(
+        "[data-testid=act-f-subject]",
+        "An action plan on recruitment",
+    );
+    s.type_keys(
+        "[data-testid=act-f-commitments]",
+        "To release the children in its ranks",
+    );
+    s.click("[data-testid=act-save]");
+    s.wait_js(
+        "the engagement listed",
+        "const r = document.querySelector('[data-testid=act-row]');
+         return !!r && r.innerText.includes('Negotiation with Group Alpha: An action plan on recruitment')",
+        json!([]),
+    );
+    // A required field left empty is refused next to it, and nothing is saved.
+    s.click("[data-testid=act-new]");
+    s.click("[data-testid=act-save]");
+    s.wait("[data-testid=act-err-subject]");
+    assert_eq!(
+        s.js(
+            "return document.querySelectorAll('[data-testid=act-row]').length",
+            json!([])
+        ),
+        json!(1)
+    );
+    s.click("[data-testid=act-cancel]");
     s.click("[data-testid=nav-dashboard]");
     s.wait_js(
         "the release on the dashboard",
         "return document.querySelector('[data-testid=dash-released]')?.innerText.startsWith('15 child(ren) released')",
+        json!([]),
+    );
+    s.wait_js(
+        "the training and the engagement on the dashboard",
+        "return document.querySelector('[data-testid=dash-trained]')?.innerText.startsWith('22 person(s) trained (20 men, 2 women) in 1 training(s), 1 of trainers')
+             && document.querySelector('[data-testid=dash-engaged]')?.innerText.startsWith('1 engagement(s) with parties: 0 advocacy, 1 negotiation(s)')",
         json!([]),
     );
 
@@ -610,6 +668,13 @@ fn the_desktop_app_end_to_end() {
     assert!(s
         .text("[data-testid=report-heading]")
         .contains(&format!("Annual report {year}")));
+    // The year's work beside the tables: the release, the training and the engagement.
+    s.wait_js(
+        "the section's work in the report",
+        "return document.querySelector('[data-testid=report-released]')?.innerText.startsWith('15 child(ren) released')
+             && document.querySelector('[data-testid=report-trained]')?.innerText.startsWith('22 person(s) trained')",
+        json!([]),
+    );
     shot(&driver, "09a-reports");
     open_figure(killing_cell, "Kiwanja");
     assert!(s

@@ -57,7 +57,13 @@ pub fn init_as(dir: &Path, officer: &str) {
     ok(
         dir,
         &[
-            "init", "--mission", "M", "--officer", officer, "--team", "Goma",
+            "init",
+            "--mission",
+            "M",
+            "--officer",
+            officer,
+            "--team",
+            "Goma",
         ],
         "",
     );

@@ -708,4 +708,5 @@ export const ar: Record<string, string> = {
   'party.match': 'ربط',
   'party.matched': 'رُبط «{name}» بـ {party} في {n} انتهاك من {incidents} حادثة.',
   'party.match_refused': 'تعذّر تعديل {n} حادثة على هذا الحاسوب.',
+  'rep.activities': 'عمل القسم خلال الفترة: عمليات الإفراج والتدريب والتواصل مع الأطراف',
 };

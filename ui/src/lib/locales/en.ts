@@ -705,4 +705,5 @@ export const en: Record<string, string> = {
   'party.match': 'Match',
   'party.matched': '“{name}” matched to {party} in {n} violation(s) of {incidents} incident(s).',
   'party.match_refused': '{n} incident(s) could not be changed on this laptop.',
+  'rep.activities': 'The section’s work in the period: releases, trainings, engagements',
 };

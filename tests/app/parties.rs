@@ -1,0 +1,96 @@
+//! A reviewer's laptop matches a party name the mission's registry does not know (issue 19 §3),
+//! in the real app over WebDriver: the Reports screen lists the unknown name, the reviewer picks
+//! the registry's party, and the report counts the record under it at once.
+
+use serde_json::json;
+
+use crate::helpers::{artifacts, launch, one_app_at_a_time, shot, step, unlock};
+use crate::webdriver::DriverProcess;
+use mrm_e2e::{Device, Server, PASSPHRASE};
+
+/// The rows of the unverified table by perpetrator: "party (category)=violations".
+const PERPETRATORS: &str = "[...document.querySelectorAll('[data-testid=perp-unverified-violations]')]
+    .map(b => b.closest('tr').querySelector('th').textContent.split(' (')[0].trim() + '=' + b.textContent.trim())
+    .sort().join(';')";
+
+#[test]
+fn a_reviewer_matches_an_unknown_party_name_in_the_app() {
+    if std::env::var_os("MRM_SKIP_APP_E2E").is_some() {
+        eprintln!("MRM_SKIP_APP_E2E is set: skipping the desktop app end-to-end test");
+        return;
+    }
+    let _one = one_app_at_a_time();
+    let start = std::time::Instant::now();
+    let tmp = tempfile::tempdir().unwrap();
+    step(start, "parties: a registry, an officer's two records");
+    let server = Server::start(&tmp.path().join("server.sqlite"));
+    server.set_config(
+        &json!({"mission": "MONUSCO", "teams": ["Goma", "HQ"],
+            "party_registry": [
+                {"id": "alpha", "name": "Alpha Front", "category": "non_state_armed_group",
+                 "aliases": ["Group Alpha"]},
+                {"id": "bravo", "name": "Group Bravo", "category": "non_state_armed_group"}]})
+        .to_string(),
+    );
+    let url = server.url();
+    let officer = Device::enrolled(tmp.path(), "Awa D.", "Goma", "officer", &server, &url);
+    let reviewer = Device::enrolled(tmp.path(), "Reviewer R", "HQ", "reviewer", &server, &url);
+    officer.sync();
+    officer.add_incident("Known party at Kiwanja", "killing");
+    let typed = json!({
+        "title": "Unknown name at Masisi", "occurred_on": "2026-10-03", "reported_on": "2026-10-04",
+        "location": {"admin1": "North Kivu", "admin2": "Masisi", "place": "Masisi"},
+        "violations": [{"type": "killing", "victims": {"boys": 1, "girls": 0, "sex_unknown": 0},
+                        "perpetrator": {"party": "Grp Alfa", "category": "armed_group"}}]
+    });
+    officer.mrm_ok(
+        &["incident", "add", "--json", "-"],
+        Some(&typed.to_string()),
+    );
+    officer.sync();
+    reviewer.sync();
+
+    let driver = DriverProcess::start(
+        &[("MRM_SYNC_INTERVAL_SECS", "0"), ("MRM_LOG", "warn")],
+        &artifacts().join("webdriver-parties.log"),
+    );
+    let s = launch(&driver, &reviewer.dir);
+    unlock(&s, PASSPHRASE);
+    step(start, "parties: the unknown name on the Reports screen");
+    s.click("[data-testid=nav-reports]");
+    s.set("[data-testid=report-mode]", "year");
+    s.set("[data-testid=report-year]", "2026");
+    s.wait("[data-testid=unmatched-party][data-name='Grp Alfa']");
+    s.wait_js(
+        "the report counts it apart",
+        &format!("return ({PERPETRATORS}) === 'Alpha Front=1;Grp Alfa=1'"),
+        json!([]),
+    );
+    s.js(
+        "document.querySelectorAll('details').forEach(d => d.open = true)",
+        json!([]),
+    );
+    shot(&driver, "13a-unmatched-party");
+    s.set("[data-testid=match-party-select]", "alpha");
+    s.click("[data-testid=match-party]");
+    s.wait_js(
+        "the match said",
+        "return document.querySelector('[data-testid=match-result]')?.innerText.includes('matched to Alpha Front in 1 violation(s) of 1 incident(s)')",
+        json!([]),
+    );
+    s.wait_js(
+        "the report counts it under the registry's party",
+        &format!("return ({PERPETRATORS}) === 'Alpha Front=2'"),
+        json!([]),
+    );
+    assert_eq!(
+        s.js(
+            "return document.querySelectorAll('[data-testid=unmatched-party]').length",
+            json!([])
+        ),
+        json!(0),
+        "no unknown name left"
+    );
+    shot(&driver, "13b-party-matched");
+    s.close();
+}
