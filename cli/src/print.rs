@@ -297,6 +297,14 @@ pub fn history(h: &[HistoryEntry]) {
             e.message,
             &e.hash[..12.min(e.hash.len())]
         );
+        let value = |v: &Option<serde_json::Value>| match v {
+            None => "—".to_string(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        };
+        for c in &e.changes {
+            println!("    {}: {} → {}", c.path, value(&c.before), value(&c.after));
+        }
     }
 }
 

@@ -54,11 +54,17 @@ pub struct HistoryEntry {
     /// initialised under another name, or a forgery.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub declared_by: Option<String>,
+    /// What the change changed, from what to what, against the record as its author saw it
+    /// ([`crate::history_diff`]); empty for a change older than the most recent
+    /// [`crate::history_diff::MAX_CHANGES`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<crate::history_diff::FieldChange>,
 }
 
 /// A record's changes in causal order (every change after the ones it depends on), authors
 /// named from `registry` (see [`HistoryEntry::by`]).
 pub fn history(doc: &Automerge, registry: &crate::model::Registry) -> Vec<HistoryEntry> {
+    let mut fields = crate::history_diff::field_changes(doc, crate::document::to_json);
     doc.get_changes_meta(&[])
         .into_iter()
         .map(|m| {
@@ -80,6 +86,7 @@ pub fn history(doc: &Automerge, registry: &crate::model::Registry) -> Vec<Histor
                 registered: known.is_some(),
                 actor,
                 declared_by,
+                changes: fields.remove(&m.hash).unwrap_or_default(),
             }
         })
         .collect()

@@ -25,6 +25,7 @@ pub mod edit;
 pub mod effect;
 pub mod error;
 pub mod history;
+pub mod history_diff;
 pub mod input;
 pub mod limits;
 pub mod model;

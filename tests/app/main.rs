@@ -370,6 +370,13 @@ fn the_desktop_app_end_to_end() {
     assert!(s
         .text("[data-testid=detail-narrative]")
         .contains("Two witnesses met."));
+    // The history says what the edit changed, from what to what, in the user's words.
+    s.wait_js(
+        "the edit in the history, in French",
+        "return [...document.querySelectorAll('[data-testid=history-changes] li[data-path=title]')]
+            .some(li => li.innerText.startsWith('Titre : ') && li.innerText.endsWith('→ Attack on Kiwanja village (edited)'))",
+        json!([]),
+    );
     s.set("[data-testid=language]", "en");
     s.wait_js(
         "English labels",

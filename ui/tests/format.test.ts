@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fmtAgo, fmtDate, fmtMonth, fmtNumber, lines, parseUserDate, today } from '../src/lib/format';
-import { conflictLabel, timeline, valueText } from '../src/lib/detail';
+import { changeValue, conflictLabel, timeline, valueText } from '../src/lib/detail';
 import { uuidv7, UUID_RE } from '../src/lib/uuid';
 import type { Incident } from '../src/lib/api';
 
@@ -59,6 +59,23 @@ describe('detail helpers', () => {
     expect(conflictLabel('violations.a.perpetrator.party', inc, 'fr')).toBe('Violation 1 › Partie responsable');
     expect(conflictLabel('title', inc, 'en')).toBe('Title');
     expect(conflictLabel('sources.s.notes', inc, 'en')).toBe('Source 1 › Notes');
+  });
+
+  it('says what a change changed in words, in each language', () => {
+    expect(conflictLabel('violations.a.details.weapon', inc, 'en')).toBe('Violation 1 › Weapon or cause');
+    expect(conflictLabel('violations.b.verification.1.status', inc, 'en')).toBe('Violation 2 › Verification 2 › Status');
+    expect(conflictLabel('violations.a.withdrawn.reason', inc, 'en')).toBe('Violation 1 › Withdrawn › Reason');
+    expect(conflictLabel('review.comments.3.text', inc, 'en')).toBe('Comment');
+    expect(changeValue('sources.s.kind', 'eyewitness', 'en')).toBe('Eyewitness');
+    expect(changeValue('date_precision', 'month', 'fr')).not.toBe('month');
+    expect(changeValue('violations.a.type', 'killing', 'fr')).toBe('Meurtre');
+    expect(changeValue('violations.a.verification.0.status', 'verified', 'en')).toBe('Verified');
+    expect(changeValue('violations.a.details.weapon', 'landmine', 'en')).toBe('Landmine');
+    expect(changeValue('violations.a.details.operational_before', true, 'fr')).toBe('Oui');
+    expect(changeValue('violations.a.victims.boys', 3, 'en')).toBe('3');
+    expect(changeValue('title', undefined, 'en')).toBe('—');
+    // A text that happens to be a term stays as written outside the vocabulary's fields.
+    expect(changeValue('title', 'killing', 'en')).toBe('killing');
   });
 
   it('shows values and orders the verification trail by time', () => {

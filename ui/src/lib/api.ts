@@ -198,6 +198,10 @@ export interface HistoryEntry {
   message: string;
   /** What the change said of its author when that differs from the registry. */
   declared_by?: string;
+  /** The changes it was made on top of (none: the record's creation). */
+  deps?: string[];
+  /** What it changed, from what to what (`mrm_crdt::history_diff::FieldChange`). */
+  changes?: { path: string; before?: unknown; after?: unknown }[];
 }
 
 export interface ViolationStatus {

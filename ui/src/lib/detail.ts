@@ -29,6 +29,9 @@ const FIELD_KEYS: Record<string, string> = {
   age: 'form.age',
   state: 'detail.review',
   team: 'setup.team',
+  status: 'case.status',
+  note: 'detail.verify_note',
+  level: 'verify.level',
 };
 
 const sortedIds = (items: { id: string }[]) => items.map((x) => x.id).sort();
@@ -51,13 +54,64 @@ export function conflictLabel(path: string, inc: Incident, lang: Lang): string {
     } else if (p === 'coded' && next) {
       out.push(translate(lang, 'form.code'));
       i++;
-    } else if (p === 'victims' || p === 'perpetrator' || p === 'location' || p === 'review') {
+    } else if (p === 'verification' && next !== undefined && /^\d+$/.test(next)) {
+      out.push(translate(lang, 'detail.verification_n', { n: Number(next) + 1 }));
+      i++;
+    } else if (p === 'comments' && next !== undefined && /^\d+$/.test(next)) {
+      out.push(translate(lang, 'detail.comment'));
+      i += parts[i + 2] === 'text' ? 2 : 1;
+    } else if (p === 'withdrawn') {
+      out.push(translate(lang, 'detail.withdrawn'));
+      if (next === 'reason') {
+        out.push(translate(lang, 'detail.reason'));
+        i++;
+      }
+    } else if (['victims', 'perpetrator', 'location', 'review', 'details'].includes(p)) {
       continue;
+    } else if (!FIELD_KEYS[p] && translate(lang, `vd.${p}`) !== `vd.${p}`) {
+      out.push(translate(lang, `vd.${p}`));
     } else {
       out.push(FIELD_KEYS[p] ? translate(lang, FIELD_KEYS[p]) : p);
     }
   }
   return out.join(' › ');
+}
+
+/** The vocabulary a field's values are words of, by the field's last key. */
+const VALUE_KEYS: Record<string, string> = {
+  type: 'type',
+  status: 'status',
+  category: 'category',
+  state: 'review',
+  level: 'level',
+  sex: 'sex',
+  date_precision: 'precision',
+};
+
+/**
+ * A value a history line shows, in words: a violation type, a status, a category or a detail's
+ * term by its label; yes or no; a number or a text as written; "—" for nothing.
+ */
+export function changeValue(path: string, v: unknown, lang: Lang): string {
+  if (v === null || v === undefined || v === '') return '—';
+  if (typeof v === 'boolean') return translate(lang, v ? 'form.yes' : 'form.no');
+  const key = path.split('.').pop() ?? '';
+  if (typeof v === 'string') {
+    const vocab = VALUE_KEYS[key];
+    const candidates = vocab
+      ? [`${vocab}.${v}`]
+      : path.includes('.details.')
+        ? [`term.${v}`]
+        : path.startsWith('sources.') && key === 'kind'
+          ? [`source.${v}`]
+          : [];
+    for (const c of candidates) {
+      const w = translate(lang, c);
+      if (w !== c) return w;
+    }
+    return v;
+  }
+  return valueText(v);
 }
 
 const INDEXED_KEYS: Record<string, string> = {

@@ -706,4 +706,7 @@ export const en: Record<string, string> = {
   'party.matched': '“{name}” matched to {party} in {n} violation(s) of {incidents} incident(s).',
   'party.match_refused': '{n} incident(s) could not be changed on this laptop.',
   'rep.activities': 'The section’s work in the period: releases, trainings, engagements',
+  'detail.reason': 'Reason',
+  'detail.change_colon': ': ',
+  'detail.change_arrow': '→',
 };

@@ -706,4 +706,7 @@ export const fr: Record<string, string> = {
   'party.matched': '« {name} » rattaché à {party} dans {n} violation(s) de {incidents} incident(s).',
   'party.match_refused': '{n} incident(s) n\'ont pas pu être modifiés sur cet ordinateur.',
   'rep.activities': 'Le travail de la section sur la période : libérations, formations, échanges',
+  'detail.reason': 'Motif',
+  'detail.change_colon': ' : ',
+  'detail.change_arrow': '→',
 };
