@@ -196,6 +196,16 @@ pub fn status(data: &Path, json: bool) -> anyhow::Result<()> {
         "device   {} ({} team {}, mission {})",
         d.device_id, d.officer, d.team, d.mission
     );
+    // The endpoint names the device by its own id in its registry and audit (`mrm admin
+    // devices`): said beside this store's, so an administrator finds the laptop either way.
+    if let Some(st) = store.sync_state()? {
+        println!(
+            "enrolled {} as {} (the endpoint's device id {})",
+            st.server_url,
+            st.role.as_str(),
+            st.device_id
+        );
+    }
     println!(
         "records  {} incidents, {} patrols, {} changes",
         stats.incidents, stats.patrols, changes

@@ -348,12 +348,13 @@ pub fn enroll(
     let mut store = crate::unlock::open(data)?;
     let resp = runtime()?.block_on(sync::enroll(&mut store, server, token, fingerprint))?;
     println!(
-        "enrolled as device {} ({} {} of team {}) with {}",
-        resp.device_id,
+        "enrolled with {} as {} {} of team {}; the endpoint's id of this device is {} (this store's own is {}: `mrm status` shows both)",
+        server,
         resp.role.as_str(),
         resp.officer,
         resp.team,
-        server
+        resp.device_id,
+        store.device().device_id
     );
     Ok(())
 }

@@ -36,7 +36,7 @@ const names = (s: string) => (s.match(/\{\w+\}/g) ?? []).sort();
  * names printed on the keys themselves (Arabic keyboards label Esc, Enter, Tab and Shift in
  * Latin letters).
  */
-const SAME_IN_ARABIC = ['app.name', 'case.date_hint', 'form.detail_none', 'keys.esc', 'keys.enter', 'keys.tab', 'keys.shift', 'detail.change_colon'];
+const SAME_IN_ARABIC = ['app.name', 'case.date_hint', 'form.detail_none', 'keys.esc', 'keys.enter', 'keys.tab', 'keys.shift', 'detail.change_colon', 'form.iso_date_hint'];
 
 /** Latin words an Arabic sentence may hold: product names, file formats, key caps, the GHN's and
  * the CTFMR's acronyms and the date format. */

@@ -712,4 +712,6 @@ export const ar: Record<string, string> = {
   'detail.reason': 'السبب',
   'detail.change_colon': ': ',
   'detail.change_arrow': '←',
+  'form.iso_date_hint': 'YYYY-MM-DD',
+  'sync.connecting': 'جارٍ الاتصال بالبعثة…',
 };

@@ -709,4 +709,6 @@ export const en: Record<string, string> = {
   'detail.reason': 'Reason',
   'detail.change_colon': ': ',
   'detail.change_arrow': '→',
+  'form.iso_date_hint': 'YYYY-MM-DD',
+  'sync.connecting': 'Connecting to the mission…',
 };

@@ -709,4 +709,6 @@ export const fr: Record<string, string> = {
   'detail.reason': 'Motif',
   'detail.change_colon': ' : ',
   'detail.change_arrow': '→',
+  'form.iso_date_hint': 'AAAA-MM-JJ',
+  'sync.connecting': 'Connexion à la mission…',
 };
