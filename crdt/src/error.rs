@@ -13,8 +13,11 @@ pub struct FieldError {
     /// where only the English message exists): `date_order`, `ended_before_began`, `in_future`, `before_occurred`,
     /// `unknown_source`, `fewer_than_coded`, `withdrawal_contested`, `changed_since_decision`,
     /// `cites_withdrawn_source`, `split_late_changes`,
-    /// `recorded_twice`, and for violation details (`crate::details::problem`)
-    /// `detail_not_of_type`, `detail_unknown`, `detail_term`, `detail_flag`, `detail_days`.
+    /// `recorded_twice`, for violation details (`crate::details::problem`)
+    /// `detail_not_of_type`, `detail_unknown`, `detail_term`, `detail_flag`, `detail_days`, and
+    /// for what a form may send wrong `required`, `not_a_date`, `implausible_date`, `too_long`,
+    /// `control_character`, `name_not_code`, `negative`, `province_not_listed`,
+    /// `district_not_listed`, `party_not_listed`, `team_not_listed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
     /// The values the message names, by name, for the translated text.
@@ -141,6 +144,26 @@ impl Error {
                 field: field.into(),
                 message: message.into(),
                 ..Default::default()
+            }]),
+        }
+    }
+
+    /// A single-field validation error with its [`FieldError::code`] and the values it names,
+    /// so the app says it in the reader's language.
+    pub fn invalid_coded(
+        what: &'static str,
+        field: impl Into<String>,
+        message: impl Into<String>,
+        code: &'static str,
+        params: &[(&'static str, String)],
+    ) -> Self {
+        Error::Invalid {
+            what,
+            errors: FieldErrors(vec![FieldError {
+                field: field.into(),
+                message: message.into(),
+                code: Some(code),
+                params: params.iter().cloned().collect(),
             }]),
         }
     }

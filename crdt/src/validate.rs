@@ -179,11 +179,16 @@ impl Collector {
         field: impl Into<String>,
         message: impl Into<String>,
     ) {
+        let message = message.into();
+        // Every "is required" says the same to a reader: one code for all of them.
+        let code = (message == "is required" || message.starts_with("is required ("))
+            .then_some("required");
         self.0.push(Finding {
             key: key.into(),
             error: FieldError {
                 field: field.into(),
-                message: message.into(),
+                message,
+                code,
                 ..Default::default()
             },
             blocks: true,
@@ -264,6 +269,15 @@ pub fn looks_like_a_name(code: &str) -> bool {
     code.chars().any(char::is_whitespace) || !code.chars().any(|c| c.is_ascii_digit())
 }
 
+/// A value named in a message, cut to 40 characters (a hostile value never fills a screen).
+fn cut(s: &str) -> String {
+    if s.chars().count() > 40 {
+        s.chars().take(40).chain(std::iter::once('…')).collect()
+    } else {
+        s.to_string()
+    }
+}
+
 /// Whether `s` is a UUID (records, violations, sources and coded victims all use them).
 pub fn is_uuid(s: &str) -> bool {
     uuid::Uuid::parse_str(s).is_ok()
@@ -276,6 +290,7 @@ pub(crate) fn check_text(c: &mut Collector, key: &str, field: &str, value: &str,
             field,
             format!("is too long (at most {max} characters)"),
         );
+        c.code("too_long", &[("max", max.to_string())]);
     }
     // A control character is no part of what a person types (NUL, escape, ...): it hides text
     // in lists and exports and cannot be typed back into a filter. Long texts keep line breaks
@@ -294,6 +309,7 @@ pub(crate) fn check_text(c: &mut Collector, key: &str, field: &str, value: &str,
                 "holds a control character (a line break, a tab, NUL...)"
             },
         );
+        c.code("control_character", &[]);
     }
 }
 
@@ -395,6 +411,7 @@ fn incident_findings(c: &mut Collector, inc: &Incident, clock: &Clock) {
                 "occurred_on",
                 format!("`{}` is not a date (YYYY-MM-DD)", inc.occurred_on),
             );
+            c.code("not_a_date", &[("value", cut(&inc.occurred_on))]);
             None
         }
     };
@@ -409,6 +426,7 @@ fn incident_findings(c: &mut Collector, inc: &Incident, clock: &Clock) {
                 "reported_on",
                 format!("`{}` is not a date (YYYY-MM-DD)", inc.reported_on),
             );
+            c.code("not_a_date", &[("value", cut(&inc.reported_on))]);
             None
         }
     };
@@ -419,14 +437,18 @@ fn incident_findings(c: &mut Collector, inc: &Incident, clock: &Clock) {
                 c.code("in_future", &[("date", d.to_string())]);
             }
             Some(d) if d < earliest_day() => {
-                c.push(field, format!("{d} is not a plausible date (before 1900)"))
+                c.push(field, format!("{d} is not a plausible date (before 1900)"));
+                c.code("implausible_date", &[("date", d.to_string())]);
             }
             _ => {}
         }
     }
     if let Some(end) = &inc.ended_on {
         match parse_date(end) {
-            None => c.push("ended_on", format!("`{end}` is not a date (YYYY-MM-DD)")),
+            None => {
+                c.push("ended_on", format!("`{end}` is not a date (YYYY-MM-DD)"));
+                c.code("not_a_date", &[("value", cut(end))]);
+            }
             Some(e) if e > latest_day => {
                 c.push("ended_on", format!("{e} is in the future"));
                 c.code("in_future", &[("date", e.to_string())]);
@@ -694,6 +716,7 @@ fn violation_findings<'a>(
                 format!("{f}.victims.{name}"),
                 format!("must be 0 or more (got {n})"),
             );
+            c.code("negative", &[("n", n.to_string())]);
         } else if n > MAX_COUNT {
             c.push_keyed(
                 format!("{k}.victims.{name}"),
@@ -737,6 +760,7 @@ fn violation_findings<'a>(
                 "looks like a name: a victim is recorded by a code (letters and digits without \
                  spaces, such as V-014), never by name",
             );
+            c.code("name_not_code", &[]);
         }
         check_text(c, &format!("{gk}.code"), &format!("{g}.code"), &cv.code, 64);
         if let Some(age) = cv.age {
@@ -1024,13 +1048,13 @@ pub fn admin_areas_written(
         .filter(|a| !a.is_empty())
     {
         if !cfg.admin_areas.contains_key(a) {
-            return Err(Error::invalid(
+            let list = some_of(cfg.admin_areas.keys());
+            return Err(Error::invalid_coded(
                 "incident",
                 "location.admin1",
-                format!(
-                    "`{a}` is not one of the mission's provinces ({})",
-                    some_of(cfg.admin_areas.keys())
-                ),
+                format!("`{a}` is not one of the mission's provinces ({list})"),
+                "province_not_listed",
+                &[("value", cut(a)), ("list", list)],
             ));
         }
     }
@@ -1042,13 +1066,13 @@ pub fn admin_areas_written(
     {
         if let Some(districts) = cfg.admin_areas.get(admin1).filter(|l| !l.is_empty()) {
             if !districts.iter().any(|x| x == d) {
-                return Err(Error::invalid(
+                let list = some_of(districts.iter());
+                return Err(Error::invalid_coded(
                     "incident",
                     "location.admin2",
-                    format!(
-                        "`{d}` is not one of {admin1}'s districts ({})",
-                        some_of(districts.iter())
-                    ),
+                    format!("`{d}` is not one of {admin1}'s districts ({list})"),
+                    "district_not_listed",
+                    &[("value", cut(d)), ("province", cut(admin1)), ("list", list)],
                 ));
             }
         }
@@ -1066,7 +1090,12 @@ pub fn against_config(inc: &Incident, cfg: &MissionConfig) -> Vec<FieldError> {
             None => w.push(FieldError {
                 field: "location.admin1".into(),
                 message: format!("`{}` is not an admin area of the mission", loc.admin1),
-                ..Default::default()
+                code: Some("province_not_listed"),
+                params: [
+                    ("value", cut(&loc.admin1)),
+                    ("list", some_of(cfg.admin_areas.keys())),
+                ]
+                .into(),
             }),
             Some(subs)
                 if !subs.is_empty() && !loc.admin2.is_empty() && !subs.contains(&loc.admin2) =>
@@ -1074,7 +1103,13 @@ pub fn against_config(inc: &Incident, cfg: &MissionConfig) -> Vec<FieldError> {
                 w.push(FieldError {
                     field: "location.admin2".into(),
                     message: format!("`{}` is not listed under {}", loc.admin2, loc.admin1),
-                    ..Default::default()
+                    code: Some("district_not_listed"),
+                    params: [
+                        ("value", cut(&loc.admin2)),
+                        ("province", cut(&loc.admin1)),
+                        ("list", some_of(subs.iter())),
+                    ]
+                    .into(),
                 })
             }
             Some(_) => {}
@@ -1094,7 +1129,8 @@ pub fn against_config(inc: &Incident, cfg: &MissionConfig) -> Vec<FieldError> {
                 w.push(FieldError {
                     field: format!("violations[{}].perpetrator.party", i + 1),
                     message: format!("`{party}` is not on the mission's list of parties"),
-                    ..Default::default()
+                    code: Some("party_not_listed"),
+                    params: [("value", cut(party))].into(),
                 });
             }
         }
@@ -1103,7 +1139,8 @@ pub fn against_config(inc: &Incident, cfg: &MissionConfig) -> Vec<FieldError> {
         w.push(FieldError {
             field: "team".into(),
             message: format!("`{}` is not a team of the mission", inc.team),
-            ..Default::default()
+            code: Some("team_not_listed"),
+            params: [("value", cut(&inc.team))].into(),
         });
     }
     w

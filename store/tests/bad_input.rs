@@ -1024,6 +1024,10 @@ fn provinces_and_districts_come_from_the_missions_list() {
         "{}",
         e.message
     );
+    // Coded, with the values it names, so the app says it in the reader's language.
+    assert_eq!(e.code, Some("province_not_listed"));
+    assert_eq!(e.params["value"], "Nord Kivu");
+    assert_eq!(e.params["list"], "Ituri, North Kivu");
 
     let id = store.add_incident(&patch(incident_json("Listed"))).unwrap();
     // A district under its province, whether the edit names the province or not.
@@ -1033,6 +1037,8 @@ fn provinces_and_districts_come_from_the_missions_list() {
             .unwrap_err(),
     );
     assert_eq!(e.field, "location.admin2");
+    assert_eq!(e.code, Some("district_not_listed"));
+    assert_eq!(e.params["province"], "North Kivu");
     assert!(
         e.message
             .contains("North Kivu's districts (Rutshuru, Masisi)"),

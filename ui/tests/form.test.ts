@@ -285,3 +285,25 @@ describe('violation details', () => {
     expect(validate(f, TODAY)['violations[1].details.duration_days']).toBeUndefined();
   });
 });
+
+describe("the store's refusals in the reader's language", () => {
+  it('says a coded refusal in French and Arabic, and an uncoded one as the store wrote it', () => {
+    const fields = [
+      {
+        field: 'location.admin1',
+        message: "`Nord Kivu` is not one of the mission's provinces (Ituri, North Kivu)",
+        code: 'province_not_listed',
+        params: { value: 'Nord Kivu', list: 'Ituri, North Kivu' },
+      },
+      { field: 'title', message: 'is required', code: 'required' },
+      { field: 'narrative', message: 'something only the store checks' },
+    ];
+    const fr = storeErrors(fields, undefined, undefined, 'fr');
+    expect(fr['location.admin1'].text).toBe("« Nord Kivu » n'est pas une des provinces de la mission (Ituri, North Kivu)");
+    expect(fr['title'].text).toBe('est obligatoire');
+    expect(fr['narrative'].text).toBe('something only the store checks');
+    const ar = storeErrors(fields, undefined, undefined, 'ar');
+    expect(ar['title'].text).toBe('مطلوب');
+    expect(storeErrors(fields)['title'].text).toBe('is required');
+  });
+});

@@ -2,7 +2,9 @@
 // validation with messages per field (paths as the store names them, so store errors land on the
 // same fields), and the patch that carries only what the user changed.
 
-import type { Incident } from './api';
+import type { FieldError, Incident } from './api';
+import { attentionText } from './detail';
+import type { Lang } from './i18n';
 import { CHILD_VICTIM_TYPES } from './vocab';
 import { MAX_DAYS, detailText, detailValue, detailsOf } from './details';
 import { uuidv7 } from './uuid';
@@ -436,12 +438,16 @@ export function blockingErrors(base: IncidentForm | null, cur: IncidentForm, tod
  * path such as `violations[3].type` is renumbered to the same item's place in the form.
  */
 export function storeErrors(
-  fields: { field: string; message: string }[],
+  fields: FieldError[],
   form?: IncidentForm,
   hidden?: Hidden,
+  lang?: Lang,
 ): Errors {
   const e: Errors = {};
-  for (const f of fields) e[form ? formPath(f.field, form, hidden) : f.field] = { text: f.message };
+  for (const f of fields) {
+    // Said in the reader's language from its code when the store gave one; its English else.
+    e[form ? formPath(f.field, form, hidden) : f.field] = { text: lang ? attentionText(f, lang) : f.message };
+  }
   return e;
 }
 
