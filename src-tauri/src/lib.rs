@@ -95,6 +95,7 @@ pub fn run() {
             reports::close_period,
             reports::export_report_xlsx,
             reports::export_factsheet,
+            reports::export_caseload_csv,
             commands::sync_status,
             commands::sync_now,
             commands::recover_identity,

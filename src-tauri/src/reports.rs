@@ -180,3 +180,29 @@ pub async fn export_factsheet(
     })
     .await
 }
+
+/// Write the incidents the caseload's filters match (every match, not only the page shown) as
+/// CSV, one row per violation, to the Downloads folder; returns its path. The file is not
+/// encrypted, and its cells are spreadsheet-safe ([`mrm_store::Store::export_csv`]).
+#[tauri::command]
+pub async fn export_caseload_csv(
+    app: AppHandle,
+    st: St<'_>,
+    query: crate::caseload::CaseloadQuery,
+) -> CmdResult<String> {
+    let st = st.inner().clone();
+    blocking(move || {
+        let filter = query.filter()?;
+        let mut bytes = Vec::new();
+        st.with_store(|s| Ok(s.export_csv_matching(&filter, &mut bytes)?))?;
+        save(
+            &export_dir(&app, &st),
+            &format!(
+                "mrm-caseload-{}.csv",
+                chrono::Local::now().format("%Y-%m-%d")
+            ),
+            &bytes,
+        )
+    })
+    .await
+}

@@ -384,7 +384,38 @@ impl Store {
     /// neutralised ([`spreadsheet_safe`]).
     ///
     /// Errors: [`mrm_crdt::Error::Refused`] when `out` cannot be written.
-    pub fn export_csv<W: std::io::Write>(&self, mut out: W) -> Result<usize> {
+    pub fn export_csv<W: std::io::Write>(&self, out: W) -> Result<usize> {
+        self.export_csv_of(None, out)
+    }
+
+    /// [`Store::export_csv`] of the incidents a caseload filter matches (its page and sort
+    /// aside: every match, in date order): what the app's caseload shows, as a file.
+    ///
+    /// Errors: as [`Store::export_csv`].
+    pub fn export_csv_matching<W: std::io::Write>(
+        &self,
+        filter: &crate::IncidentFilter,
+        out: W,
+    ) -> Result<usize> {
+        let all = crate::IncidentFilter {
+            limit: None,
+            offset: 0,
+            ..filter.clone()
+        };
+        let ids: Vec<String> = crate::caseload(self.conn(), &all)?
+            .items
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        self.export_csv_of(Some(&ids), out)
+    }
+
+    /// The CSV of the incidents `ids` (all when `None`).
+    fn export_csv_of<W: std::io::Write>(
+        &self,
+        ids: Option<&[String]>,
+        mut out: W,
+    ) -> Result<usize> {
         out.write_all("\u{feff}".as_bytes())
             .map_err(mrm_crdt::Error::io("cannot write CSV"))?;
         // Every text cell quoted, so that a separator inside one never splits it.
@@ -423,9 +454,11 @@ impl Store {
                     i.review_state, v.id, v.type, v.boys, v.girls, v.sex_unknown, v.party, v.category,
                     v.status, COALESCE(v.status_at, ''), v.late, v.details
              FROM violations v JOIN incidents i ON i.id = v.incident_id
+             WHERE ?1 IS NULL OR i.id IN (SELECT value FROM json_each(?1))
              ORDER BY i.occurred_on, i.id, v.ord",
         )?;
-        let mut rows = stmt.query([])?;
+        let ids = ids.map(serde_json::to_string).transpose()?;
+        let mut rows = stmt.query([ids])?;
         let mut n = 0;
         while let Some(r) = rows.next()? {
             let text = |i: usize| -> rusqlite::Result<String> {

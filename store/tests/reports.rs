@@ -336,3 +336,41 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_caseload_exports_exactly_what_its_filters_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = new_store(dir.path(), "Rose R.");
+    for (title, admin1) in [
+        ("In Ituri", "Ituri"),
+        ("In Kivu", "North Kivu"),
+        ("Also Ituri", "Ituri"),
+    ] {
+        let mut j = incident_json(title);
+        j["location"]["admin1"] = serde_json::json!(admin1);
+        s.add_incident(&patch(j)).unwrap();
+    }
+    let filter = mrm_store::IncidentFilter {
+        admin1: Some("Ituri".into()),
+        // A page of one: the file holds every match all the same.
+        limit: Some(1),
+        ..Default::default()
+    };
+    let mut bytes = Vec::new();
+    assert_eq!(s.export_csv_matching(&filter, &mut bytes).unwrap(), 2);
+    assert!(
+        bytes.starts_with("\u{feff}".as_bytes()),
+        "a byte-order mark"
+    );
+    let mut r = csv::Reader::from_reader(&bytes[3..]);
+    let titles: std::collections::BTreeSet<String> =
+        r.records().map(|row| row.unwrap()[1].to_string()).collect();
+    assert_eq!(titles, ["Also Ituri", "In Ituri"].map(String::from).into());
+    // No filter: everything.
+    let mut all = Vec::new();
+    assert_eq!(
+        s.export_csv_matching(&Default::default(), &mut all)
+            .unwrap(),
+        3
+    );
+}

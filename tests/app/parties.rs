@@ -92,5 +92,32 @@ fn a_reviewer_matches_an_unknown_party_name_in_the_app() {
         "no unknown name left"
     );
     shot(&driver, "13b-party-matched");
+
+    // The caseload as a file: every incident its filters match, one row per violation.
+    step(start, "parties: the caseload exported");
+    s.click("[data-testid=nav-caseload]");
+    s.wait("[data-testid=case-counts][data-total='2']");
+    s.click("[data-testid=export-csv]");
+    let said = s.wait_js(
+        "the saved file",
+        "const e = document.querySelector('[data-testid=exported-csv]');
+         return e && e.innerText.includes('.csv') ? e.innerText : null",
+        json!([]),
+    );
+    let said = said.as_str().unwrap();
+    let path = &said[said.find('/').unwrap()..said.find(".csv").unwrap() + 4];
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let _ = std::fs::remove_file(path);
+    assert!(
+        bytes.starts_with("\u{feff}".as_bytes()),
+        "a byte-order mark"
+    );
+    let text = String::from_utf8(bytes).unwrap();
+    assert_eq!(
+        text.lines().count(),
+        3,
+        "a header and two violations: {text}"
+    );
+    assert!(text.contains("Unknown name at Masisi") && text.contains("Grp Alfa"));
     s.close();
 }

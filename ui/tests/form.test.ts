@@ -299,11 +299,11 @@ describe("the store's refusals in the reader's language", () => {
       { field: 'narrative', message: 'something only the store checks' },
     ];
     const fr = storeErrors(fields, undefined, undefined, 'fr');
-    expect(fr['location.admin1'].text).toBe("« Nord Kivu » n'est pas une des provinces de la mission (Ituri, North Kivu)");
-    expect(fr['title'].text).toBe('est obligatoire');
-    expect(fr['narrative'].text).toBe('something only the store checks');
+    expect(fr['location.admin1']).toEqual({ text: "« Nord Kivu » n'est pas une des provinces de la mission (Ituri, North Kivu)" });
+    expect(fr['title']).toEqual({ text: 'est obligatoire' });
+    expect(fr['narrative']).toEqual({ text: 'something only the store checks' });
     const ar = storeErrors(fields, undefined, undefined, 'ar');
-    expect(ar['title'].text).toBe('مطلوب');
-    expect(storeErrors(fields)['title'].text).toBe('is required');
+    expect(ar['title']).toEqual({ text: 'مطلوب' });
+    expect(storeErrors(fields)['title']).toEqual({ text: 'is required' });
   });
 });

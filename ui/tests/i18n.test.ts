@@ -41,7 +41,7 @@ const SAME_IN_ARABIC = ['app.name', 'case.date_hint', 'form.detail_none', 'keys.
 /** Latin words an Arabic sentence may hold: product names, file formats, key caps, the GHN's and
  * the CTFMR's acronyms and the date format. */
 const LATIN_IN_ARABIC = new Set([
-  'MRM', 'Field', 'USB', 'XLSX', 'PDF', 'GHN', 'CTFMR', 'YYYY', 'MM', 'DD',
+  'MRM', 'Field', 'USB', 'XLSX', 'PDF', 'CSV', 'GHN', 'CTFMR', 'YYYY', 'MM', 'DD',
   'Ctrl', 'Alt', 'Esc', 'Enter', 'Tab', 'Shift', 'Cmd', 'Mac', 'V', 'S',
 ]);
 

@@ -520,6 +520,8 @@ export const api = {
   addPatrol: (patch: Json) => track(invoke<string>('add_patrol', { patch })),
   editPatrol: (id: string, patch: Json) => track(invoke<string | null>('edit_patrol', { id, patch })),
   caseload: (query: CaseloadQuery) => invoke<CaseloadPage>('caseload', { query }),
+  /** Every incident the query's filters match, as CSV in the Downloads folder; its path. */
+  exportCaseloadCsv: (query: CaseloadQuery) => invoke<string>('export_caseload_csv', { query }),
   getIncident: (id: string) => invoke<IncidentDetail>('get_incident', { id }),
   addIncident: (patch: Json) => track(invoke<string>('add_incident', { patch })),
   editIncident: (id: string, patch: Json) =>

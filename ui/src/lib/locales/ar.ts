@@ -725,4 +725,7 @@ export const ar: Record<string, string> = {
   'attention.district_not_listed': '«{value}» ليست من مناطق {province} ({list})',
   'attention.party_not_listed': '«{value}» ليس في سجل أطراف البعثة: سيربطه مراجع أو يطلب إضافته',
   'attention.team_not_listed': '«{value}» ليس فريقًا من فرق البعثة',
+  'case.export_csv': 'تصدير CSV',
+  'case.export_hint': 'كل الحوادث التي تطابق هذه المرشحات، صف لكل انتهاك، في ملف CSV آمن لجداول البيانات (غير مشفّر)',
+  'case.exported': 'حُفظت الحوادث المطابقة في {path} (غير مشفّر: احفظه في مكان آمن واحذفه بعد الانتهاء).',
 };

@@ -722,4 +722,7 @@ export const en: Record<string, string> = {
   'attention.district_not_listed': '“{value}” is not one of {province}\'s districts ({list})',
   'attention.party_not_listed': '“{value}” is not in the mission\'s party registry: a reviewer will match it or have it added',
   'attention.team_not_listed': '“{value}” is not a team of the mission',
+  'case.export_csv': 'Export CSV',
+  'case.export_hint': 'Every incident these filters match, one row per violation, in a spreadsheet-safe CSV file (not encrypted)',
+  'case.exported': 'Saved the matching incidents to {path} (not encrypted: keep it safe, delete it when done).',
 };

@@ -722,4 +722,7 @@ export const fr: Record<string, string> = {
   'attention.district_not_listed': '« {value} » n\'est pas un des territoires de {province} ({list})',
   'attention.party_not_listed': '« {value} » n\'est pas dans le registre des parties de la mission : un réviseur le rattachera ou le fera ajouter',
   'attention.team_not_listed': '« {value} » n\'est pas une équipe de la mission',
+  'case.export_csv': 'Exporter en CSV',
+  'case.export_hint': 'Tous les incidents que ces filtres retiennent, une ligne par violation, dans un fichier CSV sûr pour les tableurs (non chiffré)',
+  'case.exported': 'Incidents retenus enregistrés dans {path} (non chiffré : gardez-le en lieu sûr, supprimez-le ensuite).',
 };
