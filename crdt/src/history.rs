@@ -55,8 +55,8 @@ pub struct HistoryEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub declared_by: Option<String>,
     /// What the change changed, from what to what, against the record as its author saw it
-    /// ([`crate::history_diff`]); empty for a change older than the most recent
-    /// [`crate::history_diff::MAX_CHANGES`].
+    /// ([`crate::history_diff`]); empty for a change older than the most recent ones read
+    /// ([`crate::history_diff::MAX_CHANGES`], fewer for a large record).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<crate::history_diff::FieldChange>,
 }

@@ -34,6 +34,10 @@ pub const MAX_FIELDS: usize = 60;
 /// Changes whose fields are read, the most recent ones: the history of a record edited
 /// thousands of times still opens at once, and older entries keep their note.
 pub const MAX_CHANGES: usize = 300;
+/// Work allowed for one history, in bytes of changes read: each change read costs about the
+/// record's size, so a record near the size limit has only its last few changes read (a
+/// hostile or huge record never holds the detail view for seconds).
+pub const WORK_BUDGET: usize = 64 << 20;
 
 /// Keys that identify rather than describe, or that the entry already says (who, when), or
 /// that a decision keeps for itself (the facts it saw, the rulings it replaced): never listed.
@@ -59,7 +63,9 @@ pub fn field_changes(
     read: impl Fn(&Automerge) -> Json,
 ) -> BTreeMap<ChangeHash, Vec<FieldChange>> {
     let changes = doc.get_changes(&[]);
-    let skip = changes.len().saturating_sub(MAX_CHANGES);
+    let size: usize = changes.iter().map(|c| c.raw_bytes().len()).sum();
+    let most = (WORK_BUDGET / size.max(1)).clamp(1, MAX_CHANGES);
+    let skip = changes.len().saturating_sub(most);
     let mut out = BTreeMap::new();
     // The state after the previous change, to go on from when a change was made on top of it
     // (the usual case): one change applied, not the whole record rebuilt.
