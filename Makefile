@@ -1,7 +1,7 @@
 # The two commands: `make run` and `make test`. Both install what is missing first.
 CARGO ?= cargo
 
-.PHONY: all bootstrap build test lint run walkthrough ui ui-deps ui-test ui-details bench-app bench bench-sync bench-reports bench-import bench-field bench-scale demo
+.PHONY: all bootstrap build test lint run walkthrough ui ui-deps ui-test ui-details bench-app bench bench-sync bench-reports bench-import bench-field bench-scale bench-caseload demo
 
 all: build
 
@@ -85,3 +85,8 @@ bench-scale: build
 # The GHN and annual reports over 100,000 incidents (recording them takes a few minutes).
 bench-reports: build
 	./target/release/mrm-bench reports
+
+# Each caseload filter over 100,000 incidents, p50 and p99 (MRM_BENCH_KEEP=DIR makes the
+# caseload once and measures it again on later runs, as bench-reports does).
+bench-caseload: build
+	./target/release/mrm-bench caseload $(if $(MRM_BENCH_KEEP),--keep $(MRM_BENCH_KEEP))

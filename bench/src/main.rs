@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+mod caseload;
 mod field;
 mod import;
 mod reports;
@@ -96,6 +97,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure each caseload filter (a page of 50 with the whole match's counts) over a large
+    /// caseload made here, p50 and p99 (the same caseload as `reports`, with `--keep`).
+    Caseload {
+        #[arg(long, default_value_t = 100_000)]
+        incidents: usize,
+        /// Make the caseload in this folder once, and measure it again on later runs.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure the MRM's reports over a large caseload made here (GHN, annual, workbook,
     /// factsheet) and print figures.
     Reports {
@@ -144,7 +156,12 @@ fn main() {
             incidents,
             keep,
             json,
-        } => reports::run(incidents, keep, json),
+        } => reports::run(incidents, keep, json, false),
+        Command::Caseload {
+            incidents,
+            keep,
+            json,
+        } => reports::run(incidents, keep, json, true),
     };
     if let Err(e) = result {
         eprintln!("mrm-bench: error: {}", format!("{e:#}").replace('\n', " "));

@@ -26,24 +26,42 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> anyhow::Result<T>) -> anyhow::Res
 
 /// `keep`: a folder to make the caseload in once and measure again on later runs (recording
 /// 100,000 incidents takes half an hour on two cores); without it, a temporary one.
-pub fn run(incidents: usize, keep: Option<std::path::PathBuf>, json: bool) -> anyhow::Result<()> {
+/// `caseload`: measure the caseload's filters (`mrm-bench caseload`) instead of the reports.
+pub fn run(
+    incidents: usize,
+    keep: Option<std::path::PathBuf>,
+    json: bool,
+    caseload: bool,
+) -> anyhow::Result<()> {
     match keep {
-        Some(dir) => measure(&dir, incidents, json),
+        Some(dir) => measure(&dir, incidents, json, caseload),
         None => {
             let dir =
                 std::env::temp_dir().join(format!("mrm-bench-reports-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
-            let result = measure(&dir, incidents, json);
+            let result = measure(&dir, incidents, json, caseload);
             let _ = std::fs::remove_dir_all(&dir);
             result
         }
     }
 }
 
-fn measure(dir: &std::path::Path, incidents: usize, json: bool) -> anyhow::Result<()> {
+fn measure(
+    dir: &std::path::Path,
+    incidents: usize,
+    json: bool,
+    caseload: bool,
+) -> anyhow::Result<()> {
     let pass = mrm_crdt::crypto::Passphrase::new("bench passphrase");
+    let open = |decided, setup_s| {
+        if caseload {
+            measure_caseload(dir, &pass, json)
+        } else {
+            measure_open(dir, &pass, decided, setup_s, json)
+        }
+    };
     if dir.join(mrm_store::KEY_FILE).exists() {
-        return measure_open(dir, &pass, 0, 0.0, json);
+        return open(0, 0.0);
     }
     let mut store = Store::init(dir, &pass, "BENCH", "Bench Reviewer", "A")?;
     let t = Instant::now();
@@ -66,7 +84,33 @@ fn measure(dir: &std::path::Path, incidents: usize, json: bool) -> anyhow::Resul
     let decided = mrm_store::demo::decide(&mut store, &ids, 7)?;
     let setup_s = t.elapsed().as_secs_f64();
     drop(store);
-    measure_open(dir, &pass, decided, setup_s, json)
+    open(decided, setup_s)
+}
+
+/// The caseload's filters on the caseload in `dir`, freshly opened.
+fn measure_caseload(
+    dir: &std::path::Path,
+    pass: &mrm_crdt::crypto::Passphrase,
+    json: bool,
+) -> anyhow::Result<()> {
+    let store = Store::open(dir, pass)?;
+    let stats = store.stats()?;
+    if !json {
+        println!(
+            "caseload filters over {} incidents ({} violations), a page of 50 with the match's counts, 50 runs each:",
+            stats.incidents, stats.violations
+        );
+    }
+    let rows = crate::caseload::measure(&store, json)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "incidents": stats.incidents, "filters": rows
+            }))?
+        );
+    }
+    Ok(())
 }
 
 /// The measurements, on the caseload in `dir` as a reviewer opens it: a freshly opened store.
