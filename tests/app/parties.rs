@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{artifacts, launch, one_app_at_a_time, shot, step, unlock};
+use crate::helpers::{artifacts, launch, one_app_at_a_time, shot, step, sync_app, unlock};
 use crate::webdriver::DriverProcess;
 use mrm_e2e::{Device, Server, PASSPHRASE};
 
@@ -93,9 +93,32 @@ fn a_reviewer_matches_an_unknown_party_name_in_the_app() {
     );
     shot(&driver, "13b-party-matched");
 
+    // A record the officer sends for review while the app is open is announced at the sync
+    // that brings it, beyond the header's count, and opens the reviewer's queue.
+    step(start, "parties: a record newly waiting for review");
+    s.wait("[data-testid=nav-queue][data-count='0']");
+    let officer_ids: serde_json::Value =
+        serde_json::from_str(&officer.mrm_ok(&["incident", "list", "--json"], None)).unwrap();
+    let first = officer_ids["items"][0]["id"].as_str().unwrap().to_string();
+    officer.mrm_ok(&["incident", "submit", &first], None);
+    officer.sync();
+    sync_app(&s);
+    s.wait("[data-testid=queue-news][data-n='1']");
+    assert!(s
+        .text("[data-testid=queue-news]")
+        .contains("1 record(s) newly waiting for your review"));
+    s.click("[data-testid=queue-news-open]");
+    s.wait("[data-testid=case-counts][data-total='1']");
+    assert!(
+        s.js(
+            "return !document.querySelector('[data-testid=queue-news]')",
+            json!([])
+        ) == json!(true)
+    );
+    s.click("[data-testid=filter-clear]");
+
     // The caseload as a file: every incident its filters match, one row per violation.
     step(start, "parties: the caseload exported");
-    s.click("[data-testid=nav-caseload]");
     s.wait("[data-testid=case-counts][data-total='2']");
     s.click("[data-testid=export-csv]");
     let said = s.wait_js(

@@ -728,4 +728,8 @@ export const ar: Record<string, string> = {
   'case.export_csv': 'تصدير CSV',
   'case.export_hint': 'كل الحوادث التي تطابق هذه المرشحات، صف لكل انتهاك، في ملف CSV آمن لجداول البيانات (غير مشفّر)',
   'case.exported': 'حُفظت الحوادث المطابقة في {path} (غير مشفّر: احفظه في مكان آمن واحذفه بعد الانتهاء).',
+  'queue.news_returned': 'أُعيد إليك {n} سجل لإجراء تعديلات.',
+  'queue.news_submitted': '{n} سجل جديد بانتظار مراجعتك.',
+  'queue.open': 'افتح القائمة',
+  'queue.dismiss': 'إخفاء',
 };

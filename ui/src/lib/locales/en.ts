@@ -725,4 +725,8 @@ export const en: Record<string, string> = {
   'case.export_csv': 'Export CSV',
   'case.export_hint': 'Every incident these filters match, one row per violation, in a spreadsheet-safe CSV file (not encrypted)',
   'case.exported': 'Saved the matching incidents to {path} (not encrypted: keep it safe, delete it when done).',
+  'queue.news_returned': '{n} record(s) returned to you for changes.',
+  'queue.news_submitted': '{n} record(s) newly waiting for your review.',
+  'queue.open': 'Open the list',
+  'queue.dismiss': 'Dismiss',
 };

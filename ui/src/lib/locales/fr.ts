@@ -725,4 +725,8 @@ export const fr: Record<string, string> = {
   'case.export_csv': 'Exporter en CSV',
   'case.export_hint': 'Tous les incidents que ces filtres retiennent, une ligne par violation, dans un fichier CSV sûr pour les tableurs (non chiffré)',
   'case.exported': 'Incidents retenus enregistrés dans {path} (non chiffré : gardez-le en lieu sûr, supprimez-le ensuite).',
+  'queue.news_returned': '{n} dossier(s) vous ont été renvoyés pour modification.',
+  'queue.news_submitted': '{n} nouveau(x) dossier(s) attendent votre revue.',
+  'queue.open': 'Ouvrir la liste',
+  'queue.dismiss': 'Masquer',
 };
