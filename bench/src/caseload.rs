@@ -10,10 +10,11 @@ use mrm_store::{IncidentFilter, Sort, Store, SyncFilter};
 /// The app's page.
 const PAGE: usize = 50;
 
-/// Median and 99th percentile of `runs` runs of `f`, in milliseconds.
-fn percentiles(
+/// Median and 99th percentile of `runs` runs of `f`, in milliseconds (with fewer than 100
+/// runs, the 99th percentile is the slowest run).
+pub fn percentiles<T>(
     runs: usize,
-    mut f: impl FnMut() -> anyhow::Result<()>,
+    mut f: impl FnMut() -> anyhow::Result<T>,
 ) -> anyhow::Result<(f64, f64)> {
     let mut samples: Vec<Duration> = Vec::with_capacity(runs);
     for _ in 0..runs {

@@ -2,27 +2,13 @@
 //! (the GHN of a quarter, a year, the records behind a figure, the workbook, the factsheet).
 //! Figures only: performance goals are never timed assertions.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use crate::caseload::percentiles;
 
 use chrono::Datelike;
 use mrm_crdt::report::{CellFilter, Period, Section};
 use mrm_store::Store;
-
-/// Median and slowest of `runs` runs of `f`, in milliseconds.
-fn time<T>(runs: usize, mut f: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<(f64, f64)> {
-    let mut samples: Vec<Duration> = Vec::new();
-    for _ in 0..runs {
-        let t = Instant::now();
-        f()?;
-        samples.push(t.elapsed());
-    }
-    samples.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    Ok((
-        ms(samples[samples.len() / 2]),
-        ms(samples[samples.len() - 1]),
-    ))
-}
 
 /// `keep`: a folder to make the caseload in once and measure again on later runs (recording
 /// 100,000 incidents takes half an hour on two cores); without it, a temporary one.
@@ -130,17 +116,17 @@ fn measure_open(
         .unwrap_or(Period::year(today.year())?);
     let year = Period::year(today.year())?;
     let stats = store.stats()?;
-    let (ghn_p50, ghn_max) = time(7, || Ok(store.report("ghn", &quarter)?))?;
-    let (annual_p50, annual_max) = time(5, || Ok(store.report("annual", &year)?))?;
+    let (ghn_p50, ghn_max) = percentiles(7, || Ok(store.report("ghn", &quarter)?))?;
+    let (annual_p50, annual_max) = percentiles(5, || Ok(store.report("annual", &year)?))?;
     let cell = CellFilter {
         kind: Some(mrm_crdt::model::ViolationType::Killing),
         ..CellFilter::default()
     };
-    let (records_p50, _) = time(5, || {
+    let (records_p50, _) = percentiles(5, || {
         Ok(store.report_records(&year, Section::Verified, &cell)?)
     })?;
     let annual = store.report("annual", &year)?;
-    let (xlsx_p50, _) = time(3, || {
+    let (xlsx_p50, _) = percentiles(3, || {
         let rows = store.report_violations(&year)?;
         Ok(mrm_export::xlsx::workbook(
             &annual,
@@ -153,7 +139,7 @@ fn measure_open(
         period: today.year().to_string(),
         made_on: today.to_string(),
     };
-    let (pdf_p50, _) = time(5, || {
+    let (pdf_p50, _) = percentiles(5, || {
         Ok(mrm_export::factsheet::pdf(
             &annual,
             &heading,

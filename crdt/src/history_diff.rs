@@ -90,13 +90,13 @@ fn within(
         let hash = change.hash();
         let mut deps = change.deps().to_vec();
         deps.sort();
-        let reuse = state.as_mut().filter(|(d, _)| {
+        let reuse = state.take().filter(|(d, _)| {
             let mut h = d.get_heads();
             h.sort();
             h == deps
         });
         let (mut at, before) = match reuse {
-            Some(_) => state.take().expect("checked above"),
+            Some(s) => s,
             None => match doc.fork_at(&deps) {
                 Ok(d) => {
                     let j = read(&d);

@@ -377,9 +377,7 @@ pub fn pdf(report: &Report, heading: &Heading, lang: Lang) -> Vec<u8> {
                 p.text(REGULAR, 7.5, x, y - 22.0 - 9.0 * j as f32, line);
             }
         }
-        y -= 22.0;
     }
-    let _ = y;
 
     // The footnote: how it was counted, and when it was made.
     let mut fy = MARGIN + 40.0;

@@ -52,7 +52,6 @@ pub fn refused(dir: &Path, args: &[&str], stdin: &str) -> String {
 }
 
 /// A new store of `officer`, team Goma of mission M, in `dir`.
-#[allow(dead_code)]
 pub fn init_as(dir: &Path, officer: &str) {
     ok(
         dir,
@@ -71,17 +70,5 @@ pub fn init_as(dir: &Path, officer: &str) {
 
 /// A new store of officer Rose R., team Goma, in `dir`.
 pub fn init(dir: &Path) {
-    ok(
-        dir,
-        &[
-            "init",
-            "--mission",
-            "M",
-            "--officer",
-            "Rose R.",
-            "--team",
-            "Goma",
-        ],
-        "",
-    );
+    init_as(dir, "Rose R.");
 }
