@@ -13,6 +13,7 @@ mod arabic;
 mod bench;
 mod helpers;
 mod parties;
+mod print;
 mod record_sync;
 mod webdriver;
 
@@ -109,8 +110,20 @@ fn the_desktop_app_end_to_end() {
         json!("f-occurred_on"),
         "Tab moves from the title to the date"
     );
+    // The mission lists its areas: province and district are lists, chosen by typing the
+    // name's first letters as on any list.
     s.type_keys("[data-testid=f-admin1]", "North Kivu");
+    s.wait("[data-testid=f-admin2]:not([disabled]) option[value='Rutshuru']");
     s.type_keys("[data-testid=f-admin2]", "Rutshuru");
+    assert_eq!(
+        s.js(
+            "return [document.querySelector('[data-testid=f-admin1]').value,
+                     document.querySelector('[data-testid=f-admin2]').value]",
+            json!([])
+        ),
+        json!(["North Kivu", "Rutshuru"]),
+        "province and district chosen from the mission's lists by typing"
+    );
     s.type_keys("[data-testid=f-place]", "Kiwanja");
     s.type_keys(
         "[data-testid=f-narrative]",

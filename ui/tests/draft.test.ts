@@ -47,6 +47,21 @@ describe('drafts kept in the store', () => {
     expect(kept.has('new:')).toBe(false);
   });
 
+  it('keeps a province and district chosen from the lists, and one the lists have since lost', async () => {
+    const { districtOptions, provinceOptions } = await import('../src/lib/areas');
+    const started = emptyForm('2026-11-28');
+    started.admin1 = 'North Kivu';
+    started.admin2 = 'Masisi';
+    expect(isBlank(started)).toBe(false);
+    await keepDraft('new:', started);
+    const back = (await loadDraft('new:'))!;
+    expect([back.admin1, back.admin2]).toEqual(['North Kivu', 'Masisi']);
+    // The mission's lists changed before the draft came back: its values are still offered.
+    const areas = { 'Nord-Kivu': ['Rutshuru'] };
+    expect(provinceOptions(areas, back.admin1)).toContainEqual({ value: 'North Kivu', listed: false });
+    expect(districtOptions(areas, back.admin1, back.admin2)).toBeNull();
+  });
+
   it('ignores a kept value that is not a form', async () => {
     kept.set('new:', { title: 'no lists' });
     expect(await loadDraft('new:')).toBeNull();

@@ -16,6 +16,7 @@ const { default: VerifyForm } = await import('../src/screens/VerifyForm.svelte')
 const { default: Patrols } = await import('../src/screens/Patrols.svelte');
 const { default: Shortcuts } = await import('../src/screens/Shortcuts.svelte');
 const { default: Caseload } = await import('../src/screens/Caseload.svelte');
+const { default: PrintView } = await import('../src/screens/PrintView.svelte');
 const { caseloadQuery } = await import('../src/lib/caseload.svelte');
 const { blankQuery } = await import('../src/lib/query');
 const { SHORTCUTS } = await import('../src/lib/shortcuts');
@@ -53,6 +54,48 @@ describe('the incident form', () => {
     expect(html).toContain('data-testid="form-close"');
     expect(html).not.toContain('data-testid="form-errors"');
     expect(html).not.toContain('aria-invalid="true"');
+  });
+});
+
+describe("the incident form's province and district", () => {
+  const withAreas: AppInfo = {
+    ...info,
+    config: { mission: 'MONUSCO', teams: ['Goma'], parties: [], admin_areas: { 'North Kivu': ['Rutshuru', 'Masisi'], Ituri: [] } },
+  };
+  const controls = (html: string, id: string) => html.match(new RegExp(`<(\\w+)[^>]*data-testid="${id}"[^>]*>`))!;
+
+  it("are lists when the mission lists its areas, in the same place in the keyboard's order", () => {
+    const html = render(IncidentForm, { props: { info: withAreas, go, changes } }).body;
+    const [province, tag1] = controls(html, 'f-admin1');
+    expect(tag1).toBe('select');
+    expect(province).toContain('aria-required="true"');
+    const [district, tag2] = controls(html, 'f-admin2');
+    expect(tag2).toBe('select');
+    // Nothing to choose from before the province.
+    expect(district).toMatch(/disabled/);
+    const options = html.slice(html.indexOf('data-testid="f-admin1"'), html.indexOf('data-testid="f-admin2"'));
+    expect([...options.matchAll(/<option[^>]*>([^<]*)</g)].map((m) => m[1])).toEqual(['Choose a province…', 'North Kivu', 'Ituri']);
+    const fields = testids(html).filter((x) => x.startsWith('f-'));
+    expect(fields.slice(fields.indexOf('f-admin1'), fields.indexOf('f-admin1') + 3)).toEqual(['f-admin1', 'f-admin2', 'f-place']);
+  });
+
+  it('are typed in when the mission lists none', () => {
+    const html = render(IncidentForm, { props: { info, go, changes } }).body;
+    expect(controls(html, 'f-admin1')[1]).toBe('input');
+    expect(controls(html, 'f-admin2')[1]).toBe('input');
+    const empty = render(IncidentForm, { props: { info: { ...withAreas, config: { ...withAreas.config!, admin_areas: {} } }, go, changes } }).body;
+    expect(controls(empty, 'f-admin1')[1]).toBe('input');
+  });
+});
+
+describe('the printable record', () => {
+  it('offers its buttons at once, and nothing to print before the record is read', () => {
+    const html = render(PrintView, { props: { info, id: 'x', go, changes } }).body;
+    expect(html).toContain('data-testid="print-back"');
+    expect(html).toContain('data-testid="print-now"');
+    // Nothing to print until the record is read.
+    expect(html).toMatch(/<button[^>]*disabled[^>]*data-testid="print-now"|<button[^>]*data-testid="print-now"[^>]*disabled/);
+    expect(html).not.toContain('data-testid="print-view"');
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KEY_NAMES, SCOPES, SHORTCUTS, isTextEntry, navTarget, opensHelp } from '../src/lib/shortcuts';
+import { KEY_NAMES, SCOPES, SHORTCUTS, isPrintKey, isTextEntry, navTarget, opensHelp } from '../src/lib/shortcuts';
 import { en } from '../src/lib/locales/en';
 import { fr } from '../src/lib/locales/fr';
 
@@ -28,7 +28,7 @@ describe('the shortcuts list', () => {
   it('lists the form and navigation shortcuts, none twice in one place', () => {
     const combos = SHORTCUTS.map((s) => `${s.scope}:${s.keys.join('+')}`);
     expect(new Set(combos).size).toBe(combos.length);
-    for (const c of ['form:Ctrl+S', 'form:Ctrl+Enter', 'form:Alt+V', 'form:Esc', 'app:?', 'app:Alt+N', 'app:Alt+Q']) {
+    for (const c of ['form:Ctrl+S', 'form:Ctrl+Enter', 'form:Alt+V', 'form:Esc', 'app:?', 'app:Alt+N', 'app:Alt+Q', 'detail:Ctrl+P', 'print:Ctrl+P', 'print:Esc']) {
       expect(combos).toContain(c);
     }
   });
@@ -67,5 +67,18 @@ describe('the ? key', () => {
     expect(isTextEntry(null)).toBe(false);
     expect(isTextEntry({ tagName: 'input', type: 'NUMBER' })).toBe(true);
     expect(isTextEntry({ tagName: 'INPUT', type: 'radio' })).toBe(false);
+  });
+});
+
+describe('Ctrl+P', () => {
+  it('is Ctrl or Cmd with P, and nothing else', () => {
+    expect(isPrintKey(key('p', { ctrlKey: true }))).toBe(true);
+    expect(isPrintKey(key('P', { ctrlKey: true }))).toBe(true);
+    expect(isPrintKey(key('p', { metaKey: true }))).toBe(true);
+    expect(isPrintKey(key('p'))).toBe(false);
+    expect(isPrintKey(key('p', { altKey: true }))).toBe(false);
+    expect(isPrintKey(key('p', { ctrlKey: true, altKey: true }))).toBe(false);
+    expect(isPrintKey({ ...key('P', { ctrlKey: true }), shiftKey: true })).toBe(false);
+    expect(isPrintKey(key('s', { ctrlKey: true }))).toBe(false);
   });
 });

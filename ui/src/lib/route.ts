@@ -8,7 +8,8 @@ export type Route =
   | { name: 'activities' }
   | { name: 'settings' }
   | { name: 'form'; id?: string; patrolId?: string; nonce?: number }
-  | { name: 'detail'; id: string };
+  | { name: 'detail'; id: string }
+  | { name: 'print'; id: string };
 
 export type Go = (r: Route) => void;
 

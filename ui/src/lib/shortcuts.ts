@@ -2,7 +2,7 @@
 // shortcuts" panel shows it, so the panel cannot forget one. Kept pure for tests.
 
 /** Where a shortcut works. */
-export type Scope = 'app' | 'form' | 'caseload' | 'dialog';
+export type Scope = 'app' | 'form' | 'caseload' | 'detail' | 'print' | 'dialog';
 
 export interface Shortcut {
   /** Keys pressed together; names in `KEY_NAMES` are translated, others shown as written. */
@@ -39,10 +39,13 @@ export const SHORTCUTS: Shortcut[] = [
   { keys: ['Alt', 'V'], does: 'keys.add_violation', scope: 'form' },
   { keys: ['Esc'], does: 'keys.form_esc', scope: 'form' },
   { keys: ['Enter'], does: 'keys.open_row', scope: 'caseload' },
+  { keys: ['Ctrl', 'P'], does: 'keys.print_view', scope: 'detail' },
+  { keys: ['Ctrl', 'P'], does: 'keys.print', scope: 'print' },
+  { keys: ['Esc'], does: 'keys.print_back', scope: 'print' },
   { keys: ['Esc'], does: 'keys.close_dialog', scope: 'dialog' },
 ];
 
-export const SCOPES: Scope[] = ['app', 'form', 'caseload', 'dialog'];
+export const SCOPES: Scope[] = ['app', 'form', 'caseload', 'detail', 'print', 'dialog'];
 
 interface KeyLike {
   key: string;
@@ -74,4 +77,10 @@ export function isTextEntry(el: unknown): boolean {
 /** Whether a key press opens the shortcuts panel: `?` with no Ctrl, Cmd or Alt, outside text. */
 export function opensHelp(e: KeyLike, target: unknown): boolean {
   return e.key === '?' && !e.ctrlKey && !e.metaKey && !e.altKey && !isTextEntry(target);
+}
+
+/** Whether a key press is Ctrl+P (Cmd+P on a Mac), where people look for printing: on an
+ * incident's record it opens the printable record, and there it prints. */
+export function isPrintKey(e: KeyLike & { shiftKey?: boolean }): boolean {
+  return (e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'p';
 }
