@@ -11,6 +11,7 @@ use mrm_crdt::error::Result;
 use mrm_crdt::model::{ReviewState, VerificationStatus, ViolationType};
 use mrm_crdt::report::nfc;
 
+use crate::facts;
 use crate::query::{
     incident_count, incident_row, row_sync, text_condition, IncidentRow, RowSync, SYNC_COLUMNS,
 };
@@ -64,11 +65,9 @@ impl Sort {
             ],
             Sort::ReviewState => &["i.review_state"],
             Sort::Conflicts => &["i.n_conflicts"],
-            Sort::Children => &[
-                "(SELECT COALESCE(SUM(v.boys + v.girls + v.sex_unknown), 0) \
-                  FROM violations v WHERE v.incident_id = i.id)",
-            ],
-            Sort::Violations => &["(SELECT COUNT(*) FROM violations v WHERE v.incident_id = i.id)"],
+            // The live violations' sums kept on the row (schema 16).
+            Sort::Children => &["(i.boys + i.girls + i.unk)"],
+            Sort::Violations => &["i.nv"],
         }
     }
 }
@@ -120,11 +119,11 @@ impl SyncFilter {
     /// per query (an uncorrelated `IN`): the changes after the endpoint's acknowledged position
     /// are one range of the change log, read only when this filter is asked for.
     fn condition(self) -> String {
-        const HELD: &str = "i.id IN (SELECT doc_id FROM held_records)";
-        const WAITING: &str = "i.id IN (SELECT doc_id FROM inbound)";
-        const UNSENT: &str = "i.id IN (SELECT doc_id FROM changes WHERE local = 1 \
+        const HELD: &str = "+i.id IN (SELECT doc_id FROM held_records)";
+        const WAITING: &str = "+i.id IN (SELECT doc_id FROM inbound)";
+        const UNSENT: &str = "+i.id IN (SELECT doc_id FROM changes WHERE local = 1 \
              AND seq > (SELECT COALESCE(MAX(push_seq), 0) FROM sync_state))";
-        const CONFLICT: &str = "i.id IN (SELECT doc_id FROM conflicts)";
+        const CONFLICT: &str = "+i.id IN (SELECT doc_id FROM conflicts)";
         match self {
             SyncFilter::ToSend => format!("({UNSENT} AND NOT {HELD} AND NOT {WAITING})"),
             SyncFilter::Held => HELD.into(),
@@ -196,132 +195,248 @@ pub fn caseload(conn: &Connection, f: &IncidentFilter) -> Result<CaseloadPage> {
     run(conn, f, true)
 }
 
-/// The query; the counts of violations and children (a pass over every matching violation) only
-/// when `counts`.
+/// The query; the counts of violations and children only when `counts`.
+///
+/// Three statements, each over narrow indexes (schema 16), so that no filter reads the wide rows
+/// of every incident or violation: the match's counts (over `violations_facts` when a violation
+/// filter is given, over `incidents_facts` otherwise); the page's keys, chosen on
+/// `incidents_facts` in the asked order; then the page's rows by key. The text, violation and
+/// sync-state filters are uncorrelated sets, read once per statement.
 fn run(conn: &Connection, f: &IncidentFilter, counts: bool) -> Result<CaseloadPage> {
-    let mut conds: Vec<String> = Vec::new();
-    let mut args: Vec<Sql> = Vec::new();
-    // The text condition first: SQLite tests it first, and it rejects most rows cheaply.
+    // Conditions on `incidents i`, each with its parameters in order.
+    let mut conds: Vec<(String, Vec<Sql>)> = Vec::new();
     if let Some((cond, words)) = f.text.as_deref().and_then(text_condition) {
-        conds.push(cond);
-        args.extend(words);
-    }
-    let mut vconds: Vec<&str> = Vec::new();
-    let mut vargs: Vec<Sql> = Vec::new();
-    if let Some(k) = f.kind {
-        vconds.push("v.type = ?");
-        vargs.push(Sql::Text(k.as_str().into()));
-    }
-    if let Some(s) = f.status {
-        vconds.push("v.status = ?");
-        vargs.push(Sql::Text(s.as_str().into()));
-    }
-    if let Some(p) = f.party.as_deref().filter(|p| !p.is_empty()) {
-        vconds.push("v.party = ?");
-        vargs.push(Sql::Text(nfc(p)));
-    }
-    let vwhere = vconds.join(" AND ");
-    if !vconds.is_empty() {
-        conds.push(format!(
-            "EXISTS (SELECT 1 FROM violations v WHERE v.incident_id = i.id AND {vwhere})"
-        ));
-        args.extend(vargs.iter().cloned());
+        conds.push((cond, words));
     }
     let admin1 = f.admin1.as_deref().map(nfc);
+    // `+`: not by the area's or the date's own index, whose rows lead to the wide table, but
+    // on `incidents_facts`, which holds both.
     for (cond, v) in [
-        ("i.occurred_on >= ?", &f.from),
-        ("i.occurred_on <= ?", &f.to),
-        ("i.admin1 = ?", &admin1),
+        ("+i.occurred_on >= ?", &f.from),
+        ("+i.occurred_on <= ?", &f.to),
+        ("+i.admin1 = ?", &admin1),
         ("i.patrol_id = ?", &f.patrol_id),
     ] {
         if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-            conds.push(cond.into());
-            args.push(Sql::Text(v.to_string()));
+            conds.push((cond.into(), vec![Sql::Text(v.to_string())]));
         }
     }
     if !f.ids.is_empty() {
         // One JSON parameter, however many ids a figure has.
-        conds.push("i.id IN (SELECT value FROM json_each(?))".into());
-        args.push(Sql::Text(serde_json::to_string(&f.ids)?));
+        conds.push((
+            "i.id IN (SELECT value FROM json_each(?))".into(),
+            vec![Sql::Text(serde_json::to_string(&f.ids)?)],
+        ));
     }
     if f.conflicts {
-        conds.push("i.n_conflicts > 0".into());
+        conds.push(("i.n_conflicts > 0".into(), vec![]));
     }
     if f.needs_attention {
-        conds.push("i.n_attention > 0".into());
+        conds.push(("i.n_attention > 0".into(), vec![]));
     }
     if let Some(r) = f.review_state {
-        conds.push("i.review_state = ?".into());
-        args.push(Sql::Text(r.as_str().to_string()));
+        conds.push((
+            "i.review_state = ?".into(),
+            vec![Sql::Text(r.as_str().into())],
+        ));
     }
     if let Some(s) = f.sync {
-        conds.push(s.condition());
+        conds.push((s.condition(), vec![]));
     }
-    let wher = if conds.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conds.join(" AND "))
-    };
+    // Conditions on one and the same violation `v`, and the bits they need in the incident's
+    // `vmask` (crate::facts).
+    let mut vconds: Vec<(&str, Sql)> = Vec::new();
+    let mut need = 0i64;
+    if let Some(k) = f.kind {
+        vconds.push(("v.type = ?", Sql::Text(k.as_str().into())));
+        need |= facts::type_bit(k.as_str());
+    }
+    if let Some(s) = f.status {
+        vconds.push(("v.status = ?", Sql::Text(s.as_str().into())));
+        need |= facts::status_bit(s.as_str());
+    }
+    let party = f.party.as_deref().filter(|p| !p.is_empty()).map(nfc);
+    if let Some(p) = &party {
+        need |= facts::party_bit(p);
+        vconds.push(("v.party = ?", Sql::Text(p.clone())));
+    }
+    let vwhere = vconds
+        .iter()
+        .map(|(c, _)| *c)
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let vargs: Vec<Sql> = vconds.iter().map(|(_, a)| a.clone()).collect();
 
-    let total = incident_count(conn, &wher, &args)?;
-    // Counts over the violations that match within the matching incidents.
-    let vmatch = if vconds.is_empty() {
-        String::new()
+    // The incident conditions alone (for the counts of a violation filter), then with the
+    // violation filter: the mask, exact for a type, a status or a party whose bit is its own
+    // alone; otherwise also the check of the incident's own violation rows, made only where the
+    // mask allows a match.
+    let (iwhere, iargs) = conjunction(&conds);
+    let mut all = conds.clone();
+    if !vconds.is_empty() {
+        all.push((
+            "(i.vmask & ?) = ?".into(),
+            vec![Sql::Integer(need), Sql::Integer(need)],
+        ));
+        let exact = match &party {
+            Some(p) => vconds.len() == 1 && facts::party_bit_is_exact(conn, p)?,
+            None => vconds.len() == 1,
+        };
+        if !exact {
+            all.push((
+                format!(
+                    "EXISTS (SELECT 1 FROM violations v INDEXED BY violations_facts \
+                     WHERE v.incident_id = i.id AND {vwhere})"
+                ),
+                vargs.clone(),
+            ));
+        }
+    }
+    let (wher, args) = conjunction(&all);
+
+    let (total, violations, children) = if vconds.is_empty() {
+        if !counts && wher.is_empty() {
+            (incident_count(conn, "", &[])?, 0, ChildCounts::default())
+        } else {
+            // The incident rows carry their live violations' sums.
+            sums(
+                conn,
+                &format!(
+                    "SELECT COUNT(*), COALESCE(SUM(i.nv), 0), COALESCE(SUM(i.boys), 0),
+                        COALESCE(SUM(i.girls), 0), COALESCE(SUM(i.unk), 0)
+                     FROM incidents i {wher}"
+                ),
+                &args,
+            )?
+        }
     } else {
-        format!("AND {vwhere}")
-    };
-    let mut count_args = args.clone();
-    count_args.extend(vargs);
-    let (violations, children) = if !counts {
-        (0, ChildCounts::default())
-    } else {
-        conn.query_row(
-            &format!(
-                "SELECT COUNT(*), COALESCE(SUM(v.boys), 0), COALESCE(SUM(v.girls), 0),
-                    COALESCE(SUM(v.sex_unknown), 0)
-             FROM violations v
-             WHERE v.incident_id IN (SELECT i.id FROM incidents i {wher}) {vmatch}"
-            ),
-            rusqlite::params_from_iter(count_args.iter()),
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    ChildCounts {
-                        boys: r.get(1)?,
-                        girls: r.get(2)?,
-                        sex_unknown: r.get(3)?,
-                    },
-                ))
-            },
+        let total = sums(
+            conn,
+            &format!("SELECT COUNT(*), 0, 0, 0, 0 FROM incidents i {wher}"),
+            &args,
         )?
+        .0;
+        let (violations, children) = if !counts {
+            (0, ChildCounts::default())
+        } else if iwhere.is_empty() {
+            // Every matching violation, from the covering index.
+            let (n, _, children) = sums(
+                conn,
+                &format!(
+                    "SELECT COUNT(*), 0, COALESCE(SUM(v.boys), 0), COALESCE(SUM(v.girls), 0),
+                        COALESCE(SUM(v.sex_unknown), 0)
+                     FROM violations v INDEXED BY violations_facts WHERE {vwhere}"
+                ),
+                &vargs,
+            )?;
+            (n, children)
+        } else {
+            // The matching incidents' matching violations: each incident the mask allows, then
+            // its own violation rows.
+            let mut a = iargs;
+            a.extend([Sql::Integer(need), Sql::Integer(need)]);
+            a.extend(vargs);
+            let (n, _, children) = sums(
+                conn,
+                &format!(
+                    "SELECT COUNT(*), 0, COALESCE(SUM(v.boys), 0), COALESCE(SUM(v.girls), 0),
+                        COALESCE(SUM(v.sex_unknown), 0)
+                     FROM incidents i CROSS JOIN violations v INDEXED BY violations_facts
+                         ON v.incident_id = i.id
+                     {iwhere} AND (i.vmask & ?) = ? AND {vwhere}"
+                ),
+                &a,
+            )?;
+            (n, children)
+        };
+        (total, violations, children)
+    };
+    let (violations, children) = if counts {
+        (violations, children)
+    } else {
+        (0, ChildCounts::default())
     };
 
-    let limit = f
-        .limit
-        .map(|l| i64::try_from(l).unwrap_or(i64::MAX))
-        .unwrap_or(-1);
     let dir = if f.asc { "ASC" } else { "DESC" };
     let order = f
         .sort
         .terms()
         .iter()
         .map(|c| format!("{c} {dir}"))
+        .chain(std::iter::once(format!("i.id {dir}")))
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = format!(
-        "SELECT {INCIDENT_ROW_COLUMNS}
-         FROM incidents i {wher} ORDER BY {order}, i.id {dir} LIMIT {limit} OFFSET {}",
-        f.offset
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), incident_row)?;
-    let items = rows.collect::<Result<Vec<_>, _>>()?;
+    let items = if total == 0 || i64::try_from(f.offset).map_or(true, |o| o >= total) {
+        Vec::new()
+    } else if let Some(limit) = f.limit {
+        // The page's keys first, on the narrow index, then only its rows.
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        rows(
+            conn,
+            &format!(
+                "SELECT {INCIDENT_ROW_COLUMNS} FROM incidents i
+                 WHERE (i.occurred_on, i.id) IN (SELECT i.occurred_on, i.id FROM incidents i
+                     {wher} ORDER BY {order} LIMIT {limit} OFFSET {})
+                 ORDER BY {order}",
+                f.offset
+            ),
+            &args,
+        )?
+    } else {
+        rows(
+            conn,
+            &format!(
+                "SELECT {INCIDENT_ROW_COLUMNS} FROM incidents i {wher} ORDER BY {order} \
+                 LIMIT -1 OFFSET {}",
+                f.offset
+            ),
+            &args,
+        )?
+    };
     Ok(CaseloadPage {
         total,
         violations,
         children,
         items,
     })
+}
+
+/// `WHERE` and the conditions joined by `AND`, with their parameters in order; empty when none.
+fn conjunction(conds: &[(String, Vec<Sql>)]) -> (String, Vec<Sql>) {
+    if conds.is_empty() {
+        return (String::new(), Vec::new());
+    }
+    let text = conds
+        .iter()
+        .map(|(c, _)| c.as_str())
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let args = conds.iter().flat_map(|(_, a)| a.iter().cloned()).collect();
+    (format!("WHERE {text}"), args)
+}
+
+/// The one row of a counting statement: incidents, violations, children by sex.
+fn sums(conn: &Connection, sql: &str, args: &[Sql]) -> Result<(i64, i64, ChildCounts)> {
+    Ok(
+        conn.query_row(sql, rusqlite::params_from_iter(args.iter()), |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                ChildCounts {
+                    boys: r.get(2)?,
+                    girls: r.get(3)?,
+                    sex_unknown: r.get(4)?,
+                },
+            ))
+        })?,
+    )
+}
+
+/// The caseload's rows a statement selects.
+fn rows(conn: &Connection, sql: &str, args: &[Sql]) -> Result<Vec<IncidentRow>> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), incident_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// Incidents per month of occurrence (`YYYY-MM`, oldest first), for the dashboard.

@@ -17,6 +17,7 @@ pub use activities::ActivityFigures;
 pub use parties::{MatchRefusal, PartyMatch, UnmatchedParty};
 mod drafts;
 mod exchange;
+mod facts;
 mod import;
 mod inbound;
 mod keyfile;

@@ -181,18 +181,27 @@ fn project_incident(
             late: is_late(inc, v),
         })
         .collect();
+    // The live violations' sums the caseload counts and sorts by (schema 16).
+    let sum = |f: fn(&ViolationRow) -> i64| rows.iter().map(f).fold(0i64, i64::saturating_add);
+    let (boys, girls, unknown) = (sum(|r| r.boys), sum(|r| r.girls), sum(|r| r.sex_unknown));
+    let vmask = rows.iter().fold(0, |m, r| {
+        m | crate::facts::violation_mask(&r.kind, &r.status, &r.party)
+    });
     // An upsert, not INSERT OR REPLACE: the kept incident count counts inserts (schema 6).
     conn.prepare_cached(
         "INSERT INTO incidents (occurred_on, id, title, reported_on, admin1, admin2, place,
-             patrol_id, team, created_by, review_state, n_conflicts, violations_json, n_attention)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             patrol_id, team, created_by, review_state, n_conflicts, violations_json, n_attention,
+             nv, boys, girls, unk, vmask)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+             ?19)
          ON CONFLICT (id) DO UPDATE SET occurred_on = excluded.occurred_on,
              title = excluded.title, reported_on = excluded.reported_on,
              admin1 = excluded.admin1, admin2 = excluded.admin2, place = excluded.place,
              patrol_id = excluded.patrol_id, team = excluded.team,
              created_by = excluded.created_by, review_state = excluded.review_state,
              n_conflicts = excluded.n_conflicts, violations_json = excluded.violations_json,
-             n_attention = excluded.n_attention
+             n_attention = excluded.n_attention, nv = excluded.nv, boys = excluded.boys,
+             girls = excluded.girls, unk = excluded.unk, vmask = excluded.vmask
          WHERE occurred_on IS NOT excluded.occurred_on OR title IS NOT excluded.title
              OR reported_on IS NOT excluded.reported_on OR admin1 IS NOT excluded.admin1
              OR admin2 IS NOT excluded.admin2 OR place IS NOT excluded.place
@@ -200,7 +209,9 @@ fn project_incident(
              OR created_by IS NOT excluded.created_by OR review_state IS NOT excluded.review_state
              OR n_conflicts IS NOT excluded.n_conflicts
              OR violations_json IS NOT excluded.violations_json
-             OR n_attention IS NOT excluded.n_attention",
+             OR n_attention IS NOT excluded.n_attention OR nv IS NOT excluded.nv
+             OR boys IS NOT excluded.boys OR girls IS NOT excluded.girls
+             OR unk IS NOT excluded.unk OR vmask IS NOT excluded.vmask",
     )?
     .execute(params![
         inc.occurred_on,
@@ -216,7 +227,12 @@ fn project_incident(
         inc.review.state.as_str(),
         n_conflicts as i64,
         violations_json(&rows)?,
-        n_attention
+        n_attention,
+        rows.len() as i64,
+        boys,
+        girls,
+        unknown,
+        vmask
     ])?;
     conn.prepare_cached(
         "INSERT INTO incident_search (id, search) VALUES (?1, ?2)
@@ -262,6 +278,7 @@ fn project_incident(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?;
     for v in &wanted {
+        crate::facts::note_party(conn, &v.party)?;
         insert.execute(params![
             v.id,
             inc.id,

@@ -232,9 +232,11 @@ pub fn text_condition(text: &str) -> Option<(String, Vec<Sql>)> {
         return None;
     }
     let likes = vec!["s.search LIKE ? ESCAPE '\\'"; words.len()].join(" AND ");
-    // A correlated EXISTS measured faster than `i.id IN (SELECT ...)` alone and with other filters.
+    // An uncorrelated set, read once per statement: one pass over the search texts (about 20 ms
+    // at 100,000 incidents), then each incident tested against it as `incidents_facts` is read
+    // (`+`: not each id of the set looked up in the wide table, which measured slower).
     Some((
-        format!("EXISTS (SELECT 1 FROM incident_search s WHERE s.id = i.id AND {likes})"),
+        format!("+i.id IN (SELECT s.id FROM incident_search s WHERE {likes})"),
         words.iter().map(|w| Sql::Text(like(w))).collect(),
     ))
 }

@@ -281,6 +281,38 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE violations ADD COLUMN party_id;
     "#,
+    // 16: every caseload filter in tens of milliseconds at 100,000 incidents (issue 15). A scan
+    // of the wide rows (titles, violations as JSON) costs some 60 ms there, one of the violation
+    // rows 50 ms more, and a set of tens of thousands of ids as much, so the caseload reads
+    // narrow indexes instead:
+    // - each incident's live violations, children and `vmask` on its row (crate::facts), so that
+    //   the match's counts, the sort by children and the violation filters read no violation row
+    //   (filled by [`crate::facts::fill`]);
+    // - `incidents_facts`, in the caseload's default order, covers every incident filter but the
+    //   text, the counts and the page's keys: a page is chosen on it, then its 50 rows read;
+    // - `violations_facts`: a violation filter's counts, and its check of one incident's rows;
+    // - `changes_local`: the sync-state filter reads this device's changes, never their bytes;
+    // - `party_names`: every party name a violation row has held, so a party filter knows
+    //   whether its name's bit is its own (no row is read then);
+    // - `incidents_by_admin1` goes: the province filter reads `incidents_facts`.
+    //
+    // The schema no longer fits the file's first page: an open reads one more page (measured in
+    // docs/data-protection.md, "Cost").
+    r#"
+    -- Integers, always written by the projection; without types, to keep the schema short.
+    ALTER TABLE incidents ADD COLUMN nv DEFAULT 0;
+    ALTER TABLE incidents ADD COLUMN boys DEFAULT 0;
+    ALTER TABLE incidents ADD COLUMN girls DEFAULT 0;
+    ALTER TABLE incidents ADD COLUMN unk DEFAULT 0;
+    ALTER TABLE incidents ADD COLUMN vmask DEFAULT 0;
+    DROP INDEX incidents_by_admin1;
+    CREATE INDEX incidents_facts ON incidents (occurred_on, id, admin1, review_state,
+        n_conflicts, n_attention, nv, boys, girls, unk, vmask);
+    CREATE INDEX violations_facts ON violations (incident_id, type, status, party, boys, girls,
+        sex_unknown);
+    CREATE INDEX changes_local ON changes (seq, doc_id) WHERE local = 1;
+    CREATE TABLE party_names (name PRIMARY KEY) WITHOUT ROWID;
+    "#,
 ];
 
 /// `sql` without comments and without the whitespace that only lays it out. SQLite keeps each
@@ -336,10 +368,15 @@ fn compact(sql: &str) -> String {
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// The migrations after which every incident's projection row is computed again from its
-/// document, in the migration's own transaction (what SQL alone cannot do).
+/// document (what SQL alone cannot do).
 const REPROJECTED_AT: &[usize] = &[8, 9, 15];
 
-/// Bring the database up to [`VERSION`].
+/// The migration after which [`crate::facts::fill`] sums every incident's violation rows.
+const FACTS_FILLED_AT: usize = 16;
+
+/// Bring the database up to [`VERSION`]: every pending migration in one transaction, so that a
+/// crash leaves the version found, and the projection is computed again once, at the end, by
+/// this build's code (which writes the newest schema's columns).
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > VERSION {
@@ -348,21 +385,21 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
             supported: VERSION,
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(&compact(sql))?;
-        // Once, after the last of the pending migrations that needs it.
-        let last_pending = MIGRATIONS.len();
-        if REPROJECTED_AT.contains(&(i + 1))
-            && !REPROJECTED_AT
-                .iter()
-                .any(|&r| r > i + 1 && r <= last_pending)
-        {
-            reproject_incidents(&tx)?;
-        }
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
+    if found == VERSION {
+        return Ok(());
     }
+    let tx = conn.transaction()?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.execute_batch(&compact(sql))?;
+        if i + 1 == FACTS_FILLED_AT {
+            crate::facts::fill(&tx)?;
+        }
+    }
+    if REPROJECTED_AT.iter().any(|&r| r as i64 > found) {
+        reproject_incidents(&tx)?;
+    }
+    tx.pragma_update(None, "user_version", VERSION)?;
+    tx.commit()?;
     Ok(())
 }
 
@@ -432,6 +469,50 @@ mod tests {
         out
     }
 
+    /// A store made before schema 16 gets each incident's sums and mask from its violation rows.
+    #[test]
+    fn schema_16_fills_the_caseload_facts_from_the_violation_rows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..15] {
+            conn.execute_batch(&compact(sql)).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 15).unwrap();
+        conn.execute_batch(
+            "INSERT INTO incidents (occurred_on, id, title, reported_on, admin1, admin2, place,
+                 team, created_by, review_state, n_conflicts, violations_json)
+             VALUES ('2026-01-01', 'a', 't', '2026-01-01', 'x', 'y', 'p', 'T', 'c', 'draft', 0,
+                 '[]'),
+                    ('2026-01-02', 'b', 't', '2026-01-02', 'x', 'y', 'p', 'T', 'c', 'draft', 0,
+                 '[]');
+             INSERT INTO violations (id, incident_id, ord, type, boys, girls, sex_unknown, party,
+                 category, status, late)
+             VALUES ('v1', 'a', 1, 'killing', 1, 2, 0, 'Group Alpha', 'armed_group', 'verified', 0),
+                    ('v2', 'a', 2, 'abduction', 0, 1, 3, '', 'armed_group', 'reported', 0);",
+        )
+        .unwrap();
+        super::migrate(&mut conn).unwrap();
+        let facts = |id: &str| -> (i64, i64, i64, i64, i64) {
+            conn.query_row(
+                "SELECT nv, boys, girls, unk, vmask FROM incidents WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap()
+        };
+        let mask = crate::facts::violation_mask("killing", "verified", "Group Alpha")
+            | crate::facts::violation_mask("abduction", "reported", "");
+        assert_eq!(facts("a"), (2, 1, 3, 3, mask));
+        assert_eq!(facts("b"), (0, 0, 0, 0, 0));
+        let names: Vec<String> = conn
+            .prepare("SELECT name FROM party_names")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(names, ["Group Alpha"]);
+    }
+
     #[test]
     fn compact_migrations_build_the_same_schema() {
         let laid_out = Connection::open_in_memory().unwrap();
@@ -462,8 +543,10 @@ mod tests {
                 .unwrap();
             assert_eq!(n, 1);
         }
-        // What an open reads first: the whole schema fits in the file's first page (4 KiB, less
-        // the file header and SQLCipher's per-page IV and MAC) with room for the cell headers.
+        // What an open reads first: the whole schema, which fitted in the file's first page (4
+        // KiB, less the file header and SQLCipher's per-page IV and MAC) until schema 16's
+        // covering indexes for the caseload; now it takes the first page and part of a second,
+        // and must stay there (an open reads each of its pages, decrypted and authenticated).
         let schema_bytes: i64 = compacted
             .query_row(
                 "SELECT SUM(LENGTH(type) + LENGTH(name) + LENGTH(tbl_name) + COALESCE(LENGTH(sql), 0) + 8)
@@ -486,7 +569,7 @@ mod tests {
             .map(|r| r.unwrap())
             .collect();
         assert!(
-            schema_bytes < 3800,
+            schema_bytes < 4600,
             "the schema takes {schema_bytes} bytes: {objects:?}"
         );
     }

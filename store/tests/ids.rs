@@ -95,6 +95,8 @@ fn a_store_of_schema_2_is_migrated_with_its_rows() {
          ALTER TABLE sync_state DROP COLUMN part_at;
          ALTER TABLE sync_state DROP COLUMN part;
          ALTER TABLE changes DROP COLUMN tag;
+         DROP INDEX changes_local;
+         DROP TABLE party_names;
          PRAGMA user_version = 2;",
     )
     .unwrap();

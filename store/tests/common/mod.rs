@@ -458,6 +458,72 @@ pub fn check_projections(store: &Store) {
         assert_eq!(got, want, "--status {s}");
     }
 
+    // The match's counts, the party filter and the sort by children read the sums and the
+    // violation mask kept on each incident row (schema 16): each equal to the documents'.
+    let nfc = mrm_crdt::report::nfc;
+    let parties: BTreeSet<String> = incidents
+        .iter()
+        .flat_map(|i| i.violations.iter().filter(|v| v.is_live()))
+        .map(|v| nfc(&v.perpetrator.party))
+        .filter(|p| !p.is_empty())
+        .collect();
+    for party in parties.iter().map(Some).chain([None]) {
+        let f = IncidentFilter {
+            party: party.cloned(),
+            ..IncidentFilter::default()
+        };
+        let page = store.caseload(&f).expect("caseload");
+        let (mut n, mut violations, mut boys, mut girls, mut unknown) = (0, 0, 0, 0, 0);
+        for inc in &incidents {
+            let matching: Vec<&Violation> = inc
+                .violations
+                .iter()
+                .filter(|v| v.is_live())
+                .filter(|v| party.is_none_or(|p| nfc(&v.perpetrator.party) == *p))
+                .collect();
+            if party.is_some() && matching.is_empty() {
+                continue;
+            }
+            n += 1;
+            violations += matching.len() as i64;
+            boys += matching.iter().map(|v| v.victims.boys).sum::<i64>();
+            girls += matching.iter().map(|v| v.victims.girls).sum::<i64>();
+            unknown += matching.iter().map(|v| v.victims.sex_unknown).sum::<i64>();
+        }
+        assert_eq!(
+            (page.total, page.violations),
+            (n, violations),
+            "incidents and violations matching party {party:?}"
+        );
+        assert_eq!(
+            (
+                page.children.boys,
+                page.children.girls,
+                page.children.sex_unknown
+            ),
+            (boys, girls, unknown),
+            "children matching party {party:?}"
+        );
+    }
+    let by_children = store
+        .list_incidents(&IncidentFilter {
+            sort: mrm_store::Sort::Children,
+            ..IncidentFilter::default()
+        })
+        .expect("list by children");
+    let mut want: Vec<(i64, &str)> = incidents
+        .iter()
+        .map(|i| {
+            let live = i.violations.iter().filter(|v| v.is_live());
+            (live.map(|v| v.victims.total()).sum(), i.id.as_str())
+        })
+        .collect();
+    want.sort();
+    want.reverse();
+    let got: Vec<&str> = by_children.items.iter().map(|r| r.id.as_str()).collect();
+    let want: Vec<&str> = want.into_iter().map(|(_, id)| id).collect();
+    assert_eq!(got, want, "sorted by children");
+
     // Patrols, with the number of incidents that name them.
     let mut want_patrols = Vec::new();
     for id in &pids {
