@@ -310,7 +310,7 @@ const MIGRATIONS: &[&str] = &[
         n_conflicts, n_attention, nv, boys, girls, unk, vmask);
     CREATE INDEX violations_facts ON violations (incident_id, type, status, party, boys, girls,
         sex_unknown);
-    CREATE INDEX changes_local ON changes (seq, doc_id) WHERE local = 1;
+    CREATE INDEX changes_local ON changes (doc_id, seq) WHERE local = 1;
     CREATE TABLE party_names (name PRIMARY KEY) WITHOUT ROWID;
     "#,
 ];
