@@ -214,7 +214,16 @@ pub fn caseload(conn: &Connection, f: &IncidentFilter) -> Result<CaseloadPage> {
 /// `incidents_facts` in the asked order; then the page's rows by key. The text, violation and
 /// sync-state filters are uncorrelated sets, read once per statement.
 fn run(conn: &Connection, f: &IncidentFilter, counts: bool) -> Result<CaseloadPage> {
-    run_with(conn, f, counts, MANY_UNSENT)
+    if !conn.is_autocommit() {
+        return run_with(conn, f, counts, MANY_UNSENT);
+    }
+    // One read transaction: the statements of one query see one state of the store, even when a
+    // sync commits between them (a party's bit shared by a name that arrives meanwhile, counts
+    // and page of different states).
+    let tx = conn.unchecked_transaction()?;
+    let page = run_with(&tx, f, counts, MANY_UNSENT)?;
+    tx.commit()?;
+    Ok(page)
 }
 
 /// [`run`], with the sync-state filter's threshold given (`many_unsent`), so that tests take
@@ -347,8 +356,7 @@ fn run_with(
             sums(
                 conn,
                 &format!(
-                    "SELECT COUNT(*), COALESCE(SUM(i.nv), 0), COALESCE(SUM(i.boys), 0),
-                        COALESCE(SUM(i.girls), 0), COALESCE(SUM(i.unk), 0)
+                    "SELECT COUNT(*), TOTAL(i.nv), TOTAL(i.boys), TOTAL(i.girls), TOTAL(i.unk)
                      FROM incidents i {wher}"
                 ),
                 &args,
@@ -368,8 +376,7 @@ fn run_with(
             let (n, _, children) = sums(
                 conn,
                 &format!(
-                    "SELECT COUNT(*), 0, COALESCE(SUM(v.boys), 0), COALESCE(SUM(v.girls), 0),
-                        COALESCE(SUM(v.sex_unknown), 0)
+                    "SELECT COUNT(*), 0, TOTAL(v.boys), TOTAL(v.girls), TOTAL(v.sex_unknown)
                      FROM violations v INDEXED BY violations_facts WHERE {vwhere}"
                 ),
                 &vargs,
@@ -384,8 +391,7 @@ fn run_with(
             let (n, _, children) = sums(
                 conn,
                 &format!(
-                    "SELECT COUNT(*), 0, COALESCE(SUM(v.boys), 0), COALESCE(SUM(v.girls), 0),
-                        COALESCE(SUM(v.sex_unknown), 0)
+                    "SELECT COUNT(*), 0, TOTAL(v.boys), TOTAL(v.girls), TOTAL(v.sex_unknown)
                      FROM incidents i CROSS JOIN violations v INDEXED BY violations_facts
                          ON v.incident_id = i.id
                      {iwhere} AND (i.vmask & ?) = ? AND {vwhere}"
@@ -460,17 +466,25 @@ fn conjunction(conds: &[(String, Vec<Sql>)]) -> (String, Vec<Sql>) {
     (format!("WHERE {text}"), args)
 }
 
-/// The one row of a counting statement: incidents, violations, children by sex.
+/// The one row of a counting statement: incidents, violations, children by sex. The sums are
+/// SQL `TOTAL`s (floating point, never an overflow error, where `SUM` fails the whole query on
+/// one hostile record's counts), brought back to integers, saturating.
 fn sums(conn: &Connection, sql: &str, args: &[Sql]) -> Result<(i64, i64, ChildCounts)> {
+    let n = |r: &rusqlite::Row<'_>, i: usize| -> rusqlite::Result<i64> {
+        Ok(match r.get_ref(i)? {
+            rusqlite::types::ValueRef::Real(x) => x as i64,
+            _ => r.get(i)?,
+        })
+    };
     Ok(
         conn.query_row(sql, rusqlite::params_from_iter(args.iter()), |r| {
             Ok((
-                r.get(0)?,
-                r.get(1)?,
+                n(r, 0)?,
+                n(r, 1)?,
                 ChildCounts {
-                    boys: r.get(2)?,
-                    girls: r.get(3)?,
-                    sex_unknown: r.get(4)?,
+                    boys: n(r, 2)?,
+                    girls: n(r, 3)?,
+                    sex_unknown: n(r, 4)?,
                 },
             ))
         })?,
@@ -574,5 +588,46 @@ mod tests {
             seen += set.total;
         }
         assert!(seen > 0, "the states select some incidents");
+    }
+
+    /// Counts no record could hold (a hostile peer's, past validation) never fail the caseload:
+    /// its sums saturate.
+    #[test]
+    fn sums_beyond_any_integer_saturate() {
+        let dir = tempfile::tempdir().unwrap();
+        let pass = mrm_crdt::crypto::Passphrase::new("test store passphrase");
+        let mut store = Store::init(dir.path(), &pass, "M", "Rose R.", "Goma").unwrap();
+        crate::demo::populate(&mut store, 3, 5).unwrap();
+        store
+            .conn()
+            .execute_batch(
+                "UPDATE incidents SET boys = 9223372036854775807;
+                 UPDATE violations SET girls = 9223372036854775807;",
+            )
+            .unwrap();
+        let all = store.caseload(&IncidentFilter::default()).unwrap();
+        assert_eq!((all.total, all.children.boys), (3, i64::MAX));
+        // A violation filter with an incident filter, and one alone: both ways of counting.
+        let (kind, admin1): (String, String) = store
+            .conn()
+            .query_row(
+                "SELECT v.type, i.admin1 FROM violations v JOIN incidents i
+                 ON i.id = v.incident_id LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let kind: ViolationType = kind.parse().unwrap();
+        for admin1 in [Some(admin1), None] {
+            let page = store
+                .caseload(&IncidentFilter {
+                    kind: Some(kind),
+                    admin1,
+                    ..Default::default()
+                })
+                .unwrap();
+            assert!(page.violations > 0);
+            assert_eq!(page.children.girls, i64::MAX);
+        }
     }
 }

@@ -81,28 +81,43 @@ pub(crate) fn note_party(conn: &rusqlite::Connection, p: &str) -> Result<()> {
 /// Fill the sums and masks of every incident row from its violation rows (schema 16's
 /// migration: the rows are there, so no document is read).
 pub(crate) fn fill(tx: &Transaction<'_>) -> Result<()> {
-    tx.execute_batch(
-        "UPDATE incidents SET (nv, boys, girls, unk) = (SELECT COUNT(*), COALESCE(SUM(v.boys), 0),
-             COALESCE(SUM(v.girls), 0), COALESCE(SUM(v.sex_unknown), 0)
-             FROM violations v WHERE v.incident_id = incidents.id)",
-    )?;
-    let mut masks: std::collections::HashMap<String, i64> = Default::default();
+    // In Rust, adding as the projection does (saturating): SQL's SUM would fail the migration,
+    // and so every open of the store, on one hostile record's counts.
+    #[derive(Default)]
+    struct Facts {
+        nv: i64,
+        boys: i64,
+        girls: i64,
+        unknown: i64,
+        mask: i64,
+    }
+    let mut facts: std::collections::HashMap<String, Facts> = Default::default();
     {
-        let mut stmt = tx.prepare("SELECT incident_id, type, status, party FROM violations")?;
+        let mut stmt = tx.prepare(
+            "SELECT incident_id, type, status, party, boys, girls, sex_unknown FROM violations",
+        )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let (kind, status, party): (String, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
-            let m = violation_mask(&kind, &status, &party);
-            *masks.entry(r.get(0)?).or_default() |= m;
+            let f = facts.entry(r.get(0)?).or_default();
+            f.nv = f.nv.saturating_add(1);
+            f.boys = f.boys.saturating_add(r.get(4)?);
+            f.girls = f.girls.saturating_add(r.get(5)?);
+            f.unknown = f.unknown.saturating_add(r.get(6)?);
+            f.mask |= violation_mask(&kind, &status, &party);
         }
     }
     tx.execute_batch(
         "INSERT OR IGNORE INTO party_names (name) SELECT DISTINCT party FROM violations
          WHERE party != ''",
     )?;
-    let mut update = tx.prepare("UPDATE incidents SET vmask = ?2 WHERE id = ?1")?;
-    for (id, mask) in masks {
-        update.execute(rusqlite::params![id, mask])?;
+    let mut update = tx.prepare(
+        "UPDATE incidents SET nv = ?2, boys = ?3, girls = ?4, unk = ?5, vmask = ?6 WHERE id = ?1",
+    )?;
+    for (id, f) in facts {
+        update.execute(rusqlite::params![
+            id, f.nv, f.boys, f.girls, f.unknown, f.mask
+        ])?;
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! The store's SQLite schema and its migrations. `PRAGMA user_version` holds the version; each
-//! migration runs in one transaction, so a crash mid-migration leaves the previous version intact.
+//! The store's SQLite schema and its migrations. `PRAGMA user_version` holds the version; the
+//! pending migrations run in one transaction, so a crash mid-migration leaves the version found.
 
 use rusqlite::Connection;
 

@@ -289,6 +289,30 @@ fn the_desktop_app_end_to_end() {
     );
     s.type_keys("[data-testid=f-narrative]", " Two witnesses met.");
     wait_saved(&s);
+    // Another province by mistake: the district goes, and the autosave (600 ms after the last
+    // change) stores that. Going back to the province the record opened with brings its district
+    // back, as the lists promise.
+    s.set("[data-testid=f-admin1]", "Ituri");
+    assert_eq!(
+        s.js(
+            "return document.querySelector('[data-testid=f-admin2]').value",
+            json!([])
+        ),
+        json!("")
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    wait_saved(&s);
+    s.set("[data-testid=f-admin1]", "North Kivu");
+    assert_eq!(
+        s.js(
+            "return document.querySelector('[data-testid=f-admin2]').value",
+            json!([])
+        ),
+        json!("Rutshuru"),
+        "the district the record opened with, offered again with its province"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    wait_saved(&s);
 
     // Bad input: a missing title, a future date, a negative count: messages, nothing saved.
     step(start, "bad input");

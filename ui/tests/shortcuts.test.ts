@@ -80,5 +80,8 @@ describe('Ctrl+P', () => {
     expect(isPrintKey(key('p', { ctrlKey: true, altKey: true }))).toBe(false);
     expect(isPrintKey({ ...key('P', { ctrlKey: true }), shiftKey: true })).toBe(false);
     expect(isPrintKey(key('s', { ctrlKey: true }))).toBe(false);
+    // An Arabic layout: the key is its own letter, the place is P's.
+    expect(isPrintKey({ ...key('ح', { ctrlKey: true }), code: 'KeyP' })).toBe(true);
+    expect(isPrintKey({ ...key('ح', { ctrlKey: true }), code: 'KeyH' })).toBe(false);
   });
 });

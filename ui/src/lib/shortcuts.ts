@@ -80,7 +80,11 @@ export function opensHelp(e: KeyLike, target: unknown): boolean {
 }
 
 /** Whether a key press is Ctrl+P (Cmd+P on a Mac), where people look for printing: on an
- * incident's record it opens the printable record, and there it prints. */
-export function isPrintKey(e: KeyLike & { shiftKey?: boolean }): boolean {
-  return (e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'p';
+ * incident's record it opens the printable record, and there it prints. By the key's place too
+ * (`code`), so that it works on an Arabic or other non-Latin layout, whose `key` is a letter of
+ * its own script. */
+export function isPrintKey(e: KeyLike & { shiftKey?: boolean; code?: string }): boolean {
+  return (
+    (e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && (e.key.toLowerCase() === 'p' || e.code === 'KeyP')
+  );
 }

@@ -737,6 +737,7 @@ export const ar: Record<string, string> = {
   'form.choose_district': 'اختر منطقة…',
   'form.area_not_listed': '{name} (ليست في قائمة البعثة)',
   'detail.print': 'طباعة',
+  'detail.print_waits': 'أرسل التعليق أو القرار الذي تكتبه أو امسحه أولًا: الطباعة تغادر هذه الصفحة.',
   'print.header': 'MRM Field — سجل حادثة',
   'print.confidential': 'سرّي — يحتوي هذا السجل على بيانات حماية الطفل. لا يُتداوَل ولا يُشارَك ولا يُحفَظ ولا يُتلَف إلا وفق بروتوكول تبادل المعلومات الخاص بالبعثة.',
   'print.printed': 'طُبع في {when} بواسطة {officer}',

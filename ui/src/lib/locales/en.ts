@@ -734,6 +734,7 @@ export const en: Record<string, string> = {
   'form.choose_district': 'Choose a district…',
   'form.area_not_listed': '{name} (not in the mission\'s list)',
   'detail.print': 'Print',
+  'detail.print_waits': 'Send or clear the comment or decision you are writing first: printing leaves this page.',
   'print.header': 'MRM Field — incident record',
   'print.confidential': 'CONFIDENTIAL — this record holds child protection data. Handle, share, keep and destroy it only under the mission\'s information-sharing protocol.',
   'print.printed': 'Printed on {when} by {officer}',

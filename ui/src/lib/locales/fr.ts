@@ -734,6 +734,7 @@ export const fr: Record<string, string> = {
   'form.choose_district': 'Choisir un territoire…',
   'form.area_not_listed': '{name} (absent de la liste de la mission)',
   'detail.print': 'Imprimer',
+  'detail.print_waits': "Envoyez ou effacez d'abord le commentaire ou la décision en cours : l'impression quitte cette page.",
   'print.header': 'MRM Field — fiche d’incident',
   'print.confidential': 'CONFIDENTIEL — cette fiche contient des données de protection de l’enfance. Ne la manipulez, ne la partagez, ne la conservez et ne la détruisez que selon le protocole de partage d’informations de la mission.',
   'print.printed': 'Imprimé le {when} par {officer}',
