@@ -211,8 +211,11 @@ pub fn caseload(conn: &Connection, f: &IncidentFilter) -> Result<CaseloadPage> {
 /// Three statements, each over narrow indexes (schema 16), so that no filter reads the wide rows
 /// of every incident or violation: the match's counts (over `violations_facts` when a violation
 /// filter is given, over `incidents_facts` otherwise); the page's keys, chosen on
-/// `incidents_facts` in the asked order; then the page's rows by key. The text, violation and
-/// sync-state filters are uncorrelated sets, read once per statement.
+/// `incidents_facts` in the asked order; then the page's rows by key. The text filter's matches
+/// are read once per query (`temp.caseload_text`); the violation filters are the incident's
+/// `vmask`, and its violation rows where the mask is not exact; the sync-state filter is a set of
+/// records, or each incident's own changes (`many_unsent`). Without `counts` (the CLI's list,
+/// whose page carries no counts), the violation counts of a violation filter are not read.
 fn run(conn: &Connection, f: &IncidentFilter, counts: bool) -> Result<CaseloadPage> {
     if !conn.is_autocommit() {
         return run_with(conn, f, counts, MANY_UNSENT);
@@ -401,11 +404,6 @@ fn run_with(
             (n, children)
         };
         (total, violations, children)
-    };
-    let (violations, children) = if counts {
-        (violations, children)
-    } else {
-        (0, ChildCounts::default())
     };
 
     let dir = if f.asc { "ASC" } else { "DESC" };
