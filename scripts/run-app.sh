@@ -46,7 +46,10 @@ if [ ! -f "$DIR/laptop/mrm.sqlite" ]; then
    {"id": "group-charlie", "name": "Group Charlie", "category": "non_state_armed_group",
     "split_from": "group-bravo"}],
  "admin_areas": {"North Kivu": ["Rutshuru", "Masisi", "Beni", "Lubero"],
-                 "South Kivu": ["Uvira", "Fizi", "Kalehe"], "Ituri": ["Djugu", "Irumu", "Mambasa"]}}
+                 "South Kivu": ["Uvira", "Fizi", "Kalehe"], "Ituri": ["Djugu", "Irumu", "Mambasa"]},
+ "area_bounds": {"North Kivu": {"south": -2.1, "west": 27.2, "north": 0.95, "east": 29.98},
+                 "South Kivu": {"south": -5.0, "west": 26.8, "north": -1.6, "east": 29.4},
+                 "Ituri": {"south": 0.4, "west": 27.2, "north": 3.6, "east": 31.3}}}
 JSON
   "$MRM" admin --db "$DIR/server.sqlite" --db-key-file "$DIR/server.key" config set --json "$DIR/config.json"
   "$MRM" --data "$DIR/laptop" init --mission MONUSCO --officer "Awa D." --team Goma

@@ -85,9 +85,31 @@ fn filters(store: &Store) -> anyhow::Result<Vec<(&'static str, IncidentFilter)>>
             }),
         ),
         (
-            "text",
+            "text (a place, in 1 in 7)",
             page(IncidentFilter {
                 text: Some(text),
+                ..Default::default()
+            }),
+        ),
+        (
+            "text (a word in 2 in 3)",
+            page(IncidentFilter {
+                text: Some("kivu".into()),
+                ..Default::default()
+            }),
+        ),
+        (
+            "text (a word in every record)",
+            page(IncidentFilter {
+                text: Some("reported".into()),
+                ..Default::default()
+            }),
+        ),
+        (
+            // The demo's narratives are numbered: a number's digits are in a few of them.
+            "text (a rare word)",
+            page(IncidentFilter {
+                text: Some("4242".into()),
                 ..Default::default()
             }),
         ),

@@ -239,7 +239,7 @@ pub(crate) fn mission_config() -> MissionConfig {
             .iter()
             .map(|(a1, a2s)| (a1.to_string(), a2s.iter().map(|a| a.to_string()).collect()))
             .collect(),
-        party_registry: Vec::new(),
+        ..MissionConfig::default()
     }
 }
 

@@ -924,6 +924,20 @@ pub fn apply_config<T: Transactable>(
     if (had || !cfg.party_registry.is_empty()) && set(tx, &ROOT, "party_registry", registry)? {
         log.push("set the party registry".to_string());
     }
+    // One value, as the registry: extents are set whole, by an administrator.
+    crate::bounds::check_all(&cfg.area_bounds, &cfg.admin_areas)?;
+    let bounds =
+        if cfg.area_bounds.is_empty() {
+            ScalarValue::Null
+        } else {
+            str_val(&serde_json::to_string(&cfg.area_bounds).map_err(|e| {
+                Error::invalid("mission configuration", "area_bounds", e.to_string())
+            })?)
+        };
+    let had = tx.get(&ROOT, "area_bounds")?.is_some();
+    if (had || !cfg.area_bounds.is_empty()) && set(tx, &ROOT, "area_bounds", bounds)? {
+        log.push("set the provinces' extents".to_string());
+    }
     let areas = child_map(tx, &ROOT, "admin_areas")?;
     let old: Vec<String> = tx.keys(&areas).collect();
     for k in old {

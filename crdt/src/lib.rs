@@ -14,6 +14,7 @@
 
 pub mod activity;
 pub mod activity_figures;
+pub mod bounds;
 pub mod bundle;
 pub mod changes;
 pub mod conflicts;

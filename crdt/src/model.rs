@@ -688,4 +688,8 @@ pub struct MissionConfig {
     /// The party registry ([`crate::parties`]): parties by id, with the names they went by.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub party_registry: Vec<crate::parties::Party>,
+    /// Each province's extent ([`crate::bounds`]): coordinates outside their province's get a
+    /// warning. Keys are provinces of `admin_areas`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub area_bounds: std::collections::BTreeMap<String, crate::bounds::AreaBounds>,
 }

@@ -270,7 +270,7 @@ pub fn looks_like_a_name(code: &str) -> bool {
 }
 
 /// A value named in a message, cut to 40 characters (a hostile value never fills a screen).
-fn cut(s: &str) -> String {
+pub(crate) fn cut(s: &str) -> String {
     if s.chars().count() > 40 {
         s.chars().take(40).chain(std::iter::once('…')).collect()
     } else {
@@ -1113,6 +1113,28 @@ pub fn against_config(inc: &Incident, cfg: &MissionConfig) -> Vec<FieldError> {
                 })
             }
             Some(_) => {}
+        }
+    }
+    if let (Some(lat), Some(lon)) = (loc.lat, loc.lon) {
+        let code = match crate::bounds::check(&cfg.area_bounds, &loc.admin1, lat, lon) {
+            crate::bounds::PlaceCheck::Outside => Some((
+                "coordinates_outside_province",
+                "fall outside the province's extent: check them, or the province",
+            )),
+            crate::bounds::PlaceCheck::Swapped => Some((
+                "coordinates_swapped",
+                "fall outside the province's extent, but inside it with latitude and \
+                 longitude exchanged: were they swapped?",
+            )),
+            crate::bounds::PlaceCheck::Inside | crate::bounds::PlaceCheck::Unknown => None,
+        };
+        if let Some((code, why)) = code {
+            w.push(FieldError {
+                field: "location.lat".into(),
+                message: format!("the coordinates {lat}, {lon} {why} ({})", loc.admin1),
+                code: Some(code),
+                params: [("province", cut(&loc.admin1))].into(),
+            });
         }
     }
     if !cfg.parties.is_empty() || !cfg.party_registry.is_empty() {

@@ -115,35 +115,110 @@ impl SyncFilter {
         }
     }
 
-    /// Its condition on `incidents i`, by the rules of [`RowSync`]. Each set of ids is read once
-    /// per query (an uncorrelated `IN`), from `changes_local` for this device's changes after the
-    /// endpoint's acknowledged position; when there are many of those (`many`: a large store
-    /// that never synced), each incident's own changes are looked up instead, which costs the
-    /// same whatever their number.
-    fn condition(self, many: bool) -> String {
+    /// Its condition on `incidents i`, by the rules of [`RowSync`]. The held, waiting and
+    /// conflicting records are small tables, each read once per query (an uncorrelated `IN`);
+    /// a record waits to be sent when this device's latest own change to it (`local_seq`, on
+    /// `incidents_facts`, schema 17) is beyond the endpoint's acknowledged position, one
+    /// comparison per row whatever the size of the log.
+    fn condition(self) -> String {
+        // The `+`: tested as `incidents_facts` is read, never by looking each id up.
         const HELD: &str = "+i.id IN (SELECT doc_id FROM held_records)";
         const WAITING: &str = "+i.id IN (SELECT doc_id FROM inbound)";
-        const UNSENT_SET: &str = "+i.id IN (SELECT doc_id FROM changes WHERE local = 1 \
-             AND seq > (SELECT COALESCE(MAX(push_seq), 0) FROM sync_state))";
-        const UNSENT_EACH: &str = "EXISTS (SELECT 1 FROM changes c INDEXED BY changes_local \
-             WHERE c.doc_id = i.id AND c.local = 1 \
-             AND c.seq > (SELECT COALESCE(MAX(push_seq), 0) FROM sync_state))";
+        const UNSENT: &str = "i.local_seq > (SELECT COALESCE(MAX(push_seq), 0) FROM sync_state)";
         const CONFLICT: &str = "+i.id IN (SELECT doc_id FROM conflicts)";
-        let unsent = if many { UNSENT_EACH } else { UNSENT_SET };
         match self {
-            SyncFilter::ToSend => format!("({unsent} AND NOT {HELD} AND NOT {WAITING})"),
+            SyncFilter::ToSend => format!("({UNSENT} AND NOT {HELD} AND NOT {WAITING})"),
             SyncFilter::Held => HELD.into(),
             SyncFilter::Waiting => format!("({WAITING} AND NOT {HELD})"),
             SyncFilter::Conflict => CONFLICT.into(),
-            SyncFilter::Unsynced => format!("({HELD} OR {WAITING} OR {unsent} OR {CONFLICT})"),
+            SyncFilter::Unsynced => format!("({HELD} OR {WAITING} OR {UNSENT} OR {CONFLICT})"),
         }
     }
 }
 
-/// This device's unacknowledged changes beyond which the sync-state filter looks up each
-/// incident's own changes rather than collecting the changed records (measured at 100,000
-/// incidents: the set costs about 1 ms per thousand changes, the look-ups about 120 ms).
-const MANY_UNSENT: i64 = 50_000;
+/// The rows of a caseload query: every incident.
+const ALL_INCIDENTS: &str = "incidents i";
+
+/// The rows of a caseload query: the text filter's matches, each looked up by its key in
+/// `incidents_facts`.
+const TEXT_HITS: &str = "temp.caseload_text t CROSS JOIN incidents i INDEXED BY incidents_facts
+     ON i.occurred_on = t.occurred_on AND i.id = t.id";
+
+/// How a query reads the text filter's matches, kept in `temp.caseload_text`, a table of the
+/// connection's own. Measured at 100,000 incidents (2 cores, release build): a match looked up
+/// by its key costs about 4 µs, an incident tested against the kept ids as `incidents_facts` is
+/// read about 0.5 µs when they are many, less when few; keeping an id costs about 0.35 µs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TextWay {
+    /// The matches are kept, and each looked up by its key: when at most one incident in
+    /// [`FEW_HITS`] matches.
+    LookUp,
+    /// The matches are kept, and every incident tested against them.
+    In,
+    /// The incidents that do not match are kept instead, and every incident tested against them:
+    /// when most match (a word typed one letter at a time matches nearly everything first).
+    NotIn,
+}
+
+/// The text filter's matches are looked up one by one when at most one incident in this many
+/// matches (measured: at one in 7, the look-ups cost 73 ms, the tests 52 ms).
+const FEW_HITS: i64 = 10;
+
+/// How many search texts are tried first, to tell whether most incidents match.
+const SAMPLE: i64 = 1_000;
+
+/// Keep the text filter's matches (`likes` on `incident_search s`, with `words`), or the
+/// incidents that do not match when a first sample says most do, in `temp.caseload_text`, and
+/// say how the query reads them (`way`: as given). One pass over the search texts, about 20 ms
+/// at 100,000 incidents.
+fn text_matches(
+    conn: &Connection,
+    likes: &str,
+    words: &[Sql],
+    way: Option<TextWay>,
+) -> Result<TextWay> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS caseload_text (id PRIMARY KEY, occurred_on) WITHOUT ROWID;
+         DELETE FROM temp.caseload_text;",
+    )?;
+    let args = || rusqlite::params_from_iter(words.iter());
+    let most = match way {
+        Some(w) => w == TextWay::NotIn,
+        None => {
+            let (hits, tried): (f64, i64) = conn.query_row(
+                &format!(
+                    "SELECT TOTAL({likes}), COUNT(*)
+                     FROM (SELECT search FROM incident_search LIMIT {SAMPLE}) s"
+                ),
+                args(),
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            hits * 2.0 > tried as f64
+        }
+    };
+    // `NOT`: the search text is never NULL, so an incident is exactly one of the two.
+    let (which, chosen) = if most {
+        (format!("NOT ({likes})"), TextWay::NotIn)
+    } else {
+        (likes.to_string(), TextWay::In)
+    };
+    let kept = conn.execute(
+        &format!(
+            "INSERT OR IGNORE INTO temp.caseload_text SELECT s.id, s.occurred_on
+             FROM incident_search s WHERE {which}"
+        ),
+        args(),
+    )?;
+    Ok(match way {
+        Some(w) => w,
+        None if chosen == TextWay::In
+            && (kept as i64).saturating_mul(FEW_HITS) <= incident_count(conn, "", &[])? =>
+        {
+            TextWay::LookUp
+        }
+        None => chosen,
+    })
+}
 
 /// Filters, sort and page of the caseload; every given filter must match. Violation filters
 /// (type, status, party) must match one and the same violation. Names (area, party) are compared
@@ -213,49 +288,46 @@ pub fn caseload(conn: &Connection, f: &IncidentFilter) -> Result<CaseloadPage> {
 /// filter is given, over `incidents_facts` otherwise); the page's keys, chosen on
 /// `incidents_facts` in the asked order; then the page's rows by key. The text filter's matches
 /// are read once per query (`temp.caseload_text`); the violation filters are the incident's
-/// `vmask`, and its violation rows where the mask is not exact; the sync-state filter is a set of
-/// records, or each incident's own changes (`many_unsent`). Without `counts` (the CLI's list,
+/// `vmask`, and its violation rows where the mask is not exact; the sync-state filter is the
+/// incident's `local_seq` and three small sets of records. Without `counts` (the CLI's list,
 /// whose page carries no counts), the violation counts of a violation filter are not read.
 fn run(conn: &Connection, f: &IncidentFilter, counts: bool) -> Result<CaseloadPage> {
     if !conn.is_autocommit() {
-        return run_with(conn, f, counts, MANY_UNSENT);
+        return run_with(conn, f, counts, None);
     }
     // One read transaction: the statements of one query see one state of the store, even when a
     // sync commits between them (a party's bit shared by a name that arrives meanwhile, counts
     // and page of different states).
     let tx = conn.unchecked_transaction()?;
-    let page = run_with(&tx, f, counts, MANY_UNSENT)?;
+    let page = run_with(&tx, f, counts, None)?;
     tx.commit()?;
     Ok(page)
 }
 
-/// [`run`], with the sync-state filter's threshold given (`many_unsent`), so that tests take
-/// both of its ways on a small store.
+/// [`run`] in the transaction (or the autocommit connection) `conn`; the text filter's way
+/// chosen by its matches, or given (`way`), so that tests take each.
 fn run_with(
     conn: &Connection,
     f: &IncidentFilter,
     counts: bool,
-    many_unsent: i64,
+    way: Option<TextWay>,
 ) -> Result<CaseloadPage> {
     // Conditions on `incidents i`, each with its parameters in order.
     let mut conds: Vec<(String, Vec<Sql>)> = Vec::new();
+    // The rows a query reads: every incident, or only the text filter's matches.
+    let mut from = ALL_INCIDENTS;
     if let Some((likes, words)) = f.text.as_deref().and_then(text_condition) {
-        // The matching ids, read once (one pass over the search texts, about 25 ms at 100,000
-        // incidents) into a table of this connection's own, then tested as `incidents_facts` is
-        // read, for the counts and the page alike (`+`: not each id looked up in the wide table,
-        // which measured slower).
-        conn.execute_batch(
-            "CREATE TEMP TABLE IF NOT EXISTS caseload_text (id PRIMARY KEY) WITHOUT ROWID;
-             DELETE FROM temp.caseload_text;",
-        )?;
-        conn.execute(
-            &format!(
-                "INSERT OR IGNORE INTO temp.caseload_text SELECT s.id FROM incident_search s
-                 WHERE {likes}"
-            ),
-            rusqlite::params_from_iter(words.iter()),
-        )?;
-        conds.push(("+i.id IN temp.caseload_text".into(), vec![]));
+        match text_matches(conn, &likes, &words, way)? {
+            TextWay::LookUp => from = TEXT_HITS,
+            TextWay::In => conds.push((
+                "+i.id IN (SELECT id FROM temp.caseload_text)".into(),
+                vec![],
+            )),
+            TextWay::NotIn => conds.push((
+                "+i.id NOT IN (SELECT id FROM temp.caseload_text)".into(),
+                vec![],
+            )),
+        }
     }
     let admin1 = f.admin1.as_deref().map(nfc);
     // `+`: not by the area's or the date's own index, whose rows lead to the wide table, but
@@ -290,15 +362,7 @@ fn run_with(
         ));
     }
     if let Some(s) = f.sync {
-        // How many of this device's changes the endpoint has not acknowledged (from
-        // `changes_local`, whose size is this device's own work, not the log pulled).
-        let after: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM changes INDEXED BY changes_local WHERE local = 1
-             AND seq > (SELECT COALESCE(MAX(push_seq), 0) FROM sync_state)",
-            [],
-            |r| r.get(0),
-        )?;
-        conds.push((s.condition(after > many_unsent), vec![]));
+        conds.push((s.condition(), vec![]));
     }
     // Conditions on one and the same violation `v`, and the bits they need in the incident's
     // `vmask` (crate::facts).
@@ -328,7 +392,6 @@ fn run_with(
     // violation filter: the mask, exact for a type, a status or a party whose bit is its own
     // alone; otherwise also the check of the incident's own violation rows, made only where the
     // mask allows a match.
-    let (iwhere, iargs) = conjunction(&conds);
     let mut all = conds.clone();
     if !vconds.is_empty() {
         all.push((
@@ -352,7 +415,7 @@ fn run_with(
     let (wher, args) = conjunction(&all);
 
     let (total, violations, children) = if vconds.is_empty() {
-        if !counts && wher.is_empty() {
+        if !counts && wher.is_empty() && from == ALL_INCIDENTS {
             (incident_count(conn, "", &[])?, 0, ChildCounts::default())
         } else {
             // The incident rows carry their live violations' sums.
@@ -360,7 +423,7 @@ fn run_with(
                 conn,
                 &format!(
                     "SELECT COUNT(*), TOTAL(i.nv), TOTAL(i.boys), TOTAL(i.girls), TOTAL(i.unk)
-                     FROM incidents i {wher}"
+                     FROM {from} {wher}"
                 ),
                 &args,
             )?
@@ -368,13 +431,13 @@ fn run_with(
     } else {
         let total = sums(
             conn,
-            &format!("SELECT COUNT(*), 0, 0, 0, 0 FROM incidents i {wher}"),
+            &format!("SELECT COUNT(*), 0, 0, 0, 0 FROM {from} {wher}"),
             &args,
         )?
         .0;
         let (violations, children) = if !counts {
             (0, ChildCounts::default())
-        } else if iwhere.is_empty() {
+        } else if conds.is_empty() && from == ALL_INCIDENTS {
             // Every matching violation, from the covering index.
             let (n, _, children) = sums(
                 conn,
@@ -388,16 +451,20 @@ fn run_with(
         } else {
             // The matching incidents' matching violations: each incident the mask allows, then
             // its own violation rows.
-            let mut a = iargs;
-            a.extend([Sql::Integer(need), Sql::Integer(need)]);
-            a.extend(vargs);
+            let mut c = conds.clone();
+            c.push((
+                "(i.vmask & ?) = ?".into(),
+                vec![Sql::Integer(need), Sql::Integer(need)],
+            ));
+            c.push((vwhere.clone(), vargs));
+            let (w, a) = conjunction(&c);
             let (n, _, children) = sums(
                 conn,
                 &format!(
                     "SELECT COUNT(*), 0, TOTAL(v.boys), TOTAL(v.girls), TOTAL(v.sex_unknown)
-                     FROM incidents i CROSS JOIN violations v INDEXED BY violations_facts
+                     FROM {from} CROSS JOIN violations v INDEXED BY violations_facts
                          ON v.incident_id = i.id
-                     {iwhere} AND (i.vmask & ?) = ? AND {vwhere}"
+                     {w}"
                 ),
                 &a,
             )?;
@@ -424,7 +491,7 @@ fn run_with(
             conn,
             &format!(
                 "SELECT {INCIDENT_ROW_COLUMNS} FROM incidents i
-                 WHERE (i.occurred_on, i.id) IN (SELECT i.occurred_on, i.id FROM incidents i
+                 WHERE (i.occurred_on, i.id) IN (SELECT i.occurred_on, i.id FROM {from}
                      {wher} ORDER BY {order} LIMIT {limit} OFFSET {})
                  ORDER BY {order}",
                 f.offset
@@ -435,7 +502,7 @@ fn run_with(
         rows(
             conn,
             &format!(
-                "SELECT {INCIDENT_ROW_COLUMNS} FROM incidents i {wher} ORDER BY {order} \
+                "SELECT {INCIDENT_ROW_COLUMNS} FROM {from} {wher} ORDER BY {order} \
                  LIMIT -1 OFFSET {}",
                 f.offset
             ),
@@ -541,51 +608,183 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::RecordSync;
 
-    /// The sync-state filter's two ways (the set of changed records, and each incident's own
-    /// changes looked up) select the same incidents, for every state.
+    /// Each sync-state filter selects exactly the incidents whose own sync state
+    /// ([`Store::row_sync`], read per record from the change log) is that state: after local
+    /// edits, an endpoint's acknowledgement of part of them, a record held, changes waiting, a
+    /// conflict, and after the change log moved under the rows (`local` handed to another
+    /// identity, as `mrm recover` does).
     #[test]
-    fn both_ways_of_the_sync_state_filter_agree() {
+    fn the_sync_state_filter_matches_each_records_own_state() {
         let dir = tempfile::tempdir().unwrap();
         let pass = mrm_crdt::crypto::Passphrase::new("test store passphrase");
         let mut store = Store::init(dir.path(), &pass, "M", "Rose R.", "Goma").unwrap();
-        let ids = crate::demo::populate(&mut store, 6, 3).unwrap();
-        // Half of them acknowledged by an endpoint, as a sync would leave them.
-        let seq: i64 = store
-            .conn()
+        let ids = crate::demo::populate(&mut store, 8, 3).unwrap();
+        let conn = store.conn();
+        // The first three acknowledged by an endpoint, as a sync would leave them.
+        let seq: i64 = conn
             .query_row(
                 "SELECT MAX(seq) FROM changes WHERE doc_id = ?1",
                 [&ids[2]],
                 |r| r.get(0),
             )
             .unwrap();
+        conn.execute(
+            "INSERT INTO sync_state (singleton, server_url, device_id, secret, role, push_seq)
+             VALUES (1, 'https://127.0.0.1:1', 'd', 's', 'officer', ?1)",
+            [seq],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO held_records (doc_id, reason, held_at) VALUES (?1, 'r', 't')",
+            [&ids[4]],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO inbound (doc_id, n, bytes, reason, at) VALUES (?1, 1, x'00', 'r', 't')",
+            [&ids[5]],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO conflicts (doc_id, path, value_json) VALUES (?1, 'title', '[]')",
+            [&ids[1]],
+        )
+        .unwrap();
+        let check = |store: &Store, when: &str| {
+            let mut seen = 0;
+            for sync in SyncFilter::ALL {
+                let f = IncidentFilter {
+                    sync: Some(sync),
+                    ..Default::default()
+                };
+                let mut got: Vec<String> = store
+                    .caseload(&f)
+                    .unwrap()
+                    .items
+                    .into_iter()
+                    .map(|r| r.id)
+                    .collect();
+                got.sort();
+                let mut want: Vec<String> = ids
+                    .iter()
+                    .filter(|id| {
+                        let s = store.row_sync(id).unwrap();
+                        match sync {
+                            SyncFilter::ToSend => s.state == RecordSync::ToSend,
+                            SyncFilter::Held => s.state == RecordSync::Held,
+                            SyncFilter::Waiting => s.state == RecordSync::Waiting,
+                            SyncFilter::Conflict => s.conflict,
+                            SyncFilter::Unsynced => s.state != RecordSync::Synced || s.conflict,
+                        }
+                    })
+                    .cloned()
+                    .collect();
+                want.sort();
+                assert_eq!(got, want, "{sync:?} {when}");
+                seen += got.len();
+            }
+            assert!(seen > 0, "the states select some incidents ({when})");
+        };
+        check(&store, "after a sync");
+        // A later edit of an acknowledged record makes it one to send again.
+        store
+            .edit_incident(
+                &ids[0],
+                &mrm_crdt::input::IncidentPatch {
+                    title: Some("Later words".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        check(&store, "after an edit");
+        // The change log moves under the rows: the others' changes become another device's.
         store
             .conn()
-            .execute(
-                "INSERT INTO sync_state (singleton, server_url, device_id, secret, role, push_seq)
-                 VALUES (1, 'https://127.0.0.1:1', 'd', 's', 'officer', ?1)",
-                [seq],
-            )
+            .execute("UPDATE changes SET local = 0 WHERE doc_id <> ?1", [&ids[6]])
             .unwrap();
         store
             .conn()
-            .execute(
-                "INSERT INTO held_records (doc_id, reason, held_at) VALUES (?1, 'r', 't')",
-                [&ids[4]],
+            .execute(crate::facts::REFRESH_LOCAL_SEQ, [])
+            .unwrap();
+        check(&store, "after the log moved");
+    }
+
+    /// The text filter's three ways (its matches looked up by key, every incident tested
+    /// against its matches, or against the incidents that do not match) give the same page and
+    /// counts, alone and with every other kind of filter, sort and page.
+    #[test]
+    fn both_ways_of_the_text_filter_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let pass = mrm_crdt::crypto::Passphrase::new("test store passphrase");
+        let mut store = Store::init(dir.path(), &pass, "M", "Rose R.", "Goma").unwrap();
+        crate::demo::populate(&mut store, 40, 9).unwrap();
+        let (word, admin1, kind, party): (String, String, String, String) = store
+            .conn()
+            .query_row(
+                "SELECT i.title, i.admin1, v.type, v.party FROM incidents i
+                 JOIN violations v ON v.incident_id = i.id LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .unwrap();
-        let mut seen = 0;
-        for sync in SyncFilter::ALL {
-            let f = IncidentFilter {
-                sync: Some(sync),
+        let word = word.split_whitespace().last().unwrap().to_string();
+        let text = |more: IncidentFilter| IncidentFilter {
+            text: Some(word.clone()),
+            ..more
+        };
+        let filters = [
+            text(IncidentFilter::default()),
+            text(IncidentFilter {
+                limit: Some(3),
+                offset: 2,
                 ..Default::default()
-            };
-            let set = run_with(store.conn(), &f, true, i64::MAX).unwrap();
-            let each = run_with(store.conn(), &f, true, -1).unwrap();
-            assert_eq!(set, each, "{sync:?}");
-            seen += set.total;
+            }),
+            text(IncidentFilter {
+                kind: Some(kind.parse().unwrap()),
+                ..Default::default()
+            }),
+            text(IncidentFilter {
+                party: Some(party),
+                admin1: Some(admin1.clone()),
+                limit: Some(5),
+                ..Default::default()
+            }),
+            text(IncidentFilter {
+                admin1: Some(admin1),
+                sort: Sort::Children,
+                asc: true,
+                ..Default::default()
+            }),
+            text(IncidentFilter {
+                sync: Some(SyncFilter::Unsynced),
+                limit: Some(4),
+                ..Default::default()
+            }),
+            IncidentFilter {
+                text: Some("no such words anywhere".into()),
+                ..Default::default()
+            },
+            // In every demo title: most match, so the others are kept.
+            IncidentFilter {
+                text: Some("REPORTED near".into()),
+                limit: Some(7),
+                offset: 1,
+                ..Default::default()
+            },
+        ];
+        let mut seen = 0;
+        for f in &filters {
+            let chosen = run_with(store.conn(), f, true, None).unwrap();
+            for way in [TextWay::LookUp, TextWay::In, TextWay::NotIn] {
+                let got = run_with(store.conn(), f, true, Some(way)).unwrap();
+                assert_eq!(got, chosen, "{way:?} {f:?}");
+                let listed = run_with(store.conn(), f, false, Some(way)).unwrap();
+                assert_eq!(listed.items, chosen.items, "{way:?} {f:?}");
+            }
+            seen += chosen.total;
         }
-        assert!(seen > 0, "the states select some incidents");
+        assert!(seen > 0, "the word is found");
     }
 
     /// Counts no record could hold (a hostile peer's, past validation) never fail the caseload:

@@ -8,6 +8,10 @@
 //! name. Type and status bits are exact; a party bit is shared by the names hashing to it, so a
 //! party filter (or two filters that must hold for one and the same violation) also checks the
 //! violation rows, but only of the incidents whose mask allows it.
+//!
+//! And `local_seq` (schema 17): the log position of this device's latest own change to the
+//! incident, so that "waiting to be sent" is one comparison with the endpoint's acknowledged
+//! position (`sync_state.push_seq`) on the same index.
 
 use mrm_crdt::model::{VerificationStatus, ViolationType};
 use rusqlite::Transaction;
@@ -121,6 +125,17 @@ pub(crate) fn fill(tx: &Transaction<'_>) -> Result<()> {
     }
     Ok(())
 }
+
+/// Sets every incident's `local_seq` (schema 17) from the change log: the sequence number of
+/// this device's latest own change to it, 0 when it has none. The projection writes it with each
+/// record; this is for when the log changes under the rows (schema 17's fill, `mrm recover`
+/// handing the former identity's changes over). Rows already right are not written.
+pub(crate) const REFRESH_LOCAL_SEQ: &str = "UPDATE incidents SET local_seq = COALESCE(
+        (SELECT MAX(c.seq) FROM changes c INDEXED BY changes_local
+         WHERE c.doc_id = incidents.id AND c.local = 1), 0)
+    WHERE local_seq IS NOT COALESCE(
+        (SELECT MAX(c.seq) FROM changes c INDEXED BY changes_local
+         WHERE c.doc_id = incidents.id AND c.local = 1), 0)";
 
 #[cfg(test)]
 mod tests {

@@ -188,12 +188,15 @@ fn project_incident(
         m | crate::facts::violation_mask(&r.kind, &r.status, &r.party)
     });
     // An upsert, not INSERT OR REPLACE: the kept incident count counts inserts (schema 6).
+    // `local_seq` is this device's latest own change to the record (schema 17), read from
+    // `changes_local`: the writes append the change before they project it.
     conn.prepare_cached(
         "INSERT INTO incidents (occurred_on, id, title, reported_on, admin1, admin2, place,
              patrol_id, team, created_by, review_state, n_conflicts, violations_json, n_attention,
-             nv, boys, girls, unk, vmask)
+             nv, boys, girls, unk, vmask, local_seq)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-             ?19)
+             ?19, (SELECT COALESCE(MAX(seq), 0) FROM changes INDEXED BY changes_local
+                   WHERE doc_id = ?2 AND local = 1))
          ON CONFLICT (id) DO UPDATE SET occurred_on = excluded.occurred_on,
              title = excluded.title, reported_on = excluded.reported_on,
              admin1 = excluded.admin1, admin2 = excluded.admin2, place = excluded.place,
@@ -201,7 +204,8 @@ fn project_incident(
              created_by = excluded.created_by, review_state = excluded.review_state,
              n_conflicts = excluded.n_conflicts, violations_json = excluded.violations_json,
              n_attention = excluded.n_attention, nv = excluded.nv, boys = excluded.boys,
-             girls = excluded.girls, unk = excluded.unk, vmask = excluded.vmask
+             girls = excluded.girls, unk = excluded.unk, vmask = excluded.vmask,
+             local_seq = excluded.local_seq
          WHERE occurred_on IS NOT excluded.occurred_on OR title IS NOT excluded.title
              OR reported_on IS NOT excluded.reported_on OR admin1 IS NOT excluded.admin1
              OR admin2 IS NOT excluded.admin2 OR place IS NOT excluded.place
@@ -211,7 +215,8 @@ fn project_incident(
              OR violations_json IS NOT excluded.violations_json
              OR n_attention IS NOT excluded.n_attention OR nv IS NOT excluded.nv
              OR boys IS NOT excluded.boys OR girls IS NOT excluded.girls
-             OR unk IS NOT excluded.unk OR vmask IS NOT excluded.vmask",
+             OR unk IS NOT excluded.unk OR vmask IS NOT excluded.vmask
+             OR local_seq IS NOT excluded.local_seq",
     )?
     .execute(params![
         inc.occurred_on,
@@ -235,11 +240,12 @@ fn project_incident(
         vmask
     ])?;
     conn.prepare_cached(
-        "INSERT INTO incident_search (id, search) VALUES (?1, ?2)
-         ON CONFLICT (id) DO UPDATE SET search = excluded.search
-         WHERE search IS NOT excluded.search",
+        "INSERT INTO incident_search (id, search, occurred_on) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET search = excluded.search,
+             occurred_on = excluded.occurred_on
+         WHERE search IS NOT excluded.search OR occurred_on IS NOT excluded.occurred_on",
     )?
-    .execute(params![inc.id, search])?;
+    .execute(params![inc.id, search, inc.occurred_on])?;
     // What changed is rewritten, not the rest: a row written again dirties its page and the
     // pages of its indexes, and every dirty page is encrypted, authenticated and synced at
     // commit. A narrative edit touches none of these rows.

@@ -202,6 +202,7 @@ impl Store {
              WHERE actor = ?1 AND doc_id NOT IN (SELECT doc_id FROM held_records)",
             [old_actor.as_str()],
         )?;
+        tx.execute(crate::facts::REFRESH_LOCAL_SEQ, [])?;
         tx.execute("UPDATE device SET actor = ?1", [new_actor.as_str()])?;
         tx.execute("DELETE FROM sync_state", [])?;
         tx.commit()?;

@@ -1003,6 +1003,16 @@ fn provinces_and_districts_come_from_the_missions_list() {
         ]
         .into_iter()
         .collect(),
+        area_bounds: [(
+            "North Kivu".to_string(),
+            mrm_crdt::bounds::AreaBounds {
+                south: -2.1,
+                west: 27.2,
+                north: 0.95,
+                east: 29.98,
+            },
+        )]
+        .into(),
     };
     let mut doc = automerge::AutoCommit::new();
     mrm_crdt::edit::apply_config(&mut doc, &cfg).unwrap();
@@ -1064,4 +1074,27 @@ fn provinces_and_districts_come_from_the_missions_list() {
         warnings.iter().any(|w| w.message.contains("Group Zulu")),
         "{warnings:?}"
     );
+
+    // Coordinates outside their province's extent are a warning too, saying when exchanging
+    // latitude and longitude would put them inside; inside, or with no extent, none.
+    let mut at = |lat: f64, lon: f64, province: &str| {
+        let mut v = incident_json("Placed");
+        v["location"] = json!({"admin1": province, "lat": lat, "lon": lon});
+        let id = store.add_incident(&patch(v)).unwrap();
+        let w = store.warnings(&store.incident(&id).unwrap()).unwrap();
+        w.into_iter()
+            .filter(|w| w.field == "location.lat")
+            .map(|w| (w.code.unwrap_or_default(), w.params["province"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(at(-1.2, 29.4, "North Kivu"), vec![]);
+    assert_eq!(
+        at(1.56, 30.25, "North Kivu"),
+        vec![("coordinates_outside_province", "North Kivu".to_string())]
+    );
+    assert_eq!(
+        at(29.4, -1.2, "North Kivu"),
+        vec![("coordinates_swapped", "North Kivu".to_string())]
+    );
+    assert_eq!(at(1.56, 30.25, "Ituri"), vec![], "Ituri has no extent");
 }

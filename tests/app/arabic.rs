@@ -3,10 +3,10 @@
 //! screen (caseload, an incident's detail, its form, patrols, reports, dashboard) is screenshot in
 //! artifacts/e2e/ and shows no English word beyond the records' own data and a few codes.
 
-use mrm_e2e::{Device, Server, PASSPHRASE};
+use mrm_e2e::PASSPHRASE;
 use serde_json::json;
 
-use crate::helpers::{artifacts, launch, one_app_at_a_time, open_incident, shot, step, unlock};
+use crate::helpers::{artifacts, launch, open_incident, scene, shot, step, unlock};
 use crate::webdriver::{DriverProcess, Session};
 
 /// Latin words an Arabic screen may show: the product's name, file formats, the GHN's and the
@@ -95,20 +95,11 @@ fn wait_rows(s: &Session, n: usize) {
 
 #[test]
 fn the_app_reads_right_to_left_in_arabic() {
-    if std::env::var_os("MRM_SKIP_APP_E2E").is_some() {
-        eprintln!("MRM_SKIP_APP_E2E is set: skipping the desktop app end-to-end test");
+    let Some(sc) = scene("arabic: an officer's laptop with two incidents, by the CLI") else {
         return;
-    }
-    let _one = one_app_at_a_time();
-    let start = std::time::Instant::now();
-    let tmp = tempfile::tempdir().unwrap();
-    step(
-        start,
-        "arabic: an officer's laptop with two incidents, by the CLI",
-    );
-    let server = Server::start(&tmp.path().join("server.sqlite"));
-    let url = server.url();
-    let officer = Device::enrolled(tmp.path(), "Awa D.", "Goma", "officer", &server, &url);
+    };
+    let start = sc.start;
+    let officer = sc.device("Awa D.", "Goma", "officer");
     let titles = ["Killing at Kiwanja", "Abduction at Masisi"];
     let killing = officer.add_incident(titles[0], "killing");
     let abduction = officer.add_incident(titles[1], "abduction");

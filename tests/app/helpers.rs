@@ -207,3 +207,51 @@ pub fn open_incident(s: &Session, title_part: &str) {
     }
     s.wait("[data-testid=detail-title]");
 }
+
+/// What an app scenario starts from: its turn to run an app, its clock, a folder that goes with
+/// it, and a mission endpoint on loopback (with no configuration yet).
+pub struct Scene {
+    pub start: Instant,
+    pub tmp: tempfile::TempDir,
+    pub server: mrm_e2e::Server,
+    _one: MutexGuard<'static, ()>,
+}
+
+impl Scene {
+    /// The endpoint's address, for devices to enroll with.
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// A laptop enrolled with the endpoint by the CLI.
+    pub fn device(&self, officer: &str, team: &str, role: &str) -> mrm_e2e::Device {
+        mrm_e2e::Device::enrolled(
+            self.tmp.path(),
+            officer,
+            team,
+            role,
+            &self.server,
+            &self.url(),
+        )
+    }
+}
+
+/// Start a scenario, saying what it sets up first (`what`); `None` when `MRM_SKIP_APP_E2E` is
+/// set (a machine without the app's display stack).
+pub fn scene(what: &str) -> Option<Scene> {
+    if std::env::var_os("MRM_SKIP_APP_E2E").is_some() {
+        eprintln!("MRM_SKIP_APP_E2E is set: skipping the desktop app end-to-end test");
+        return None;
+    }
+    let one = one_app_at_a_time();
+    let start = Instant::now();
+    let tmp = tempfile::tempdir().unwrap();
+    step(start, what);
+    let server = mrm_e2e::Server::start(&tmp.path().join("server.sqlite"));
+    Some(Scene {
+        start,
+        tmp,
+        server,
+        _one: one,
+    })
+}

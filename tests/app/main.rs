@@ -45,7 +45,8 @@ fn the_desktop_app_end_to_end() {
     let server = Server::start(&tmp.path().join("server.sqlite"));
     let config = json!({"mission": "MONUSCO", "teams": ["Goma", "HQ"],
         "parties": ["National Army", "Group Alpha", "Group Bravo"],
-        "admin_areas": {"North Kivu": ["Rutshuru", "Masisi"], "Ituri": ["Djugu"]}});
+        "admin_areas": {"North Kivu": ["Rutshuru", "Masisi"], "Ituri": ["Djugu"]},
+        "area_bounds": {"North Kivu": {"south": -2.1, "west": 27.2, "north": 0.95, "east": 29.98}}});
     server.set_config(&config.to_string());
     let rev = Device::enrolled(
         tmp.path(),
@@ -125,6 +126,23 @@ fn the_desktop_app_end_to_end() {
         "province and district chosen from the mission's lists by typing"
     );
     s.type_keys("[data-testid=f-place]", "Kiwanja");
+    // The configuration gave North Kivu an extent: coordinates typed the wrong way round are
+    // noted as they are typed, and the note goes once they are right.
+    s.type_keys("[data-testid=f-lat]", "29.45");
+    s.type_keys("[data-testid=f-lon]", "-1.21");
+    s.wait_js(
+        "the note on swapped coordinates",
+        "const n = document.querySelector('[data-testid=place-check]');
+         return n.textContent.includes('North Kivu') && n.textContent.includes('swapped')",
+        json!([]),
+    );
+    s.set("[data-testid=f-lat]", "-1.21");
+    s.set("[data-testid=f-lon]", "29.45");
+    s.wait_js(
+        "the note gone once the coordinates are right",
+        "return document.querySelector('[data-testid=place-check]').textContent.trim() === ''",
+        json!([]),
+    );
     s.type_keys(
         "[data-testid=f-narrative]",
         "Fictional example: armed men attacked the village at dawn.",

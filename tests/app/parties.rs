@@ -4,9 +4,9 @@
 
 use serde_json::json;
 
-use crate::helpers::{artifacts, launch, one_app_at_a_time, shot, step, sync_app, unlock};
+use crate::helpers::{artifacts, launch, scene, shot, step, sync_app, unlock};
 use crate::webdriver::DriverProcess;
-use mrm_e2e::{Device, Server, PASSPHRASE};
+use mrm_e2e::PASSPHRASE;
 
 /// The rows of the unverified table by perpetrator: "party (category)=violations".
 const PERPETRATORS: &str = "[...document.querySelectorAll('[data-testid=perp-unverified-violations]')]
@@ -15,15 +15,11 @@ const PERPETRATORS: &str = "[...document.querySelectorAll('[data-testid=perp-unv
 
 #[test]
 fn a_reviewer_matches_an_unknown_party_name_in_the_app() {
-    if std::env::var_os("MRM_SKIP_APP_E2E").is_some() {
-        eprintln!("MRM_SKIP_APP_E2E is set: skipping the desktop app end-to-end test");
+    let Some(sc) = scene("parties: a registry, an officer's two records") else {
         return;
-    }
-    let _one = one_app_at_a_time();
-    let start = std::time::Instant::now();
-    let tmp = tempfile::tempdir().unwrap();
-    step(start, "parties: a registry, an officer's two records");
-    let server = Server::start(&tmp.path().join("server.sqlite"));
+    };
+    let start = sc.start;
+    let server = &sc.server;
     server.set_config(
         &json!({"mission": "MONUSCO", "teams": ["Goma", "HQ"],
             "party_registry": [
@@ -32,9 +28,8 @@ fn a_reviewer_matches_an_unknown_party_name_in_the_app() {
                 {"id": "bravo", "name": "Group Bravo", "category": "non_state_armed_group"}]})
         .to_string(),
     );
-    let url = server.url();
-    let officer = Device::enrolled(tmp.path(), "Awa D.", "Goma", "officer", &server, &url);
-    let reviewer = Device::enrolled(tmp.path(), "Reviewer R", "HQ", "reviewer", &server, &url);
+    let officer = sc.device("Awa D.", "Goma", "officer");
+    let reviewer = sc.device("Reviewer R", "HQ", "reviewer");
     officer.sync();
     officer.add_incident("Known party at Kiwanja", "killing");
     let typed = json!({

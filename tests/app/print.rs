@@ -5,10 +5,10 @@
 //! the system's print dialog is modal and would hold the session, so the test puts a counter in
 //! its place. Back returns to the detail.
 
-use mrm_e2e::{Device, Server, PASSPHRASE};
+use mrm_e2e::PASSPHRASE;
 use serde_json::json;
 
-use crate::helpers::{artifacts, launch, one_app_at_a_time, open_incident, shot, step, unlock};
+use crate::helpers::{artifacts, launch, open_incident, scene, shot, step, unlock};
 use crate::webdriver::DriverProcess;
 
 const TITLE: &str = "Printed at Kiwanja";
@@ -37,20 +37,13 @@ const NO_APP_ON_PAPER: &str = "
 
 #[test]
 fn an_incident_prints_alone_on_paper() {
-    if std::env::var_os("MRM_SKIP_APP_E2E").is_some() {
-        eprintln!("MRM_SKIP_APP_E2E is set: skipping the desktop app end-to-end test");
+    let Some(sc) =
+        scene("print: an officer's laptop with an incident of two violations, by the CLI")
+    else {
         return;
-    }
-    let _one = one_app_at_a_time();
-    let start = std::time::Instant::now();
-    let tmp = tempfile::tempdir().unwrap();
-    step(
-        start,
-        "print: an officer's laptop with an incident of two violations, by the CLI",
-    );
-    let server = Server::start(&tmp.path().join("server.sqlite"));
-    let url = server.url();
-    let officer = Device::enrolled(tmp.path(), "Awa D.", "Goma", "officer", &server, &url);
+    };
+    let start = sc.start;
+    let officer = sc.device("Awa D.", "Goma", "officer");
     let incident = json!({
         "title": TITLE, "occurred_on": "2026-10-01", "reported_on": "2026-10-02",
         "location": {"admin1": "North Kivu", "admin2": "Rutshuru", "place": "Kiwanja"},

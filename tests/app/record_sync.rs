@@ -4,11 +4,11 @@
 //! those three, its sync filter lists exactly them, the detail view says why a record is held,
 //! and after a sync the edited record is no longer listed as waiting to be sent.
 
-use mrm_e2e::{Device, Server, PASSPHRASE};
+use mrm_e2e::PASSPHRASE;
 use serde_json::json;
 
 use crate::helpers::{
-    artifacts, launch, one_app_at_a_time, open_incident, shot, step, sync_app, unlock, wait_saved,
+    artifacts, launch, open_incident, scene, shot, step, sync_app, unlock, wait_saved,
 };
 use crate::webdriver::{DriverProcess, Session};
 
@@ -41,21 +41,12 @@ fn badge(s: &Session, id: &str) -> Option<(String, String, String, String)> {
 
 #[test]
 fn the_caseload_shows_and_filters_each_records_sync_state() {
-    if std::env::var_os("MRM_SKIP_APP_E2E").is_some() {
-        eprintln!("MRM_SKIP_APP_E2E is set: skipping the desktop app end-to-end test");
+    let Some(sc) = scene("sync states: an officer's laptop and a reviewer's, by the CLI") else {
         return;
-    }
-    let _one = one_app_at_a_time();
-    let start = std::time::Instant::now();
-    let tmp = tempfile::tempdir().unwrap();
-    step(
-        start,
-        "sync states: an officer's laptop and a reviewer's, by the CLI",
-    );
-    let server = Server::start(&tmp.path().join("server.sqlite"));
-    let url = server.url();
-    let mut officer = Device::enrolled(tmp.path(), "Awa D.", "Goma", "officer", &server, &url);
-    let reviewer = Device::enrolled(tmp.path(), "Reviewer R", "HQ", "reviewer", &server, &url);
+    };
+    let start = sc.start;
+    let mut officer = sc.device("Awa D.", "Goma", "officer");
+    let reviewer = sc.device("Reviewer R", "HQ", "reviewer");
 
     // Sent, one the officer will edit in the app, and one both laptops change apart: a
     // conflict once the officer has synced.

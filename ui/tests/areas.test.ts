@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { districtAfter, districtOptions, listsAreas, provinceOptions } from '../src/lib/areas';
+import { districtAfter, districtOptions, listsAreas, placeCheck, provinceOptions, type AreaBounds } from '../src/lib/areas';
+import { parseCoord } from '../src/lib/form';
 
 // As the e2e mission lists them; Ituri lists no districts (any district is taken there).
 const areas = { 'North Kivu': ['Rutshuru', 'Masisi'], Ituri: [] as string[] };

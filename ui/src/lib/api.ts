@@ -7,6 +7,7 @@ import { track } from './writes';
 import { i18n } from './i18n.svelte';
 import { appErrorText } from './i18n';
 import type { ActivityRecord } from './activities';
+import type { AreaBounds } from './areas';
 
 export interface FieldError {
   field: string;
@@ -76,6 +77,8 @@ export interface MissionConfig {
   admin_areas: Record<string, string[]>;
   /** The party registry (`mrm_crdt::parties::Party`): names the store matches to a party's id. */
   party_registry?: { id: string; name: string; category: string; aliases?: string[] }[];
+  /** Each province's extent (`mrm_crdt::bounds`), for the coordinates' check. */
+  area_bounds?: Record<string, AreaBounds>;
 }
 
 export interface Settings {

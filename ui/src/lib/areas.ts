@@ -68,3 +68,38 @@ export function districtAfter(areas: AdminAreas, province: string, district: str
   if (districtsOf(areas, province).includes(district)) return district;
   return stored && stored.province === province ? stored.district : '';
 }
+
+/** A province's extent as the mission configuration gives it (`area_bounds`): degrees of
+ * latitude and longitude (WGS 84, as a GPS shows them); `west` greater than `east` when the
+ * province crosses the 180th meridian. */
+export interface AreaBounds {
+  south: number;
+  west: number;
+  north: number;
+  east: number;
+}
+
+/** How a point stands against its province: `inside` its extent, `outside` it, `swapped` (outside,
+ * but inside with latitude and longitude exchanged: the usual slip when copying from a GPS), or
+ * `unknown` when the mission gives no extent for the province. */
+export type PlaceCheck = 'inside' | 'outside' | 'swapped' | 'unknown';
+
+function within(b: AreaBounds, lat: number, lon: number): boolean {
+  if (lat < b.south || lat > b.north) return false;
+  return b.west <= b.east ? lon >= b.west && lon <= b.east : lon >= b.west || lon <= b.east;
+}
+
+/** Where `lat`, `lon` fall against `province`'s extent: the same rule as the store's warning
+ * (mrm_crdt::bounds::check; both are tested against crdt/tests/area_bounds.json). A warning, never
+ * a refusal: an extent is a rectangle around a province, not its border. */
+export function placeCheck(
+  bounds: Record<string, AreaBounds> | null | undefined,
+  province: string,
+  lat: number,
+  lon: number,
+): PlaceCheck {
+  const b = bounds && Object.hasOwn(bounds, province) ? bounds[province] : undefined;
+  if (!b || !Number.isFinite(lat) || !Number.isFinite(lon)) return 'unknown';
+  if (within(b, lat, lon)) return 'inside';
+  return within(b, lon, lat) ? 'swapped' : 'outside';
+}

@@ -188,7 +188,9 @@ export function parseCount(s: string): number | null {
   return Number(t);
 }
 
-function parseCoord(s: string): number | null {
+/** A latitude or longitude as typed (a decimal comma taken as a point); null when it is not a
+ * decimal number. */
+export function parseCoord(s: string): number | null {
   const t = s.trim().replace(',', '.');
   if (!/^-?\d+(\.\d+)?$/.test(t)) return null;
   return Number(t);

@@ -112,8 +112,8 @@ export function printDoc(d: IncidentDetail, lang: Lang, printing: Printing): Pri
 
   if (d.attention?.length || d.warnings.length) {
     const lines = (d.attention ?? []).map((a) => line(`${fieldLabel(a.field, lang)}${t('detail.change_colon')}${attentionText(a, lang)}`));
-    if (d.warnings.length) {
-      lines.push(line(`${t('detail.warnings')}${t('detail.change_colon')}${d.warnings.map((w) => fieldLabel(w.field, lang)).join(', ')}`));
+    for (const w of d.warnings) {
+      lines.push(line(`${t('detail.warnings')}${t('detail.change_colon')}${fieldLabel(w.field, lang)}${t('detail.change_colon')}${attentionText(w, lang)}`));
     }
     sections.push({ id: 'attention', heading: t('detail.attention'), items: [list(lines)] });
   }
