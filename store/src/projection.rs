@@ -189,14 +189,18 @@ fn project_incident(
     });
     // An upsert, not INSERT OR REPLACE: the kept incident count counts inserts (schema 6).
     // `local_seq` is this device's latest own change to the record (schema 17), read from
-    // `changes_local`: the writes append the change before they project it.
+    // `changes_local`: the writes append the change before they project it. `n`, the log
+    // position of its first change, is the record's number for the text filter's sets.
+    let n: Option<i64> = conn
+        .prepare_cached("SELECT MIN(seq) FROM changes WHERE doc_id = ?1")?
+        .query_row([&inc.id], |r| r.get(0))?;
     conn.prepare_cached(
         "INSERT INTO incidents (occurred_on, id, title, reported_on, admin1, admin2, place,
              patrol_id, team, created_by, review_state, n_conflicts, violations_json, n_attention,
-             nv, boys, girls, unk, vmask, local_seq)
+             nv, boys, girls, unk, vmask, local_seq, n)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
              ?19, (SELECT COALESCE(MAX(seq), 0) FROM changes INDEXED BY changes_local
-                   WHERE doc_id = ?2 AND local = 1))
+                   WHERE doc_id = ?2 AND local = 1), ?20)
          ON CONFLICT (id) DO UPDATE SET occurred_on = excluded.occurred_on,
              title = excluded.title, reported_on = excluded.reported_on,
              admin1 = excluded.admin1, admin2 = excluded.admin2, place = excluded.place,
@@ -205,7 +209,7 @@ fn project_incident(
              n_conflicts = excluded.n_conflicts, violations_json = excluded.violations_json,
              n_attention = excluded.n_attention, nv = excluded.nv, boys = excluded.boys,
              girls = excluded.girls, unk = excluded.unk, vmask = excluded.vmask,
-             local_seq = excluded.local_seq
+             local_seq = excluded.local_seq, n = excluded.n
          WHERE occurred_on IS NOT excluded.occurred_on OR title IS NOT excluded.title
              OR reported_on IS NOT excluded.reported_on OR admin1 IS NOT excluded.admin1
              OR admin2 IS NOT excluded.admin2 OR place IS NOT excluded.place
@@ -216,7 +220,7 @@ fn project_incident(
              OR n_attention IS NOT excluded.n_attention OR nv IS NOT excluded.nv
              OR boys IS NOT excluded.boys OR girls IS NOT excluded.girls
              OR unk IS NOT excluded.unk OR vmask IS NOT excluded.vmask
-             OR local_seq IS NOT excluded.local_seq",
+             OR local_seq IS NOT excluded.local_seq OR n IS NOT excluded.n",
     )?
     .execute(params![
         inc.occurred_on,
@@ -237,15 +241,17 @@ fn project_incident(
         boys,
         girls,
         unknown,
-        vmask
+        vmask,
+        n
     ])?;
     conn.prepare_cached(
-        "INSERT INTO incident_search (id, search, occurred_on) VALUES (?1, ?2, ?3)
+        "INSERT INTO incident_search (id, search, occurred_on, n) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (id) DO UPDATE SET search = excluded.search,
-             occurred_on = excluded.occurred_on
-         WHERE search IS NOT excluded.search OR occurred_on IS NOT excluded.occurred_on",
+             occurred_on = excluded.occurred_on, n = excluded.n
+         WHERE search IS NOT excluded.search OR occurred_on IS NOT excluded.occurred_on
+             OR n IS NOT excluded.n",
     )?
-    .execute(params![inc.id, search, inc.occurred_on])?;
+    .execute(params![inc.id, search, inc.occurred_on, n])?;
     // What changed is rewritten, not the rest: a row written again dirties its page and the
     // pages of its indexes, and every dirty page is encrypted, authenticated and synced at
     // commit. A narrative edit touches none of these rows.

@@ -321,15 +321,20 @@ const MIGRATIONS: &[&str] = &[
     //   looked up, some 130 ms on a store that never synced.
     // - The text filter's matches carry their incident's date (`incident_search.occurred_on`),
     //   so that a few of them are looked up by key in `incidents_facts` rather than every
-    //   incident tested against them.
+    //   incident tested against them; and its number (`n`, on both tables: the log position of
+    //   its first change, never reused), so that testing every incident against many matches
+    //   compares integers, not ids (measured: 0.17 µs an incident against 0.5 µs).
     r#"
     ALTER TABLE incident_search ADD COLUMN occurred_on;
-    UPDATE incident_search SET occurred_on =
-        (SELECT i.occurred_on FROM incidents i WHERE i.id = incident_search.id);
+    ALTER TABLE incident_search ADD COLUMN n;
     ALTER TABLE incidents ADD COLUMN local_seq DEFAULT 0;
+    ALTER TABLE incidents ADD COLUMN n;
+    UPDATE incidents SET n = (SELECT MIN(c.seq) FROM changes c WHERE c.doc_id = incidents.id);
+    UPDATE incident_search SET (occurred_on, n) =
+        (SELECT i.occurred_on, i.n FROM incidents i WHERE i.id = incident_search.id);
     DROP INDEX incidents_facts;
     CREATE INDEX incidents_facts ON incidents (occurred_on, id, admin1, review_state,
-        n_conflicts, n_attention, nv, boys, girls, unk, vmask, local_seq);
+        n_conflicts, n_attention, nv, boys, girls, unk, vmask, local_seq, n);
     "#,
 ];
 
@@ -537,8 +542,8 @@ mod tests {
         assert_eq!(names, ["Group Alpha"]);
     }
 
-    /// A store made before schema 17 gets each incident's latest own change from its log, and
-    /// its search text the incident's date.
+    /// A store made before schema 17 gets each incident's latest own change and its number
+    /// from its log, and its search text the incident's date and number.
     #[test]
     fn schema_17_fills_the_latest_own_change_and_the_search_dates() {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -572,6 +577,13 @@ mod tests {
             read("SELECT id, local_seq FROM incidents ORDER BY id"),
             [("a".to_string(), 2), ("b".to_string(), 0)]
         );
+        // Each incident's number: its first change's log position, on both tables.
+        for table in ["incidents", "incident_search"] {
+            assert_eq!(
+                read(&format!("SELECT id, n FROM {table} ORDER BY id")),
+                [("a".to_string(), 1), ("b".to_string(), 4)]
+            );
+        }
         let dates: Vec<(String, String)> = conn
             .prepare("SELECT id, occurred_on FROM incident_search ORDER BY id")
             .unwrap()
