@@ -57,7 +57,9 @@ impl AreaBounds {
     }
 
     /// Why these cannot be an extent: every number finite, latitudes within ±90 with the south
-    /// not beyond the north, longitudes within ±180.
+    /// not beyond the north, longitudes within ±180, and no wider than half the globe (a west
+    /// and an east typed the wrong way round would otherwise read as a band around the world
+    /// that leaves the province out, and warn of every right position in it).
     fn problem(&self) -> Option<&'static str> {
         let all = [self.south, self.west, self.north, self.east];
         if all.iter().any(|x| !x.is_finite()) {
@@ -68,10 +70,40 @@ impl AreaBounds {
             Some("has a longitude beyond ±180")
         } else if self.south > self.north {
             Some("has its south beyond its north")
+        } else if (self.east - self.west).rem_euclid(360.0) > 180.0 {
+            Some("is wider than half the globe: are its west and east the wrong way round?")
         } else {
             None
         }
     }
+}
+
+/// The extents a configuration document holds (`text`, JSON), read leniently: each that is an
+/// extent of a listed province (when `provinces` lists any), whatever becomes of the others (not
+/// an object, a number missing or out of range, fields this version does not know), at most
+/// [`MAX_BOUNDS`]. Extents only warn, and a merge of two administrators' edits (one removing a
+/// province, the other giving it an extent) must leave the configuration readable.
+pub fn read_lenient(
+    text: &str,
+    provinces: &BTreeMap<String, Vec<String>>,
+) -> BTreeMap<String, AreaBounds> {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str(text) else {
+        return BTreeMap::new();
+    };
+    map.into_iter()
+        .filter_map(|(province, v)| {
+            let at = |k: &str| v.get(k).and_then(serde_json::Value::as_f64);
+            let b = AreaBounds {
+                south: at("south")?,
+                west: at("west")?,
+                north: at("north")?,
+                east: at("east")?,
+            };
+            let listed = provinces.is_empty() || provinces.contains_key(&province);
+            (listed && b.problem().is_none()).then_some((province, b))
+        })
+        .take(MAX_BOUNDS)
+        .collect()
 }
 
 /// Where (`lat`, `lon`) falls against `province`'s extent in `bounds`.
@@ -167,6 +199,27 @@ mod tests {
         check_all(&v.bounds, &BTreeMap::new()).unwrap();
     }
 
+    /// A configuration document's extents: each good one kept, whatever the others hold.
+    #[test]
+    fn extents_are_read_one_by_one() {
+        let listed: BTreeMap<String, Vec<String>> = [
+            ("Ituri".to_string(), vec![]),
+            ("North Kivu".to_string(), vec![]),
+        ]
+        .into();
+        let text = r#"{
+            "Ituri": {"south": 0.4, "west": 27.2, "north": 3.6, "east": 31.3, "later": 1},
+            "North Kivu": {"south": "-2.1", "west": 27.2, "north": 0.95, "east": 29.98},
+            "Nord Kivu": {"south": -2.1, "west": 27.2, "north": 0.95, "east": 29.98},
+            "Tanganyika": 7
+        }"#;
+        let read = read_lenient(text, &listed);
+        assert_eq!(read.keys().collect::<Vec<_>>(), ["Ituri"]);
+        assert!(read_lenient("[1, 2]", &listed).is_empty());
+        assert!(read_lenient("not json", &listed).is_empty());
+        assert_eq!(read_lenient(text, &BTreeMap::new()).len(), 2);
+    }
+
     #[test]
     fn a_point_that_is_no_number_is_unknown() {
         let v: Vectors =
@@ -199,6 +252,12 @@ mod tests {
             AreaBounds { north: 91.0, ..ok },
             AreaBounds { east: -181.0, ..ok },
             AreaBounds { south: 4.0, ..ok },
+            // West and east the wrong way round: a band around the world, the province left out.
+            AreaBounds {
+                west: 31.3,
+                east: 27.2,
+                ..ok
+            },
         ] {
             let e = check_all(&one(b), &listed).unwrap_err().to_string();
             assert!(e.contains("Ituri"), "{e}");

@@ -693,21 +693,10 @@ pub fn config_from<R: ReadDoc>(doc: &R, j: &Json) -> Result<MissionConfig> {
         }
         Some(_) => return Err(r.bad("admin_areas", "is not a map")),
     }
-    // Read leniently: extents only warn, and a merge of two administrators' edits (one removing
-    // a province, the other giving it an extent) must leave the configuration readable. What
-    // is no extent of a listed province is left out; the write refuses it (`apply_config`).
+    // Read leniently (crate::bounds::read_lenient); the write refuses what is no extent
+    // (`apply_config`).
     let area_bounds = match r.opt_str(j, "area_bounds") {
-        Ok(Some(text)) => serde_json::from_str::<
-            std::collections::BTreeMap<String, crate::bounds::AreaBounds>,
-        >(&text)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(province, b)| {
-            let one = std::collections::BTreeMap::from([(province.clone(), *b)]);
-            crate::bounds::check_all(&one, &admin_areas).is_ok()
-        })
-        .take(crate::bounds::MAX_BOUNDS)
-        .collect(),
+        Ok(Some(text)) => crate::bounds::read_lenient(&text, &admin_areas),
         _ => Default::default(),
     };
     Ok(MissionConfig {

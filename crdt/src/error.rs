@@ -17,7 +17,9 @@ pub struct FieldError {
     /// `detail_not_of_type`, `detail_unknown`, `detail_term`, `detail_flag`, `detail_days`, and
     /// for what a form may send wrong `required`, `not_a_date`, `implausible_date`, `too_long`,
     /// `control_character`, `name_not_code`, `negative`, `province_not_listed`,
-    /// `district_not_listed`, `party_not_listed`, `team_not_listed`.
+    /// `district_not_listed`, `party_not_listed`, `team_not_listed`, and for coordinates against
+    /// their province's extent (`crate::bounds`) `coordinates_outside_province`,
+    /// `coordinates_swapped`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
     /// The values the message names, by name, for the translated text.

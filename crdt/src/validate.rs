@@ -1131,7 +1131,8 @@ pub fn against_config(inc: &Incident, cfg: &MissionConfig) -> Vec<FieldError> {
         if let Some((code, why)) = code {
             w.push(FieldError {
                 field: "location.lat".into(),
-                message: format!("the coordinates {lat}, {lon} {why} ({})", loc.admin1),
+                // Not the numbers: a message may be logged, and a place can name a child.
+                message: format!("the coordinates {why} ({})", loc.admin1),
                 code: Some(code),
                 params: [("province", cut(&loc.admin1))].into(),
             });

@@ -128,8 +128,9 @@ pub(crate) fn fill(tx: &Transaction<'_>) -> Result<()> {
 
 /// Sets every incident's `local_seq` (schema 17) from the change log: the sequence number of
 /// this device's latest own change to it, 0 when it has none. The projection writes it with each
-/// record; this is for when the log changes under the rows (schema 17's fill, `mrm recover`
-/// handing the former identity's changes over). Rows already right are not written.
+/// record; this is for when the log changes under the rows (`mrm recover` handing the former
+/// identity's changes over; schema 17's fill does the same in its SQL). Rows already right are
+/// not written.
 pub(crate) const REFRESH_LOCAL_SEQ: &str = "UPDATE incidents SET local_seq = COALESCE(
         (SELECT MAX(c.seq) FROM changes c INDEXED BY changes_local
          WHERE c.doc_id = incidents.id AND c.local = 1), 0)

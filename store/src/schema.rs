@@ -316,9 +316,9 @@ const MIGRATIONS: &[&str] = &[
     // 17: the last two filters well under 100 ms at 100,000 incidents (issue 15).
     // - The sync-state filter as one comparison on `incidents_facts`: `local_seq`, this
     //   device's latest own change to the incident (0 for none), written by the projection and
-    //   filled from the log ([`crate::facts::REFRESH_LOCAL_SEQ`]). A record waits to be sent when
-    //   it is beyond the endpoint's acknowledged position; before, each incident's changes were
-    //   looked up, some 130 ms on a store that never synced.
+    //   filled from the log (as [`crate::facts::REFRESH_LOCAL_SEQ`] does). A record waits to be
+    //   sent when it is beyond the endpoint's acknowledged position; before, each incident's
+    //   changes were looked up, some 130 ms on a store that never synced.
     // - The text filter's matches carry their incident's date (`incident_search.occurred_on`),
     //   so that a few of them are looked up by key in `incidents_facts` rather than every
     //   incident tested against them; and its number (`n`, on both tables: the log position of
@@ -329,7 +329,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE incident_search ADD COLUMN n;
     ALTER TABLE incidents ADD COLUMN local_seq DEFAULT 0;
     ALTER TABLE incidents ADD COLUMN n;
-    UPDATE incidents SET n = (SELECT MIN(c.seq) FROM changes c WHERE c.doc_id = incidents.id);
+    -- Filled before the index is made again: the old index holds neither column, so no
+    -- index entry is rewritten row by row.
+    UPDATE incidents SET n = (SELECT MIN(c.seq) FROM changes c WHERE c.doc_id = incidents.id),
+        local_seq = COALESCE((SELECT MAX(c.seq) FROM changes c INDEXED BY changes_local
+            WHERE c.doc_id = incidents.id AND c.local = 1), 0);
     UPDATE incident_search SET (occurred_on, n) =
         (SELECT i.occurred_on, i.n FROM incidents i WHERE i.id = incident_search.id);
     DROP INDEX incidents_facts;
@@ -397,9 +401,6 @@ const REPROJECTED_AT: &[usize] = &[8, 9, 15];
 /// The migration after which [`crate::facts::fill`] sums every incident's violation rows.
 const FACTS_FILLED_AT: usize = 16;
 
-/// The migration after which every incident's `local_seq` is read from the change log.
-const LOCAL_SEQ_FILLED_AT: usize = 17;
-
 /// Bring the database up to [`VERSION`]: every pending migration in one transaction, so that a
 /// crash leaves the version found, and the projection is computed again once, at the end, by
 /// this build's code (which writes the newest schema's columns).
@@ -419,9 +420,6 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         tx.execute_batch(&compact(sql))?;
         if i + 1 == FACTS_FILLED_AT {
             crate::facts::fill(&tx)?;
-        }
-        if i + 1 == LOCAL_SEQ_FILLED_AT {
-            tx.execute(crate::facts::REFRESH_LOCAL_SEQ, [])?;
         }
     }
     if REPROJECTED_AT.iter().any(|&r| r as i64 > found) {

@@ -210,10 +210,12 @@ pub fn open_incident(s: &Session, title_part: &str) {
 
 /// What an app scenario starts from: its turn to run an app, its clock, a folder that goes with
 /// it, and a mission endpoint on loopback (with no configuration yet).
+///
+/// Fields drop in order: the endpoint stops before its folder goes, and the turn ends last.
 pub struct Scene {
     pub start: Instant,
-    pub tmp: tempfile::TempDir,
     pub server: mrm_e2e::Server,
+    pub tmp: tempfile::TempDir,
     _one: MutexGuard<'static, ()>,
 }
 
@@ -250,8 +252,8 @@ pub fn scene(what: &str) -> Option<Scene> {
     let server = mrm_e2e::Server::start(&tmp.path().join("server.sqlite"));
     Some(Scene {
         start,
-        tmp,
         server,
+        tmp,
         _one: one,
     })
 }

@@ -86,3 +86,32 @@ describe('the province and district lists', () => {
     expect(districtAfter(areas, 'North Kivu', '', { province: 'North Kivu', district: 'Goma' })).toBe('Goma');
   });
 });
+
+describe("the coordinates against the province's extent", () => {
+  // One rule with the store's warning: the same cases as mrm_crdt::bounds's tests.
+  const vectors = JSON.parse(readFileSync(new URL('../../crdt/testdata/area_bounds.json', import.meta.url), 'utf8')) as {
+    bounds: Record<string, AreaBounds>;
+    cases: { province: string; lat: number; lon: number; want: string; why: string }[];
+  };
+
+  it('say inside, outside, swapped or unknown as the store does', () => {
+    expect(vectors.cases.length).toBeGreaterThan(10);
+    for (const c of vectors.cases) {
+      expect(placeCheck(vectors.bounds, c.province, c.lat, c.lon), c.why).toBe(c.want);
+    }
+  });
+
+  it('say nothing without extents, or for a number not typed whole', () => {
+    expect(placeCheck(undefined, 'North Kivu', -1.2, 29.4)).toBe('unknown');
+    expect(placeCheck({}, 'North Kivu', -1.2, 29.4)).toBe('unknown');
+    expect(placeCheck(vectors.bounds, 'North Kivu', Number.NaN, 29.4)).toBe('unknown');
+    // A province named like an object's own property is no extent.
+    expect(placeCheck(vectors.bounds, 'constructor', -1.2, 29.4)).toBe('unknown');
+  });
+
+  it('read coordinates typed with a decimal comma', () => {
+    expect(parseCoord('-1,2')).toBe(-1.2);
+    expect(parseCoord(' 29.4 ')).toBe(29.4);
+    expect(parseCoord('29°4')).toBe(null);
+  });
+});

@@ -90,7 +90,7 @@ function within(b: AreaBounds, lat: number, lon: number): boolean {
 }
 
 /** Where `lat`, `lon` fall against `province`'s extent: the same rule as the store's warning
- * (mrm_crdt::bounds::check; both are tested against crdt/tests/area_bounds.json). A warning, never
+ * (mrm_crdt::bounds::check; both are tested against crdt/testdata/area_bounds.json). A warning, never
  * a refusal: an extent is a rectangle around a province, not its border. */
 export function placeCheck(
   bounds: Record<string, AreaBounds> | null | undefined,

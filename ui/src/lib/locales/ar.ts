@@ -187,6 +187,7 @@ export const ar: Record<string, string> = {
   'case.next': 'التالية',
   'case.empty': 'لا توجد حادثة مطابقة.',
   'case.loading': 'جارٍ التحميل…',
+  'case.filtering': 'جارٍ التصفية…',
 
   'detail.back': 'العودة إلى الحالات',
   'detail.edit': 'تعديل',

@@ -184,6 +184,7 @@ export const en: Record<string, string> = {
   'case.next': 'Next',
   'case.empty': 'No incident matches.',
   'case.loading': 'Loading…',
+  'case.filtering': 'Filtering…',
 
   'detail.back': 'Back to the caseload',
   'detail.edit': 'Edit',

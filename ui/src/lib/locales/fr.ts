@@ -184,6 +184,7 @@ export const fr: Record<string, string> = {
   'case.next': 'Suivante',
   'case.empty': 'Aucun incident ne correspond.',
   'case.loading': 'Chargement…',
+  'case.filtering': 'Filtrage en cours…',
 
   'detail.back': 'Retour aux dossiers',
   'detail.edit': 'Modifier',
