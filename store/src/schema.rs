@@ -496,22 +496,33 @@ mod tests {
         out
     }
 
-    /// A store made before schema 16 gets each incident's sums and mask from its violation rows.
-    #[test]
-    fn schema_16_fills_the_caseload_facts_from_the_violation_rows() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        for sql in &MIGRATIONS[..15] {
+    /// A database at schema `version`, holding two incidents `a` (2026-01-01) and `b`
+    /// (2026-01-02) and nothing else.
+    fn store_at(version: usize) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..version] {
             conn.execute_batch(&compact(sql)).unwrap();
         }
-        conn.pragma_update(None, "user_version", 15).unwrap();
+        conn.pragma_update(None, "user_version", version as i64)
+            .unwrap();
         conn.execute_batch(
             "INSERT INTO incidents (occurred_on, id, title, reported_on, admin1, admin2, place,
                  team, created_by, review_state, n_conflicts, violations_json)
              VALUES ('2026-01-01', 'a', 't', '2026-01-01', 'x', 'y', 'p', 'T', 'c', 'draft', 0,
                  '[]'),
                     ('2026-01-02', 'b', 't', '2026-01-02', 'x', 'y', 'p', 'T', 'c', 'draft', 0,
-                 '[]');
-             INSERT INTO violations (id, incident_id, ord, type, boys, girls, sex_unknown, party,
+                 '[]');",
+        )
+        .unwrap();
+        conn
+    }
+
+    /// A store made before schema 16 gets each incident's sums and mask from its violation rows.
+    #[test]
+    fn schema_16_fills_the_caseload_facts_from_the_violation_rows() {
+        let mut conn = store_at(15);
+        conn.execute_batch(
+            "INSERT INTO violations (id, incident_id, ord, type, boys, girls, sex_unknown, party,
                  category, status, late)
              VALUES ('v1', 'a', 1, 'killing', 1, 2, 0, 'Group Alpha', 'armed_group', 'verified', 0),
                     ('v2', 'a', 2, 'abduction', 0, 1, 3, '', 'armed_group', 'reported', 0);",
@@ -544,19 +555,9 @@ mod tests {
     /// from its log, and its search text the incident's date and number.
     #[test]
     fn schema_17_fills_the_latest_own_change_and_the_search_dates() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        for sql in &MIGRATIONS[..16] {
-            conn.execute_batch(&compact(sql)).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 16).unwrap();
+        let mut conn = store_at(16);
         conn.execute_batch(
-            "INSERT INTO incidents (occurred_on, id, title, reported_on, admin1, admin2, place,
-                 team, created_by, review_state, n_conflicts, violations_json)
-             VALUES ('2026-01-01', 'a', 't', '2026-01-01', 'x', 'y', 'p', 'T', 'c', 'draft', 0,
-                 '[]'),
-                    ('2026-01-02', 'b', 't', '2026-01-02', 'x', 'y', 'p', 'T', 'c', 'draft', 0,
-                 '[]');
-             INSERT INTO incident_search (id, search) VALUES ('a', 'x'), ('b', 'y');
+            "INSERT INTO incident_search (id, search) VALUES ('a', 'x'), ('b', 'y');
              INSERT INTO changes (seq, doc_id, hash, actor, local, bytes, received_at)
              VALUES (1, 'a', 'h1', 'me', 1, x'00', 't'), (2, 'a', 'h2', 'me', 1, x'00', 't'),
                     (3, 'a', 'h3', 'other', 0, x'00', 't'), (4, 'b', 'h4', 'other', 0, x'00', 't');",
