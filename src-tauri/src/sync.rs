@@ -307,8 +307,14 @@ fn once(
             }
             // Stopped by a lock: not a failure worth showing after the next unlock.
             Err(Error::Cancelled) if locked => {}
+            // Out of reach of the endpoint: the normal state in the field, not a failure. The
+            // bar says offline, what waits and the last sync; the network's words stay out.
+            Err(Error::Network(_)) => {
+                s.online = Some(false);
+                s.last_error = None;
+            }
             Err(e) => {
-                s.online = Some(!matches!(e, Error::Network(_)));
+                s.online = Some(true);
                 s.last_error = Some(e.to_string());
             }
         }

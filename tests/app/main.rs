@@ -93,6 +93,21 @@ fn the_desktop_app_end_to_end() {
         "return document.querySelector('[data-testid=syncbar]').dataset.lastSync",
         json!([]),
     );
+    // Enrolled, the settings say so first; connecting elsewhere is folded away, and working
+    // local only is no longer offered.
+    s.click("[data-testid=nav-settings]");
+    s.wait("[data-testid=enrolled]");
+    assert_eq!(
+        s.js(
+            "return [document.querySelector('[data-testid=enroll-url]').offsetParent === null,
+                     !document.querySelector('[data-testid=setup-skip]')]",
+            json!([])
+        ),
+        json!([true, true]),
+        "an enrolled laptop's settings show no enrollment form"
+    );
+    s.click("[data-testid=nav-caseload]");
+    s.wait("[data-testid=caseload]");
 
     // A patrol, and an incident with two violations recorded during it, from the keyboard.
     step(start, "patrol and incident");
@@ -570,6 +585,12 @@ fn the_desktop_app_end_to_end() {
             "the draft to come back",
             "return !!document.querySelector('[data-testid=draft-restored]')
                  && document.querySelector('[data-testid=f-narrative]').value === 'Draft with no title yet'",
+            json!([]),
+        );
+        // What kept it from being saved is marked at once, not after another save.
+        s.wait_js(
+            "the missing title marked",
+            "return document.querySelector('[data-testid=f-title]').getAttribute('aria-invalid') === 'true'",
             json!([]),
         );
     };

@@ -41,7 +41,8 @@ fn badge(s: &Session, id: &str) -> Option<(String, String, String, String)> {
 
 #[test]
 fn the_caseload_shows_and_filters_each_records_sync_state() {
-    let Some(sc) = scene("sync states: an officer's laptop and a reviewer's, by the CLI") else {
+    let Some(mut sc) = scene("sync states: an officer's laptop and a reviewer's, by the CLI")
+    else {
         return;
     };
     let start = sc.start;
@@ -165,5 +166,31 @@ fn the_caseload_shows_and_filters_each_records_sync_state() {
     s.set("[data-testid=filter-sync]", "");
     wait_rows(&s, "every record", &[&sent, &conflict, &held, &unsent]);
     assert_eq!(badge(&s, &unsent), None, "sent now");
+
+    // Out of reach of the endpoint, the normal state in the field: the bar says so calmly, in
+    // the user's words, with what waits; no error, and none of the network's words.
+    step(start, "sync states: offline");
+    open_incident(&s, "Edited at Masisi");
+    s.click("[data-testid=detail-edit]");
+    s.set("[data-testid=f-place]", "Masisi centre");
+    wait_saved(&s);
+    sc.server.kill();
+    s.click("[data-testid=sync-now]");
+    let bar = s.wait_js(
+        "the bar to say offline",
+        "const b = document.querySelector('[data-testid=syncbar]');
+         return b.dataset.running === 'false'
+             && document.querySelector('[data-testid=sync-online]').dataset.state === 'offline'
+             ? b.innerText : null",
+        json!([]),
+    );
+    let bar = bar.as_str().unwrap_or_default().to_string();
+    assert!(bar.contains("your work is kept on this laptop"), "{bar}");
+    for raw in ["error", "tcp", "127.0.0.1", "refused", "os error"] {
+        assert!(!bar.to_lowercase().contains(raw), "{raw} in {bar}");
+    }
+    assert_eq!(s.attr("[data-testid=syncbar]", "data-error"), "");
+    sc.server.restart();
+    sync_app(&s);
     s.close();
 }

@@ -13,6 +13,7 @@ export const ar: Record<string, string> = {
 
   'sync.online': 'متصل',
   'sync.offline': 'غير متصل',
+  'sync.offline_kept': 'غير متصل: عملك محفوظ على هذا الحاسوب ويُرسل في المزامنة القادمة',
   'sync.unknown': 'لم تجرَ محاولة بعد',
   'sync.local_only': 'محلي فقط (لا يوجد خادم)',
   'sync.unsent': 'تعديلات غير مرسلة: {n}',
@@ -60,6 +61,7 @@ export const ar: Record<string, string> = {
   'setup.enroll': 'اتصال',
   'setup.skip': 'العمل محليًا فقط',
   'setup.enrolled': 'متصل بـ {url}',
+  'setup.reenroll': 'الاتصال بنقطة مزامنة أخرى (برمز جديد)',
   'setup.data_dir': 'مجلد البيانات: {dir}',
   'setup.device': '{officer}، الفريق {team}، البعثة {mission}',
 

@@ -10,6 +10,7 @@ export const en: Record<string, string> = {
 
   'sync.online': 'Online',
   'sync.offline': 'Offline',
+  'sync.offline_kept': 'Offline: your work is kept on this laptop and goes at the next sync',
   'sync.unknown': 'Not yet tried',
   'sync.local_only': 'Local only (no endpoint)',
   'sync.unsent': '{n} change(s) not sent',
@@ -57,6 +58,7 @@ export const en: Record<string, string> = {
   'setup.enroll': 'Connect',
   'setup.skip': 'Work local only',
   'setup.enrolled': 'Connected to {url}',
+  'setup.reenroll': 'Connect to another endpoint (with a new token)',
   'setup.data_dir': 'Data folder: {dir}',
   'setup.device': '{officer}, team {team}, mission {mission}',
 

@@ -10,6 +10,7 @@ export const fr: Record<string, string> = {
 
   'sync.online': 'En ligne',
   'sync.offline': 'Hors ligne',
+  'sync.offline_kept': 'Hors ligne : votre travail reste sur cet ordinateur et partira à la prochaine synchronisation',
   'sync.unknown': 'Pas encore essayé',
   'sync.local_only': 'Local seulement (aucun serveur)',
   'sync.unsent': '{n} modification(s) non envoyée(s)',
@@ -57,6 +58,7 @@ export const fr: Record<string, string> = {
   'setup.enroll': 'Se connecter',
   'setup.skip': 'Travailler en local',
   'setup.enrolled': 'Connecté à {url}',
+  'setup.reenroll': 'Se connecter à un autre point de synchronisation (avec un nouveau jeton)',
   'setup.data_dir': 'Dossier des données : {dir}',
   'setup.device': '{officer}, équipe {team}, mission {mission}',
 
