@@ -332,6 +332,9 @@ pub async fn sync<T: Transport>(
     let note = match &result {
         Ok(_) => None,
         Err(Error::Revoked) => return result,
+        // Out of the endpoint's reach: the normal state in the field, not a failure to keep and
+        // show again later (the app says offline; the failure before it, if any, stays).
+        Err(Error::Network(_)) => return result,
         Err(e) => Some(e.to_string()),
     };
     store.record_sync(note.as_deref())?;

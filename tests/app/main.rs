@@ -99,12 +99,14 @@ fn the_desktop_app_end_to_end() {
     s.wait("[data-testid=enrolled]");
     assert_eq!(
         s.js(
-            "return [document.querySelector('[data-testid=enroll-url]').offsetParent === null,
+            "const folded = document.querySelector('[data-testid=reenroll]');
+             return [!folded.open,
+                     folded.contains(document.querySelector('[data-testid=enroll-url]')),
                      !document.querySelector('[data-testid=setup-skip]')]",
             json!([])
         ),
-        json!([true, true]),
-        "an enrolled laptop's settings show no enrollment form"
+        json!([true, true, true]),
+        "an enrolled laptop's settings fold the enrollment form away"
     );
     s.click("[data-testid=nav-caseload]");
     s.wait("[data-testid=caseload]");

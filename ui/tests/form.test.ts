@@ -3,6 +3,7 @@ import {
   emptyForm,
   formFromIncident,
   isDate,
+  normalDate,
   newCoded,
   newSource,
   newViolation,

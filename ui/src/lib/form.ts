@@ -8,6 +8,7 @@ import type { Lang } from './i18n';
 import { CHILD_VICTIM_TYPES } from './vocab';
 import { MAX_DAYS, detailText, detailValue, detailsOf } from './details';
 import { uuidv7 } from './uuid';
+import { parseUserDate } from './format';
 
 export interface CodedForm {
   id: string;
@@ -186,6 +187,13 @@ export function parseCount(s: string): number | null {
   const t = s.trim();
   if (!/^-?\d+$/.test(t)) return null;
   return Number(t);
+}
+
+/** A date typed as people write it (day first, `15/11/2026`) in the store's form, as the
+ * caseload's filters read it, once the field is left; anything else stays as typed, to be
+ * refused out loud (`err.not_date`). */
+export function normalDate(v: string): string {
+  return (v.trim() && parseUserDate(v)) || v;
 }
 
 /** A latitude or longitude as typed (a decimal comma taken as a point); null when it is not a

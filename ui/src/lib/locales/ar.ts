@@ -141,7 +141,7 @@ export const ar: Record<string, string> = {
   'err.code_like_name': 'يبدو كأنه اسم: سجّل الطفل برمز (أحرف وأرقام دون مسافات، مثل V-014)، لا باسمه أبدًا',
   'err.required': 'حقل مطلوب',
   'err.date_required': 'حقل مطلوب (YYYY-MM-DD)',
-  'err.not_date': 'ليس تاريخًا: اكتبه بالصيغة YYYY-MM-DD',
+  'err.not_date': 'ليس تاريخًا: اكتبه بالصيغة YYYY-MM-DD أو DD/MM/YYYY',
   'err.future': 'لا يمكن أن يكون في المستقبل',
   'err.after_reported': 'لا يمكن أن يكون بعد تاريخ الإبلاغ',
   'err.ended_before': 'لا يمكن أن يكون قبل يوم البدء',

@@ -138,7 +138,7 @@ export const en: Record<string, string> = {
   'err.code_like_name': 'looks like a name: record the child by a code (letters and digits without spaces, such as V-014), never by name',
   'err.required': 'Required',
   'err.date_required': 'Required (YYYY-MM-DD)',
-  'err.not_date': 'Not a date: write YYYY-MM-DD',
+  'err.not_date': 'Not a date: write YYYY-MM-DD or DD/MM/YYYY',
   'err.future': 'Cannot be in the future',
   'err.after_reported': 'Cannot be after the date it was reported',
   'err.ended_before': 'Cannot be before the day it began',

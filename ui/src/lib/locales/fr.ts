@@ -138,7 +138,7 @@ export const fr: Record<string, string> = {
   'err.code_like_name': 'ressemble à un nom : enregistrez l’enfant par un code (lettres et chiffres sans espace, par exemple V-014), jamais par son nom',
   'err.required': 'Obligatoire',
   'err.date_required': 'Obligatoire (AAAA-MM-JJ)',
-  'err.not_date': "Ce n'est pas une date : écrivez AAAA-MM-JJ",
+  'err.not_date': "Ce n'est pas une date : écrivez JJ/MM/AAAA ou AAAA-MM-JJ",
   'err.future': 'Ne peut pas être dans le futur',
   'err.after_reported': 'Ne peut pas être après la date du signalement',
   'err.ended_before': 'Ne peut pas être avant le jour où il a commencé',
