@@ -186,7 +186,13 @@ fn the_caseload_shows_and_filters_each_records_sync_state() {
     );
     let bar = bar.as_str().unwrap_or_default().to_string();
     assert!(bar.contains("your work is kept on this laptop"), "{bar}");
-    for raw in ["error", "tcp", "127.0.0.1", "refused", "os error"] {
+    for raw in [
+        "sync failed",
+        "tcp",
+        "127.0.0.1",
+        "connection refused",
+        "os error",
+    ] {
         assert!(!bar.to_lowercase().contains(raw), "{raw} in {bar}");
     }
     assert_eq!(s.attr("[data-testid=syncbar]", "data-error"), "");

@@ -215,6 +215,7 @@ export const ar: Record<string, string> = {
   'detail.by_at': 'بواسطة {by}، {at}',
   'detail.no_conflicts': 'لا توجد قيم متعارضة.',
   'detail.history': 'السجل التاريخي',
+  'detail.history_created': 'سجّله',
   'detail.review': 'المراجعة',
   'detail.review_state': 'الحالة: {state}',
   'detail.comment': 'تعليق',

@@ -212,6 +212,7 @@ export const en: Record<string, string> = {
   'detail.by_at': 'by {by}, {at}',
   'detail.no_conflicts': 'No conflicting values.',
   'detail.history': 'History',
+  'detail.history_created': 'recorded it',
   'detail.review': 'Review',
   'detail.review_state': 'State: {state}',
   'detail.comment': 'Comment',

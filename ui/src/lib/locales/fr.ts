@@ -212,6 +212,7 @@ export const fr: Record<string, string> = {
   'detail.by_at': 'par {by}, {at}',
   'detail.no_conflicts': 'Aucune valeur en conflit.',
   'detail.history': 'Historique',
+  'detail.history_created': 'l\'a enregistré',
   'detail.review': 'Revue',
   'detail.review_state': 'État : {state}',
   'detail.comment': 'Commentaire',
