@@ -383,11 +383,13 @@ impl Store {
     ///
     /// Errors: [`mrm_crdt::Error::Refused`] when `out` cannot be written.
     pub fn export_csv<W: std::io::Write>(&self, out: W) -> Result<usize> {
-        self.export_csv_of(None, out)
+        self.export_csv_of(None, &Default::default(), out)
     }
 
     /// [`Store::export_csv`] of the incidents a caseload filter matches (its page and sort
-    /// aside: every match, in date order): what the app's caseload shows, as a file.
+    /// aside: every match, in date order): what the app's caseload shows, as a file. With a
+    /// violation filter (type, status, party), only the violations it matches, as the
+    /// caseload counts them.
     ///
     /// Errors: as [`Store::export_csv`].
     pub fn export_csv_matching<W: std::io::Write>(
@@ -405,13 +407,15 @@ impl Store {
             .into_iter()
             .map(|r| r.id)
             .collect();
-        self.export_csv_of(Some(&ids), out)
+        self.export_csv_of(Some(&ids), filter, out)
     }
 
-    /// The CSV of the incidents `ids` (all when `None`).
+    /// The CSV of the incidents `ids` (all when `None`), of their violations that `only`'s
+    /// violation filters match (type, status, party; the rest of `only` is not read).
     fn export_csv_of<W: std::io::Write>(
         &self,
         ids: Option<&[String]>,
+        only: &crate::IncidentFilter,
         mut out: W,
     ) -> Result<usize> {
         out.write_all("\u{feff}".as_bytes())
@@ -452,11 +456,24 @@ impl Store {
                     i.review_state, v.id, v.type, v.boys, v.girls, v.sex_unknown, v.party, v.category,
                     v.status, COALESCE(v.status_at, ''), v.late, v.details
              FROM violations v JOIN incidents i ON i.id = v.incident_id
-             WHERE ?1 IS NULL OR i.id IN (SELECT value FROM json_each(?1))
+             WHERE (?1 IS NULL OR i.id IN (SELECT value FROM json_each(?1)))
+                 AND (?2 IS NULL OR v.type = ?2) AND (?3 IS NULL OR v.status = ?3)
+                 AND (?4 IS NULL OR v.party = ?4)
              ORDER BY i.occurred_on, i.id, v.ord",
         )?;
         let ids = ids.map(serde_json::to_string).transpose()?;
-        let mut rows = stmt.query([ids])?;
+        // Parties compared in NFC, as the projection keeps them and the caseload reads them.
+        let party = only
+            .party
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .map(mrm_crdt::report::nfc);
+        let mut rows = stmt.query(rusqlite::params![
+            ids,
+            only.kind.map(|k| k.as_str()),
+            only.status.map(|s| s.as_str()),
+            party
+        ])?;
         let mut n = 0;
         while let Some(r) = rows.next()? {
             let text = |i: usize| -> rusqlite::Result<String> {

@@ -373,4 +373,36 @@ fn the_caseload_exports_exactly_what_its_filters_match() {
             .unwrap(),
         3
     );
+
+    // A violation filter: the rows are the violations it matches, as many as the caseload
+    // counts, not every violation of the incidents that have one.
+    let mut two = incident_json("Two violations");
+    two["violations"] = serde_json::json!([
+        {"type": "killing", "victims": {"boys": 1, "girls": 0, "sex_unknown": 0},
+         "perpetrator": {"party": "Group Alpha", "category": "armed_group"}},
+        {"type": "abduction", "victims": {"boys": 0, "girls": 1, "sex_unknown": 0},
+         "perpetrator": {"party": "Group Bravo", "category": "armed_group"}}
+    ]);
+    s.add_incident(&patch(two)).unwrap();
+    for filter in [
+        mrm_store::IncidentFilter {
+            kind: Some(mrm_crdt::model::ViolationType::Abduction),
+            ..Default::default()
+        },
+        mrm_store::IncidentFilter {
+            party: Some("Group Bravo".into()),
+            ..Default::default()
+        },
+    ] {
+        let counted = s.caseload(&filter).unwrap().violations;
+        let mut bytes = Vec::new();
+        let rows = s.export_csv_matching(&filter, &mut bytes).unwrap();
+        assert_eq!(rows as i64, counted, "{filter:?}");
+        let mut r = csv::Reader::from_reader(&bytes[3..]);
+        let kinds: Vec<String> = r
+            .records()
+            .map(|row| row.unwrap()[10].to_string())
+            .collect();
+        assert_eq!(kinds, ["abduction"], "{filter:?}");
+    }
 }
