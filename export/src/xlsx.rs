@@ -279,3 +279,51 @@ pub fn workbook(report: &Report, violations: &[ReportViolation], lang: Lang) -> 
     }
     Ok(wb.save_to_buffer()?)
 }
+
+/// The caseload's table ([`mrm_store::Store::caseload_table`]: `head`, then one row per
+/// violation) as a one-sheet workbook: every cell a string, never a formula, but the children's
+/// columns ([`mrm_store::CASELOAD_NUMBERS`]) as numbers, to be summed.
+///
+/// Errors: [`crate::Error::Xlsx`] when the writer refuses the workbook (more rows than a sheet
+/// holds, 1,048,575 under the header).
+pub fn caseload(head: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>> {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("Caseload")?;
+    header(ws, head)?;
+    let numeric: Vec<bool> = head
+        .iter()
+        .map(|h| mrm_store::CASELOAD_NUMBERS.contains(h))
+        .collect();
+    for (r, row) in rows.iter().enumerate() {
+        // Past what a sheet holds, the writer refuses the row: said, not wrapped around.
+        let at = u32::try_from(r + 1).unwrap_or(u32::MAX);
+        for (c, cell) in row.iter().enumerate() {
+            let col = u16::try_from(c).unwrap_or(u16::MAX);
+            match (numeric.get(c), cell.parse::<f64>()) {
+                (Some(true), Ok(n)) => {
+                    ws.write_number(at, col, n)?;
+                }
+                _ => text(ws, at, col, cell)?,
+            }
+        }
+    }
+    Ok(wb.save_to_buffer()?)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The caseload's workbook: a real XLSX (a zip), its children's cells numbers; a text that
+    /// looks like a formula stays text; more rows than a sheet holds is an error, not a panic.
+    #[test]
+    fn the_caseload_is_a_workbook_of_strings_and_counts() {
+        let head = ["title", "boys", "children"];
+        let rows = vec![
+            vec!["=HYPERLINK(\"x\")".to_string(), "2".into(), "3".into()],
+            vec!["Attack".to_string(), "".into(), "0".into()],
+        ];
+        let bytes = super::caseload(&head, &rows).unwrap();
+        assert!(bytes.starts_with(b"PK"), "a zip");
+        let too_many: Vec<Vec<String>> = (0..1_048_576).map(|_| vec!["x".to_string()]).collect();
+        assert!(super::caseload(&["title"], &too_many).is_err());
+    }
+}

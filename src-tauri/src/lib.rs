@@ -96,6 +96,7 @@ pub fn run() {
             reports::export_report_xlsx,
             reports::export_factsheet,
             reports::export_caseload_csv,
+            reports::export_caseload_xlsx,
             commands::sync_status,
             commands::sync_now,
             commands::recover_identity,

@@ -206,3 +206,30 @@ pub async fn export_caseload_csv(
     })
     .await
 }
+
+/// [`export_caseload_csv`] as an XLSX workbook: the same rows, every cell a string (never a
+/// formula) but the children's counts, to the Downloads folder; returns its path. The file is
+/// not encrypted.
+#[tauri::command]
+pub async fn export_caseload_xlsx(
+    app: AppHandle,
+    st: St<'_>,
+    query: crate::caseload::CaseloadQuery,
+) -> CmdResult<String> {
+    let st = st.inner().clone();
+    blocking(move || {
+        let filter = query.filter()?;
+        let (head, rows) = st.with_store(|s| Ok(s.caseload_table(&filter)?))?;
+        let bytes = mrm_export::xlsx::caseload(&head, &rows)
+            .map_err(|e| AppError::new("export", e.to_string()))?;
+        save(
+            &export_dir(&app, &st),
+            &format!(
+                "mrm-caseload-{}.xlsx",
+                chrono::Local::now().format("%Y-%m-%d")
+            ),
+            &bytes,
+        )
+    })
+    .await
+}

@@ -67,7 +67,7 @@ pub use projection::{attention, is_late};
 pub use pull_part::PullPart;
 pub use query::{
     incident_count, incident_row, text_condition, Children, IncidentRow, Page, PatrolRow, RowSync,
-    Stats, ViolationRow, INCIDENT_ROW_COLUMNS,
+    Stats, ViolationRow, CASELOAD_COLUMNS, CASELOAD_NUMBERS, INCIDENT_ROW_COLUMNS,
 };
 pub use record_sync::{RecordSync, RecordSyncState, SyncCounts};
 pub use recover::Recovery;

@@ -383,7 +383,8 @@ impl Store {
     ///
     /// Errors: [`mrm_crdt::Error::Refused`] when `out` cannot be written.
     pub fn export_csv<W: std::io::Write>(&self, out: W) -> Result<usize> {
-        self.export_csv_of(None, &Default::default(), out)
+        let (head, rows) = self.table_of(None, &Default::default())?;
+        write_csv(&head, &rows, out)
     }
 
     /// [`Store::export_csv`] of the incidents a caseload filter matches (its page and sort
@@ -397,6 +398,19 @@ impl Store {
         filter: &crate::IncidentFilter,
         out: W,
     ) -> Result<usize> {
+        let (head, rows) = self.caseload_table(filter)?;
+        write_csv(&head, &rows, out)
+    }
+
+    /// The table [`Store::export_csv_matching`] writes: its column names and one row of cells
+    /// per violation, as text, not yet made spreadsheet-safe (the XLSX export writes every cell
+    /// as a string, never a formula). The numeric columns are [`CASELOAD_NUMBERS`].
+    ///
+    /// Errors: `Error::Database` when the store cannot be read.
+    pub fn caseload_table(
+        &self,
+        filter: &crate::IncidentFilter,
+    ) -> Result<(Vec<&'static str>, Vec<Vec<String>>)> {
         let all = crate::IncidentFilter {
             limit: None,
             offset: 0,
@@ -407,50 +421,20 @@ impl Store {
             .into_iter()
             .map(|r| r.id)
             .collect();
-        self.export_csv_of(Some(&ids), filter, out)
+        self.table_of(Some(&ids), filter)
     }
 
-    /// The CSV of the incidents `ids` (all when `None`), of their violations that `only`'s
+    /// The table of the incidents `ids` (all when `None`), of their violations that `only`'s
     /// violation filters match (type, status, party; the rest of `only` is not read).
-    fn export_csv_of<W: std::io::Write>(
+    fn table_of(
         &self,
         ids: Option<&[String]>,
         only: &crate::IncidentFilter,
-        mut out: W,
-    ) -> Result<usize> {
-        out.write_all("\u{feff}".as_bytes())
-            .map_err(mrm_crdt::Error::io("cannot write CSV"))?;
-        // Every text cell quoted, so that a separator inside one never splits it.
-        let mut w = csv::WriterBuilder::new()
-            .quote_style(csv::QuoteStyle::NonNumeric)
-            .from_writer(out);
-        let csv_err = |e: csv::Error| mrm_crdt::Error::Refused(format!("cannot write CSV: {e}"));
+    ) -> Result<(Vec<&'static str>, Vec<Vec<String>>)> {
         let detail_keys = mrm_crdt::details::all_keys();
-        let mut head: Vec<&str> = vec![
-            "incident_id",
-            "title",
-            "occurred_on",
-            "reported_on",
-            "admin1",
-            "admin2",
-            "place",
-            "team",
-            "review_state",
-            "violation_id",
-            "type",
-            "boys",
-            "girls",
-            "sex_unknown",
-            "children",
-            "party",
-            "category",
-            "status",
-            "status_at",
-            "late_verification",
-        ];
+        let mut head: Vec<&'static str> = CASELOAD_COLUMNS.to_vec();
         // One column per detail key (crdt/src/details.rs), empty where the type takes none.
         head.extend(detail_keys.iter().copied());
-        w.write_record(&head).map_err(csv_err)?;
         let mut stmt = self.conn().prepare(
             "SELECT i.id, i.title, i.occurred_on, i.reported_on, i.admin1, i.admin2, i.place, i.team,
                     i.review_state, v.id, v.type, v.boys, v.girls, v.sex_unknown, v.party, v.category,
@@ -474,11 +458,9 @@ impl Store {
             only.status.map(|s| s.as_str()),
             party
         ])?;
-        let mut n = 0;
+        let mut out = Vec::new();
         while let Some(r) = rows.next()? {
-            let text = |i: usize| -> rusqlite::Result<String> {
-                r.get::<_, String>(i).map(|s| spreadsheet_safe(&s))
-            };
+            let text = |i: usize| -> rusqlite::Result<String> { r.get::<_, String>(i) };
             let num = |i: usize| -> rusqlite::Result<i64> { r.get(i) };
             let (b, g, u) = (num(11)?, num(12)?, num(13)?);
             let late: bool = r.get(18)?;
@@ -486,40 +468,70 @@ impl Store {
                 .get::<_, Option<String>>(19)?
                 .and_then(|j| serde_json::from_str(&j).ok())
                 .unwrap_or_default();
-            let mut row = vec![
-                text(0)?,
-                text(1)?,
-                text(2)?,
-                text(3)?,
-                text(4)?,
-                text(5)?,
-                text(6)?,
-                text(7)?,
-                text(8)?,
-                text(9)?,
-                text(10)?,
-                b.to_string(),
-                g.to_string(),
-                u.to_string(),
-                (b + g + u).to_string(),
-                text(14)?,
-                text(15)?,
-                text(16)?,
-                text(17)?,
-                if late { "yes".into() } else { "no".into() },
-            ];
-            row.extend(detail_keys.iter().map(|k| {
-                details
-                    .get(*k)
-                    .map(|d| spreadsheet_safe(&d.to_string()))
-                    .unwrap_or_default()
-            }));
-            w.write_record(&row).map_err(csv_err)?;
-            n += 1;
+            let mut row = Vec::with_capacity(head.len());
+            for i in 0..=10 {
+                row.push(text(i)?);
+            }
+            row.extend([b, g, u, b.saturating_add(g).saturating_add(u)].map(|n| n.to_string()));
+            for i in 14..=17 {
+                row.push(text(i)?);
+            }
+            row.push(if late { "yes".into() } else { "no".into() });
+            row.extend(
+                detail_keys
+                    .iter()
+                    .map(|k| details.get(*k).map(|d| d.to_string()).unwrap_or_default()),
+            );
+            out.push(row);
         }
-        w.flush().map_err(mrm_crdt::Error::io("cannot write CSV"))?;
-        Ok(n)
+        Ok((head, out))
     }
+}
+
+/// The caseload table's first columns ([`Store::caseload_table`]); one per detail key follows.
+pub const CASELOAD_COLUMNS: [&str; 20] = [
+    "incident_id",
+    "title",
+    "occurred_on",
+    "reported_on",
+    "admin1",
+    "admin2",
+    "place",
+    "team",
+    "review_state",
+    "violation_id",
+    "type",
+    "boys",
+    "girls",
+    "sex_unknown",
+    "children",
+    "party",
+    "category",
+    "status",
+    "status_at",
+    "late_verification",
+];
+
+/// The caseload table's columns that hold numbers (children by sex, and their total).
+pub const CASELOAD_NUMBERS: [&str; 4] = ["boys", "girls", "sex_unknown", "children"];
+
+/// `head` and `rows` as CSV: UTF-8 with a byte-order mark (so Excel reads accents right), every
+/// text cell quoted and made spreadsheet-safe ([`spreadsheet_safe`]). Returns the rows written.
+fn write_csv<W: std::io::Write>(head: &[&str], rows: &[Vec<String>], mut out: W) -> Result<usize> {
+    out.write_all("\u{feff}".as_bytes())
+        .map_err(mrm_crdt::Error::io("cannot write CSV"))?;
+    // Every text cell quoted, so that a separator inside one never splits it.
+    let mut w = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::NonNumeric)
+        .from_writer(out);
+    let csv_err = |e: csv::Error| mrm_crdt::Error::Refused(format!("cannot write CSV: {e}"));
+    w.write_record(head).map_err(csv_err)?;
+    for row in rows {
+        w.write_record(row.iter().map(|c| spreadsheet_safe(c)))
+            .map_err(csv_err)?;
+    }
+    w.flush().map_err(mrm_crdt::Error::io("cannot write CSV"))?;
+    Ok(rows.len())
 }
 
 #[cfg(test)]

@@ -404,5 +404,10 @@ fn the_caseload_exports_exactly_what_its_filters_match() {
             .map(|row| row.unwrap()[10].to_string())
             .collect();
         assert_eq!(kinds, ["abduction"], "{filter:?}");
+        // The workbook's table: the same rows.
+        let (head, table) = s.caseload_table(&filter).unwrap();
+        assert_eq!(head[10], "type");
+        let kinds: Vec<&str> = table.iter().map(|row| row[10].as_str()).collect();
+        assert_eq!(kinds, ["abduction"], "{filter:?}");
     }
 }

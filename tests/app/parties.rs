@@ -137,5 +137,19 @@ fn a_reviewer_matches_an_unknown_party_name_in_the_app() {
         "a header and two violations: {text}"
     );
     assert!(text.contains("Unknown name at Masisi") && text.contains("Grp Alfa"));
+
+    // The same rows as a workbook.
+    s.click("[data-testid=export-xlsx]");
+    let said = s.wait_js(
+        "the saved workbook",
+        "const e = document.querySelector('[data-testid=exported-csv]');
+         return e && e.innerText.includes('.xlsx') ? e.innerText : null",
+        json!([]),
+    );
+    let said = said.as_str().unwrap();
+    let path = &said[said.find('/').unwrap()..said.find(".xlsx").unwrap() + 5];
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let _ = std::fs::remove_file(path);
+    assert!(bytes.starts_with(b"PK"), "an XLSX workbook (a zip)");
     s.close();
 }

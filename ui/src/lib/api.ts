@@ -525,6 +525,8 @@ export const api = {
   caseload: (query: CaseloadQuery) => invoke<CaseloadPage>('caseload', { query }),
   /** Every incident the query's filters match, as CSV in the Downloads folder; its path. */
   exportCaseloadCsv: (query: CaseloadQuery) => invoke<string>('export_caseload_csv', { query }),
+  /** The same rows as a workbook (XLSX) in the Downloads folder; its path. */
+  exportCaseloadXlsx: (query: CaseloadQuery) => invoke<string>('export_caseload_xlsx', { query }),
   getIncident: (id: string) => invoke<IncidentDetail>('get_incident', { id }),
   addIncident: (patch: Json) => track(invoke<string>('add_incident', { patch })),
   editIncident: (id: string, patch: Json) =>
