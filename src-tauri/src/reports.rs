@@ -181,51 +181,48 @@ pub async fn export_factsheet(
     .await
 }
 
-/// Write the incidents the caseload's filters match (every match, not only the page shown) as
-/// CSV, one row per violation, to the Downloads folder; returns its path. The file is not
-/// encrypted, and its cells are spreadsheet-safe ([`mrm_store::Store::export_csv`]).
-#[tauri::command]
-pub async fn export_caseload_csv(
-    app: AppHandle,
-    st: St<'_>,
-    query: crate::caseload::CaseloadQuery,
-) -> CmdResult<String> {
-    let st = st.inner().clone();
-    blocking(move || {
-        let filter = query.filter()?;
-        let mut bytes = Vec::new();
-        st.with_store(|s| Ok(s.export_csv_matching(&filter, &mut bytes)?))?;
-        save(
-            &export_dir(&app, &st),
-            &format!(
-                "mrm-caseload-{}.csv",
-                chrono::Local::now().format("%Y-%m-%d")
-            ),
-            &bytes,
-        )
-    })
-    .await
+/// A file the caseload exports to.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// Spreadsheet-safe CSV ([`mrm_store::write_csv`]).
+    Csv,
+    /// An XLSX workbook: every cell a string, never a formula, but the children's counts
+    /// ([`mrm_export::xlsx::caseload`]).
+    Xlsx,
 }
 
-/// [`export_caseload_csv`] as an XLSX workbook: the same rows, every cell a string (never a
-/// formula) but the children's counts, to the Downloads folder; returns its path. The file is
-/// not encrypted.
+/// Write the incidents the caseload's filters match (every match, not only the page shown), one
+/// row per violation (those its violation filters match), as `format` to the Downloads folder;
+/// returns its path. The file is not encrypted. Both formats hold the same table
+/// ([`mrm_store::Store::caseload_table`]).
 #[tauri::command]
-pub async fn export_caseload_xlsx(
+pub async fn export_caseload(
     app: AppHandle,
     st: St<'_>,
     query: crate::caseload::CaseloadQuery,
+    format: ExportFormat,
 ) -> CmdResult<String> {
     let st = st.inner().clone();
     blocking(move || {
         let filter = query.filter()?;
         let (head, rows) = st.with_store(|s| Ok(s.caseload_table(&filter)?))?;
-        let bytes = mrm_export::xlsx::caseload(&head, &rows)
-            .map_err(|e| AppError::new("export", e.to_string()))?;
+        let (bytes, ext) = match format {
+            ExportFormat::Csv => {
+                let mut bytes = Vec::new();
+                mrm_store::write_csv(&head, &rows, &mut bytes)?;
+                (bytes, "csv")
+            }
+            ExportFormat::Xlsx => (
+                mrm_export::xlsx::caseload(&head, &rows)
+                    .map_err(|e| AppError::new("export", e.to_string()))?,
+                "xlsx",
+            ),
+        };
         save(
             &export_dir(&app, &st),
             &format!(
-                "mrm-caseload-{}.xlsx",
+                "mrm-caseload-{}.{ext}",
                 chrono::Local::now().format("%Y-%m-%d")
             ),
             &bytes,

@@ -66,8 +66,9 @@ pub use periods::PeriodChanges;
 pub use projection::{attention, is_late};
 pub use pull_part::PullPart;
 pub use query::{
-    incident_count, incident_row, text_condition, Children, IncidentRow, Page, PatrolRow, RowSync,
-    Stats, ViolationRow, CASELOAD_COLUMNS, CASELOAD_NUMBERS, INCIDENT_ROW_COLUMNS,
+    incident_count, incident_row, text_condition, write_csv, Children, IncidentRow, Page,
+    PatrolRow, RowSync, Stats, ViolationRow, CASELOAD_COLUMNS, CASELOAD_NUMBERS,
+    INCIDENT_ROW_COLUMNS,
 };
 pub use record_sync::{RecordSync, RecordSyncState, SyncCounts};
 pub use recover::Recovery;

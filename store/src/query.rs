@@ -517,7 +517,13 @@ pub const CASELOAD_NUMBERS: [&str; 4] = ["boys", "girls", "sex_unknown", "childr
 
 /// `head` and `rows` as CSV: UTF-8 with a byte-order mark (so Excel reads accents right), every
 /// text cell quoted and made spreadsheet-safe ([`spreadsheet_safe`]). Returns the rows written.
-fn write_csv<W: std::io::Write>(head: &[&str], rows: &[Vec<String>], mut out: W) -> Result<usize> {
+///
+/// Errors: [`mrm_crdt::Error::Refused`] when `out` cannot be written.
+pub fn write_csv<W: std::io::Write>(
+    head: &[&str],
+    rows: &[Vec<String>],
+    mut out: W,
+) -> Result<usize> {
     out.write_all("\u{feff}".as_bytes())
         .map_err(mrm_crdt::Error::io("cannot write CSV"))?;
     // Every text cell quoted, so that a separator inside one never splits it.

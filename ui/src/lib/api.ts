@@ -523,10 +523,9 @@ export const api = {
   addPatrol: (patch: Json) => track(invoke<string>('add_patrol', { patch })),
   editPatrol: (id: string, patch: Json) => track(invoke<string | null>('edit_patrol', { id, patch })),
   caseload: (query: CaseloadQuery) => invoke<CaseloadPage>('caseload', { query }),
-  /** Every incident the query's filters match, as CSV in the Downloads folder; its path. */
-  exportCaseloadCsv: (query: CaseloadQuery) => invoke<string>('export_caseload_csv', { query }),
-  /** The same rows as a workbook (XLSX) in the Downloads folder; its path. */
-  exportCaseloadXlsx: (query: CaseloadQuery) => invoke<string>('export_caseload_xlsx', { query }),
+  /** Every incident the query's filters match, one row per violation, as CSV or a workbook
+   * (XLSX) in the Downloads folder; its path. */
+  exportCaseload: (query: CaseloadQuery, format: 'csv' | 'xlsx') => invoke<string>('export_caseload', { query, format }),
   getIncident: (id: string) => invoke<IncidentDetail>('get_incident', { id }),
   addIncident: (patch: Json) => track(invoke<string>('add_incident', { patch })),
   editIncident: (id: string, patch: Json) =>
